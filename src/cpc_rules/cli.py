@@ -1,0 +1,298 @@
+"""The `cpc-rules` command: thin click commands that parse arguments, call the API and render.
+
+Exit codes: 0 success; 1 errors found (diagnostics, failing tests, `fmt --check`
+differences, a bad situation); 2 command-line usage; 3 internal error (a bug).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cpc_rules import __version__, resources
+from cpc_rules.diagnostics import CpcError, Diagnostic, Sources, render_gnu, render_human
+
+FORMATS = click.Choice(["text", "json"])
+
+
+def _emit_diagnostics(diags: list[Diagnostic], fmt: str, sources: Sources | None) -> None:
+    if fmt == "json":
+        click.echo(json.dumps({"diagnostics": [d.to_json() for d in diags]}, ensure_ascii=False, indent=2))
+        return
+    for d in diags:
+        click.echo(render_gnu(d) if fmt == "gnu" else render_human(d, sources) + "\n", err=True)
+
+
+def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """User mistakes become diagnostics and exit 1; anything else is a bug: exit 3, never a bare traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from cpc_rules.engine.runtime import EvaluationError
+
+        fmt = kwargs.get("output_format", "text")
+        try:
+            return fn(*args, **kwargs)
+        except CpcError as e:
+            _emit_diagnostics(e.diagnostics, "json" if fmt == "json" else "text", getattr(e, "sources", None))
+            sys.exit(1)
+        except EvaluationError as e:
+            _emit_diagnostics([e.diagnostic], "json" if fmt == "json" else "text", None)
+            sys.exit(1)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception:  # noqa: BLE001 - the last line of defence
+            click.echo("erreur interne de cpc-rules : c'est un défaut du logiciel, merci de le signaler avec ce qui suit.", err=True)
+            click.echo(traceback.format_exc(), err=True)
+            sys.exit(3)
+
+    return wrapper
+
+
+def _rulebook(path: str | None) -> Any:
+    from cpc_rules.api import default_rulebook, load_rulebook
+
+    return load_rulebook(path) if path else default_rulebook()
+
+
+rulebook_option = click.option(
+    "--rulebook", "-r", "rulebook_path", type=click.Path(), default=None, help="Rulebook file or folder (default: the bundled CCP rulebook)."
+)
+format_option = click.option("--format", "output_format", type=FORMATS, default="text", show_default=True, help="Output format.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cpc-rules")
+def main() -> None:
+    """cpc-rules: which procedure, what publicity, which clauses, under the French Code de la commande publique.
+
+    \b
+    Exit codes: 0 ok · 1 errors found · 2 usage · 3 internal error.
+    Documentation: docs/cli.md.
+    """
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path())
+@click.option("--format", "output_format", type=click.Choice(["text", "gnu", "json"]), default="text", show_default=True)
+@guarded
+def check(path: str | None, output_format: str) -> None:
+    """Check a rulebook: names, types, tables, periods, citations, cycles, conflicts.
+
+    Prints every error with its location; exits 1 if there is any.
+    """
+    from cpc_rules.api import load_rulebook
+
+    target = path or str(resources.bundled_rulebook_path())
+    try:
+        rb = load_rulebook(target)
+    except CpcError as e:
+        _emit_diagnostics(e.diagnostics, output_format, getattr(e, "sources", None))
+        sys.exit(1)
+    c = rb.checked
+    summary = {"ok": True, "articles": len(c.articles), "rules": len(c.rules), "facts": len(c.facts), "parameters": len(c.params), "tests": len(c.tests)}
+    if output_format == "json":
+        click.echo(json.dumps({**summary, "diagnostics": [d.to_json() for d in rb.warnings]}, ensure_ascii=False, indent=2))
+        return
+    _emit_diagnostics(rb.warnings, output_format, rb.sources)
+    click.echo(f"ok : {summary['articles']} articles, {summary['rules']} règles, {summary['parameters']} paramètres, {summary['tests']} tests ({target})")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--check", "check_only", is_flag=True, help="Exit 1 if a file is not in canonical form; change nothing.")
+@click.option("--write", "-w", is_flag=True, help="Rewrite the files in canonical form.")
+@guarded
+def fmt(paths: tuple[str, ...], check_only: bool, write: bool) -> None:
+    """Print rulebook files in canonical form (French keywords, one layout).
+
+    Without --write or --check, prints the formatted text. The output is always parsed
+    again and compared with the input's syntax tree before anything is written.
+    """
+    from cpc_rules.api import rulebook_files
+    from cpc_rules.syntax.format import format_text
+
+    files = [f for p in (paths or (str(resources.bundled_rulebook_path()),)) for f in rulebook_files(p)]
+    changed = []
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        out = format_text(text, str(f))
+        if out == text:
+            continue
+        changed.append(f)
+        if write:
+            f.write_text(out, encoding="utf-8")
+        elif not check_only:
+            click.echo(out, nl=False)
+    if check_only and changed:
+        for f in changed:
+            click.echo(f"à reformater : {f}", err=True)
+        sys.exit(1)
+    if write:
+        click.echo(f"{len(changed)} fichier(s) reformaté(s)", err=True)
+
+
+@main.command("test")
+@click.argument("path", required=False, type=click.Path())
+@click.option("-k", "name_filter", default=None, help="Run only the cases whose name matches this regular expression.")
+@format_option
+@guarded
+def test_cmd(path: str | None, name_filter: str | None, output_format: str) -> None:
+    """Run the test cases written beside the rules; exits 1 if one fails."""
+    from cpc_rules.testing import run_tests
+
+    rb = _rulebook(path)
+    results = run_tests(rb, name_filter)
+    failed = [r for r in results if not r.passed]
+    if output_format == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "passed": len(results) - len(failed),
+                    "failed": len(failed),
+                    "failures": [{"name": r.name, "location": str(r.span), "failures": list(r.failures)} for r in failed],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        for r in failed:
+            click.echo(f"ÉCHEC {r.span} : « {r.name} »")
+            for f in r.failures:
+                click.echo(f"    {f}")
+        click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        sys.exit(1)
+
+
+def load_situation(path: str) -> tuple[dict[str, Any], str | None]:
+    """A situation file: {"date": …, "faits": {…}} or the facts alone; JSON or YAML; `-` reads stdin."""
+    import yaml
+
+    text = sys.stdin.read() if path == "-" else _read(path)
+    try:
+        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except json.JSONDecodeError as e:
+        raise CpcError([Diagnostic("E414", f"{path}:{e.lineno}:{e.colno} : JSON invalide : {e.msg}")]) from None
+    except yaml.YAMLError as e:
+        raise CpcError([Diagnostic("E414", f"{path} : YAML/JSON invalide : {str(e).splitlines()[0]}")]) from None
+    if not isinstance(data, dict):
+        raise CpcError([Diagnostic("E414", f"{path} : attendu un objet {{\"date\": …, \"faits\": {{…}}}}")])
+    date = data.get("date")
+    facts = data.get("faits", data.get("facts"))
+    if facts is None:
+        facts = {k: v for k, v in data.items() if k != "date"}
+    if not isinstance(facts, dict):
+        raise CpcError([Diagnostic("E414", f"{path} : « faits » doit être un objet {{nom: valeur}}")])
+    if isinstance(date, dt.date):
+        date = date.isoformat()
+    return facts, date
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CpcError([Diagnostic("E414", f"lecture impossible de {path} : {e}")]) from None
+
+
+def _decide(situation: str, at: str | None, rulebook_path: str | None) -> Any:
+    facts, file_date = load_situation(situation)
+    date = at or file_date
+    if date is None:
+        raise click.UsageError("donnez la date de lancement de la consultation : --at AAAA-MM-JJ, ou \"date\" dans la situation")
+    return _rulebook(rulebook_path).decide(facts, at=date)
+
+
+@main.command()
+@click.argument("situation", type=click.Path(allow_dash=True))
+@click.option("--at", default=None, help="Consultation launch date, YYYY-MM-DD (overrides the situation's \"date\").")
+@rulebook_option
+@format_option
+@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@guarded
+def decide(situation: str, at: str | None, rulebook_path: str | None, output_format: str, lang: str) -> None:
+    """Decide a situation (JSON or YAML): procedures, publicity, obligations, with their articles."""
+    d = _decide(situation, at, rulebook_path)
+    if output_format == "json":
+        click.echo(json.dumps(d.to_json(trace=True), ensure_ascii=False, indent=2))
+    else:
+        click.echo(d.explain(lang=lang), nl=False)
+
+
+@main.command()
+@click.argument("situation", type=click.Path(allow_dash=True))
+@click.option("--at", default=None, help="Consultation launch date, YYYY-MM-DD.")
+@rulebook_option
+@format_option
+@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@guarded
+def explain(situation: str, at: str | None, rulebook_path: str | None, output_format: str, lang: str) -> None:
+    """Decide and print the whole trace tree: every rule, its conditions and their values."""
+    d = _decide(situation, at, rulebook_path)
+    if output_format == "json":
+        click.echo(json.dumps(d.to_json(trace=True), ensure_ascii=False, indent=2))
+    else:
+        click.echo(d.explain(lang=lang, full=True), nl=False)
+
+
+@main.command()
+@rulebook_option
+@click.option("--format", "output_format", type=click.Choice(["dot", "json"]), default="dot", show_default=True)
+@guarded
+def graph(rulebook_path: str | None, output_format: str) -> None:
+    """The rule graph: which rule reads which definition, which is an exception to which."""
+    from cpc_rules.check.graph import dependency_graph
+    from cpc_rules.render.graph import to_dot, to_json
+
+    rb = _rulebook(rulebook_path)
+    c = rb.checked
+    reads: dict[int, set[int]] = {}
+    from cpc_rules import ir
+
+    for r in c.rules:
+        reads[r.index] = {n.index for e in (r.condition, r.value) if e is not None for n in ir.walk(e) if isinstance(n, ir.DefRef)}
+    g = dependency_graph(c.rules, c.definitions, reads)
+    click.echo(to_dot(g, c) if output_format == "dot" else json.dumps(to_json(g, c), ensure_ascii=False, indent=2))
+
+
+@main.command()
+@rulebook_option
+@guarded
+def schema(rulebook_path: str | None) -> None:
+    """The JSON Schema of a situation, generated from the declared facts."""
+    from cpc_rules.render.schema import situation_schema
+
+    click.echo(json.dumps(situation_schema(_rulebook(rulebook_path).checked), ensure_ascii=False, indent=2))
+
+
+@main.command()
+@click.argument("stage", type=click.Choice(["ast", "ir", "python"]))
+@rulebook_option
+@guarded
+def dump(stage: str, rulebook_path: str | None) -> None:
+    """Debug: print a pipeline stage (the syntax tree, the checked IR, the generated Python)."""
+    rb = _rulebook(rulebook_path)
+    if stage == "python":
+        click.echo(rb.program.compiled.source)
+    elif stage == "ast":
+        for m in rb.checked.modules:
+            click.echo(f"# {m.path}")
+            for i in m.items:
+                click.echo(repr(i))
+    else:
+        for r in rb.checked.rules:
+            click.echo(repr(r))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,133 @@
+"""Evaluate a compiled rulebook on a situation at a date.
+
+What depends only on the date (parameter values, articles in force) is computed
+once per date and cached; what depends on the facts is the compiled function.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from cpc_rules import ir, values
+from cpc_rules.diagnostics import CpcError, Diagnostic, did_you_mean
+from cpc_rules.engine.compile import compile_rulebook
+from cpc_rules.engine.runtime import Faults, Unknown
+
+NOT_EVALUATED = object()  # a node the traced run did not reach (short-circuit, rule not in force)
+
+
+@attrs.frozen
+class AtDate:
+    """What a date fixes: the parameter values and the rules in force."""
+
+    date: dt.date
+    params: tuple[Any, ...]
+    steps: tuple[ir.StepInfo | None, ...]
+    active: tuple[bool, ...]
+
+
+@attrs.frozen
+class Item:
+    """An enumeration member that rules permit, forbid or oblige."""
+
+    enum: str
+    member: str
+    permits: tuple[int, ...]
+    forbids: tuple[int, ...]
+    obliges: tuple[int, ...]
+
+
+class Program:
+    """A rulebook compiled once; `run` decides one situation."""
+
+    def __init__(self, rb: ir.Rulebook) -> None:
+        self.rb = rb
+        self.faults = Faults(self._describe_rule, rb.definitions, rb.nodes)
+        self.compiled = compile_rulebook(rb, self.faults)
+        self._dates: dict[dt.date, AtDate] = {}
+        self.items = self._items()
+        self.missing = tuple(Unknown(frozenset({f.name})) for f in rb.facts)
+        self._fact_index = {f.name: f.index for f in rb.facts}
+
+    def _describe_rule(self, index: int) -> tuple[str, Any]:
+        r = self.rb.rules[index]
+        return f"la règle `{r.name}` ({self.rb.articles[r.article].ref})", r.span
+
+    def _items(self) -> tuple[Item, ...]:
+        found: dict[tuple[str, str], dict[str, list[int]]] = {}
+        for r in self.rb.rules:
+            if r.enum is None:
+                continue
+            for m in r.values:
+                found.setdefault((r.enum, m), {"permit": [], "forbid": [], "oblige": []})[r.kind].append(r.index)
+        ordered = sorted(found, key=lambda k: (k[0], self.rb.enums[k[0]].members.index(k[1])))
+        return tuple(Item(e, m, tuple(found[e, m]["permit"]), tuple(found[e, m]["forbid"]), tuple(found[e, m]["oblige"])) for e, m in ordered)
+
+    def in_coverage(self, d: dt.date) -> bool:
+        return self.rb.coverage is None or self.rb.coverage.contains(d)
+
+    def at(self, d: dt.date) -> AtDate:
+        cached = self._dates.get(d)
+        if cached is None:
+            steps = tuple(p.step_at(d) for p in self.rb.params)
+            active = tuple(self.rb.articles[r.article].version_at(d) is not None for r in self.rb.rules)
+            cached = AtDate(d, tuple(s.value if s else None for s in steps), steps, active)
+            if len(self._dates) > 4096:
+                self._dates.clear()
+            self._dates[d] = cached
+        return cached
+
+    def facts_vector(self, situation: Mapping[str, Any]) -> list[Any]:
+        """Typed facts in declaration order; a fact not given is Unknown. Raises CpcError (E41x)."""
+        rb = self.rb
+        out = list(self.missing)
+        errors = []
+        for name, raw in situation.items():
+            i = self._fact_index.get(name)
+            if i is None:
+                errors.append(Diagnostic("E410", f"fait inconnu `{name}`", None, hint=did_you_mean(name, self._fact_index) or "voir `cpc-rules schema` pour les faits attendus"))
+                continue
+            if raw is None:
+                continue  # null in JSON: not known
+            f = rb.facts[i]
+            try:
+                out[i] = values.coerce(raw, f.type, rb.enums, rb.records, name)
+            except values.BadValue as e:
+                code = {"enum": "E412", "date": "E413"}.get(f.type.kind, "E411")
+                errors.append(Diagnostic(code, f"`{name}` ({f.label or f.type}) : {e}", None, hint=f"attendu : {_expected(f.type, rb)}"))
+        if errors:
+            raise CpcError(errors)
+        return out
+
+    def run(self, facts: list[Any], at: AtDate, trace: bool = False) -> tuple[tuple[Any, ...], tuple[Any, ...], list[Any] | None]:
+        if trace:
+            v: list[Any] = [NOT_EVALUATED] * len(self.rb.nodes)
+            a, d = self.compiled.run_traced(facts, at.params, at.active, v)
+        else:
+            v = None  # type: ignore[assignment]
+            a, d = self.compiled.run(facts, at.params, at.active)
+        for item in self.items:
+            if item.obliges and item.forbids:
+                for o in item.obliges:
+                    if a[o] is True:
+                        for f in item.forbids:
+                            if a[f] is True:
+                                self.faults.deontic_conflict(o, f, item.member)
+        return a, d, v
+
+
+def _expected(t: ir.Type, rb: ir.Rulebook) -> str:
+    if t.kind == "enum":
+        return "une valeur parmi " + ", ".join(rb.enums[t.name].members)  # type: ignore[index]
+    return {
+        "money": 'un montant en euros HT, nombre ou texte ("39999.99", "39 999,99 €")',
+        "percent": 'un pourcentage (50 ou "50 %")',
+        "int": "un entier",
+        "bool": "true ou false",
+        "date": 'une date "AAAA-MM-JJ"',
+        "list": f"une liste d'objets `{t.name}`",
+    }.get(t.kind, str(t))

@@ -1,0 +1,112 @@
+"""What generated code calls at run time: the unknown value and the few helpers too big to inline.
+
+A fact the user did not give is `Unknown`, never false. Unknown carries the names
+of the missing facts it stems from, so an undetermined conclusion can say exactly
+what would settle it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from cpc_rules.diagnostics import Diagnostic, Span
+
+
+class Unknown:
+    """An undetermined value, and the missing facts that could determine it."""
+
+    __slots__ = ("missing",)
+
+    def __init__(self, missing: frozenset[str]) -> None:
+        self.missing = missing
+
+    def __repr__(self) -> str:
+        return f"Unknown({sorted(self.missing)})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unknown) and other.missing == self.missing
+
+    def __hash__(self) -> int:
+        return hash(self.missing)
+
+
+def unk(*values: Any) -> Unknown:
+    """The Unknown that merges the missing facts of the unknown values among `values`."""
+    missing: frozenset[str] = frozenset()
+    for v in values:
+        if v.__class__ is Unknown:
+            missing = missing | v.missing
+    return Unknown(missing)
+
+
+HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+
+
+class EvaluationError(Exception):
+    """A rulebook fault met while deciding (E4xx): a conflict, no applicable definition, a division by zero."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        self.diagnostic = diagnostic
+        super().__init__(f"[{diagnostic.code}] {diagnostic.message}")
+
+
+class Faults:
+    """Builds the located evaluation errors; the generated code only passes indices."""
+
+    def __init__(self, describe_rule: Any, definitions: Any, nodes: Any) -> None:
+        self._rule = describe_rule
+        self._defs = definitions
+        self._nodes = nodes
+
+    def pick(self, def_index: int, candidates: list[tuple[int, Any, Any]]) -> Any:
+        """The value of a definition from its rules that may apply: (rule, applies, value) triples.
+
+        Certain only when the applicable rules agree and no undetermined rule could
+        give another value; two applicable rules with different values are a conflict.
+        """
+        known = [(r, v) for r, a, v in candidates if a is True]
+        pending = [(a, v) for _, a, v in candidates if a is not True]
+        certain = [(r, v) for r, v in known if v.__class__ is not Unknown]
+        for r1, v1 in certain[1:]:
+            if v1 != certain[0][1]:
+                self._conflict(def_index, certain[0][0], r1, certain[0][1], v1)
+        if not known and not pending:
+            d = self._defs[def_index]
+            raise EvaluationError(
+                Diagnostic("E401", f"aucune règle ne définit `{d.name}` dans cette situation", d.span, hint="ajoutez une règle par défaut (sans condition), ou une exception qui couvre ce cas")
+            )
+        if certain and len(certain) == len(known) and all(v.__class__ is not Unknown and v == certain[0][1] for _, v in pending):
+            return certain[0][1]
+        return unk(*(v for _, v in known), *(a for a, _ in pending), *(v for _, v in pending))
+
+    def _conflict(self, def_index: int, r0: int, r1: int, v0: Any, v1: Any) -> None:
+        d = self._defs[def_index]
+        (n0, s0), (n1, s1) = self._rule(r0), self._rule(r1)
+        raise EvaluationError(
+            Diagnostic(
+                "E402",
+                f"conflit : {n0} et {n1} s'appliquent toutes deux et donnent à `{d.name}` les valeurs {v0} et {v1}",
+                s1,
+                hint="déclarez l'une exception à l'autre",
+                notes=(("l'autre règle", s0),),
+            )
+        )
+
+    def deontic_conflict(self, oblige: int, forbid: int, member: str) -> None:
+        (n0, s0), (n1, s1) = self._rule(oblige), self._rule(forbid)
+        raise EvaluationError(
+            Diagnostic(
+                "E402",
+                f"conflit : {n0} oblige et {n1} interdit `{member}` dans cette situation",
+                s1,
+                hint="déclarez l'une exception à l'autre",
+                notes=(("l'autre règle", s0),),
+            )
+        )
+
+    def zero(self, nid: int) -> Any:
+        node = self._nodes[nid]
+        span: Span | None = node.src.span
+        raise EvaluationError(Diagnostic("E403", "division par zéro", span, hint="vérifiez que le diviseur ne peut être nul, ou testez-le avant avec `si`"))

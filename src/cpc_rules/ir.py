@@ -1,0 +1,329 @@
+"""The checked rulebook: the typed, resolved IR that backends compile.
+
+It knows nothing of how it is run: the Python backend (engine/) compiles it to
+one function; a columnar backend for batch audits can read the same IR.
+Every expression node has a number (`nid`), so a traced run can record the value
+of each node and a trace can be rebuilt from the IR afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal, Union
+
+import attrs
+
+from cpc_rules.diagnostics import Span
+from cpc_rules.syntax import ast
+
+
+@attrs.frozen
+class Type:
+    kind: Literal["bool", "money", "percent", "int", "date", "enum", "record", "list"]
+    name: str | None = None  # the enum or record name
+
+    def __str__(self) -> str:
+        return {
+            "bool": "booléen",
+            "money": "montant",
+            "percent": "pourcentage",
+            "int": "entier",
+            "date": "date",
+        }.get(self.kind) or (f"liste de {self.name}" if self.kind == "list" else str(self.name))
+
+
+BOOL, MONEY, PERCENT, INT, DATE = (Type(k) for k in ("bool", "money", "percent", "int", "date"))  # type: ignore[arg-type]
+
+BUILTIN_TYPES = {
+    "booléen": BOOL,
+    "bool": BOOL,
+    "montant": MONEY,
+    "money": MONEY,
+    "pourcentage": PERCENT,
+    "percent": PERCENT,
+    "entier": INT,
+    "int": INT,
+    "date": DATE,
+}
+
+LITERAL_TYPES = {"money": MONEY, "percent": PERCENT, "int": INT, "date": DATE, "bool": BOOL}
+
+
+# ---------------------------------------------------------------- expressions
+
+
+@attrs.frozen
+class Node:
+    nid: int
+    type: Type
+    src: ast.Expr  # the expression as written, for traces and messages
+
+
+@attrs.frozen
+class Const(Node):
+    value: object = None
+
+
+@attrs.frozen
+class FactRef(Node):
+    index: int = 0
+
+
+@attrs.frozen
+class DefRef(Node):
+    index: int = 0
+
+
+@attrs.frozen
+class ParamRef(Node):
+    index: int = 0
+    args: tuple[Expr, ...] = ()
+
+
+@attrs.frozen
+class LocalRef(Node):
+    slot: int = 0
+
+
+@attrs.frozen
+class Field(Node):
+    obj: Expr = None  # type: ignore[assignment]
+    index: int = 0
+
+
+@attrs.frozen
+class Not(Node):
+    operand: Expr = None  # type: ignore[assignment]
+
+
+@attrs.frozen
+class BoolOp(Node):
+    op: Literal["and", "or"] = "and"
+    operands: tuple[Expr, ...] = ()
+
+
+@attrs.frozen
+class Compare(Node):
+    op: str = "="
+    left: Expr = None  # type: ignore[assignment]
+    right: Expr = None  # type: ignore[assignment]
+
+
+@attrs.frozen
+class Member(Node):
+    operand: Expr = None  # type: ignore[assignment]
+    values: frozenset[str] = frozenset()
+
+
+@attrs.frozen
+class Arith(Node):
+    """`kind` names the operation on typed operands: add, sub, mul, scale (× %), div, ratio (÷ → %)."""
+
+    kind: str = "add"
+    left: Expr = None  # type: ignore[assignment]
+    right: Expr = None  # type: ignore[assignment]
+
+
+@attrs.frozen
+class Neg(Node):
+    operand: Expr = None  # type: ignore[assignment]
+
+
+@attrs.frozen
+class If(Node):
+    cond: Expr = None  # type: ignore[assignment]
+    then: Expr = None  # type: ignore[assignment]
+    otherwise: Expr = None  # type: ignore[assignment]
+
+
+@attrs.frozen
+class Aggregate(Node):
+    kind: Literal["sum", "count", "all", "any"] = "sum"
+    slot: int = 0
+    source: Expr = None  # type: ignore[assignment]
+    body: Expr | None = None
+    where: Expr | None = None
+
+
+@attrs.frozen
+class MinMax(Node):
+    op: Literal["min", "max"] = "min"
+    args: tuple[Expr, ...] = ()
+
+
+Expr = Union[Const, FactRef, DefRef, ParamRef, LocalRef, Field, Not, BoolOp, Compare, Member, Arith, Neg, If, Aggregate, MinMax]
+
+
+def children(e: Expr) -> tuple[Expr, ...]:
+    """The sub-expressions of a node, in evaluation order."""
+    if isinstance(e, ParamRef):
+        return e.args
+    if isinstance(e, Field):
+        return (e.obj,)
+    if isinstance(e, Not | Neg):
+        return (e.operand,)
+    if isinstance(e, Member):
+        return (e.operand,)
+    if isinstance(e, BoolOp):
+        return e.operands
+    if isinstance(e, Compare | Arith):
+        return (e.left, e.right)
+    if isinstance(e, If):
+        return (e.cond, e.then, e.otherwise)
+    if isinstance(e, Aggregate):
+        return tuple(x for x in (e.source, e.where, e.body) if x is not None)
+    if isinstance(e, MinMax):
+        return e.args
+    return ()
+
+
+# ---------------------------------------------------------------- declarations
+
+
+@attrs.frozen
+class EnumInfo:
+    name: str
+    label: str | None
+    members: tuple[str, ...]
+    labels: dict[str, str | None]
+    span: Span | None
+
+
+@attrs.frozen
+class RecordInfo:
+    name: str
+    label: str | None
+    fields: tuple[tuple[str, Type, str | None], ...]
+    span: Span | None
+
+    def field_index(self, name: str) -> int | None:
+        for i, (n, _, _) in enumerate(self.fields):
+            if n == name:
+                return i
+        return None
+
+
+@attrs.frozen
+class FactInfo:
+    index: int
+    name: str
+    type: Type
+    label: str | None
+    span: Span | None
+
+
+@attrs.frozen
+class DefInfo:
+    index: int
+    name: str
+    type: Type
+    label: str | None
+    span: Span | None
+    rules: tuple[int, ...]
+
+
+@attrs.frozen
+class StepInfo:
+    period: ast.Period
+    value: object  # a scalar, or a dict from key tuples to values
+    source: str | None
+    confirm: str | None
+    span: Span | None
+
+
+@attrs.frozen
+class ParamInfo:
+    index: int
+    name: str
+    type: Type
+    label: str | None
+    keys: tuple[str, ...]
+    steps: tuple[StepInfo, ...]
+    span: Span | None
+
+    def step_at(self, d: dt.date) -> StepInfo | None:
+        for s in self.steps:
+            if s.period.contains(d):
+                return s
+        return None
+
+
+@attrs.frozen
+class VersionInfo:
+    period: ast.Period
+    legiarti: str | None
+    source: str | None
+
+
+@attrs.frozen
+class ArticleInfo:
+    index: int
+    ref: str
+    in_code: bool
+    label: str | None
+    versions: tuple[VersionInfo, ...]
+    confirm: str | None
+    span: Span | None
+
+    def version_at(self, d: dt.date) -> VersionInfo | None:
+        for v in self.versions:
+            if v.period.contains(d):
+                return v
+        return None
+
+
+RuleKind = Literal["permit", "forbid", "oblige", "define", "inform"]
+
+
+@attrs.frozen
+class RuleInfo:
+    index: int
+    name: str
+    label: str | None
+    article: int
+    kind: RuleKind
+    enum: str | None  # deontic rules: the enumeration
+    values: tuple[str, ...]  # deontic rules: its members concerned
+    define: int | None  # define rules: the definition's index
+    value: Expr | None  # define rules: the value
+    text: str | None  # inform rules: the information
+    condition: Expr | None
+    exceptions: tuple[int, ...]  # the rules this one is an exception to
+    notes: tuple[str, ...]
+    confirm: str | None
+    span: Span | None
+
+
+@attrs.frozen
+class Rulebook:
+    """A checked rulebook: every name resolved, every expression typed."""
+
+    title: str
+    coverage: ast.Period | None
+    enums: dict[str, EnumInfo]
+    records: dict[str, RecordInfo]
+    facts: tuple[FactInfo, ...]
+    definitions: tuple[DefInfo, ...]
+    params: tuple[ParamInfo, ...]
+    articles: tuple[ArticleInfo, ...]
+    rules: tuple[RuleInfo, ...]
+    order: tuple[tuple[Literal["rule", "def"], int], ...]  # evaluation order
+    nodes: tuple[Expr, ...]  # every expression node by nid
+    tests: tuple[ast.TestCase, ...]
+    modules: tuple[ast.Module, ...]
+    digest: str  # sha256 of the source texts
+
+    def fact(self, name: str) -> FactInfo | None:
+        for f in self.facts:
+            if f.name == name:
+                return f
+        return None
+
+
+
+def walk(e: Expr) -> list[Expr]:
+    """Every node of an expression, depth first."""
+    out = [e]
+    for c in children(e):
+        out.extend(walk(c))
+    return out

@@ -1,0 +1,90 @@
+"""The decision as versioned JSON (`trace_format` 1, docs/trace-format.md and docs/trace-format.schema.json)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cpc_rules import values
+
+if TYPE_CHECKING:
+    from cpc_rules.decision import Decision
+
+
+def _article(d: Decision, index: int) -> dict[str, Any]:
+    art = d.rulebook.articles[index]
+    version = art.version_at(d.date)
+    out: dict[str, Any] = {"article": art.ref, "title": art.label, "in_code": art.in_code, "in_force": version is not None}
+    if version is not None:
+        out.update(
+            {
+                "version_from": version.period.start.isoformat(),
+                "version_until": version.period.end.isoformat() if version.period.end else None,
+                "legiarti": version.legiarti,
+                "source": version.source,
+            }
+        )
+    else:
+        out["periods"] = [
+            {"from": v.period.start.isoformat(), "until": v.period.end.isoformat() if v.period.end else None} for v in art.versions
+        ]
+    if art.confirm:
+        out["to_confirm"] = art.confirm
+    return out
+
+
+def decision_json(d: Decision, with_trace: bool = True) -> dict[str, Any]:
+    rb = d.rulebook
+    out: dict[str, Any] = {
+        "trace_format": 1,
+        "engine": {"name": "cpc-rules", "version": d.engine_version},
+        "rulebook": {"title": rb.title, "digest": rb.digest},
+        "date": d.date.isoformat(),
+        "status": "out_of_period" if d.out_of_period else "decided",
+    }
+    if d.out_of_period:
+        cov = rb.coverage
+        assert cov is not None
+        out["message"] = (
+            f"Le recueil de règles couvre les consultations lancées du {cov.start.isoformat()}"
+            + (f" au {cov.end.isoformat()} exclu" if cov.end else "")
+            + f" : il ne répond pas pour le {d.date.isoformat()}."
+        )
+        out["coverage"] = {"from": cov.start.isoformat(), "until": cov.end.isoformat() if cov.end else None}
+        return out
+    trace = d.trace if with_trace else None
+    conclusions = []
+    for s in d.statuses:
+        c: dict[str, Any] = {
+            "enum": s.enum,
+            "member": s.member,
+            "label": s.label,
+            "permission": s.permission,
+            "obligation": s.obligation,
+            "grounds": [d.rule_ref(r) for r in s.grounds],
+        }
+        if s.pending:
+            c["pending"] = [d.rule_ref(r) for r in s.pending]
+        if s.refused:
+            c["why_not"] = [d.rule_ref(r) for r in s.refused]
+        if s.missing:
+            c["missing"] = sorted(s.missing)
+        conclusions.append(c)
+    out["conclusions"] = conclusions
+    out["values"] = [
+        {
+            "name": df.name,
+            "label": df.label,
+            "type": str(df.type),
+            "value": values.to_json(d.definition_values[df.index], df.type, rb.records),
+            **({"missing": sorted(v.missing)} if (v := d.definition_values[df.index]).__class__.__name__ == "Unknown" else {}),
+        }
+        for df in rb.definitions
+    ]
+    out["information"] = [{"text": rb.rules[r].text, "certain": certain, **d.rule_ref(r)} for r, certain in d.information]
+    labels = {f.name: f.label for f in rb.facts}
+    out["missing_facts"] = [{"name": m, "label": labels.get(m.split("[")[0])} for m in d.missing]
+    out["articles"] = [_article(d, a) for a in d.articles_cited]
+    out["not_in_force"] = [_article(d, a) for a in d.not_in_force]
+    if trace is not None:
+        out["trace"] = trace
+    return out

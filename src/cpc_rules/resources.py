@@ -1,0 +1,28 @@
+"""Where the grammar and the bundled rulebook live, installed or in a source checkout.
+
+A wheel carries them inside the package (`cpc_rules/grammar`, `cpc_rules/rulebooks`);
+an editable install or a source checkout finds them at the top of the repository.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+_CHECKOUT = _PACKAGE.parent.parent
+
+
+def _find(name: str) -> Path:
+    for base in (_PACKAGE, _CHECKOUT):
+        candidate = base / name
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError(f"cpc-rules: '{name}' is missing from the installation")
+
+
+def grammar_path() -> Path:
+    return _find("grammar") / "cpc.lark"
+
+
+def bundled_rulebook_path() -> Path:
+    return _find("rulebooks") / "ccp"

@@ -1,0 +1,362 @@
+"""The abstract syntax tree: frozen attrs nodes, each with its source span.
+
+Spans are left out of equality, so two parses of equivalent text compare equal
+(the formatter's round-trip property rests on this).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal as TLiteral
+
+import attrs
+
+from cpc_rules.diagnostics import Span
+
+_span = attrs.field(eq=False, default=None, repr=False)
+
+
+# ---------------------------------------------------------------- expressions
+
+LiteralKind = TLiteral["money", "percent", "int", "date", "bool"]
+
+
+@attrs.frozen
+class Lit:
+    kind: LiteralKind
+    value: Decimal | int | dt.date | bool
+    span: Span | None = _span
+
+
+@attrs.frozen
+class Ref:
+    name: str
+    span: Span | None = _span
+
+
+@attrs.frozen
+class FieldAccess:
+    obj: Expr
+    name: str
+    span: Span | None = _span
+
+
+@attrs.frozen
+class Lookup:
+    name: str
+    args: tuple[Expr, ...]
+    span: Span | None = _span
+
+
+@attrs.frozen
+class Not:
+    operand: Expr
+    span: Span | None = _span
+
+
+@attrs.frozen
+class BoolOp:
+    op: TLiteral["and", "or"]
+    operands: tuple[Expr, ...]
+    span: Span | None = _span
+
+
+@attrs.frozen
+class Compare:
+    op: TLiteral["<", "<=", ">", ">=", "=", "!="]
+    left: Expr
+    right: Expr
+    span: Span | None = _span
+
+
+@attrs.frozen
+class Member:
+    operand: Expr
+    values: tuple[str, ...]
+    span: Span | None = _span
+
+
+@attrs.frozen
+class BinOp:
+    op: TLiteral["+", "-", "*", "/"]
+    left: Expr
+    right: Expr
+    span: Span | None = _span
+
+
+@attrs.frozen
+class Neg:
+    operand: Expr
+    span: Span | None = _span
+
+
+@attrs.frozen
+class If:
+    cond: Expr
+    then: Expr
+    otherwise: Expr
+    span: Span | None = _span
+
+
+@attrs.frozen
+class Aggregate:
+    """`somme(e pour chaque x dans l si c)`, `nombre(x dans l si c)`, `tous(...)`, `existe(...)`."""
+
+    kind: TLiteral["sum", "count", "all", "any"]
+    var: str
+    source: Expr
+    body: Expr | None  # the summed value (sum) or the condition (all, any)
+    where: Expr | None  # the filter (sum, count)
+    span: Span | None = _span
+
+
+@attrs.frozen
+class MinMax:
+    op: TLiteral["min", "max"]
+    args: tuple[Expr, ...]
+    span: Span | None = _span
+
+
+Expr = Lit | Ref | FieldAccess | Lookup | Not | BoolOp | Compare | Member | BinOp | Neg | If | Aggregate | MinMax
+
+
+# ---------------------------------------------------------------- declarations
+
+
+@attrs.frozen
+class Period:
+    """Half-open [start, end); end None means open."""
+
+    start: dt.date
+    end: dt.date | None = None
+    span: Span | None = _span
+
+    def contains(self, d: dt.date) -> bool:
+        return self.start <= d and (self.end is None or d < self.end)
+
+
+@attrs.frozen
+class Coverage:
+    period: Period
+    span: Span | None = _span
+
+
+@attrs.frozen
+class TypeRef:
+    name: str
+    is_list: bool = False
+    span: Span | None = _span
+
+
+@attrs.frozen
+class EnumMember:
+    name: str
+    label: str | None = None
+    span: Span | None = _span
+
+
+@attrs.frozen
+class EnumDecl:
+    name: str
+    label: str | None
+    members: tuple[EnumMember, ...]
+    span: Span | None = _span
+
+
+@attrs.frozen
+class FieldDecl:
+    name: str
+    type: TypeRef
+    label: str | None = None
+    span: Span | None = _span
+
+
+@attrs.frozen
+class RecordDecl:
+    name: str
+    label: str | None
+    fields: tuple[FieldDecl, ...]
+    span: Span | None = _span
+
+
+@attrs.frozen
+class FactDecl:
+    name: str
+    type: TypeRef
+    label: str | None = None
+    span: Span | None = _span
+
+
+@attrs.frozen
+class DefDecl:
+    name: str
+    type: TypeRef
+    label: str | None = None
+    span: Span | None = _span
+
+
+@attrs.frozen
+class Row:
+    """One row of a parameter table: a pattern per key (None = any value), then the value."""
+
+    patterns: tuple[tuple[str, ...] | None, ...]
+    value: Lit
+    span: Span | None = _span
+
+
+@attrs.frozen
+class Step:
+    period: Period
+    value: Lit | tuple[Row, ...]
+    source: str | None = None
+    confirm: str | None = None
+    span: Span | None = _span
+
+
+@attrs.frozen
+class ParamDecl:
+    name: str
+    type: TypeRef
+    label: str | None
+    keys: tuple[str, ...]
+    steps: tuple[Step, ...]
+    span: Span | None = _span
+
+
+@attrs.frozen
+class Version:
+    period: Period
+    legiarti: str | None = None
+    source: str | None = None
+    span: Span | None = _span
+
+
+ConclusionKind = TLiteral["permit", "forbid", "oblige"]
+
+
+@attrs.frozen
+class Deontic:
+    """`autorise`, `interdit` or `oblige` some values of an enumeration."""
+
+    kind: ConclusionKind
+    enum: str
+    values: tuple[str, ...]
+    span: Span | None = _span
+
+
+@attrs.frozen
+class Define:
+    name: str
+    expr: Expr
+    span: Span | None = _span
+
+
+@attrs.frozen
+class Inform:
+    text: str
+    span: Span | None = _span
+
+
+Conclusion = Deontic | Define | Inform
+
+
+@attrs.frozen
+class Rule:
+    name: str
+    label: str | None
+    exceptions: tuple[str, ...]
+    conclusion: Conclusion
+    condition: Expr | None
+    notes: tuple[str, ...] = ()
+    confirm: str | None = None
+    span: Span | None = _span
+
+
+@attrs.frozen
+class Article:
+    ref: str
+    in_code: bool  # an article of the Code (R2122-8) rather than a text outside it
+    label: str | None
+    versions: tuple[Version, ...]
+    confirm: str | None
+    rules: tuple[Rule, ...]
+    span: Span | None = _span
+
+
+# ---------------------------------------------------------------- tests
+
+Value = Lit | str | tuple["RecordValue", ...]  # str: an enum member name
+
+
+@attrs.frozen
+class RecordValue:
+    fields: tuple[Assignment, ...]
+    span: Span | None = _span
+
+
+@attrs.frozen
+class Assignment:
+    name: str
+    value: Value
+    span: Span | None = _span
+
+
+ExpectKind = TLiteral[
+    "allowed", "forbidden", "not_allowed", "mandatory", "not_mandatory", "undetermined"
+]
+
+
+@attrs.frozen
+class ExpectStatus:
+    status: ExpectKind
+    enum: str
+    value: str
+    span: Span | None = _span
+
+
+@attrs.frozen
+class ExpectValue:
+    name: str
+    value: Value
+    span: Span | None = _span
+
+
+@attrs.frozen
+class ExpectMissing:
+    names: tuple[str, ...]
+    span: Span | None = _span
+
+
+@attrs.frozen
+class ExpectOutOfPeriod:
+    span: Span | None = _span
+
+
+@attrs.frozen
+class ExpectError:
+    code: str
+    span: Span | None = _span
+
+
+Expectation = ExpectStatus | ExpectValue | ExpectMissing | ExpectOutOfPeriod | ExpectError
+
+
+@attrs.frozen
+class TestCase:
+    name: str
+    date: dt.date
+    facts: tuple[Assignment, ...]
+    expectations: tuple[Expectation, ...]
+    span: Span | None = _span
+
+
+Item = Coverage | EnumDecl | RecordDecl | FactDecl | DefDecl | ParamDecl | Article | TestCase
+
+
+@attrs.frozen
+class Module:
+    """One parsed file."""
+
+    path: str
+    items: tuple[Item, ...]
