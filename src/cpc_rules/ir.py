@@ -313,6 +313,10 @@ class Rulebook:
     modules: tuple[ast.Module, ...]
     digest: str  # sha256 of the source texts
 
+    def beaten_by(self, index: int) -> tuple[int, ...]:
+        """The rules declared as exceptions to rule `index`: when one applies, it wins."""
+        return tuple(r.index for r in self.rules if index in r.exceptions)
+
     def fact(self, name: str) -> FactInfo | None:
         for f in self.facts:
             if f.name == name:

@@ -9,7 +9,7 @@ import attrs
 from cpc_rules import values
 from cpc_rules.api import Rulebook
 from cpc_rules.diagnostics import CpcError, Span
-from cpc_rules.engine.runtime import EvaluationError
+from cpc_rules.engine.runtime import EvaluationError, Unknown
 from cpc_rules.syntax import ast
 from cpc_rules.syntax import format as fmt
 
@@ -83,7 +83,7 @@ def run_case(rb: Rulebook, case: ast.TestCase) -> CaseResult:
             got_value = decision.value(x.name)
             want = situation_of(ast.TestCase("", case.date, (ast.Assignment(x.name, x.value),), ()))[x.name]
             want = values.coerce(want, df.type, rb.checked.enums, rb.checked.records, x.name)
-            if got_value != want or type(got_value).__name__ == "Unknown":
+            if isinstance(got_value, Unknown) or got_value != want:
                 failures.append(f"valeur {x.name} : attendu {values.display(want, df.type)}, obtenu {values.display(got_value, df.type)}")
         elif isinstance(x, ast.ExpectMissing):
             for name in x.names:

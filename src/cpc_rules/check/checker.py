@@ -49,6 +49,7 @@ class _Checker:
         self.used_params: dict[int, set[int]] = {}  # rule → params it reads
         self.used_defs: dict[int, set[int]] = {}  # rule → definitions it reads
         self._current_rule: int | None = None
+        self.poisoned: set[int] = set()
 
     def err(self, code: str, message: str, span: Span | None, hint: str | None = None, notes: tuple[tuple[str, Span | None], ...] = ()) -> None:
         self.diags.append(Diagnostic(code, message, span, hint, notes))
@@ -317,7 +318,7 @@ class _Checker:
                     define = self.def_index[c.name]
                     dtype = self._type(self.defs[c.name].type)
                     value = self._expr(c.expr, {}, dtype)
-                    if value.type != dtype:
+                    if value.type != dtype and self._ok(value):
                         self.err("E301", f"`{c.name}` est un {dtype}, la règle `{r.name}` lui donne un {value.type}", c.expr.span)
             else:
                 kind, text = "inform", c.text
@@ -363,7 +364,14 @@ class _Checker:
         return method(e, scope, expected)  # type: ignore[no-any-return]
 
     def _error_node(self, e: ast.Expr) -> ir.Expr:
-        return self._node(ir.Const, BOOL, e, value=False)
+        """A stand-in for an expression already reported: it silences the errors it would cause."""
+        node = self._node(ir.Const, BOOL, e, value=False)
+        self.poisoned.add(node.nid)
+        return node
+
+    def _ok(self, *nodes: ir.Expr) -> bool:
+        """False when an operand is already in error: one mistake, one message."""
+        return not any(n.nid in self.poisoned for x in nodes for n in ir.walk(x))
 
     def _e_Lit(self, e: ast.Lit, scope: Any, expected: Type | None) -> ir.Expr:
         return self._node(ir.Const, ir.LITERAL_TYPES[e.kind], e, value=e.value)
@@ -445,7 +453,7 @@ class _Checker:
 
     def _bool(self, e: ast.Expr, scope: Any, what: str) -> ir.Expr:
         x = self._expr(e, scope, BOOL)
-        if x.type != BOOL:
+        if x.type != BOOL and self._ok(x):
             self.err("E302", f"{what} s'applique à une condition, pas à un {x.type}", e.span)
         return x
 
@@ -465,14 +473,14 @@ class _Checker:
     def _e_Compare(self, e: ast.Compare, scope: Any, expected: Type | None) -> ir.Expr:
         left, right = self._pair(e.left, e.right, scope)
         lt, rt = left.type, right.type
-        if lt != rt:
+        if lt != rt and self._ok(left, right):
             hint = None
             if {lt.kind, rt.kind} == {"money", "int"}:
                 hint = "un montant s'écrit avec le symbole euro : `40 000 €`"
             elif {lt.kind, rt.kind} == {"percent", "int"}:
                 hint = "un pourcentage s'écrit avec `%` : `50 %`"
             self.err("E301", f"comparaison entre un {lt} et un {rt}", e.span, hint=hint)
-        elif e.op in ("<", "<=", ">", ">=") and lt.kind not in ("money", "int", "percent", "date"):
+        elif e.op in ("<", "<=", ">", ">=") and self._ok(left, right) and lt.kind not in ("money", "int", "percent", "date"):
             self.err("E301", f"`{e.op}` compare des nombres ou des dates, pas des {lt}", e.span, hint="utilisez `=` ou `!=`")
         return self._node(ir.Compare, BOOL, e, op=e.op, left=left, right=right)
 
@@ -508,6 +516,8 @@ class _Checker:
         right = self._expr(e.right, scope, None)
         found = self._ARITH.get((e.op, left.type.kind, right.type.kind))
         if found is None:
+            if not self._ok(left, right):
+                return self._error_node(e)
             hint = "un montant s'écrit avec le symbole euro : `40 000 €`" if {left.type.kind, right.type.kind} == {"money", "int"} and e.op in "+-" else None
             self.err("E301", f"`{e.op}` ne s'applique pas à un {left.type} et un {right.type}", e.span, hint=hint)
             return self._node(ir.Arith, left.type, e, kind="add", left=left, right=right)

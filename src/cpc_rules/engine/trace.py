@@ -105,9 +105,12 @@ class TraceBuilder:
             out["condition"] = self.node(r.condition) if r.condition is not None else None
             if r.value is not None and a is not False:
                 out["value"] = self.node(r.value)
-            overriding = [self.d.rulebook.rules[e].name for e in r.exceptions if self.d.activations[e] is True]
+            beaten_by = self.rb.beaten_by(index)
+            overriding = [self.rb.rules[e].name for e in beaten_by if self.d.activations[e] is True]
             if r.exceptions:
-                out["exceptions"] = [self.d.rulebook.rules[e].name for e in r.exceptions]
+                out["exception_to"] = [self.rb.rules[e].name for e in r.exceptions]
+            if beaten_by:
+                out["exceptions"] = [self.rb.rules[e].name for e in beaten_by]
             if overriding:
                 out["overridden_by"] = overriding
         if r.notes:

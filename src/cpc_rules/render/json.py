@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cpc_rules import values
+from cpc_rules.engine.runtime import Unknown
 
 if TYPE_CHECKING:
     from cpc_rules.decision import Decision
@@ -76,7 +77,7 @@ def decision_json(d: Decision, with_trace: bool = True) -> dict[str, Any]:
             "label": df.label,
             "type": str(df.type),
             "value": values.to_json(d.definition_values[df.index], df.type, rb.records),
-            **({"missing": sorted(v.missing)} if (v := d.definition_values[df.index]).__class__.__name__ == "Unknown" else {}),
+            **({"missing": sorted(v.missing)} if isinstance(v := d.definition_values[df.index], Unknown) else {}),
         }
         for df in rb.definitions
     ]
