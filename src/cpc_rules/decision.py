@@ -56,6 +56,8 @@ def _status(item: Item, a: tuple[Any, ...], label: str) -> Status:
             permission, grounds = "allowed", permits
         elif permits or permits_unk:
             permission, grounds, pending = "undetermined", permits, permits_unk + forbids_unk
+        elif forbids_unk:  # not allowed either way, but whether a prohibition applies is not settled yet
+            permission, pending, refused = "undetermined", forbids_unk, list(item.permits)
         else:
             permission, refused = "not_allowed", list(item.permits)
     elif forbids_unk:

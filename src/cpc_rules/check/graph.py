@@ -62,7 +62,7 @@ def check_graph(
     def span(n: NodeKey):  # type: ignore[no-untyped-def]
         return definitions[n[1]].span if n[0] == "def" else rules[n[1]].span
 
-    cycles = list(nx.simple_cycles(g))
+    cycles = sorted(_rotated(c) for c in nx.simple_cycles(g))
     for cycle in cycles[:5]:
         chain = [*cycle, cycle[0]]
         text = " → ".join(name(n) for n in chain)
@@ -74,6 +74,12 @@ def check_graph(
         return ()
     order = nx.lexicographical_topological_sort(g, key=lambda n: (n[1], n[0]))
     return tuple(order)
+
+
+def _rotated(cycle: list[NodeKey]) -> list[NodeKey]:
+    """A cycle starting at its smallest node, so that reports do not depend on the graph's internals."""
+    i = cycle.index(min(cycle))
+    return cycle[i:] + cycle[:i]
 
 
 def _active(rule: ir.RuleInfo, articles: Sequence[ir.ArticleInfo], coverage: ast.Period | None) -> list[ast.Period]:

@@ -1,0 +1,71 @@
+"""Shared pytest setup for the cpc-rules suite.
+
+Golden files
+------------
+Expected outputs (diagnostics, explanations, JSON traces) live beside their inputs
+under tests/golden/. When the engine's output changes on purpose, re-record them:
+
+    python -m pytest tests/test_goldens.py --update-goldens
+
+then review the diff (`git diff tests/golden`) before committing.
+
+Hypothesis profiles
+-------------------
+"ci" (default): ~200 examples per property, no deadline.
+"deep": 10 000 examples; select it with `HYPOTHESIS_PROFILE=deep python -m pytest tests/test_properties.py`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden"
+
+settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("medium", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("deep", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        default=False,
+        help="re-record the golden files under tests/golden/ instead of comparing with them",
+    )
+
+
+class Golden:
+    """Compare a text with a golden file, or (with --update-goldens) write it."""
+
+    def __init__(self, update: bool) -> None:
+        self.update = update
+
+    def check(self, path: Path, actual: str) -> None:
+        if not actual.endswith("\n"):
+            actual += "\n"
+        if self.update:
+            path.write_text(actual, encoding="utf-8")
+            return
+        if not path.exists():
+            pytest.fail(f"golden file missing: {path.relative_to(ROOT)} (run with --update-goldens to record it)")
+        expected = path.read_text(encoding="utf-8")
+        assert actual == expected, f"output differs from {path.relative_to(ROOT)} (re-record with --update-goldens if intended)"
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Golden:
+    return Golden(request.config.getoption("--update-goldens"))
+
+
+@pytest.fixture
+def repo_root(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run from the repository root so that diagnostic paths are relative (tests/golden/…)."""
+    monkeypatch.chdir(ROOT)
+    return ROOT

@@ -1,0 +1,77 @@
+"""Golden tests: what a user sees for each mistake, and full traces for small situations.
+
+Inputs: tests/golden/errors/<name>.cpc (a rulebook with a mistake) or <name>.json (a situation,
+with an optional "rulebook" key naming tests/golden/rulebooks/<rulebook>.cpc; otherwise the
+bundled CCP rulebook). Expected output: <name>.expected, GNU-rendered diagnostics one per line.
+Re-record with `python -m pytest tests/test_goldens.py --update-goldens`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cpc_rules import load_rulebook
+from cpc_rules.api import default_rulebook
+from cpc_rules.cli import load_situation
+from cpc_rules.diagnostics import CpcError, render_gnu
+from cpc_rules.engine.runtime import EvaluationError
+
+from conftest import GOLDEN, ROOT
+
+ERRORS = sorted(p for p in (GOLDEN / "errors").iterdir() if p.suffix in (".cpc", ".json"))
+TRACES = sorted(p for p in (GOLDEN / "traces").glob("*.json") if not p.name.endswith(".trace.json"))
+
+
+def _rel(p: Path) -> str:
+    return str(p.relative_to(ROOT))
+
+
+def _rulebook_for(situation: Path):  # type: ignore[no-untyped-def]
+    try:
+        data = json.loads(situation.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        data = {}
+    name = data.get("rulebook") if isinstance(data, dict) else None
+    if name:
+        return load_rulebook(_rel(GOLDEN / "rulebooks" / f"{name}.cpc"))
+    return default_rulebook()
+
+
+def diagnostics_for(path: Path) -> list[str]:
+    """The GNU-rendered diagnostics a user gets for this input (empty if it is accepted)."""
+    try:
+        if path.suffix == ".cpc":
+            load_rulebook(_rel(path))
+        else:
+            rb = _rulebook_for(path)
+            facts, date = load_situation(_rel(path))
+            rb.decide(facts, at=date or "2024-01-01")
+    except CpcError as e:
+        return [render_gnu(d) for d in e.diagnostics]
+    except EvaluationError as e:
+        return [render_gnu(e.diagnostic)]
+    return []
+
+
+def test_enough_error_goldens() -> None:
+    assert len(ERRORS) >= 22
+
+
+@pytest.mark.parametrize("path", ERRORS, ids=lambda p: p.name)
+def test_error_golden(path: Path, golden, repo_root) -> None:  # type: ignore[no-untyped-def]
+    lines = diagnostics_for(path)
+    assert lines, f"{path.name} should be rejected"
+    assert any("error[" in line for line in lines)
+    golden.check(path.with_suffix(".expected"), "\n".join(lines))
+
+
+@pytest.mark.parametrize("path", TRACES, ids=lambda p: p.stem)
+def test_trace_golden(path: Path, golden, repo_root) -> None:  # type: ignore[no-untyped-def]
+    rb = _rulebook_for(path)
+    facts, date = load_situation(_rel(path))
+    d = rb.decide(facts, at=date)
+    golden.check(path.with_suffix(".explain.txt"), d.explain(full=True))
+    golden.check(path.with_suffix(".trace.json"), json.dumps(d.to_json(), ensure_ascii=False, indent=2, sort_keys=True))

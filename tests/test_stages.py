@@ -1,0 +1,419 @@
+"""Unit tests, one group per pipeline stage: parse, format, check, compile/evaluate, decision."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from cpc_rules import default_rulebook
+from cpc_rules.diagnostics import CpcError
+from cpc_rules.engine.runtime import EvaluationError, Unknown
+from cpc_rules.syntax import ast
+from cpc_rules.syntax.format import comments, format_text
+from cpc_rules.syntax.parse import parse_text
+
+from helpers import with_rules
+
+
+def _cond(text: str) -> ast.Expr:
+    m = parse_text(f"article R1 règle r : autorise proc a si {text}")
+    art = m.items[0]
+    assert isinstance(art, ast.Article)
+    cond = art.rules[0].condition
+    assert cond is not None
+    return cond
+
+
+def _codes(exc: CpcError) -> list[str]:
+    return [d.code for d in exc.diagnostics if d.severity == "error"]
+
+
+# ---------------------------------------------------------------- parse
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("25 000 €", "money", Decimal("25000")),
+        ("39 999,99 €", "money", Decimal("39999.99")),
+        ("5 548 000 €", "money", Decimal("5548000")),
+        ("25000 EUR", "money", Decimal("25000")),
+        ("49,99 %", "percent", Decimal("49.99")),
+        ("20 %", "percent", Decimal("20")),
+        ("2024-02-29", "date", dt.date(2024, 2, 29)),
+        ("42", "int", 42),
+        ("vrai", "bool", True),
+        ("faux", "bool", False),
+    ],
+)
+def test_parse_literals(text: str, kind: str, value: object) -> None:
+    e = _cond(f"x = {text}")
+    assert isinstance(e, ast.Compare)
+    assert e.right == ast.Lit(kind, value)  # type: ignore[arg-type]
+
+
+FRENCH = """couverture depuis 2020-01-01 jusqu'au 2030-01-01 exclu
+énumération proc { a, b }
+structure lot { montant_lot : montant }
+fait x : montant
+fait lots : liste de lot
+définition d : booléen
+paramètre seuil : montant
+  depuis 2020-01-01 : 40 000 €
+    source "s"
+    à confirmer "c"
+article R1 "t"
+  version depuis 2020-01-01 légifrance LEGIARTI000037730620
+    source "s"
+  règle r1 exception à r2 :
+    autorise proc a
+    si non (x < seuil et vrai) ou somme(l.montant_lot pour chaque l dans lots si vrai) > 0 €
+    note "n"
+  règle r2 :
+    interdit proc a, b
+    si tous(l dans lots : l.montant_lot > 1 €) et existe(l dans lots : faux) et nombre(l dans lots) > 1
+  règle r3 :
+    définit d = si x dans {a} alors vrai sinon faux
+test "t" :
+  date 2024-01-01
+  faits { x = 1 € }
+  attendu { autorisé proc a  non autorisé proc b  valeur d = vrai  manquant x  hors période  erreur E401 }
+"""
+
+ENGLISH = """coverage from 2020-01-01 until 2030-01-01
+enum proc { a, b }
+record lot { montant_lot : montant }
+fact x : montant
+fact lots : list of lot
+definition d : booléen
+parameter seuil : montant
+  from 2020-01-01 : 40 000 €
+    source "s"
+    to confirm "c"
+article R1 "t"
+  version from 2020-01-01 legifrance LEGIARTI000037730620
+    source "s"
+  rule r1 exception to r2 :
+    permits proc a
+    if not (x < seuil and true) or sum(l.montant_lot for each l in lots if true) > 0 €
+    note "n"
+  rule r2 :
+    forbids proc a, b
+    if all(l in lots : l.montant_lot > 1 €) and any(l in lots : false) and count(l in lots) > 1
+  rule r3 :
+    defines d = if x in {a} then true else false
+test "t" :
+  date 2024-01-01
+  facts { x = 1 € }
+  expect { allowed proc a  not allowed proc b  value d = true  missing x  out period  error E401 }
+"""
+
+
+def test_english_aliases_parse_to_the_same_ast() -> None:
+    fr, en = parse_text(FRENCH, "a.cpc"), parse_text(ENGLISH, "a.cpc")
+    assert fr.items == en.items
+    assert len(fr.items) == 9
+
+
+def test_precedence_and_binds_tighter_than_or() -> None:
+    e = _cond("a ou b et c")
+    assert isinstance(e, ast.BoolOp) and e.op == "or"
+    assert isinstance(e.operands[1], ast.BoolOp) and e.operands[1].op == "and"
+
+
+def test_keywords_are_usable_as_names() -> None:
+    e = _cond("montant < date")
+    assert e == ast.Compare("<", ast.Ref("montant"), ast.Ref("date"))
+
+
+def test_spans_are_located() -> None:
+    m = parse_text("fait x : montant\nfait y : booléen\n", "f.cpc")
+    span = m.items[1].span
+    assert span is not None and (span.file, span.line, span.col) == ("f.cpc", 2, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("fait x montant", "E101"),
+        ("fait x : «montant»", "E102"),
+        ("fait x :", "E103"),
+        ("couverture depuis 2019-02-30", "E104"),
+        ("article R1 règle r : autorise", "E103"),
+    ],
+)
+def test_syntax_errors_have_codes(text: str, code: str) -> None:
+    with pytest.raises(CpcError) as e:
+        parse_text(text)
+    assert [d.code for d in e.value.diagnostics] == [code]
+    assert e.value.diagnostics[0].span is not None
+
+
+# ---------------------------------------------------------------- format
+
+
+def test_fmt_is_idempotent_and_translates_to_french() -> None:
+    once = format_text(ENGLISH)
+    assert format_text(once) == once
+    assert once == format_text(FRENCH)
+    assert "autorise proc a" in once and "permits" not in once
+
+
+def test_fmt_keeps_comments() -> None:
+    text = "# en-tête\nfait x : montant  # après\n\n# avant l'article\narticle R1\n  version depuis 2020-01-01 source \"s\"\n  # avant la règle\n  règle r : autorise proc a\n"
+    out = format_text(text)
+    for c in ("# en-tête", "# après", "# avant l'article", "# avant la règle"):
+        assert c in out
+    assert format_text(out) == out
+    assert parse_text(out).items == parse_text(text).items
+
+
+def test_fmt_bundled_rulebook_round_trips() -> None:
+    from cpc_rules import resources
+
+    for f in sorted(resources.bundled_rulebook_path().glob("*.cpc")):
+        text = f.read_text(encoding="utf-8")
+        once = format_text(text, str(f))
+        assert format_text(once, str(f)) == once
+        assert parse_text(once).items == parse_text(text).items
+        assert [c for _, c in comments(once)] == [c for _, c in comments(text)]
+
+
+# ---------------------------------------------------------------- check
+
+
+def test_bundled_rulebook_checks() -> None:
+    rb = default_rulebook()
+    assert rb.checked.articles and rb.checked.rules
+    assert not [w for w in rb.warnings if w.severity == "error"]
+
+
+def test_check_collects_several_errors() -> None:
+    with pytest.raises(CpcError) as e:
+        with_rules("fait x : montant\n", "  règle r1 :\n    autorise proc mapaa\n    si y < 3 €\n  règle r2 :\n    autorise proc ao\n    si x < 3\n")
+    assert sorted(set(_codes(e.value))) == ["E201", "E203", "E301"]
+
+
+def test_check_did_you_mean_hint() -> None:
+    with pytest.raises(CpcError) as e:
+        with_rules("fait valeur : montant\n", "  règle r :\n    autorise proc mapa\n    si valuer < 3 €\n")
+    d = next(d for d in e.value.diagnostics if d.code == "E201")
+    assert d.hint is not None and "`valeur`" in d.hint
+
+
+def test_check_warns_unused_fact() -> None:
+    rb = with_rules("fait x : montant\nfait y : booléen\n", "  règle r :\n    autorise proc mapa\n    si y\n")
+    assert [w.code for w in rb.warnings] == ["W313"]
+
+
+# ---------------------------------------------------------------- compile / evaluate
+
+KLEENE = with_rules(
+    "fait p : booléen\nfait q : booléen\n",
+    "  règle et_ :\n    autorise proc mapa\n    si p et q\n\n  règle ou_ :\n    autorise proc ao\n    si p ou q\n\n  règle non_ :\n    autorise proc négo\n    si non p\n",
+)
+
+
+@pytest.mark.parametrize(
+    ("facts", "mapa", "ao", "négo"),
+    [
+        ({}, "undetermined", "undetermined", "undetermined"),
+        ({"q": False}, "not_allowed", "undetermined", "undetermined"),  # unknown et faux = faux
+        ({"q": True}, "undetermined", "allowed", "undetermined"),  # unknown ou vrai = vrai
+        ({"p": False}, "not_allowed", "undetermined", "allowed"),
+        ({"p": True, "q": True}, "allowed", "allowed", "not_allowed"),
+        ({"p": False, "q": False}, "not_allowed", "not_allowed", "allowed"),
+    ],
+)
+def test_kleene_logic(facts: dict[str, bool], mapa: str, ao: str, négo: str) -> None:
+    d = KLEENE.decide(facts, at="2024-01-01")
+    got = {s.member: s.permission for s in d.statuses}
+    assert got == {"mapa": mapa, "ao": ao, "négo": négo}
+
+
+def test_missing_lists_only_relevant_facts() -> None:
+    d = KLEENE.decide({"q": False}, at="2024-01-01")
+    assert d.missing == ("p",)
+    assert d.status("proc", "ao").missing == frozenset({"p"})  # type: ignore[union-attr]
+
+
+PROHIBITION = with_rules(
+    "fait défense : booléen\n",
+    "  règle ok :\n    autorise proc mapa\n\n  règle non :\n    interdit proc mapa\n    si défense\n",
+)
+
+
+@pytest.mark.parametrize(("défense", "status"), [(True, "forbidden"), (False, "allowed"), (None, "undetermined")])
+def test_prohibition_beats_permission(défense: bool | None, status: str) -> None:
+    facts = {} if défense is None else {"défense": défense}
+    assert PROHIBITION.decide(facts, at="2024-01-01").status("proc", "mapa").permission == status  # type: ignore[union-attr]
+
+
+EXCEPTIONS_TEXT = (
+    "fait défense : booléen\nfait urgence : booléen\ndéfinition taux : pourcentage\n",
+    "  règle mapa_ok :\n    autorise proc mapa\n\n  règle défense_ok exception à mapa_ok :\n    interdit proc mapa\n    si défense\n\n"
+    "  règle taux_normal :\n    définit taux = 20 %\n\n  règle taux_urgence exception à taux_normal :\n    définit taux = 10 %\n    si urgence\n",
+)
+
+
+def test_exception_beats_rule() -> None:
+    rb = with_rules(*EXCEPTIONS_TEXT)
+    d = rb.decide({"urgence": True, "défense": False}, at="2024-01-01")
+    assert d.value("taux") == Decimal("10")
+    assert rb.decide({"urgence": False}, at="2024-01-01").value("taux") == Decimal("20")
+    assert isinstance(rb.decide({}, at="2024-01-01").value("taux"), Unknown)
+
+
+def test_exception_checks_and_compiles() -> None:
+    # the static part of exceptions works: no E309 static conflict between a rule and its exception
+    rb = with_rules(*EXCEPTIONS_TEXT)
+    assert [r.name for r in rb.checked.rules if r.exceptions] == ["défense_ok", "taux_urgence"]
+
+
+AGG = with_rules(
+    "structure lot { montant_lot : montant, réservé : booléen }\nfait lots : liste de lot\ndéfinition total : montant\ndéfinition n_réservés : entier\n",
+    "  règle r_total :\n    définit total = somme(l.montant_lot pour chaque l dans lots)\n\n"
+    "  règle r_n :\n    définit n_réservés = nombre(l dans lots si l.réservé)\n\n"
+    "  règle r_tous :\n    autorise proc mapa\n    si tous(l dans lots : l.montant_lot < 100 €)\n\n"
+    "  règle r_existe :\n    autorise proc ao\n    si existe(l dans lots : l.réservé)\n",
+)
+
+
+def test_aggregates_known() -> None:
+    d = AGG.decide({"lots": [{"montant_lot": "10", "réservé": True}, {"montant_lot": "39,5", "réservé": False}]}, at="2024-01-01")
+    assert d.value("total") == Decimal("49.5")
+    assert d.value("n_réservés") == 1
+    assert d.status("proc", "mapa").permission == "allowed"  # type: ignore[union-attr]
+    assert d.status("proc", "ao").permission == "allowed"  # type: ignore[union-attr]
+
+
+def test_aggregates_empty_list() -> None:
+    d = AGG.decide({"lots": []}, at="2024-01-01")
+    assert d.value("total") == 0
+    assert d.value("n_réservés") == 0
+    assert d.status("proc", "mapa").permission == "allowed"  # type: ignore[union-attr]  # tous(∅) = vrai
+    assert d.status("proc", "ao").permission == "not_allowed"  # type: ignore[union-attr]  # existe(∅) = faux
+
+
+def test_aggregates_with_missing_fields() -> None:
+    d = AGG.decide({"lots": [{"montant_lot": "10"}, {"réservé": True}]}, at="2024-01-01")
+    assert isinstance(d.value("total"), Unknown)
+    assert "lots[2].montant_lot" in d.value("total").missing
+    assert isinstance(d.value("n_réservés"), Unknown)  # the first lot may be reserved too
+    assert d.status("proc", "mapa").permission == "undetermined"  # type: ignore[union-attr]
+    assert d.status("proc", "ao").permission == "allowed"  # type: ignore[union-attr]  # one reserved lot settles existe
+
+
+def test_aggregate_missing_field_settled_by_false() -> None:
+    d = AGG.decide({"lots": [{"montant_lot": "1000"}, {"réservé": True}]}, at="2024-01-01")
+    assert d.status("proc", "mapa").permission == "not_allowed"  # type: ignore[union-attr]  # one lot ≥ 100 € settles tous
+
+
+RUNTIME = with_rules(
+    "fait urgence : booléen\nfait défense : booléen\ndéfinition taux : pourcentage\n",
+    "  règle a :\n    définit taux = 10 %\n    si urgence\n\n  règle b :\n    définit taux = 30 %\n    si défense\n\n  règle c :\n    définit taux = 10 %\n    si urgence et défense\n",
+)
+
+
+def test_runtime_conflict_E402() -> None:
+    with pytest.raises(EvaluationError) as e:
+        RUNTIME.decide({"urgence": True, "défense": True}, at="2024-01-01")
+    assert e.value.diagnostic.code == "E402"
+
+
+def test_runtime_no_rule_E401() -> None:
+    with pytest.raises(EvaluationError) as e:
+        RUNTIME.decide({"urgence": False, "défense": False}, at="2024-01-01")
+    assert e.value.diagnostic.code == "E401"
+
+
+def test_agreeing_rules_are_not_a_conflict() -> None:
+    assert RUNTIME.decide({"urgence": True, "défense": False}, at="2024-01-01").value("taux") == Decimal("10")
+
+
+def test_definition_unknown_when_it_may_conflict() -> None:
+    v = RUNTIME.decide({"urgence": True}, at="2024-01-01").value("taux")
+    assert isinstance(v, Unknown) and "défense" in v.missing
+
+
+def test_division_by_zero_E403() -> None:
+    rb = with_rules("fait x : montant\ndéfinition y : pourcentage\n", "  règle r :\n    définit y = 10 € / x\n")
+    assert rb.decide({"x": 10}, at="2024-01-01").value("y") == Decimal("100")
+    with pytest.raises(EvaluationError) as e:
+        rb.decide({"x": 0}, at="2024-01-01")
+    assert e.value.diagnostic.code == "E403"
+
+
+# ---------------------------------------------------------------- decision statuses and dates
+
+
+def test_obligation_statuses() -> None:
+    rb = with_rules("fait p : booléen\n", "  règle o :\n    oblige proc ao\n    si p\n")
+    assert rb.decide({"p": True}, at="2024-01-01").status("proc", "ao").obligation == "mandatory"  # type: ignore[union-attr]
+    assert rb.decide({"p": False}, at="2024-01-01").status("proc", "ao").obligation == "not_mandatory"  # type: ignore[union-attr]
+    assert rb.decide({}, at="2024-01-01").status("proc", "ao").obligation == "undetermined"  # type: ignore[union-attr]
+
+
+def test_out_of_period_and_half_open_coverage() -> None:
+    rb = PROHIBITION
+    assert rb.decide({}, at="2019-12-31").out_of_period
+    assert not rb.decide({}, at="2020-01-01").out_of_period
+    assert not rb.decide({}, at="2029-12-31").out_of_period
+    assert rb.decide({}, at="2030-01-01").out_of_period
+    assert rb.decide({}, at="2030-01-01").to_json()["status"] != "decided"
+
+
+def test_threshold_boundary_and_parameter_steps() -> None:
+    rb = with_rules(
+        'fait v : montant\nparamètre seuil : montant\n  depuis 2020-01-01 : 40 000 €\n    source "a"\n  depuis 2026-01-01 : 216 000 €\n    source "b"\n',
+        "  règle r :\n    autorise proc mapa\n    si v < seuil\n",
+    )
+
+    def status(v: object, at: str) -> str | None:
+        return rb.decide({"v": v}, at=at).status("proc", "mapa").permission  # type: ignore[union-attr]
+
+    assert status("215 999,99 €", "2026-03-01") == "allowed"
+    assert status(216000, "2026-03-01") == "not_allowed"
+    assert status("39 999,99 €", "2025-12-31") == "allowed"  # the previous step ends the day before (half-open)
+    assert status(40000, "2025-12-31") == "not_allowed"
+    assert status(40000, "2026-01-01") == "allowed"
+
+
+def test_situation_values_are_coerced() -> None:
+    rb = default_rulebook()
+    for raw in (39999.99, "39999.99", "39 999,99 €", Decimal("39999.99")):
+        d = rb.decide({"valeur_estimée_besoin": raw}, at="2024-05-01")
+        assert d.value("valeur_estimée") == Decimal("39999.99")
+
+
+@pytest.mark.parametrize(
+    ("facts", "code"),
+    [
+        ({"inconnu": 1}, "E410"),
+        ({"valeur_estimée_besoin": "beaucoup"}, "E411"),
+        ({"valeur_estimée_besoin": True}, "E411"),
+        ({"nature": "fourniture"}, "E412"),
+    ],
+)
+def test_situation_errors(facts: dict[str, object], code: str) -> None:
+    with pytest.raises(CpcError) as e:
+        default_rulebook().decide(facts, at="2024-05-01")
+    assert [d.code for d in e.value.diagnostics] == [code]
+
+
+def test_bad_decision_date_E413() -> None:
+    with pytest.raises(CpcError) as e:
+        default_rulebook().decide({}, at="2024-13-01")
+    assert e.value.diagnostics[0].code == "E413"
+
+
+def test_json_and_explain_are_consistent() -> None:
+    d = KLEENE.decide({"q": False}, at="2024-01-01")
+    j = d.to_json()
+    assert j["status"] == "decided"
+    assert [m["name"] for m in j["missing_facts"]] == list(d.missing) == ["p"]
+    text = d.explain()
+    assert "p" in text
+    assert d.explain(lang="en")
