@@ -190,3 +190,8 @@ def test_schema(run) -> None:  # type: ignore[no-untyped-def]
 def test_dump(run) -> None:  # type: ignore[no-untyped-def]
     for stage in ("ast", "ir", "python"):
         assert run("dump", stage, "--rulebook", MINI).exit_code == 0
+
+
+def test_bundled_rulebook_is_canonical(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("fmt", "--check")
+    assert r.exit_code == 0, r.output

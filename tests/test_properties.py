@@ -101,13 +101,6 @@ def statuses(d) -> dict[tuple[str, str], tuple[str | None, str | None]]:  # type
     return {(s.enum, s.member): (s.permission, s.obligation) for s in d.statuses}
 
 
-# The engine answers `not_allowed` when no permission applies even if a prohibition is
-# still pending (unknown); once the unknown fact is known it may become `forbidden`.
-# Both mean "this procedure cannot be used", so soundness is checked on that meaning;
-# the exact-label discrepancy is pinned by test_not_allowed_with_pending_prohibition.
-_MEANING = {"forbidden": "refused", "not_allowed": "refused"}
-
-
 @given(st.data(), full_situations, decision_dates)
 def test_three_valued_soundness(data, full: dict[str, Any], at: str) -> None:  # type: ignore[no-untyped-def]
     hidden = data.draw(st.sets(st.sampled_from(sorted(FACTS))), label="hidden")
@@ -124,7 +117,7 @@ def test_three_valued_soundness(data, full: dict[str, Any], at: str) -> None:  #
         got = statuses(c)
         for key, (perm, obl) in known.items():
             if perm not in (None, "undetermined"):
-                assert _MEANING.get(got[key][0], got[key][0]) == _MEANING.get(perm, perm), (key, partial, completion)
+                assert got[key][0] == perm, (key, partial, completion)
             if obl not in (None, "undetermined"):
                 assert got[key][1] == obl, (key, partial, completion)
         for name, v in defs.items():
@@ -133,6 +126,7 @@ def test_three_valued_soundness(data, full: dict[str, Any], at: str) -> None:  #
 
 
 def test_not_allowed_with_pending_prohibition() -> None:
+    # found by test_three_valued_soundness: no permission applies and a prohibition is pending → undetermined, not `not_allowed`
     base = {"nature": "travaux", "valeur": 1000000, "montant_lot_max": 0, "urgence": False, "nb_offres": 1, "lots": []}
     partial = RB.decide({**base, "défense": False}, at="2020-01-01").status("proc", "négo")
     full = RB.decide({**base, "défense": False, "innovant": True}, at="2020-01-01").status("proc", "négo")
