@@ -103,14 +103,14 @@ def load_rulebook(path: Path | str, title: str | None = None) -> Rulebook:
     p = Path(path)
     modules, sources, texts = parse_files(rulebook_files(p))
     try:
-        checked, warnings = check(modules, texts, title or _title(modules, p))
+        checked, warnings = check(modules, texts, title or _title(p))
     except CpcError as e:
         e.sources = sources  # type: ignore[attr-defined]
         raise
     return Rulebook(checked, warnings, sources, p)
 
 
-def _title(modules: list[ast.Module], path: Path) -> str:
+def _title(path: Path) -> str:
     return "Code de la commande publique" if path.resolve() == resources.bundled_rulebook_path().resolve() else path.stem
 
 

@@ -9,6 +9,7 @@ of each node and a trace can be rebuilt from the IR afterwards.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Literal, Union
 
 import attrs
@@ -313,15 +314,10 @@ class Rulebook:
     modules: tuple[ast.Module, ...]
     digest: str  # sha256 of the source texts
 
-    def beaten_by(self, index: int) -> tuple[int, ...]:
-        """The rules declared as exceptions to rule `index`: when one applies, it wins."""
-        return tuple(r.index for r in self.rules if index in r.exceptions)
-
-    def fact(self, name: str) -> FactInfo | None:
-        for f in self.facts:
-            if f.name == name:
-                return f
-        return None
+    @functools.cached_property
+    def beaten_by(self) -> tuple[tuple[int, ...], ...]:
+        """For each rule, the rules declared as exceptions to it: when one applies, it wins."""
+        return tuple(tuple(e.index for e in self.rules if r.index in e.exceptions) for r in self.rules)
 
 
 

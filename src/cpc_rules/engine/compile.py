@@ -122,7 +122,7 @@ class _Gen:
                 self.emit(f"{a} = True")
             else:
                 self.emit(f"{a} = {self.expr(r.condition)}")
-            for e in self.rb.beaten_by(r.index):  # an exception that applies beats this rule
+            for e in self.rb.beaten_by[r.index]:  # an exception that applies beats this rule
                 x = f"a{e}"
                 self.emit(f"if {a} is not False:")
                 with self.indent():

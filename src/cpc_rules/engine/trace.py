@@ -105,7 +105,7 @@ class TraceBuilder:
             out["condition"] = self.node(r.condition) if r.condition is not None else None
             if r.value is not None and a is not False:
                 out["value"] = self.node(r.value)
-            beaten_by = self.rb.beaten_by(index)
+            beaten_by = self.rb.beaten_by[index]
             overriding = [self.rb.rules[e].name for e in beaten_by if self.d.activations[e] is True]
             if r.exceptions:
                 out["exception_to"] = [self.rb.rules[e].name for e in r.exceptions]
