@@ -14,7 +14,8 @@ It measures:
       (b) the engine core `Program.run(facts_vector, at_date, trace=False)`, with the
           facts vector precomputed, then with `facts_vector(situation)` included,
       (c) the public API `rb.decide(situation, at)` without trace,
-      (d) the same with the trace built (`rb.decide(situation, at).trace`);
+      (d) the same with the trace: a traced run and the whole trace tree built
+          (`rb.decide(situation, at, trace=True).trace`);
   * agreement of (a) with the engine (activation of every rule, value of every
     definition, errors) on a sample of the situations.
 
@@ -513,7 +514,7 @@ def main() -> None:
         decide = rb.decide
         for s, at in cases:
             try:
-                decide(s, at).trace  # noqa: B018 - the trace is built on access
+                decide(s, at, trace=True).trace  # noqa: B018 - the trace tree is built on access
             except EvaluationError:
                 pass
 
@@ -523,7 +524,7 @@ def main() -> None:
         ("(b) Program.run, facts vector precomputed", len(core), b_core),
         ("(b') Program.run + facts_vector(situation)", len(core_raw), b_core_fv),
         ("(c) rb.decide(situation, at)", m, c_decide),
-        ("(d) rb.decide(situation, at).trace", m, d_trace),
+        ("(d) rb.decide(situation, at, trace=True).trace", m, d_trace),
     ]
     print(f"\nthroughput, median of {reps} repetitions ({m} situations; (b) on the {len(core)} inside the coverage):")
     print(f"  {'variant':<45} {'decisions/s':>12} {'µs/decision':>12} {'× (a)':>8}")

@@ -417,3 +417,40 @@ def test_json_and_explain_are_consistent() -> None:
     text = d.explain()
     assert "p" in text
     assert d.explain(lang="en")
+
+
+# ---------------------------------------------------------------- trace
+
+
+def test_trace_short_circuit_and_shared_leaves() -> None:
+    d = KLEENE.decide({"q": False}, at="2024-01-01", trace=True)
+    nodes = []
+
+    def walk(n: dict) -> None:  # type: ignore[type-arg]
+        nodes.append(n)
+        for k in n.get("children", []):
+            walk(k)
+
+    for r in d.trace["rules"].values():
+        if r.get("condition"):
+            walk(r["condition"])
+    # a node the run did not reach lists no sub-nodes; every evaluated node shows its value or what is missing
+    for n in nodes:
+        assert n["outcome"] in ("known", "unknown", "not_evaluated")
+        if n["outcome"] == "not_evaluated":
+            assert "children" not in n and "value" not in n
+        elif n["outcome"] == "known":
+            assert "value" in n and "display" in n
+        else:
+            assert n["missing"]
+    # a fact read twice is one node, shared, with the same content
+    facts = [n for n in nodes if n.get("fact") == "q" and n["outcome"] != "not_evaluated"]
+    assert facts and all(f is facts[0] for f in facts)
+    assert d.trace["facts"] == {"q": False}
+
+
+def test_trace_code_holds_no_rulebook_text() -> None:
+    rb = with_rules('fait x : montant "x\\"); import os; ("\n', '  règle r "\\"); bad(); (\\"" :\n    autorise proc mapa\n    si x > 1 €\n')
+    source = rb.program.trace_plan.source
+    assert "import os" not in source and "bad()" not in source
+    assert rb.decide({"x": 2}, at="2024-01-01", trace=True).trace["rules"]["r"]["applies"] is True

@@ -173,14 +173,12 @@ class Decision:
     @functools.cached_property
     def trace(self) -> Any:
         """The full trace tree (engine/trace.py), computed on first use."""
-        from cpc_rules.engine.trace import build_trace
-
         if self._result is None or self._at is None or self.facts is None:
             return None
         v = self._result[2]
         if v is None:
             v = self.program.run(self.facts, self._at, trace=True)[2]
-        return build_trace(self, v)
+        return self.program.trace_plan.build(self, v)
 
     # ------------------------------------------------------------ output
     def to_json(self, trace: bool = True) -> dict[str, Any]:

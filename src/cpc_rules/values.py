@@ -124,17 +124,15 @@ def _plain(d: Decimal) -> str:
     return text
 
 
+_FRENCH = str.maketrans({",": " ", ".": ","})
+
+
 def french_number(d: Decimal) -> str:
-    """39999.99 → '39 999,99' (narrow no-break spaces are avoided to keep terminals simple)."""
-    sign = "-" if d < 0 else ""
-    text = _plain(abs(d))
-    whole, _, frac = text.partition(".")
-    groups = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    return sign + " ".join(groups) + ("," + frac if frac else "")
+    """39999.99 → '39 999,99' (plain spaces: narrow no-break spaces are avoided to keep terminals simple)."""
+    text = format(d, ",f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.translate(_FRENCH)
 
 
 def display(value: Any, t: Type | None, lang: str = "fr") -> str:

@@ -31,7 +31,7 @@ class Compiled:
 
 
 def compile_rulebook(rb: ir.Rulebook, faults: Faults) -> Compiled:
-    constants = _Constants()
+    constants = Constants()
     fast = _Gen(rb, constants, traced=False).function("run")
     traced = _Gen(rb, constants, traced=True).function("run_traced")
     source = fast.text + "\n\n" + traced.text
@@ -56,7 +56,7 @@ def _may_be_unknown(e: ir.Expr) -> bool:
     return any(_may_be_unknown(c) for c in ir.children(e))
 
 
-class _Constants:
+class Constants:
     """The literals of the generated code, shared by both functions: `k3` is values[3]."""
 
     def __init__(self) -> None:
@@ -72,7 +72,7 @@ class _Constants:
 
 
 class _Gen:
-    def __init__(self, rb: ir.Rulebook, constants: _Constants, traced: bool) -> None:
+    def __init__(self, rb: ir.Rulebook, constants: Constants, traced: bool) -> None:
         self.rb = rb
         self.constants = constants
         self.traced = traced

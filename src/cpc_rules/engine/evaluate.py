@@ -7,8 +7,9 @@ once per date and cached; what depends on the facts is the compiled function.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -16,6 +17,9 @@ from cpc_rules import ir, values
 from cpc_rules.diagnostics import CpcError, Diagnostic, did_you_mean
 from cpc_rules.engine.compile import compile_rulebook
 from cpc_rules.engine.runtime import Faults, Unknown
+
+if TYPE_CHECKING:
+    from cpc_rules.engine.trace import TracePlan
 
 NOT_EVALUATED = object()  # a node the traced run did not reach (short-circuit, rule not in force)
 
@@ -52,6 +56,13 @@ class Program:
         self.items = self._items()
         self.missing = tuple(Unknown(frozenset({f.name})) for f in rb.facts)
         self._fact_index = {f.name: f.index for f in rb.facts}
+
+    @functools.cached_property
+    def trace_plan(self) -> TracePlan:
+        """What every trace of this rulebook shares, prepared on the first trace."""
+        from cpc_rules.engine.trace import TracePlan
+
+        return TracePlan(self.rb)
 
     def _describe_rule(self, index: int) -> tuple[str, Any]:
         r = self.rb.rules[index]

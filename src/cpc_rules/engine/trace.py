@@ -1,15 +1,26 @@
-"""Rebuild the trace tree from a traced run: conclusion ← rule (article, version) ← conditions ← facts and parameters.
+"""Compile, once per rulebook, the function that builds a decision's trace tree.
 
-The traced run recorded the value of every expression node it reached; the tree
-is the IR decorated with those values. Nodes the run did not reach (a
-short-circuit, a rule not in force) are marked as not evaluated.
+The traced run recorded the value of every expression node it reached; the trace
+is the IR decorated with those values: conclusion ← rule (article, version) ←
+conditions ← facts and parameters. Everything that does not depend on the
+situation (an expression's text, its type, labels, notes) is fixed when the
+rulebook is compiled, so the generated `trace` function only reads node values
+and writes dict literals: no formatting, no walk of the IR, no type tests.
+Like engine/compile.py, it is built from the IR's shape alone; every text of the
+rulebook is a constant `k…`, never spliced into code.
+
+A node the run did not reach (a short-circuit, a rule not in force) is marked
+as not evaluated; its sub-nodes are not listed, since none of them was either.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cpc_rules import ir, values
+from cpc_rules.engine.compile import Constants
 from cpc_rules.engine.evaluate import NOT_EVALUATED
 from cpc_rules.engine.runtime import Unknown
 from cpc_rules.syntax import format as fmt
@@ -17,112 +28,258 @@ from cpc_rules.syntax import format as fmt
 if TYPE_CHECKING:
     from cpc_rules.decision import Decision
 
+def _number_texts(unit: str) -> Callable[[Any], tuple[str, str]]:
+    """`texts(x)`: the JSON and display text of an amount (unit "€") or a percentage ("%"), memoised.
 
-def _outcome(v: Any) -> str:
-    if v is NOT_EVALUATED:
-        return "not_evaluated"
-    if isinstance(v, Unknown):
-        return "unknown"
-    return "known"
+    Formatting a Decimal costs more than the rest of a trace node, and the same
+    values recur (parameters, a fact read by several rules, round amounts).
+    """
+    memo: dict[Any, tuple[str, str]] = {}
+
+    def texts(x: Any) -> tuple[str, str]:
+        hit = memo.get(x)
+        if hit is None:
+            plain = format(x, "f")
+            if "." in plain:
+                plain = plain.rstrip("0").rstrip(".")
+            hit = (plain, f"{values.french_number(x)} {unit}")
+            if len(memo) > 4096:
+                memo.clear()
+            memo[x] = hit
+        return hit
+
+    return texts
 
 
-class TraceBuilder:
-    def __init__(self, decision: Decision, v: list[Any]) -> None:
-        self.d = decision
-        self.rb = decision.rulebook
-        self.v = v
-        self.facts_read: dict[str, Any] = {}
-        self.params_read: dict[str, dict[str, Any]] = {}
+def _list_texts(records: dict[str, Any]) -> Callable[[Any, ir.Type], tuple[Any, str]]:
+    """`texts(x, t)` for a list of records, memoised by identity: one fact tuple is read by many nodes.
 
-    def value_json(self, x: Any, t: ir.Type) -> Any:
-        return values.to_json(x, t, self.rb.records) if _outcome(x) == "known" else None
+    An entry keeps `x` alive, so its id cannot be reused while it is cached.
+    """
+    memo: dict[int, tuple[Any, Any, str]] = {}
 
-    def node(self, e: ir.Expr, at_top: bool = True) -> dict[str, Any]:
-        """One expression node: its text, value, and what it read."""
-        raw = e.value if isinstance(e, ir.Const) else self.v[e.nid]
-        out: dict[str, Any] = {"expr": fmt.expr(e.src), "type": str(e.type), "outcome": _outcome(raw)}
+    def texts(x: Any, t: ir.Type) -> tuple[Any, str]:
+        hit = memo.get(id(x))
+        if hit is None or hit[0] is not x:
+            hit = (x, values.to_json(x, t, records), values.display(x, t))
+            if len(memo) > 256:
+                memo.clear()
+            memo[id(x)] = hit
+        return hit[1], hit[2]
+
+    return texts
+
+
+def _period_json(period: Any) -> dict[str, Any]:
+    return {"from": period.start.isoformat(), "until": period.end.isoformat() if period.end else None}
+
+
+def _step_json(step: ir.StepInfo) -> dict[str, Any]:
+    out = {**_period_json(step.period), "source": step.source}
+    if step.confirm:
+        out["to_confirm"] = step.confirm
+    return out
+
+
+class _Gen:
+    """Writes the `trace` function: one block per rule, one nested block per expression node."""
+
+    def __init__(self, rb: ir.Rulebook) -> None:
+        self.rb = rb
+        self.constants = Constants()
+        self.lines: list[str] = []
+        self.depth = 1
+        self.counter = 0
+        self.slots: dict[tuple[str, int], str] = {}
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " * self.depth + line)
+
+    def k(self, value: Any) -> str:
+        return self.constants.name(value)
+
+    def tmp(self) -> str:
+        self.counter += 1
+        return f"n{self.counter}"
+
+    def known(self, t: ir.Type, x: str) -> str:
+        """The `"value": …, "display": …` members of a known value held in `x`."""
+        if t.kind == "bool":
+            return f'"value": {x}, "display": "vrai" if {x} else "faux"'
+        if t.kind in ("money", "percent"):
+            self.emit(f"j, s = {'MONEY' if t.kind == 'money' else 'PERCENT'}({x})")
+            return '"value": j, "display": s'
+        if t.kind == "list":
+            self.emit(f"j, s = LIST({x}, {self.k(t)})")
+            return '"value": j, "display": s'
+        if t.kind == "date":
+            return f'"value": {x}.isoformat(), "display": {x}.isoformat()'
+        return f'"value": {x}, "display": str({x})'
+
+    def node(self, e: ir.Expr) -> str:
+        """Emit the statements building the trace node of `e`; return the variable holding it.
+
+        A fact, a definition or a parameter without keys has one value in a
+        decision: its evaluated node is built once per trace and shared by every
+        place that reads it (the tree is read-only data).
+        """
+        n = self.tmp()
+        head = f'"expr": {self.k(fmt.expr(e.src))}, "type": {self.k(str(e.type))}'
         if isinstance(e, ir.Const):
-            out["outcome"] = "known"
-        if out["outcome"] == "known":
-            out["value"] = self.value_json(raw, e.type)
-            out["display"] = values.display(raw, e.type)
-        elif out["outcome"] == "unknown":
-            out["missing"] = sorted(raw.missing)
+            self.emit(f'{n} = {{{head}, "outcome": "known", {self.known(e.type, self.k(e.value))}}}')
+            return n
+        tail, shared = "", None
         if isinstance(e, ir.FactRef):
             f = self.rb.facts[e.index]
-            out["fact"] = f.name
-            out["label"] = f.label
-            if out["outcome"] != "not_evaluated" and self.d.facts is not None and not isinstance(self.d.facts[f.index], Unknown):
-                self.facts_read[f.name] = self.value_json(self.d.facts[f.index], f.type)
+            tail, shared = f', "fact": {self.k(f.name)}, "label": {self.k(f.label)}', self.shared("f", e.index)
         elif isinstance(e, ir.ParamRef):
             p = self.rb.params[e.index]
-            step = self.d._at.steps[e.index] if self.d._at else None  # noqa: SLF001
-            out["parameter"] = p.name
-            out["label"] = p.label
-            if step is not None:
-                out["step"] = {
-                    "from": step.period.start.isoformat(),
-                    "until": step.period.end.isoformat() if step.period.end else None,
-                    "source": step.source,
-                }
-                if step.confirm:
-                    out["step"]["to_confirm"] = step.confirm
-                if out["outcome"] != "not_evaluated":
-                    self.params_read[p.name] = out["step"]
+            tail = f', "parameter": {self.k(p.name)}, "label": {self.k(p.label)}'
+            shared = None if e.args else self.shared("p", e.index)
         elif isinstance(e, ir.DefRef):
-            out["definition"] = self.rb.definitions[e.index].name
-        if not isinstance(e, ir.Aggregate):  # inner values are per element: the aggregate shows its result
-            kids = [self.node(c, False) for c in ir.children(e) if not isinstance(c, ir.Const) or isinstance(e, ir.ParamRef)]
-            if kids:
-                out["children"] = kids
+            tail, shared = f', "definition": {self.k(self.rb.definitions[e.index].name)}', self.shared("d", e.index)
+        if isinstance(e, ir.Aggregate):  # inner values are per element: the aggregate shows its result
+            kids: tuple[ir.Expr, ...] = (e.source,)
         else:
-            out["children"] = [self.node(e.source, False)]
-        return out
+            kids = tuple(c for c in ir.children(e) if not isinstance(c, ir.Const) or isinstance(e, ir.ParamRef))
+        step = f"S[{e.index}]" if isinstance(e, ir.ParamRef) else None
+        self.emit(f"x = V[{e.nid}]")
+        self.emit("if x is NE:")
+        self.emit(f'    {n} = {{{head}, "outcome": "not_evaluated"{tail}}}')
+        if step:
+            self.emit(f'    if {step} is not None: {n}["step"] = dict({step})')
+        if shared:
+            self.emit(f"elif {shared} is not None:")
+            self.emit(f"    {n} = {shared}")
+        self.emit("else:")
+        self.depth += 1
+        built = [self.node(c) for c in kids]
+        if built:  # in the literal: a key added afterwards would resize the dict
+            self.emit(f"x = V[{e.nid}]")
+            tail += f', "children": [{", ".join(built)}]'
+        self.emit("if x.__class__ is U:")
+        self.emit(f'    {n} = {{{head}, "outcome": "unknown", "missing": sorted(x.missing){tail}}}')
+        self.emit("else:")
+        self.depth += 1
+        self.emit(f'{n} = {{{head}, "outcome": "known", {self.known(e.type, "x")}{tail}}}')
+        if isinstance(e, ir.FactRef):
+            self.emit(f"FR[{self.k(self.rb.facts[e.index].name)}] = {n}['value']")
+        self.depth -= 1
+        if step:
+            self.emit(f"if {step} is not None:")
+            self.emit(f'    {n}["step"] = dict({step})')
+            self.emit(f"    PR[{self.k(self.rb.params[e.index].name)}] = {step}")
+        if shared:
+            self.emit(f"{shared} = {n}")
+        self.depth -= 1
+        return n
 
-    def rule(self, index: int) -> dict[str, Any]:
-        r = self.rb.rules[index]
-        art = self.rb.articles[r.article]
-        a = self.d.activations[index]
-        version = art.version_at(self.d.date)
-        out: dict[str, Any] = {
-            "rule": r.name,
-            "label": r.label,
-            "article": art.ref,
-            "article_title": art.label,
-            "applies": a if isinstance(a, bool) else None,
-            "in_force": version is not None,
-        }
-        if version is not None:
-            out["version"] = {
-                "from": version.period.start.isoformat(),
-                "until": version.period.end.isoformat() if version.period.end else None,
-                "legiarti": version.legiarti,
-                "source": version.source,
-            }
-        if isinstance(a, Unknown):
-            out["missing"] = sorted(a.missing)
-        if version is not None:
-            out["condition"] = self.node(r.condition) if r.condition is not None else None
-            if r.value is not None and a is not False:
-                out["value"] = self.node(r.value)
-            beaten_by = self.rb.beaten_by[index]
-            overriding = [self.rb.rules[e].name for e in beaten_by if self.d.activations[e] is True]
-            if r.exceptions:
-                out["exception_to"] = [self.rb.rules[e].name for e in r.exceptions]
-            if beaten_by:
-                out["exceptions"] = [self.rb.rules[e].name for e in beaten_by]
-            if overriding:
-                out["overridden_by"] = overriding
+    def shared(self, kind: str, index: int) -> str:
+        return self.slots.setdefault((kind, index), f"L{len(self.slots)}")
+
+    def rule(self, r: ir.RuleInfo) -> None:
+        """Emit the trace of one rule: its article and version, why it applies or not, its value."""
+        rb = self.rb
+        art = rb.articles[r.article]
+        i = r.index
+        head = (
+            f'"rule": {self.k(r.name)}, "label": {self.k(r.label)}, "article": {self.k(art.ref)}, '
+            f'"article_title": {self.k(art.label)}, "applies": a if a.__class__ is bool else None'
+        )
+        tail = ""
         if r.notes:
-            out["notes"] = list(r.notes)
+            tail += f', "notes": list({self.k(r.notes)})'
         confirm = r.confirm or art.confirm
         if confirm:
-            out["to_confirm"] = confirm
-        return out
+            tail += f', "to_confirm": {self.k(confirm)}'
+        self.emit(f"a = A[{i}]")
+        self.emit(f"if W[{i}] is None:  # not in force: its activation is False")
+        self.emit(f'    r = {{{head}, "in_force": False{tail}}}')
+        self.emit("else:")
+        self.depth += 1
+        body = f'"condition": {self.node(r.condition) if r.condition is not None else "None"}'
+        if r.exceptions:
+            body += f', "exception_to": list({self.k(tuple(rb.rules[e].name for e in r.exceptions))})'
+        beaten_by = rb.beaten_by[i]
+        if beaten_by:
+            body += f', "exceptions": list({self.k(tuple(rb.rules[e].name for e in beaten_by))})'
+        self.emit(f'r = {{{head}, "in_force": True, "version": dict(W[{i}]), {body}{tail}}}')
+        self.emit("if a.__class__ is U:")
+        self.emit('    r["missing"] = sorted(a.missing)')
+        if r.value is not None:
+            self.emit("if a is not False:")
+            self.depth += 1
+            self.emit(f'r["value"] = {self.node(r.value)}')
+            self.depth -= 1
+        if beaten_by:
+            self.emit(f"if {' or '.join(f'A[{e}] is True' for e in beaten_by)}:")
+            pairs = self.k(tuple((e, rb.rules[e].name) for e in beaten_by))
+            self.emit(f'    r["overridden_by"] = [name for e, name in {pairs} if A[e] is True]')
+        self.depth -= 1
+        self.emit(f"R[{self.k(r.name)}] = r")
+
+    def function(self) -> str:
+        body_start = len(self.lines)
+        self.emit("R = {}")
+        for r in self.rb.rules:
+            self.rule(r)
+        self.emit("return R")
+        body = self.lines[body_start:]
+        count = len(self.constants.values)
+        head = ["def trace(V, A, W, S, FR, PR):"]
+        if count:
+            head.append("    " + "".join(f"k{i}, " for i in range(count)) + "= K")
+        if self.slots:
+            head.append("    " + " = ".join(self.slots.values()) + " = None")
+        return "\n".join(head + body)
 
 
-def build_trace(decision: Decision, v: list[Any]) -> dict[str, Any]:
-    """The trace as JSON-ready data: every rule in the order of the rulebook, then what was read."""
-    b = TraceBuilder(decision, v)
-    rules = {r.name: b.rule(r.index) for r in decision.rulebook.rules}
-    return {"rules": rules, "facts": dict(sorted(b.facts_read.items())), "parameters": dict(sorted(b.params_read.items()))}
+class TracePlan:
+    """The trace builder of one rulebook, compiled once; per-date parts cached."""
+
+    def __init__(self, rb: ir.Rulebook) -> None:
+        self.rb = rb
+        gen = _Gen(rb)
+        self.source = gen.function()
+        namespace: dict[str, Any] = {
+            "K": tuple(gen.constants.values),
+            "U": Unknown,
+            "NE": NOT_EVALUATED,
+            "MONEY": _number_texts("€"),
+            "PERCENT": _number_texts("%"),
+            "LIST": _list_texts(rb.records),
+            "__builtins__": {"sorted": sorted, "str": str, "dict": dict, "list": list, "bool": bool},
+        }
+        exec(compile(self.source, f"<cpc-rules trace {rb.digest[:19]}>", "exec"), namespace)  # noqa: S102 - built from the IR only
+        self._trace: Callable[..., dict[str, Any]] = namespace["trace"]
+        self._steps = {id(s): _step_json(s) for p in rb.params for s in p.steps}
+        self._dates: dict[dt.date, tuple[list[Any], list[Any]]] = {}
+
+    def at(self, d: dt.date, steps: tuple[ir.StepInfo | None, ...]) -> tuple[list[Any], list[Any]]:
+        """For each rule, the JSON of its article's version in force (None: not in force); for each parameter, of its step."""
+        cached = self._dates.get(d)
+        if cached is None:
+            by_article = []
+            for art in self.rb.articles:
+                v = art.version_at(d)
+                by_article.append(None if v is None else {**_period_json(v.period), "legiarti": v.legiarti, "source": v.source})
+            versions = [by_article[r.article] for r in self.rb.rules]
+            cached = (versions, [None if s is None else self._steps[id(s)] for s in steps])
+            if len(self._dates) > 4096:
+                self._dates.clear()
+            self._dates[d] = cached
+        return cached
+
+    def build(self, decision: Decision, v: list[Any]) -> dict[str, Any]:
+        """The trace as JSON-ready data: every rule in the order of the rulebook, then the facts and parameters read."""
+        at = decision._at  # noqa: SLF001
+        assert at is not None
+        versions, steps = self.at(decision.date, at.steps)
+        facts_read: dict[str, Any] = {}
+        params_read: dict[str, Any] = {}
+        rules = self._trace(v, decision.activations, versions, steps, facts_read, params_read)
+        return {
+            "rules": rules,
+            "facts": dict(sorted(facts_read.items())),
+            "parameters": {k: dict(s) for k, s in sorted(params_read.items())},
+        }
