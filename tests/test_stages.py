@@ -323,9 +323,15 @@ def test_runtime_conflict_E402() -> None:
     assert e.value.diagnostic.code == "E402"
 
 
-def test_runtime_no_rule_E401() -> None:
+def test_runtime_no_rule_E401_only_when_read() -> None:
+    # nothing in force reads `taux`: no value, no error
+    assert RUNTIME.decide({"urgence": False, "défense": False}, at="2024-01-01").value("taux") is None
+    reader = with_rules(
+        "fait urgence : booléen\ndéfinition taux : pourcentage\n",
+        "  règle a :\n    définit taux = 10 %\n    si urgence\n\n  règle b :\n    autorise proc mapa\n    si taux > 5 %\n",
+    )
     with pytest.raises(EvaluationError) as e:
-        RUNTIME.decide({"urgence": False, "défense": False}, at="2024-01-01")
+        reader.decide({"urgence": False}, at="2024-01-01")
     assert e.value.diagnostic.code == "E401"
 
 
@@ -333,9 +339,36 @@ def test_agreeing_rules_are_not_a_conflict() -> None:
     assert RUNTIME.decide({"urgence": True, "défense": False}, at="2024-01-01").value("taux") == Decimal("10")
 
 
-def test_definition_unknown_when_it_may_conflict() -> None:
-    v = RUNTIME.decide({"urgence": True}, at="2024-01-01").value("taux")
-    assert isinstance(v, Unknown) and "défense" in v.missing
+def test_one_applicable_rule_decides_a_definition() -> None:
+    # `taux_défense` may still apply, but rules without priority must agree: it could only conflict (E402), not change the value
+    assert RUNTIME.decide({"urgence": True}, at="2024-01-01").value("taux") == Decimal("10")
+    v = RUNTIME.decide({"défense": False}, at="2024-01-01").value("taux")
+    assert isinstance(v, Unknown) and v.missing == {"urgence"}
+
+
+def test_two_ways_to_know_a_value_must_agree() -> None:
+    # a total declared, or computed from its parts: either decides; both must agree
+    rb = with_rules(
+        "fait déclaré : montant\nfait base : montant\nfait options : montant\ndéfinition v : montant\n",
+        "  règle d :\n    définit v = déclaré\n\n  règle c :\n    définit v = base + options\n",
+    )
+    assert rb.decide({"déclaré": 10}, at="2024-01-01").value("v") == Decimal("10")
+    assert rb.decide({"base": 7, "options": 3}, at="2024-01-01").value("v") == Decimal("10")
+    assert rb.decide({"base": 7}, at="2024-01-01").value("v").missing == {"déclaré", "options"}
+    assert rb.decide({"déclaré": 10, "base": 7, "options": 3}, at="2024-01-01").value("v") == Decimal("10")
+    with pytest.raises(EvaluationError) as e:
+        rb.decide({"déclaré": 10, "base": 7, "options": 4}, at="2024-01-01")
+    assert e.value.diagnostic.code == "E402"
+
+
+def test_an_exception_that_may_apply_keeps_the_rule_undetermined() -> None:
+    rb = with_rules(
+        "fait déclaré : montant\nfait base : montant\nfait lots : booléen\ndéfinition v : montant\n",
+        "  règle d :\n    définit v = déclaré\n\n  règle c exception à d :\n    définit v = base\n    si lots\n",
+    )
+    assert rb.decide({"déclaré": 10}, at="2024-01-01").value("v").missing == {"base", "lots"}
+    assert rb.decide({"déclaré": 10, "lots": False}, at="2024-01-01").value("v") == Decimal("10")
+    assert rb.decide({"base": 7, "lots": True}, at="2024-01-01").value("v") == Decimal("7")
 
 
 def test_division_by_zero_E403() -> None:

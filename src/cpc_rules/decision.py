@@ -194,7 +194,41 @@ class Decision:
     def rule_ref(self, index: int) -> dict[str, Any]:
         r = self.rulebook.rules[index]
         art = self.rulebook.articles[r.article]
-        return {"rule": r.name, "article": art.ref}
+        out: dict[str, Any] = {"rule": r.name, "article": art.ref}
+        confirm = self.to_confirm(index)
+        if confirm:
+            out["to_confirm"] = list(confirm)
+        return out
+
+    def to_confirm(self, index: int) -> tuple[str, ...]:
+        """The readings "à confirmer" a rule's conclusion rests on, at the decision date.
+
+        Its own and its article's; those of the parameter steps in force that it reads;
+        and, through each definition it reads, those of the rules that applied to define it.
+        """
+        rb, at = self.rulebook, self._at
+        out: list[str] = []
+        seen: set[int] = set()
+        todo = [index]
+        while todo:
+            i = todo.pop(0)
+            if i in seen:
+                continue
+            seen.add(i)
+            r = rb.rules[i]
+            art = rb.articles[r.article]
+            where = "" if i == index else f"{art.ref} : "
+            for c in dict.fromkeys((r.confirm, art.confirm)):
+                if c:
+                    out.append(where + c)
+            params, defs = self.program.reads[i]
+            for p in sorted(params):
+                step = at.steps[p] if at else None
+                if step is not None and step.confirm:
+                    out.append(f"{rb.params[p].label or rb.params[p].name} : {step.confirm}")
+            for d in sorted(defs):
+                todo.extend(ri for ri in rb.definitions[d].rules if self.activations and self.activations[ri] is True)
+        return tuple(dict.fromkeys(out))
 
     def fact_value_json(self, f: ir.FactInfo) -> Any:
         assert self.facts is not None

@@ -96,6 +96,12 @@ def _same(a: ir.Expr | None, b: ir.Expr | None) -> bool:
     return a.src == b.src  # spans are not part of equality: same text, same condition
 
 
+def _differ(a: ir.Expr | None, b: ir.Expr | None) -> bool:
+    """Two values certainly different: two different constants. Two expressions may agree
+    (a declared total and the sum of its parts): whether they do is checked at decision time (E402)."""
+    return isinstance(a, ir.Const) and isinstance(b, ir.Const) and a.value != b.value
+
+
 def _static_conflicts(rules: Sequence[ir.RuleInfo], articles: Sequence[ir.ArticleInfo], coverage: ast.Period | None, diags: list[Diagnostic]) -> None:
     """Two rules that would both apply in the same cases and disagree, with no priority (E309)."""
     exc = exception_graph(rules)
@@ -121,7 +127,7 @@ def _static_conflicts(rules: Sequence[ir.RuleInfo], articles: Sequence[ir.Articl
             by_def.setdefault(r.define, []).append(r)
     for group in by_def.values():
         for a, b in combinations(group, 2):
-            if _same(a.condition, b.condition) and not _same(a.value, b.value) and not related(a, b) and _overlap(_active(a, articles, coverage), _active(b, articles, coverage)):
+            if _same(a.condition, b.condition) and _differ(a.value, b.value) and not related(a, b) and _overlap(_active(a, articles, coverage), _active(b, articles, coverage)):
                 report(a, b, "donnent deux valeurs différentes")
     for a in rules:
         if a.kind != "oblige":

@@ -25,8 +25,8 @@ RunFn = Callable[..., tuple[tuple[Any, ...], tuple[Any, ...]]]
 
 @attrs.frozen
 class Compiled:
-    run: RunFn  # run(F, P, ACT) -> (rule activations, definition values)
-    run_traced: RunFn  # run_traced(F, P, ACT, V), V filled with node values
+    run: RunFn  # run(F, P, ACT, NEED) -> (rule activations, definition values)
+    run_traced: RunFn  # run_traced(F, P, ACT, NEED, V), V filled with node values
     source: str  # the generated code, for `cpc-rules dump --stage python`
 
 
@@ -142,7 +142,7 @@ class _Gen:
             with self.indent():
                 v = self.expr(r.value)
                 self.emit(f"{c}.append(({ri}, a{ri}, {v}))")
-        self.emit(f"d{d.index} = FA.pick({d.index}, {c})")
+        self.emit(f"d{d.index} = FA.pick({d.index}, {c}, NEED[{d.index}])")
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr) -> str:
@@ -321,7 +321,7 @@ class _Function:
     @property
     def text(self) -> str:
         rb, count = self.gen.rb, len(self.gen.constants.values)
-        params = "F, P, ACT, V" if self.gen.traced else "F, P, ACT"
+        params = "F, P, ACT, NEED, V" if self.gen.traced else "F, P, ACT, NEED"
         head = [f"def {self.name}({params}):"]
         if rb.facts:
             head.append("    " + "".join(f"f{f.index}, " for f in rb.facts) + "= F")

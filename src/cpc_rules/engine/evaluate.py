@@ -32,6 +32,7 @@ class AtDate:
     params: tuple[Any, ...]
     steps: tuple[ir.StepInfo | None, ...]
     active: tuple[bool, ...]
+    needed: tuple[bool, ...]  # per definition: read by a rule in force (directly or through another definition)
 
 
 @attrs.frozen
@@ -56,6 +57,7 @@ class Program:
         self.items = self._items()
         self.missing = tuple(Unknown(frozenset({f.name})) for f in rb.facts)
         self._fact_index = {f.name: f.index for f in rb.facts}
+        self.reads = tuple(_reads(r) for r in rb.rules)
 
     @functools.cached_property
     def trace_plan(self) -> TracePlan:
@@ -86,11 +88,23 @@ class Program:
         if cached is None:
             steps = tuple(p.step_at(d) for p in self.rb.params)
             active = tuple(self.rb.articles[r.article].version_at(d) is not None for r in self.rb.rules)
-            cached = AtDate(d, tuple(s.value if s else None for s in steps), steps, active)
+            cached = AtDate(d, tuple(s.value if s else None for s in steps), steps, active, self._needed(active))
             if len(self._dates) > 4096:
                 self._dates.clear()
             self._dates[d] = cached
         return cached
+
+    def _needed(self, active: tuple[bool, ...]) -> tuple[bool, ...]:
+        """The definitions that a rule in force reads, directly or through definitions it reads."""
+        rb = self.rb
+        needed = [False] * len(rb.definitions)
+        todo = [r.index for r in rb.rules if active[r.index] and r.kind != "define"]
+        while todo:
+            for d in self.reads[todo.pop()][1]:
+                if not needed[d]:
+                    needed[d] = True
+                    todo.extend(r for r in rb.definitions[d].rules if active[r])
+        return tuple(needed)
 
     def facts_vector(self, situation: Mapping[str, Any]) -> list[Any]:
         """Typed facts in declaration order; a fact not given is Unknown. Raises CpcError (E41x)."""
@@ -117,10 +131,10 @@ class Program:
     def run(self, facts: list[Any], at: AtDate, trace: bool = False) -> tuple[tuple[Any, ...], tuple[Any, ...], list[Any] | None]:
         if trace:
             v: list[Any] = [NOT_EVALUATED] * len(self.rb.nodes)
-            a, d = self.compiled.run_traced(facts, at.params, at.active, v)
+            a, d = self.compiled.run_traced(facts, at.params, at.active, at.needed, v)
         else:
             v = None  # type: ignore[assignment]
-            a, d = self.compiled.run(facts, at.params, at.active)
+            a, d = self.compiled.run(facts, at.params, at.active, at.needed)
         for item in self.items:
             if item.obliges and item.forbids:
                 for o in item.obliges:
@@ -129,6 +143,12 @@ class Program:
                             if a[f] is True:
                                 self.faults.deontic_conflict(o, f, item.member)
         return a, d, v
+
+
+def _reads(r: ir.RuleInfo) -> tuple[frozenset[int], frozenset[int]]:
+    """The parameters and the definitions a rule reads in its condition and value."""
+    nodes = [n for e in (r.condition, r.value) if e is not None for n in ir.walk(e)]
+    return frozenset(n.index for n in nodes if isinstance(n, ir.ParamRef)), frozenset(n.index for n in nodes if isinstance(n, ir.DefRef))
 
 
 def _expected(t: ir.Type, rb: ir.Rulebook) -> str:

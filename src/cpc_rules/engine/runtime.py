@@ -60,36 +60,46 @@ class Faults:
         self._defs = definitions
         self._nodes = nodes
 
-    def pick(self, def_index: int, candidates: list[tuple[int, Any, Any]]) -> Any:
+    def pick(self, def_index: int, candidates: list[tuple[int, Any, Any]], needed: bool = True) -> Any:
         """The value of a definition from its rules that may apply: (rule, applies, value) triples.
 
-        Certain only when the applicable rules agree and no undetermined rule could
-        give another value; two applicable rules with different values are a conflict.
+        Rules that define the same thing without an exception between them must
+        agree (two applicable rules with different values are a conflict, E402).
+        So one applicable rule with a known value decides it: any other rule,
+        applicable with an unknown value or not yet known to apply, can only
+        agree or conflict. An exception that may apply keeps the rule it beats
+        undetermined, so it never lets a rule decide too early.
+
+        No rule defining it in the situation is E401, when a rule in force reads
+        the definition (`needed`); otherwise it has no value (None).
         """
-        known = [(r, v) for r, a, v in candidates if a is True]
-        pending = [(a, v) for _, a, v in candidates if a is not True]
-        certain = [(r, v) for r, v in known if v.__class__ is not Unknown]
-        for r1, v1 in certain[1:]:
-            if v1 != certain[0][1]:
-                self._conflict(def_index, certain[0][0], r1, certain[0][1], v1)
-        if not known and not pending:
+        certain = [(r, v) for r, a, v in candidates if a is True and v.__class__ is not Unknown]
+        if certain:
+            r0, v0 = certain[0]
+            for r1, v1 in certain[1:]:
+                if v1 != v0:
+                    self._conflict(def_index, r0, r1, v0, v1)
+            return v0
+        if not candidates:
+            if not needed:
+                return None
             d = self._defs[def_index]
             raise EvaluationError(
                 Diagnostic("E401", f"aucune règle ne définit `{d.name}` dans cette situation", d.span, hint="ajoutez une règle par défaut (sans condition), ou une exception qui couvre ce cas")
             )
-        if certain and len(certain) == len(known) and all(v.__class__ is not Unknown and v == certain[0][1] for _, v in pending):
-            return certain[0][1]
-        return unk(*(v for _, v in known), *(a for a, _ in pending), *(v for _, v in pending))
+        return unk(*(x for _, a, v in candidates for x in (a, v)))
 
     def _conflict(self, def_index: int, r0: int, r1: int, v0: Any, v1: Any) -> None:
+        from cpc_rules.values import display  # values imports this module
+
         d = self._defs[def_index]
         (n0, s0), (n1, s1) = self._rule(r0), self._rule(r1)
         raise EvaluationError(
             Diagnostic(
                 "E402",
-                f"conflit : {n0} et {n1} s'appliquent toutes deux et donnent à `{d.name}` les valeurs {v0} et {v1}",
+                f"conflit : {n0} et {n1} s'appliquent toutes deux et donnent à `{d.name}` les valeurs {display(v0, d.type)} et {display(v1, d.type)}",
                 s1,
-                hint="déclarez l'une exception à l'autre",
+                hint="si ces valeurs viennent des faits, vérifiez-les ; sinon déclarez l'une des règles exception à l'autre",
                 notes=(("l'autre règle", s0),),
             )
         )

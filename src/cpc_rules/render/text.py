@@ -97,8 +97,7 @@ def _rule_line(d: Decision, index: int, w: dict[str, str]) -> str:
     if v is not None:
         text += f" [{w['version'].format(start=v.period.start.isoformat())}"
         text += f", {v.legiarti}]" if v.legiarti else "]"
-    confirm = r.confirm or art.confirm
-    if confirm:
+    for confirm in d.to_confirm(index):
         text += f"\n          ⚠ {w['confirm']} : {confirm}"
     return text
 
