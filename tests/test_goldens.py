@@ -16,7 +16,7 @@ import pytest
 from cpc_rules import load_rulebook
 from cpc_rules.api import default_rulebook
 from cpc_rules.cli import load_situation
-from cpc_rules.diagnostics import CpcError, render_gnu
+from cpc_rules.diagnostics import CpcError, Diagnostic, Sources, render_gnu, render_human
 from cpc_rules.engine.runtime import EvaluationError
 
 from conftest import GOLDEN, ROOT
@@ -40,8 +40,8 @@ def _rulebook_for(situation: Path):  # type: ignore[no-untyped-def]
     return default_rulebook()
 
 
-def diagnostics_for(path: Path) -> list[str]:
-    """The GNU-rendered diagnostics a user gets for this input (empty if it is accepted)."""
+def diagnostics_for(path: Path) -> tuple[list[Diagnostic], Sources | None]:
+    """The diagnostics a user gets for this input (none if it is accepted), and the texts they quote."""
     try:
         if path.suffix == ".cpc":
             load_rulebook(_rel(path))
@@ -50,10 +50,10 @@ def diagnostics_for(path: Path) -> list[str]:
             facts, date = load_situation(_rel(path))
             rb.decide(facts, at=date or "2024-01-01")
     except CpcError as e:
-        return [render_gnu(d) for d in e.diagnostics]
+        return list(e.diagnostics), getattr(e, "sources", None)
     except EvaluationError as e:
-        return [render_gnu(e.diagnostic)]
-    return []
+        return [e.diagnostic], e.sources
+    return [], None
 
 
 def test_enough_error_goldens() -> None:
@@ -62,10 +62,11 @@ def test_enough_error_goldens() -> None:
 
 @pytest.mark.parametrize("path", ERRORS, ids=lambda p: p.name)
 def test_error_golden(path: Path, golden, repo_root) -> None:  # type: ignore[no-untyped-def]
-    lines = diagnostics_for(path)
-    assert lines, f"{path.name} should be rejected"
-    assert any("error[" in line for line in lines)
-    golden.check(path.with_suffix(".expected"), "\n".join(lines))
+    diags, sources = diagnostics_for(path)
+    assert diags, f"{path.name} should be rejected"
+    assert any(d.severity == "error" for d in diags)
+    golden.check(path.with_suffix(".expected"), "\n".join(render_gnu(d) for d in diags))
+    golden.check(path.with_suffix(".human"), "\n\n".join(render_human(d, sources) for d in diags))
 
 
 @pytest.mark.parametrize("path", TRACES, ids=lambda p: p.stem)

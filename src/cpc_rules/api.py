@@ -18,6 +18,7 @@ from cpc_rules import __version__, resources
 from cpc_rules.check.checker import check
 from cpc_rules.decision import Decision
 from cpc_rules.diagnostics import CpcError, Diagnostic, Sources
+from cpc_rules.engine.runtime import EvaluationError
 from cpc_rules.engine.evaluate import Program
 from cpc_rules.ir import Rulebook as CheckedRulebook
 from cpc_rules.syntax import ast
@@ -95,7 +96,12 @@ class Rulebook:
         if not self.program.in_coverage(date):
             return Decision(self.program, date, facts, None, None, __version__)
         at_date = self.program.at(date)
-        return Decision(self.program, date, facts, self.program.run(facts, at_date, trace), at_date, __version__)
+        try:
+            result = self.program.run(facts, at_date, trace)
+        except EvaluationError as e:
+            e.sources = self.sources  # so that the message can quote the rule's line
+            raise
+        return Decision(self.program, date, facts, result, at_date, __version__)
 
 
 def load_rulebook(path: Path | str, title: str | None = None) -> Rulebook:

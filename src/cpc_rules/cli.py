@@ -45,7 +45,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             _emit_diagnostics(e.diagnostics, "json" if fmt == "json" else "text", getattr(e, "sources", None))
             sys.exit(1)
         except EvaluationError as e:
-            _emit_diagnostics([e.diagnostic], "json" if fmt == "json" else "text", None)
+            _emit_diagnostics([e.diagnostic], "json" if fmt == "json" else "text", e.sources)
             sys.exit(1)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise

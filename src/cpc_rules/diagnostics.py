@@ -117,7 +117,8 @@ def render_human(d: Diagnostic, sources: Sources | None = None) -> str:
         text = sources.line(d.span.file, d.span.line) if sources else None
         if text is not None:
             gutter = f"{d.span.line:>4} | "
-            width = (d.span.end_col - d.span.col + 1) if d.span.end_line == d.span.line else 1
+            # a span over several lines (a whole rule) is underlined to the end of its first line
+            width = (d.span.end_col - d.span.col + 1) if d.span.end_line == d.span.line else len(text.rstrip()) - d.span.col + 1
             width = max(1, min(width, len(text) - d.span.col + 2))
             out.append(gutter + text)
             out.append(" " * (len(gutter) + d.span.col - 1) + "^" * width)

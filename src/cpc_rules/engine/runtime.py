@@ -49,6 +49,7 @@ class EvaluationError(Exception):
 
     def __init__(self, diagnostic: Diagnostic) -> None:
         self.diagnostic = diagnostic
+        self.sources: Any = None  # the rulebook's texts, attached by the API to quote the faulty line
         super().__init__(f"[{diagnostic.code}] {diagnostic.message}")
 
 
