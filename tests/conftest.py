@@ -26,6 +26,10 @@ from hypothesis import HealthCheck, settings
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
 
+# The parse cache (syntax/cache.py) is off for the suite, so that every test parses what it
+# reads and nothing is written to the user's cache; test_parse_cache turns it on in a tmp dir.
+os.environ["CPC_RULES_CACHE"] = "off"
+
 settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("medium", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("deep", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -487,3 +487,29 @@ def test_trace_code_holds_no_rulebook_text() -> None:
     source = rb.program.trace_plan.source
     assert "import os" not in source and "bad()" not in source
     assert rb.decide({"x": 2}, at="2024-01-01", trace=True).trace["rules"]["r"]["applies"] is True
+
+
+def test_parse_cache(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from cpc_rules.syntax import cache
+
+    monkeypatch.setenv("CPC_RULES_CACHE", str(tmp_path))
+    calls = []
+
+    def counting(text: str, path: str) -> ast.Module:
+        calls.append(path)
+        return parse_text(text, path)
+
+    text = "fait x : montant\n"
+    first = cache.cached(counting, text, "a.cpc")
+    assert cache.cached(counting, text, "a.cpc") == first and calls == ["a.cpc"]  # a hit
+    cache.cached(counting, text + "fait y : montant\n", "a.cpc")  # another text: a miss
+    cache.cached(counting, text, "b.cpc")  # another path (spans name it): a miss
+    assert calls == ["a.cpc", "a.cpc", "b.cpc"]
+    for entry in tmp_path.iterdir():
+        entry.write_bytes(b"garbage")  # an unreadable entry is a miss, not an error
+    assert cache.cached(counting, text, "a.cpc") == first and len(calls) == 4
+    with pytest.raises(CpcError):  # a syntax error is raised, never cached
+        cache.cached(counting, "fait x montant\n", "c.cpc")
+    monkeypatch.setenv("CPC_RULES_CACHE", "off")
+    cache.cached(counting, text, "a.cpc")
+    assert len(calls) == 6

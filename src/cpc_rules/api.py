@@ -22,6 +22,7 @@ from cpc_rules.engine.runtime import EvaluationError
 from cpc_rules.engine.evaluate import Program
 from cpc_rules.ir import Rulebook as CheckedRulebook
 from cpc_rules.syntax import ast
+from cpc_rules.syntax import cache
 from cpc_rules.syntax.parse import parse_text
 
 
@@ -50,7 +51,7 @@ def parse_files(files: Iterable[Path]) -> tuple[list[ast.Module], Sources, dict[
         sources.add(str(f), text)
         texts[str(f)] = text
         try:
-            modules.append(parse_text(text, str(f)))
+            modules.append(cache.cached(parse_text, text, str(f)))
         except CpcError as e:
             errors.extend(e.diagnostics)
     if errors:
