@@ -513,3 +513,15 @@ def test_parse_cache(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-
     monkeypatch.setenv("CPC_RULES_CACHE", "off")
     cache.cached(counting, text, "a.cpc")
     assert len(calls) == 6
+
+
+def test_parts_are_not_missing_once_the_total_is_known() -> None:
+    rb = with_rules(
+        "fait déclaré : montant\nfait base : montant\nfait options : montant\ndéfinition v : montant\ndéfinition calculée : montant\n",
+        "  règle d :\n    définit v = déclaré\n\n  règle c :\n    définit v = calculée\n\n  règle k :\n    définit calculée = base + options\n\n"
+        "  règle p :\n    autorise proc mapa\n    si v < 100 €\n",
+    )
+    d = rb.decide({"déclaré": 10, "base": 7}, at="2024-01-01")
+    assert d.status("proc", "mapa").permission == "allowed"
+    assert isinstance(d.value("calculée"), Unknown) and d.missing == ()
+    assert rb.decide({"base": 7}, at="2024-01-01").missing == ("déclaré", "options")

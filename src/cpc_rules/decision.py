@@ -142,8 +142,11 @@ class Decision:
         out: set[str] = set()
         for s in self.statuses:
             out |= s.missing
-        for v in self.definition_values:
-            if isinstance(v, Unknown):
+        needed = self._at.needed if self._at else ()
+        for i, v in enumerate(self.definition_values):
+            # a definition that a rule in force reads counts through that rule's own outcome:
+            # once the rule is settled (say the total is declared), the parts no longer matter
+            if isinstance(v, Unknown) and not needed[i]:
                 out |= v.missing
         a = self.activations
         for r, certain in self.information:
