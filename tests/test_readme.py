@@ -1,0 +1,28 @@
+"""The README's worked examples show real output: each excerpt, cut at `…` lines, is found as is in what `cpc-rules decide` prints."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from cpc_rules.cli import main
+
+from conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+EXAMPLES = re.findall(r"```sh\ncpc-rules (decide [^\n]+)\n```.*?```text\n(.*?)```", README, flags=re.S)
+
+
+def test_readme_has_worked_examples() -> None:
+    assert len(EXAMPLES) >= 2
+
+
+@pytest.mark.parametrize(("command", "excerpt"), EXAMPLES, ids=[c for c, _ in EXAMPLES])
+def test_readme_excerpt_is_real_output(command: str, excerpt: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(main, command.split())
+    assert result.exit_code == 0, result.output
+    for chunk in re.split(r"^…\n", excerpt, flags=re.M):
+        assert chunk.strip("\n") in result.output, chunk
