@@ -401,6 +401,10 @@ class _Checker:
         if name in self.enums:
             self.err("E201", f"`{name}` est une énumération, pas une valeur", e.span, hint=f"comparez une valeur : `x = {self.enums[name].members[0]}`")
             return self._error_node(e)
+        if expected is not None and expected.kind == "enum" and expected.name in self.enums:  # `x = c` where x is an enumeration
+            enum = self.enums[expected.name]
+            self.err("E203", f"`{name}` n'est pas une valeur de `{enum.name}`", e.span, hint=did_you_mean(name, enum.members) or f"valeurs : {', '.join(enum.members)}")
+            return self._error_node(e)
         candidates = list(scope) + list(self.facts) + list(self.defs) + list(self.params) + [m for en in self.enums.values() for m in en.members]
         if any(name in en.members for en in self.enums.values()):
             self.err("E201", f"`{name}` appartient à plusieurs énumérations : précisez laquelle", e.span, hint="écrivez `énumération.valeur`")

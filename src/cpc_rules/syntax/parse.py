@@ -92,6 +92,14 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, path: str) -> Diagnostic:
     if isinstance(e, UnexpectedCharacters):
         char = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
         hint = None
+        rest_of_line = text[e.pos_in_stream + 1 :].split("\n", 1)[0]
+        if char == '"' and '"' not in rest_of_line.replace('\\"', ""):
+            return Diagnostic(
+                "E102",
+                "texte non terminé : le guillemet fermant manque sur cette ligne",
+                Span(path, line, col, line, col),
+                hint='un texte s\'écrit sur une ligne entre guillemets droits : "…" (\\" pour un guillemet dans le texte)',
+            )
         if char == "'":
             hint = "les textes s'écrivent entre guillemets droits doubles : \"…\""
         elif char in "«»“”":
