@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import lark
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
@@ -20,17 +22,45 @@ from cpc_rules.diagnostics import CpcError, Diagnostic, Span
 from cpc_rules.syntax import ast
 
 
+_OPTIONS: dict[str, Any] = {"parser": "lalr", "propagate_positions": True, "maybe_placeholders": False}
+
+
+def _prebuilt_header(grammar: str, lark_version: str = lark.__version__) -> bytes:
+    """What a prebuilt parser must match: this grammar with these options, and this Lark."""
+    key = hashlib.sha256(f"{grammar}\0{sorted(_OPTIONS.items())}".encode()).hexdigest()
+    return f"cpc-rules lark parser {key} lark {lark_version}\n".encode()
+
+
 @functools.cache
 def parser(strict: bool = False) -> Lark:
-    """The LALR parser, built once per process (and cached on disk by Lark)."""
-    return Lark(
-        resources.grammar_path().read_text(encoding="utf-8"),
-        parser="lalr",
-        propagate_positions=True,
-        maybe_placeholders=False,
-        strict=strict,
-        cache=not strict,
-    )
+    """The LALR parser, built once per process.
+
+    Building Lark's tables takes ~300 ms, so the package ships them prebuilt
+    (`grammar/cpc.lark.parser`, written by `save_prebuilt_parser`, see CONTRIBUTING.md);
+    they are used only if they were built from this very grammar by this Lark
+    version. Otherwise Lark builds the parser (and caches it on disk).
+    """
+    grammar = resources.grammar_path().read_text(encoding="utf-8")
+    if not strict:
+        prebuilt = resources.grammar_path().with_suffix(".lark.parser")
+        try:
+            with prebuilt.open("rb") as f:
+                if f.readline() == _prebuilt_header(grammar):
+                    return Lark.load(f)
+        except Exception:  # noqa: BLE001, S110 - missing, stale or unreadable: build it
+            pass
+    return Lark(grammar, strict=strict, cache=not strict, **_OPTIONS)
+
+
+def save_prebuilt_parser() -> Path:
+    """Write grammar/cpc.lark.parser for the current grammar (run after changing the grammar)."""
+    path = resources.grammar_path().with_suffix(".lark.parser")
+    grammar = resources.grammar_path().read_text(encoding="utf-8")
+    built = Lark(grammar, cache=False, **_OPTIONS)
+    with path.open("wb") as f:
+        f.write(_prebuilt_header(grammar))
+        built.save(f)
+    return path
 
 
 def parse_text(text: str, path: str = "<texte>") -> ast.Module:
@@ -522,3 +552,4 @@ class _Builder(Transformer):  # type: ignore[type-arg]
 
     def start(self, meta: Any, c: list[Any]) -> Tree:  # type: ignore[type-arg]
         return Tree("start", c)
+
