@@ -7,7 +7,7 @@ import pytest
 from cpc_rules import default_rulebook
 from cpc_rules.testing import run_case
 
-RB = default_rulebook()
+RB = default_rulebook(tests=True)
 
 
 @pytest.mark.parametrize("case", RB.checked.tests, ids=lambda c: c.name)

@@ -185,7 +185,7 @@ def test_fmt_bundled_rulebook_round_trips() -> None:
 
 
 def test_bundled_rulebook_checks() -> None:
-    rb = default_rulebook()
+    rb = default_rulebook(tests=True)
     assert rb.checked.articles and rb.checked.rules
     assert not [w for w in rb.warnings if w.severity == "error"]
 
@@ -540,3 +540,15 @@ def test_prebuilt_parser_matches_the_grammar() -> None:
         "`python -c 'from cpc_rules.syntax.parse import save_prebuilt_parser as s; s()'`"
     )
     assert P.parser().parse("fait x : montant\n") is not None
+
+
+def test_test_files_are_read_by_check_not_by_decide() -> None:
+    from cpc_rules.api import rulebook_files
+
+    with_tests, without = default_rulebook(tests=True), default_rulebook()
+    assert len(with_tests.checked.tests) >= 270 and not without.checked.tests
+    assert with_tests.digest == without.digest  # the digest is of the rules
+    from cpc_rules import resources
+
+    names = [f.name for f in rulebook_files(resources.bundled_rulebook_path(), tests=False)]
+    assert names and not [n for n in names if n.endswith(".test.cpc")]

@@ -26,11 +26,18 @@ from cpc_rules.syntax import cache
 from cpc_rules.syntax.parse import parse_text
 
 
-def rulebook_files(path: Path | str) -> list[Path]:
-    """A rulebook is one `.cpc` file or a folder of them (read in name order)."""
+TEST_SUFFIX = ".test.cpc"
+
+
+def rulebook_files(path: Path | str, tests: bool = True) -> list[Path]:
+    """A rulebook is one `.cpc` file or a folder of them (read in name order).
+
+    Test files (`*.test.cpc`, like OPA's `_test.rego`) hold test cases beside the
+    rules; deciding does not need them, so `tests=False` leaves them out of a folder.
+    """
     p = Path(path)
     if p.is_dir():
-        files = sorted(p.rglob("*.cpc"))
+        files = sorted(f for f in p.rglob("*.cpc") if tests or not f.name.endswith(TEST_SUFFIX))
         if not files:
             raise CpcError([Diagnostic("E001", f"aucun fichier .cpc dans {p}")])
         return files
@@ -105,10 +112,10 @@ class Rulebook:
         return Decision(self.program, date, facts, result, at_date, __version__)
 
 
-def load_rulebook(path: Path | str, title: str | None = None) -> Rulebook:
-    """Parse, check and compile the rulebook at `path` (a file or a folder)."""
+def load_rulebook(path: Path | str, title: str | None = None, tests: bool = True) -> Rulebook:
+    """Parse, check and compile the rulebook at `path` (a file or a folder); `tests=False` skips its test files."""
     p = Path(path)
-    modules, sources, texts = parse_files(rulebook_files(p))
+    modules, sources, texts = parse_files(rulebook_files(p, tests))
     try:
         checked, warnings = check(modules, texts, title or _title(p))
     except CpcError as e:
@@ -122,6 +129,6 @@ def _title(path: Path) -> str:
 
 
 @functools.cache
-def default_rulebook() -> Rulebook:
-    """The bundled CCP rulebook, loaded once per process."""
-    return load_rulebook(resources.bundled_rulebook_path())
+def default_rulebook(tests: bool = False) -> Rulebook:
+    """The bundled CCP rulebook, loaded once per process (without its test files unless asked)."""
+    return load_rulebook(resources.bundled_rulebook_path(), tests=tests)

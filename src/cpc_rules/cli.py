@@ -57,10 +57,11 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _rulebook(path: str | None) -> Any:
+def _rulebook(path: str | None, tests: bool = False) -> Any:
+    """The rulebook at `path`, or the bundled one; its test files only when `tests`."""
     from cpc_rules.api import default_rulebook, load_rulebook
 
-    return load_rulebook(path) if path else default_rulebook()
+    return load_rulebook(path, tests=tests) if path else default_rulebook(tests)
 
 
 rulebook_option = click.option(
@@ -149,7 +150,7 @@ def test_cmd(path: str | None, name_filter: str | None, output_format: str) -> N
     """Run the test cases written beside the rules; exits 1 if one fails."""
     from cpc_rules.testing import run_tests
 
-    rb = _rulebook(path)
+    rb = _rulebook(path, tests=True)
     results = run_tests(rb, name_filter)
     failed = [r for r in results if not r.passed]
     if output_format == "json":
