@@ -167,6 +167,7 @@ expectations = st.one_of(
     ),
     st.builds(ast.ExpectValue, names, values),
     st.builds(ast.ExpectMissing, st.lists(names | texts.filter(lambda t: not t.isidentifier()), min_size=1, max_size=3).map(tuple)),
+    st.builds(ast.ExpectInformed, names, st.booleans()),
     st.builds(ast.ExpectOutOfPeriod),
     st.builds(lambda c, n: ast.ExpectError(f"{c}{n:03d}"), st.sampled_from("EW"), st.integers(0, 999)),
 )

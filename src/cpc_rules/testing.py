@@ -85,6 +85,10 @@ def run_case(rb: Rulebook, case: ast.TestCase) -> CaseResult:
             want = values.coerce(want, df.type, rb.checked.enums, rb.checked.records, x.name)
             if isinstance(got_value, Unknown) or got_value != want:
                 failures.append(f"valeur {x.name} : attendu {values.display(want, df.type)}, obtenu {values.display(got_value, df.type)}")
+        elif isinstance(x, ast.ExpectInformed):
+            certain = {rb.checked.rules[r].name for r, sure in decision.information if sure}
+            if (x.rule in certain) != x.informed:
+                failures.append(f"information {x.rule} : attendue {'donnée' if x.informed else 'absente'}, obtenue {'donnée' if x.rule in certain else 'absente ou incertaine'}")
         elif isinstance(x, ast.ExpectMissing):
             for name in x.names:
                 if name not in decision.missing:

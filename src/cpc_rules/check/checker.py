@@ -594,6 +594,10 @@ class _Checker:
                         self.err("E205", f"`{x.enum}` n'est pas une énumération", x.span, hint=did_you_mean(x.enum, self.enums))
                     elif x.value not in self.enums[x.enum].members:
                         self.err("E203", f"`{x.value}` n'est pas une valeur de `{x.enum}`", x.span, hint=did_you_mean(x.value, self.enums[x.enum].members))
+                elif isinstance(x, ast.ExpectInformed):
+                    informs = [r.name for a in self.items(ast.Article) for r in a.rules if isinstance(r.conclusion, ast.Inform)]
+                    if x.rule not in informs:
+                        self.err("E201", f"`{x.rule}` n'est pas une règle d'information (`informe`)", x.span, hint=did_you_mean(x.rule, informs))
                 elif isinstance(x, ast.ExpectValue):
                     if x.name not in self.defs:
                         self.err("E201", f"`{x.name}` n'est pas une définition", x.span, hint=did_you_mean(x.name, self.defs))

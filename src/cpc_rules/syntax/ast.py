@@ -329,6 +329,15 @@ class ExpectMissing:
 
 
 @attrs.frozen
+class ExpectInformed:
+    """`informe r` / `non informe r`: the information rule `r` is (not) given as certain."""
+
+    rule: str
+    informed: bool
+    span: Span | None = _span
+
+
+@attrs.frozen
 class ExpectOutOfPeriod:
     span: Span | None = _span
 
@@ -339,7 +348,7 @@ class ExpectError:
     span: Span | None = _span
 
 
-Expectation = ExpectStatus | ExpectValue | ExpectMissing | ExpectOutOfPeriod | ExpectError
+Expectation = ExpectStatus | ExpectValue | ExpectMissing | ExpectInformed | ExpectOutOfPeriod | ExpectError
 
 
 @attrs.frozen

@@ -175,6 +175,8 @@ def _expectation(x: ast.Expectation) -> str:
         return f"valeur {x.name} = {_value(x.value)}"
     if isinstance(x, ast.ExpectMissing):
         return "manquant " + ", ".join(n if n.isidentifier() else _q(n) for n in x.names)
+    if isinstance(x, ast.ExpectInformed):
+        return f"{'' if x.informed else 'non '}informe {x.rule}"
     if isinstance(x, ast.ExpectOutOfPeriod):
         return "hors période"
     return f"erreur {x.code}"

@@ -527,6 +527,12 @@ class _Builder(Transformer):  # type: ignore[type-arg]
     def expect_undetermined(self, meta: Any, c: list[Token]) -> ast.ExpectStatus:
         return self._status("undetermined", meta, c)
 
+    def expect_informed(self, meta: Any, c: list[Token]) -> ast.ExpectInformed:
+        return ast.ExpectInformed(str(c[0]), True, self._span(meta))
+
+    def expect_not_informed(self, meta: Any, c: list[Token]) -> ast.ExpectInformed:
+        return ast.ExpectInformed(str(c[0]), False, self._span(meta))
+
     def expect_value(self, meta: Any, c: list[Any]) -> ast.ExpectValue:
         return ast.ExpectValue(str(c[0]), c[2], self._span(meta))
 
