@@ -1,4 +1,5 @@
-"""The README's worked examples show real output: each excerpt, cut at `…` lines, is found as is in what `cpc-rules decide` prints."""
+"""The README shows real behaviour: each worked-example excerpt, cut at `…` lines, is found as is in what
+`cpc-rules decide` prints, and the Python snippet runs and gives what it says."""
 
 from __future__ import annotations
 
@@ -26,3 +27,12 @@ def test_readme_excerpt_is_real_output(command: str, excerpt: str, monkeypatch) 
     assert result.exit_code == 0, result.output
     for chunk in re.split(r"^…\n", excerpt, flags=re.M):
         assert chunk.strip("\n") in result.output, chunk
+
+
+def test_readme_python_snippet() -> None:
+    code = re.search(r"```python\n(.*?)```", README, flags=re.S)
+    assert code is not None
+    scope: dict[str, object] = {}
+    exec(code.group(1), scope)  # noqa: S102 - our own README
+    d = scope["d"]
+    assert d.status("procédure", "procédure_adaptée").permission == "allowed"  # type: ignore[attr-defined]
