@@ -69,6 +69,19 @@ def parse_text(text: str, path: str = "<texte>") -> ast.Module:
         tree = parser().parse(text)
     except UnexpectedInput as e:
         raise CpcError([_syntax_diagnostic(e, text, path)]) from None
+    too_deep = _too_deep(tree)
+    if too_deep is not None:
+        meta = too_deep.meta
+        raise CpcError(
+            [
+                Diagnostic(
+                    "E105",
+                    f"expression trop imbriquée : plus de {MAX_DEPTH} niveaux",
+                    Span(path, meta.line, meta.column, meta.line, meta.column),
+                    hint="découpez-la en définitions intermédiaires",
+                )
+            ]
+        )
     builder = _Builder(path)
     try:
         items = builder.transform(tree)
@@ -77,6 +90,20 @@ def parse_text(text: str, path: str = "<texte>") -> ast.Module:
     if builder.errors:
         raise CpcError(builder.errors)
     return ast.Module(path, tuple(items.children))
+
+
+MAX_DEPTH = 64  # levels of the syntax tree; the bundled rulebook needs 9
+
+
+def _too_deep(tree: Tree) -> Tree | None:  # type: ignore[type-arg]
+    """The first node nested deeper than MAX_DEPTH, found without recursion (the later stages recurse)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return node
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
+    return None
 
 
 def parse_file(path: Path | str) -> ast.Module:
