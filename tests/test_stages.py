@@ -416,7 +416,7 @@ def test_threshold_boundary_and_parameter_steps() -> None:
 
 def test_situation_values_are_coerced() -> None:
     rb = default_rulebook()
-    for raw in (39999.99, "39999.99", "39 999,99 €", Decimal("39999.99")):
+    for raw in (39999.99, "39999.99", "39 999,99 €", Decimal("39999.99"), "39999.990"):
         d = rb.decide({"valeur_estimée_besoin": raw}, at="2024-05-01")
         assert d.value("valeur_estimée") == Decimal("39999.99")
 
@@ -427,6 +427,11 @@ def test_situation_values_are_coerced() -> None:
         ({"inconnu": 1}, "E410"),
         ({"valeur_estimée_besoin": "beaucoup"}, "E411"),
         ({"valeur_estimée_besoin": True}, "E411"),
+        ({"valeur_estimée_besoin": "NaN"}, "E411"),
+        ({"valeur_estimée_besoin": "1e999999"}, "E411"),  # would print a million digits
+        ({"valeur_estimée_besoin": "1000000000000000"}, "E411"),
+        ({"valeur_estimée_besoin": "39999.999"}, "E411"),  # an amount is in cents
+        ({"valeur_estimée_besoin": -1}, "E411"),
         ({"nature": "fourniture"}, "E412"),
     ],
 )

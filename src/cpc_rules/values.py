@@ -42,13 +42,27 @@ def _number(raw: Any, unit: str) -> Decimal:
     raise BadValue(f"attendu un nombre, reçu {type(raw).__name__}")
 
 
+MAX_AMOUNT = Decimal("1e15")  # a thousand billion euros: far above any purchase, and keeps texts short
+
+
+def _bounded(value: Decimal, raw: Any, places: int, signed: bool) -> Decimal:
+    """A number a buyer could mean: not absurdly large, not finer than `places` decimals, not negative unless `signed`."""
+    if abs(value) >= MAX_AMOUNT:
+        raise BadValue(f"« {raw} » est hors des limites (moins de 1 000 000 000 000 000)")
+    if value.as_tuple().exponent < -places and value != value.quantize(Decimal(1).scaleb(-places)):  # type: ignore[operator]
+        raise BadValue(f"« {raw} » a plus de {places} décimales")
+    if value < 0 and not signed:
+        raise BadValue(f"« {raw} » : un montant est positif ou nul")
+    return value
+
+
 def coerce(raw: Any, t: Type, enums: dict[str, Any], records: dict[str, Any], path: str) -> Any:
     """The runtime value of `raw` for type `t`; raises BadValue. Missing record fields become Unknown."""
     kind = t.kind
     if kind == "money":
-        return _number(raw, "€")
+        return _bounded(_number(raw, "€"), raw, 2, signed=False)
     if kind == "percent":
-        return _number(raw, "%")
+        return _bounded(_number(raw, "%"), raw, 6, signed=True)
     if kind == "int":
         if isinstance(raw, bool) or not isinstance(raw, int):
             if isinstance(raw, str) and raw.strip().isdigit():
