@@ -43,8 +43,8 @@ try:  # installed, or PYTHONPATH=src; else the checkout's src/
 except ImportError:
     sys.path.insert(0, str(ROOT / "src"))
 
-from cpc_rules.api import load_rulebook  # noqa: E402
-from cpc_rules.engine.runtime import EvaluationError, Unknown  # noqa: E402
+from cpc_rules.api import load_rulebook
+from cpc_rules.engine.runtime import EvaluationError, Unknown
 
 SAMPLE = ROOT / "tests" / "sample" / "sample.cpc"
 D = Decimal

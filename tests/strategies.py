@@ -9,7 +9,6 @@ not expect the keyword; the pool keeps the generated text unambiguous).
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import GOLDEN
 
 from cpc_rules.cli import main
-
-from conftest import GOLDEN
 
 MINI = str(GOLDEN / "rulebooks" / "mini.cpc")
 BAD = str(GOLDEN / "errors" / "unknown_fact.cpc")

@@ -12,14 +12,13 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import GOLDEN, ROOT
 
 from cpc_rules import load_rulebook
 from cpc_rules.api import default_rulebook
 from cpc_rules.cli import load_situation
 from cpc_rules.diagnostics import CpcError, Diagnostic, Sources, render_gnu, render_human
 from cpc_rules.engine.runtime import EvaluationError
-
-from conftest import GOLDEN, ROOT
 
 ERRORS = sorted(p for p in (GOLDEN / "errors").iterdir() if p.suffix in (".cpc", ".json"))
 TRACES = sorted(p for p in (GOLDEN / "traces").glob("*.json") if not p.name.endswith(".trace.json"))

@@ -10,22 +10,18 @@ same statuses; (e) deciding is deterministic.
 from __future__ import annotations
 
 import json
-
-import pytest
 from typing import Any
 
+import strategies as S
+from conftest import GOLDEN
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-import strategies as S
 from cpc_rules import load_rulebook
-from cpc_rules.engine.runtime import EvaluationError
 from cpc_rules.diagnostics import CpcError
-from cpc_rules.engine.runtime import Unknown
+from cpc_rules.engine.runtime import EvaluationError, Unknown
 from cpc_rules.syntax import format as fmt
 from cpc_rules.syntax.parse import parse_text
-
-from conftest import GOLDEN
 
 # ---------------------------------------------------------------- (a) formatter round trip
 

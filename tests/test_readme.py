@@ -7,13 +7,12 @@ import re
 
 import pytest
 from click.testing import CliRunner
+from conftest import ROOT
 
 from cpc_rules.cli import main
 
-from conftest import ROOT
-
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-EXAMPLES = re.findall(r"```sh\ncpc-rules (decide [^\n]+)\n```.*?```text\n(.*?)```", README, flags=re.S)
+EXAMPLES = re.findall(r"```sh\ncpc-rules (decide [^\n]+)\n```.*?```text\n(.*?)```", README, flags=re.DOTALL)
 
 
 def test_readme_has_worked_examples() -> None:
@@ -25,12 +24,12 @@ def test_readme_excerpt_is_real_output(command: str, excerpt: str, monkeypatch) 
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(main, command.split())
     assert result.exit_code == 0, result.output
-    for chunk in re.split(r"^…\n", excerpt, flags=re.M):
+    for chunk in re.split(r"^…\n", excerpt, flags=re.MULTILINE):
         assert chunk.strip("\n") in result.output, chunk
 
 
 def test_readme_python_snippet() -> None:
-    code = re.search(r"```python\n(.*?)```", README, flags=re.S)
+    code = re.search(r"```python\n(.*?)```", README, flags=re.DOTALL)
     assert code is not None
     scope: dict[str, object] = {}
     exec(code.group(1), scope)  # noqa: S102 - our own README

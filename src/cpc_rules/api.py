@@ -18,13 +18,11 @@ from cpc_rules import __version__, resources
 from cpc_rules.check.checker import check
 from cpc_rules.decision import Decision
 from cpc_rules.diagnostics import CpcError, Diagnostic, Sources
-from cpc_rules.engine.runtime import EvaluationError
 from cpc_rules.engine.evaluate import Program
+from cpc_rules.engine.runtime import EvaluationError
 from cpc_rules.ir import Rulebook as CheckedRulebook
-from cpc_rules.syntax import ast
-from cpc_rules.syntax import cache
+from cpc_rules.syntax import ast, cache
 from cpc_rules.syntax.parse import parse_text
-
 
 TEST_SUFFIX = ".test.cpc"
 

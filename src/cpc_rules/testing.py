@@ -68,7 +68,7 @@ def run_case(rb: Rulebook, case: ast.TestCase) -> CaseResult:
             continue
         if decision.out_of_period:
             if not isinstance(x, ast.ExpectError):
-                failures.append(f"{fmt._expectation(x)} : la date {case.date} est hors de la période du recueil")  # noqa: SLF001
+                failures.append(f"{fmt._expectation(x)} : la date {case.date} est hors de la période du recueil")
             continue
         if isinstance(x, ast.ExpectStatus):
             s = decision.status(x.enum, x.value)

@@ -101,7 +101,7 @@ def coerce(raw: Any, t: Type, enums: dict[str, Any], records: dict[str, Any], pa
                 raise BadValue(f"{path}[{i}] : attendu un objet `{t.name}`")
             unknown = set(item) - {f[0] for f in rec.fields}
             if unknown:
-                raise BadValue(f"{path}[{i}] : champ inconnu `{sorted(unknown)[0]}` ; champs : {', '.join(f[0] for f in rec.fields)}")
+                raise BadValue(f"{path}[{i}] : champ inconnu `{min(unknown)}` ; champs : {', '.join(f[0] for f in rec.fields)}")
             values = []
             for name, ftype, _ in rec.fields:
                 where = f"{path}[{i}].{name}"

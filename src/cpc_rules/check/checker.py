@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-
-import attrs
 from collections.abc import Sequence
 from typing import Any
+
+import attrs
 
 from cpc_rules import ir
 from cpc_rules.check import graph, periods
 from cpc_rules.diagnostics import CpcError, Diagnostic, Span, did_you_mean
-from cpc_rules.ir import BOOL, DATE, INT, MONEY, PERCENT, Type
+from cpc_rules.ir import BOOL, INT, MONEY, PERCENT, Type
 from cpc_rules.syntax import ast
 
 _NUMERIC = {"money", "int", "percent"}

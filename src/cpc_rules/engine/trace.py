@@ -28,6 +28,7 @@ from cpc_rules.syntax import format as fmt
 if TYPE_CHECKING:
     from cpc_rules.decision import Decision
 
+
 def _number_texts(unit: str) -> Callable[[Any], tuple[str, str]]:
     """`texts(x)`: the JSON and display text of an amount (unit "€") or a percentage ("%"), memoised.
 
@@ -272,7 +273,7 @@ class TracePlan:
 
     def build(self, decision: Decision, v: list[Any]) -> dict[str, Any]:
         """The trace as JSON-ready data: every rule in the order of the rulebook, then the facts and parameters read."""
-        at = decision._at  # noqa: SLF001
+        at = decision._at
         assert at is not None
         versions, steps = self.at(decision.date, at.steps)
         facts_read: dict[str, Any] = {}

@@ -48,7 +48,7 @@ def cached(parse: Callable[[str, str], ast.Module], text: str, path: str) -> ast
     key = hashlib.sha256(_fingerprint() + path.encode() + b"\0" + text.encode()).hexdigest()
     entry = directory / f"{key}.pickle"
     try:
-        module = pickle.loads(entry.read_bytes())  # noqa: S301 - our own cache, in the user's own directory
+        module = pickle.loads(entry.read_bytes())
         if isinstance(module, ast.Module):
             return module
     except Exception:  # noqa: BLE001, S110 - a missing or unreadable entry is a miss

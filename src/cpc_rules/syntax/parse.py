@@ -21,7 +21,6 @@ from cpc_rules import resources
 from cpc_rules.diagnostics import CpcError, Diagnostic, Span
 from cpc_rules.syntax import ast
 
-
 _OPTIONS: dict[str, Any] = {"parser": "lalr", "propagate_positions": True, "maybe_placeholders": False}
 
 
@@ -171,7 +170,7 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, path: str) -> Diagnostic:
         last = text.rstrip().splitlines() or [""]
         n = len(last)
         c = max(len(last[-1]), 1)
-        expected = set(e.expected) if isinstance(e, UnexpectedEOF) else set(e.expected)
+        expected = set(e.expected)
         return Diagnostic(
             "E103",
             "fin du fichier inattendue",
