@@ -45,14 +45,17 @@ def _number(raw: Any, unit: str) -> Decimal:
 MAX_AMOUNT = Decimal("1e15")  # a thousand billion euros: far above any purchase, and keeps texts short
 
 
+_STEPS = {2: Decimal("0.01"), 6: Decimal("0.000001")}
+
+
 def _bounded(value: Decimal, raw: Any, places: int, signed: bool) -> Decimal:
-    """A number a buyer could mean: not absurdly large, not finer than `places` decimals, not negative unless `signed`."""
-    if abs(value) >= MAX_AMOUNT:
-        raise BadValue(f"« {raw} » est hors des limites (moins de 1 000 000 000 000 000)")
-    if value.as_tuple().exponent < -places and value != value.quantize(Decimal(1).scaleb(-places)):  # type: ignore[operator]
-        raise BadValue(f"« {raw} » a plus de {places} décimales")
+    """A number a buyer could mean: not negative unless `signed`, not absurdly large, not finer than `places` decimals."""
     if value < 0 and not signed:
         raise BadValue(f"« {raw} » : un montant est positif ou nul")
+    if abs(value) >= MAX_AMOUNT:
+        raise BadValue(f"« {raw} » est hors des limites (moins de 1 000 000 000 000 000)")
+    if value != value.quantize(_STEPS[places]):  # exact below 10^15: no rounding error to fear
+        raise BadValue(f"« {raw} » a plus de {places} décimales")
     return value
 
 
