@@ -24,8 +24,6 @@ from cpc_rules.ir import Rulebook as CheckedRulebook
 from cpc_rules.syntax import ast, cache
 from cpc_rules.syntax.parse import parse_text
 
-TEST_SUFFIX = ".test.cpc"
-
 
 def rulebook_files(path: Path | str, tests: bool = True) -> list[Path]:
     """A rulebook is one `.cpc` file or a folder of them (read in name order).
@@ -35,7 +33,7 @@ def rulebook_files(path: Path | str, tests: bool = True) -> list[Path]:
     """
     p = Path(path)
     if p.is_dir():
-        files = sorted(f for f in p.rglob("*.cpc") if tests or not f.name.endswith(TEST_SUFFIX))
+        files = sorted(f for f in p.rglob("*.cpc") if tests or not f.name.endswith(resources.TEST_SUFFIX))
         if not files:
             raise CpcError([Diagnostic("E001", f"aucun fichier .cpc dans {p}")])
         return files

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+TEST_SUFFIX = ".test.cpc"  # test files: read by `check` and `test`, not by `decide`, not in the digest
+
 _PACKAGE = Path(__file__).resolve().parent
 _CHECKOUT = _PACKAGE.parent.parent
 

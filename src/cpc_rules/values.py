@@ -120,6 +120,11 @@ def coerce(raw: Any, t: Type, enums: dict[str, Any], records: dict[str, Any], pa
     raise BadValue(f"type {t} non pris en charge")  # pragma: no cover
 
 
+def period_json(period: Any) -> dict[str, Any]:
+    """A half-open period as JSON: `{from, until}`, `until` null when open-ended."""
+    return {"from": period.start.isoformat(), "until": period.end.isoformat() if period.end else None}
+
+
 def to_json(value: Any, t: Type, records: dict[str, Any]) -> Any:
     """A JSON-ready value: exact decimals as strings, dates in ISO, unknown as None."""
     if value is None or isinstance(value, Unknown):

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from cpc_rules import ir
+from cpc_rules import ir, resources
 from cpc_rules.check import graph, periods
 from cpc_rules.diagnostics import CpcError, Diagnostic, Span, did_you_mean
 from cpc_rules.ir import BOOL, INT, MONEY, PERCENT, Type
@@ -86,7 +86,7 @@ class _Checker:
             return None
         digest = hashlib.sha256()  # of the rules: test files do not change a decision
         for m in sorted(self.modules, key=lambda m: m.path):
-            if m.path.endswith(".test.cpc"):
+            if m.path.endswith(resources.TEST_SUFFIX):
                 continue
             digest.update(sources.get(m.path, repr(m.items)).encode())
         return ir.Rulebook(

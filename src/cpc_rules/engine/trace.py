@@ -71,12 +71,8 @@ def _list_texts(records: dict[str, Any]) -> Callable[[Any, ir.Type], tuple[Any, 
     return texts
 
 
-def _period_json(period: Any) -> dict[str, Any]:
-    return {"from": period.start.isoformat(), "until": period.end.isoformat() if period.end else None}
-
-
 def _step_json(step: ir.StepInfo) -> dict[str, Any]:
-    out = {**_period_json(step.period), "source": step.source}
+    out = {**values.period_json(step.period), "source": step.source}
     if step.confirm:
         out["to_confirm"] = step.confirm
     return out
@@ -263,7 +259,7 @@ class TracePlan:
             by_article = []
             for art in self.rb.articles:
                 v = art.version_at(d)
-                by_article.append(None if v is None else {**_period_json(v.period), "legiarti": v.legiarti, "source": v.source})
+                by_article.append(None if v is None else {**values.period_json(v.period), "legiarti": v.legiarti, "source": v.source})
             versions = [by_article[r.article] for r in self.rb.rules]
             cached = (versions, [None if s is None else self._steps[id(s)] for s in steps])
             if len(self._dates) > 4096:

@@ -25,9 +25,7 @@ def _article(d: Decision, index: int) -> dict[str, Any]:
             }
         )
     else:
-        out["periods"] = [
-            {"from": v.period.start.isoformat(), "until": v.period.end.isoformat() if v.period.end else None} for v in art.versions
-        ]
+        out["periods"] = [values.period_json(v.period) for v in art.versions]
     if art.confirm:
         out["to_confirm"] = art.confirm
     return out
@@ -50,7 +48,7 @@ def decision_json(d: Decision, with_trace: bool = True) -> dict[str, Any]:
             + (f" au {cov.end.isoformat()} exclu" if cov.end else "")
             + f" : il ne répond pas pour le {d.date.isoformat()}."
         )
-        out["coverage"] = {"from": cov.start.isoformat(), "until": cov.end.isoformat() if cov.end else None}
+        out["coverage"] = values.period_json(cov)
         return out
     trace = d.trace if with_trace else None
     conclusions = []
