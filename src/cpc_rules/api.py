@@ -21,6 +21,7 @@ from cpc_rules.diagnostics import CpcError, Diagnostic, Sources
 from cpc_rules.engine.evaluate import Program
 from cpc_rules.engine.runtime import EvaluationError
 from cpc_rules.ir import Rulebook as CheckedRulebook
+from cpc_rules.situation import parse_date
 from cpc_rules.syntax import ast, cache
 from cpc_rules.syntax.parse import parse_text
 
@@ -67,12 +68,7 @@ def parse_files(files: Iterable[Path]) -> tuple[list[ast.Module], Sources, dict[
 def _as_date(at: dt.date | str) -> dt.date:
     if isinstance(at, dt.datetime):
         return at.date()
-    if isinstance(at, dt.date):
-        return at
-    try:
-        return dt.date.fromisoformat(str(at))
-    except ValueError:
-        raise CpcError([Diagnostic("E413", f"date invalide « {at} »", hint="une date s'écrit AAAA-MM-JJ")]) from None
+    return parse_date(at, "date de décision")
 
 
 class Rulebook:

@@ -175,43 +175,14 @@ def test_cmd(path: str | None, name_filter: str | None, output_format: str) -> N
         sys.exit(1)
 
 
-def load_situation(path: str) -> tuple[dict[str, Any], str | None]:
-    """A situation file: {"date": …, "faits": {…}} or the facts alone; JSON or YAML; `-` reads stdin."""
-    import yaml
-
-    text = sys.stdin.read() if path == "-" else _read(path)
-    try:
-        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-    except json.JSONDecodeError as e:
-        raise CpcError([Diagnostic("E414", f"{path}:{e.lineno}:{e.colno} : JSON invalide : {e.msg}")]) from None
-    except yaml.YAMLError as e:
-        raise CpcError([Diagnostic("E414", f"{path} : YAML/JSON invalide : {str(e).splitlines()[0]}")]) from None
-    if not isinstance(data, dict):
-        raise CpcError([Diagnostic("E414", f"{path} : attendu un objet {{\"date\": …, \"faits\": {{…}}}}")])
-    date = data.get("date")
-    facts = data.get("faits", data.get("facts"))
-    if facts is None:
-        facts = {k: v for k, v in data.items() if k != "date"}
-    if not isinstance(facts, dict):
-        raise CpcError([Diagnostic("E414", f"{path} : « faits » doit être un objet {{nom: valeur}}")])
-    if isinstance(date, dt.date):
-        date = date.isoformat()
-    return facts, date
-
-
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise CpcError([Diagnostic("E414", f"lecture impossible de {path} : {e}")]) from None
-
-
 def _decide(situation: str, at: str | None, rulebook_path: str | None) -> Any:
-    facts, file_date = load_situation(situation)
-    date = at or file_date
+    from cpc_rules.situation import parse_date, read_situation_file
+
+    s = read_situation_file(situation, sys.stdin.read() if situation == "-" else None)
+    date = parse_date(at, "--at") if at is not None else s.date
     if date is None:
         raise click.UsageError("donnez la date de lancement de la consultation : --at AAAA-MM-JJ, ou \"date\" dans la situation")
-    return _rulebook(rulebook_path).decide(facts, at=date)
+    return _rulebook(rulebook_path).decide(s.facts, at=date)
 
 
 @main.command()
