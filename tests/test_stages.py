@@ -531,21 +531,6 @@ def test_parts_are_not_missing_once_the_total_is_known() -> None:
     assert rb.decide({"base": 7}, at="2024-01-01").missing == ("déclaré", "options")
 
 
-def test_prebuilt_parser_matches_the_grammar() -> None:
-    from cpc_rules import resources
-    from cpc_rules.syntax import parse as P
-
-    prebuilt = resources.grammar_path().with_suffix(".lark.parser")
-    with prebuilt.open("rb") as f:
-        header = f.readline()
-    built_with = header.decode().split(" lark ")[-1].strip()  # another Lark version is only slower (it builds), not wrong
-    assert header == P._prebuilt_header(resources.grammar_path().read_text(encoding="utf-8"), built_with), (
-        "grammar/cpc.lark changed: refresh the prebuilt parser with "
-        "`python -c 'from cpc_rules.syntax.parse import save_prebuilt_parser as s; s()'`"
-    )
-    assert P.parser().parse("fait x : montant\n") is not None
-
-
 def test_test_files_are_read_by_check_not_by_decide() -> None:
     from cpc_rules.api import rulebook_files
 
