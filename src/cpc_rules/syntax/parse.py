@@ -430,8 +430,11 @@ class _Builder(Transformer):  # type: ignore[type-arg]
     def inform(self, meta: Any, c: list[Token]) -> ast.Inform:
         return ast.Inform(_unquote(c[0]), self._span(meta))
 
+    def unencoded(self, meta: Any, c: list[Token]) -> ast.Unencoded:
+        return ast.Unencoded(_unquote(c[0]), tuple(str(t) for t in c[1:]), self._span(meta))
+
     def rule(self, meta: Any, c: list[Any]) -> ast.Rule:
-        conclusion = next(x for x in c if isinstance(x, ast.Deontic | ast.Define | ast.Inform))
+        conclusion = next(x for x in c if isinstance(x, ast.Deontic | ast.Define | ast.Inform | ast.Unencoded))
         cond = _first(c, _Condition)
         return ast.Rule(
             str(c[0]),
@@ -560,6 +563,9 @@ class _Builder(Transformer):  # type: ignore[type-arg]
 
     def expect_undetermined(self, meta: Any, c: list[Token]) -> ast.ExpectStatus:
         return self._status("undetermined", meta, c)
+
+    def expect_unencoded(self, meta: Any, c: list[Token]) -> ast.ExpectStatus:
+        return self._status("unencoded", meta, c)
 
     def expect_informed(self, meta: Any, c: list[Token]) -> ast.ExpectInformed:
         return ast.ExpectInformed(str(c[0]), True, self._span(meta))
