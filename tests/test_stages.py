@@ -631,3 +631,20 @@ def test_check_warns_uncovered_members_W314() -> None:
 def test_bundled_rulebook_has_no_uncovered_member() -> None:
     rb = default_rulebook(tests=True)
     assert [w.message for w in rb.warnings if w.code == "W314"] == []
+
+
+def test_out_of_period_gives_the_coverage_notes_as_reason() -> None:
+    rb = default_rulebook()
+    d = rb.decide({}, at="2019-03-31")
+    assert d.out_of_period
+    message = d.to_json()["message"]
+    assert "ordonnance n° 2015-899" in message and "décret n° 2016-360" in message
+    assert "ordonnance n° 2015-899" in d.explain()
+    assert not rb.decide({}, at="2019-04-01").out_of_period
+
+
+def test_coverage_notes_parse_and_format() -> None:
+    text = 'couverture depuis 2020-01-01\n  note "Avant : ancien texte."\n'
+    m = parse_text(text, "c.cpc")
+    assert m.items[0].notes == ("Avant : ancien texte.",)  # type: ignore[union-attr]
+    assert format_text(text, "c.cpc").startswith(text)
