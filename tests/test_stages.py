@@ -488,7 +488,7 @@ def test_trace_short_circuit_and_shared_leaves() -> None:
 
 def test_trace_code_holds_no_rulebook_text() -> None:
     rb = with_rules('fait x : montant "x\\"); import os; ("\n', '  règle r "\\"); bad(); (\\"" :\n    autorise proc mapa\n    si x > 1 €\n')
-    source = rb.program.trace_plan.source
+    source = rb.trace_plan.source
     assert "import os" not in source and "bad()" not in source
     assert rb.decide({"x": 2}, at="2024-01-01", trace=True).trace["rules"]["r"]["applies"] is True
 

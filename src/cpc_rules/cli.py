@@ -206,12 +206,21 @@ def _read(path: str) -> str:
         raise CpcError([Diagnostic("E414", f"lecture impossible de {path} : {e}")]) from None
 
 
-def _decide(situation: str, at: str | None, rulebook_path: str | None) -> Any:
+def _decide(situation: str, at: str | None, rulebook_path: str | None, presumptions: bool = True, focus: str | None = None, trace: bool = False) -> Any:
     facts, file_date = load_situation(situation)
     date = at or file_date
     if date is None:
         raise click.UsageError("donnez la date de lancement de la consultation : --at AAAA-MM-JJ, ou \"date\" dans la situation")
-    return _rulebook(rulebook_path).decide(facts, at=date)
+    return _rulebook(rulebook_path).decide(facts, at=date, presumptions=presumptions, focus=focus, trace=trace)
+
+
+presumptions_option = click.option(
+    "--presumptions/--no-presumptions",
+    default=True,
+    show_default=True,
+    help="Presume the rulebook's ordinary case for the facts not given (no urgency, no single operator…) and list the presumptions relied on; --no-presumptions leaves them unknown.",
+)
+focus_option = click.option("--focus", default=None, metavar="ENUMS", help="Restrict the decision to these enumerations, comma-separated (e.g. procédure,publicité).")
 
 
 @main.command()
@@ -220,14 +229,22 @@ def _decide(situation: str, at: str | None, rulebook_path: str | None) -> Any:
 @rulebook_option
 @format_option
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@presumptions_option
+@focus_option
+@click.option("--detail", is_flag=True, help="Text: after the verdict, the full report (every conclusion, its grounds, computed values, articles).")
+@click.option("--trace", is_flag=True, help="JSON: include the trace tree. Text: append it (as `explain`).")
 @guarded
-def decide(situation: str, at: str | None, rulebook_path: str | None, output_format: str, lang: str) -> None:
-    """Decide a situation (JSON or YAML): procedures, publicity, obligations, with their articles."""
-    d = _decide(situation, at, rulebook_path)
+def decide(situation: str, at: str | None, rulebook_path: str | None, output_format: str, lang: str, presumptions: bool, focus: str | None, detail: bool, trace: bool) -> None:
+    """Decide a situation (JSON or YAML): the verdict first (procedures, publicity, obligations, what is open).
+
+    Presumptions are on by default: a buyer's four facts (who buys, what, how much,
+    when) must give an answer; every presumption relied on is listed.
+    """
+    d = _decide(situation, at, rulebook_path, presumptions, focus, trace)
     if output_format == "json":
-        click.echo(json.dumps(d.to_json(trace=True), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(d.to_json(trace=trace), ensure_ascii=False, indent=2))
     else:
-        click.echo(d.explain(lang=lang), nl=False)
+        click.echo(d.explain(lang=lang, full=trace, detail=detail or trace), nl=False)
 
 
 @main.command()
@@ -236,10 +253,12 @@ def decide(situation: str, at: str | None, rulebook_path: str | None, output_for
 @rulebook_option
 @format_option
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@presumptions_option
+@focus_option
 @guarded
-def explain(situation: str, at: str | None, rulebook_path: str | None, output_format: str, lang: str) -> None:
-    """Decide and print the whole trace tree: every rule, its conditions and their values."""
-    d = _decide(situation, at, rulebook_path)
+def explain(situation: str, at: str | None, rulebook_path: str | None, output_format: str, lang: str, presumptions: bool, focus: str | None) -> None:
+    """Decide and print everything: the verdict, the report and the whole trace tree (every rule, its conditions and their values)."""
+    d = _decide(situation, at, rulebook_path, presumptions, focus, trace=True)
     if output_format == "json":
         click.echo(json.dumps(d.to_json(trace=True), ensure_ascii=False, indent=2))
     else:

@@ -142,7 +142,7 @@ def _tree(node: dict[str, Any], w: dict[str, str], depth: int, out: list[str]) -
         _tree(k, w, depth + 1, out)
 
 
-def explain(d: Decision, lang: str = "fr", full: bool = False) -> str:
+def explain(d: Decision, lang: str = "fr", full: bool = False, detail: bool = True) -> str:
     w = _WORDS.get(lang, _WORDS["fr"])
     rb = d.rulebook
     out = [w["title"].format(date=d.date.isoformat(), rulebook=rb.title or "recueil")]
