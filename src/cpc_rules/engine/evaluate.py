@@ -81,7 +81,8 @@ class Program:
                 continue
             for m in r.values:
                 found.setdefault((r.enum, m), {"permit": [], "forbid": [], "oblige": []})[r.kind].append(r.index)
-        ordered = sorted(found, key=lambda k: (k[0], self.rb.enums[k[0]].members.index(k[1])))
+        enums = list(self.rb.enums)  # in declaration order: procedures before the formalities that follow them
+        ordered = sorted(found, key=lambda k: (enums.index(k[0]), self.rb.enums[k[0]].members.index(k[1])))
         return tuple(Item(e, m, tuple(found[e, m]["permit"]), tuple(found[e, m]["forbid"]), tuple(found[e, m]["oblige"])) for e, m in ordered)
 
     def in_coverage(self, d: dt.date) -> bool:
