@@ -33,6 +33,7 @@ _WORDS = {
         "mandatory": "● obligatoire",
         "not_mandatory": "○ non obligatoire",
         "ground": "fondement",
+        "unencoded": "non encodé",
         "why_not": "condition non remplie",
         "pending": "dépend de",
         "missing": "Faits manquants (ils pourraient changer la décision)",
@@ -95,6 +96,7 @@ _WORDS = {
         "mandatory": "● mandatory",
         "not_mandatory": "○ not mandatory",
         "ground": "ground",
+        "unencoded": "not encoded",
         "why_not": "condition not met",
         "pending": "depends on",
         "missing": "Missing facts (they could change the decision)",
@@ -380,7 +382,7 @@ def _presumption_header(d: Decision, used: set[str], w: dict[str, str]) -> str:
 
 def _with_arts(label: str, arts: str) -> str:
     """`label (arts)`, unless the label already ends with those articles."""
-    return label if label.rstrip().endswith(f"({arts})") else f"{label} ({arts})"
+    return label if not arts or label.rstrip().endswith(f"({arts})") else f"{label} ({arts})"
 
 
 def verdict(d: Decision, lang: str = "fr") -> str:
@@ -423,13 +425,16 @@ def verdict(d: Decision, lang: str = "fr") -> str:
         for s in candidates:
             shown.append(s)
             mark = {"allowed": "✔", "undetermined": "?"}.get(s.permission or "", "✘")
-            line = f"  {mark} {_with_arts(s.label, _arts(d, s.grounds or s.pending or s.refused))}"
+            line = f"  {mark} {_with_arts(s.label, _arts(d, s.grounds or s.pending or s.refused or s.unencoded))}"
             if s.obligation == "mandatory":
                 line += f" — {w['must']}"
             elif s.permission == "allowed" and len(allowed) == 1 and len(candidates) == 1 and not given:
                 line += f" — {w['only']}"
             if s.permission == "undetermined":
                 line += f" — {w['open']}"
+                certain = [r for r in s.unencoded if d.activations[r] is True]
+                if certain:  # the rulebook says it does not encode this case: say why, not a question
+                    line += f", {w['unencoded']} : {short(rb.rules[certain[0]].text or '', 80)}"
                 open_missing.update(s.missing - choice_facts)
             out.append(line)
             if not dependent or f is None:
@@ -518,6 +523,9 @@ def report(d: Decision, lang: str = "fr", full: bool = False) -> str:
         for s in statuses:
             marks = [w[x] for x in (s.permission, s.obligation) if x is not None]
             out.append(f"  {' / '.join(marks)} : {s.label}")
+            for r in s.unencoded:
+                maybe = "" if d.activations[r] is True else " " + w["maybe"]
+                out.append(f"      {w['unencoded']} : {rb.rules[r].text}{maybe}  ({rb.articles[rb.rules[r].article].ref})")
             for r in s.grounds:
                 out.append(f"      {w['ground']} : {_rule_line(d, r, w)}")
                 for note in rb.rules[r].notes:
