@@ -193,3 +193,14 @@ def test_reading_one_conclusion_computes_one() -> None:
     assert d.status("procédure", "procédure_adaptée").permission == "allowed"  # type: ignore[union-attr]
     assert len(d._status_cache) == 1
     assert "statuses" not in d.__dict__
+
+
+def test_json_decisions_follow_the_schema(four: str) -> None:
+    import jsonschema
+
+    schema = json.loads((ROOT / "docs" / "trace-format.schema.json").read_text(encoding="utf-8"))
+    for args in ((), ("--trace",), ("--no-presumptions",), ("--focus", "procédure,publicité")):
+        r = run("decide", four, "--format", "json", *args)
+        jsonschema.validate(json.loads(r.output), schema)
+    for path in sorted((ROOT / "examples").glob("*.json")):
+        jsonschema.validate(json.loads(run("decide", str(path), "--format", "json", "--trace").output), schema)
