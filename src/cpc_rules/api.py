@@ -29,6 +29,7 @@ from cpc_rules.engine.evaluate import AtDate, Program
 from cpc_rules.engine.runtime import EvaluationError
 from cpc_rules.engine.trace import TracePlan
 from cpc_rules.ir import Rulebook as CheckedRulebook
+from cpc_rules.situation import parse_date
 from cpc_rules.syntax import ast, cache
 
 
@@ -81,12 +82,7 @@ def _parse_text(text: str, path: str) -> ast.Module:
 def _as_date(at: dt.date | str) -> dt.date:
     if isinstance(at, dt.datetime):
         return at.date()
-    if isinstance(at, dt.date):
-        return at
-    try:
-        return dt.date.fromisoformat(str(at))
-    except ValueError:
-        raise CpcError([Diagnostic("E413", f"date invalide « {at} »", hint="une date s'écrit AAAA-MM-JJ")]) from None
+    return parse_date(at, "date de décision")
 
 
 class Decision(_decision.Decision):

@@ -325,6 +325,7 @@ class Rulebook:
     tests: tuple[ast.TestCase, ...]
     modules: tuple[ast.Module, ...]
     digest: str  # sha256 of the source texts
+    coverage_notes: tuple[str, ...] = ()  # why it does not answer outside its coverage
 
     @functools.cached_property
     def beaten_by(self) -> tuple[tuple[int, ...], ...]:

@@ -106,6 +106,7 @@ class _Checker:
             tests=tests,
             modules=self.modules,
             digest="sha256:" + digest.hexdigest(),
+            coverage_notes=next((c.notes for c in self.items(ast.Coverage)), ()),
         )
 
     def _coverage(self) -> ast.Period | None:

@@ -127,7 +127,10 @@ class Program:
         for name, raw in situation.items():
             i = self._fact_index.get(name)
             if i is None:
-                errors.append(Diagnostic("E410", f"fait inconnu `{name}`", None, hint=did_you_mean(name, self._fact_index) or "voir `cpc-rules schema` pour les faits attendus"))
+                if not isinstance(name, str):
+                    errors.append(Diagnostic("E416", f"clé « {values.excerpt(name)} » : un fait se nomme par un texte", None))
+                    continue
+                errors.append(Diagnostic("E410", f"fait inconnu `{values.excerpt(name)}`", None, hint=did_you_mean(name, self._fact_index) or "voir `cpc-rules schema` pour les faits attendus"))
                 continue
             if raw is None:
                 continue  # null in JSON: not known
@@ -136,7 +139,7 @@ class Program:
                 out[i] = values.coerce(raw, f.type, rb.enums, rb.records, name)
             except values.BadValue as e:
                 code = {"enum": "E412", "date": "E413"}.get(f.type.kind, "E411")
-                errors.append(Diagnostic(code, f"`{name}` ({f.label or f.type}) : {e}", None, hint=f"attendu : {_expected(f.type, rb)}"))
+                errors.append(Diagnostic(code, f"`{name}` ({f.label or f.type}) : {e}", None, hint=e.hint or f"attendu : {_expected(f.type, rb)}"))
         if errors:
             raise CpcError(errors)
         return out
@@ -168,10 +171,10 @@ def _expected(t: ir.Type, rb: ir.Rulebook) -> str:
     if t.kind == "enum":
         return "une valeur parmi " + ", ".join(rb.enums[t.name].members)  # type: ignore[index]
     return {
-        "money": 'un montant en euros HT, nombre ou texte ("39999.99", "39 999,99 €")',
-        "percent": 'un pourcentage (50 ou "50 %")',
-        "int": "un entier",
-        "bool": "true ou false",
+        "money": 'un montant en euros HT, nombre ou texte ("39999.99", "39 999,99 €", "1 850 000")',
+        "percent": 'un pourcentage de 0 à 100 (50 ou "50 %", "12,5 %")',
+        "int": "un entier positif ou nul",
+        "bool": 'true ou false (ou "vrai", "faux", "oui", "non")',
         "date": 'une date "AAAA-MM-JJ"',
         "list": f"une liste d'objets `{t.name}`",
     }.get(t.kind, str(t))

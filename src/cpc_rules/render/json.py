@@ -55,6 +55,7 @@ def decision_json(d: Decision, with_trace: bool = False) -> dict[str, Any]:
             f"Le recueil de règles couvre les consultations lancées du {cov.start.isoformat()}"
             + (f" au {cov.end.isoformat()} exclu" if cov.end else "")
             + f" : il ne répond pas pour le {d.date.isoformat()}."
+            + "".join(f" {n}" for n in rb.coverage_notes)
         )
         out["coverage"] = values.period_json(cov)
         return out

@@ -34,6 +34,8 @@ _WORDS = {
         "not_mandatory": "○ non obligatoire",
         "ground": "fondement",
         "unencoded": "non encodé",
+        "verdict_unencoded": "indéterminé, non encodé",
+        "verdict_maybe_unencoded": "peut-être hors de ce que le recueil encode (indéterminé tant que ce n'est pas précisé)",
         "why_not": "condition non remplie",
         "pending": "dépend de",
         "missing": "Faits manquants (ils pourraient changer la décision)",
@@ -97,6 +99,8 @@ _WORDS = {
         "not_mandatory": "○ not mandatory",
         "ground": "ground",
         "unencoded": "not encoded",
+        "verdict_unencoded": "undetermined, not encoded",
+        "verdict_maybe_unencoded": "perhaps outside what the rulebook encodes (undetermined until settled)",
         "why_not": "condition not met",
         "pending": "depends on",
         "missing": "Missing facts (they could change the decision)",
@@ -382,7 +386,22 @@ def _presumption_header(d: Decision, used: set[str], w: dict[str, str]) -> str:
 
 def _with_arts(label: str, arts: str) -> str:
     """`label (arts)`, unless the label already ends with those articles."""
-    return label if not arts or label.rstrip().endswith(f"({arts})") else f"{label} ({arts})"
+    if not arts:
+        return label
+    return label if label.rstrip().endswith(f"({arts})") else f"{label} ({arts})"
+
+
+def _unencoded_lines(d: Decision, w: dict[str, str]) -> list[str]:
+    """What the rulebook does not encode and this situation falls in (or may): said first, never silently."""
+    rb = d.rulebook
+    rules = dict.fromkeys(r for s in d.statuses for r in s.unencoded)
+    lines = []
+    for r in rules:
+        rule = rb.rules[r]
+        certain = d.activations[r] is True
+        head = w["verdict_unencoded"] if certain else w["verdict_maybe_unencoded"]
+        lines.append(f"⚠ {head} : {rule.text} ({rb.articles[rule.article].ref})")
+    return [""] + lines if lines else []
 
 
 def verdict(d: Decision, lang: str = "fr") -> str:
@@ -398,6 +417,7 @@ def verdict(d: Decision, lang: str = "fr") -> str:
 
         out.append(w["out"].format(message=decision_json(d)["message"]))
         return "\n".join(out) + "\n"
+    out.extend(_unencoded_lines(d, w))
     shown: list[Status] = []  # the conclusions the verdict states: what its presumptions and question are about
     handled: set[str] = set()  # enumerations already stated
     open_missing: Counter[str] = Counter()
@@ -425,16 +445,13 @@ def verdict(d: Decision, lang: str = "fr") -> str:
         for s in candidates:
             shown.append(s)
             mark = {"allowed": "✔", "undetermined": "?"}.get(s.permission or "", "✘")
-            line = f"  {mark} {_with_arts(s.label, _arts(d, s.grounds or s.pending or s.refused or s.unencoded))}"
+            line = f"  {mark} {_with_arts(s.label, _arts(d, s.grounds or s.pending or s.refused))}"
             if s.obligation == "mandatory":
                 line += f" — {w['must']}"
             elif s.permission == "allowed" and len(allowed) == 1 and len(candidates) == 1 and not given:
                 line += f" — {w['only']}"
             if s.permission == "undetermined":
                 line += f" — {w['open']}"
-                certain = [r for r in s.unencoded if d.activations[r] is True]
-                if certain:  # the rulebook says it does not encode this case: say why, not a question
-                    line += f", {w['unencoded']} : {short(rb.rules[certain[0]].text or '', 80)}"
                 open_missing.update(s.missing - choice_facts)
             out.append(line)
             if not dependent or f is None:

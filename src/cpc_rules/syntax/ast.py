@@ -140,6 +140,7 @@ class Period:
 class Coverage:
     period: Period
     span: Span | None = _span
+    notes: tuple[str, ...] = ()  # why the rulebook does not answer outside: the texts that govern there
 
 
 @attrs.frozen

@@ -345,7 +345,7 @@ class _Builder(Transformer):  # type: ignore[type-arg]
         return ast.Period(start, end, self._span(meta))
 
     def coverage(self, meta: Any, c: list[Any]) -> ast.Coverage:
-        return ast.Coverage(c[0], self._span(meta))
+        return ast.Coverage(c[0], self._span(meta), tuple(str(n) for n in c[1:] if isinstance(n, _Note)))
 
     # -- types and declarations
     def named_type(self, meta: Any, c: list[Token]) -> ast.TypeRef:
