@@ -1,6 +1,6 @@
 """The decision in words, for a buyer: French by default, English with lang="en".
 
-The answer comes first (`verdict`, about fifteen lines): the procedures the buyer
+The answer comes first (`verdict`, fifteen to twenty-five lines, the presumptions included): the procedures the buyer
 may use with the publicity each one owes, the obligations and prohibitions that
 apply, what stays open with the one question that settles most of it, and the
 presumptions the answer rests on. The report (`detail`) gives every conclusion
@@ -407,7 +407,7 @@ def _unencoded_lines(d: Decision, w: dict[str, str]) -> list[str]:
 
 
 def verdict(d: Decision, lang: str = "fr") -> str:
-    """The answer first, in about fifteen lines (see the module docstring)."""
+    """The answer first, in fifteen to twenty-five lines (see the module docstring)."""
     w = _WORDS.get(lang, _WORDS["fr"])
     rb = d.rulebook
     title = w["title"].format(date=d.date.isoformat(), rulebook=rb.title or "recueil")
