@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from cpc_rules.api import default_rulebook
 from cpc_rules.audit import mapping, run_audit
-from cpc_rules.audit.read import Raw, read
+from cpc_rules.audit.read import Raw
 from cpc_rules.audit.verdicts import LAUNCH_WINDOW_DAYS, VERDICTS, verdict
 from cpc_rules.cli import main
 
@@ -277,11 +277,20 @@ def _contract(rb, date, amount, procedure="sans_publicité_ni_mise_en_concurrenc
         "t.jsonl",
         "ligne 1",
         "json",
-        {"id": "X1", "acheteur": {"id": buyer, "nom": name}, "nature": "Marché", "objet": "Achat", "codeCPV": cpv, "procedure": {
-            "sans_publicité_ni_mise_en_concurrence": "Marché passé sans publicité ni mise en concurrence préalable",
-            "procédure_adaptée": "Procédure adaptée",
-            "appel_d_offres": "Appel d'offres ouvert",
-        }[procedure], "dateNotification": date.isoformat(), "montant": amount},
+        {
+            "id": "X1",
+            "acheteur": {"id": buyer, "nom": name},
+            "nature": "Marché",
+            "objet": "Achat",
+            "codeCPV": cpv,
+            "procedure": {
+                "sans_publicité_ni_mise_en_concurrence": "Marché passé sans publicité ni mise en concurrence préalable",
+                "procédure_adaptée": "Procédure adaptée",
+                "appel_d_offres": "Appel d'offres ouvert",
+            }[procedure],
+            "dateNotification": date.isoformat(),
+            "montant": amount,
+        },
     )
     return mapping.map_record(raw, today=dt.date(2030, 1, 1))
 
@@ -290,30 +299,30 @@ def test_threshold_edges_in_2026(rb):
     # supplies: 60 000 € dispense from 2026-04-01; the verdict is certain once the presumed launch window is past the change
     certain = dt.date(2026, 4, 1) + dt.timedelta(days=LAUNCH_WINDOW_DAYS)
     assert verdict(rb, _contract(rb, certain, Decimal("59999.99")))["verdict"] == "conforme"
-    assert verdict(rb, _contract(rb, certain, Decimal("60000")))["verdict"] == "a_justifier"
+    assert verdict(rb, _contract(rb, certain, Decimal(60000)))["verdict"] == "a_justifier"
     day_before = verdict(rb, _contract(rb, certain - dt.timedelta(days=1), Decimal("59999.99")))
     assert day_before["verdict"] == "indetermine"
     assert "date de lancement inconnue" in day_before["motif"]
 
 
 def test_coverage_edges(rb):
-    assert verdict(rb, _contract(rb, dt.date(2019, 3, 31), Decimal("10000")))["verdict"] == "hors_couverture"
-    first = verdict(rb, _contract(rb, dt.date(2019, 4, 1), Decimal("10000")))
+    assert verdict(rb, _contract(rb, dt.date(2019, 3, 31), Decimal(10000)))["verdict"] == "hors_couverture"
+    first = verdict(rb, _contract(rb, dt.date(2019, 4, 1), Decimal(10000)))
     assert first["verdict"] == "conforme"
     assert any("2019-04-01" in n for n in first["notes"])  # launch may predate the rulebook: said
-    assert verdict(rb, _contract(rb, dt.date(2027, 12, 31), Decimal("10000")))["verdict"] == "conforme"
-    assert verdict(rb, _contract(rb, dt.date(2028, 1, 1), Decimal("10000")))["verdict"] == "hors_couverture"
+    assert verdict(rb, _contract(rb, dt.date(2027, 12, 31), Decimal(10000)))["verdict"] == "conforme"
+    assert verdict(rb, _contract(rb, dt.date(2028, 1, 1), Decimal(10000)))["verdict"] == "hors_couverture"
 
 
 def test_unknown_buyer_category_decided_when_it_does_not_matter(rb):
     # works: the European threshold is the same for every category, so an unclassified buyer still gets a verdict
-    c = _contract(rb, dt.date(2024, 6, 1), Decimal("6000000"), "procédure_adaptée", cpv="45210000", buyer="55555555500000", name="Tecelys")
+    c = _contract(rb, dt.date(2024, 6, 1), Decimal(6000000), "procédure_adaptée", cpv="45210000", buyer="55555555500000", name="Tecelys")
     assert c.buyer.category is None
     v = verdict(rb, c)
     assert v["verdict"] == "a_justifier"
     assert any("catégorie de l'acheteur inconnue" in n for n in v["notes"])
     # supplies at 300 000 €: allowed for an entité adjudicatrice, not for the others: undetermined
-    c = _contract(rb, dt.date(2024, 6, 1), Decimal("300000"), "procédure_adaptée", buyer="55555555500000", name="Tecelys")
+    c = _contract(rb, dt.date(2024, 6, 1), Decimal(300000), "procédure_adaptée", buyer="55555555500000", name="Tecelys")
     v = verdict(rb, c)
     assert v["verdict"] == "indetermine"
     assert v["faits_manquants"] == ["acheteur"]
@@ -332,14 +341,36 @@ _values = st.one_of(
     st.dictionaries(st.sampled_from(["id", "nom", "considerationSociale"]), st.text(max_size=5), max_size=2),
 )
 _record = st.dictionaries(
-    st.sampled_from(["id", "acheteur", "autoriteConcedante", "_type", "nature", "objet", "codeCPV", "procedure", "dateNotification", "montant", "techniques", "considerationsSociales", "considerationsEnvironnementales", "modifications", "idAccordCadre", "marcheInnovant", "valeurGlobale"]),
+    st.sampled_from(
+        [
+            "id",
+            "acheteur",
+            "autoriteConcedante",
+            "_type",
+            "nature",
+            "objet",
+            "codeCPV",
+            "procedure",
+            "dateNotification",
+            "montant",
+            "techniques",
+            "considerationsSociales",
+            "considerationsEnvironnementales",
+            "modifications",
+            "idAccordCadre",
+            "marcheInnovant",
+            "valeurGlobale",
+        ]
+    ),
     _values,
     max_size=12,
 )
 _good = st.fixed_dictionaries(
     {
         "id": st.sampled_from(["A", "B", "C"]),
-        "acheteur": st.fixed_dictionaries({"id": st.sampled_from(["21750001600019", "55555555500000", "11000001500011"]), "nom": st.sampled_from(["", "Commune de X", "Lycée Y"])}),
+        "acheteur": st.fixed_dictionaries(
+            {"id": st.sampled_from(["21750001600019", "55555555500000", "11000001500011"]), "nom": st.sampled_from(["", "Commune de X", "Lycée Y"])}
+        ),
         "codeCPV": st.sampled_from(["45210000", "30192000", "85311000", "72000000"]),
         "procedure": st.sampled_from(list(mapping.PROCEDURES) + ["?"]),
         "dateNotification": st.dates(dt.date(2018, 1, 1), dt.date(2028, 6, 1)).map(dt.date.isoformat),
@@ -347,7 +378,7 @@ _good = st.fixed_dictionaries(
         "objet": st.sampled_from(["Achat", "Opération : Lot 1", "Opération : Lot 2"]),
     }
 )
-_line = st.one_of(_record.map(lambda r: json.dumps(r, default=str)), _good.map(json.dumps), st.sampled_from(["{", "[1, 2]", '"texte"', "NaN", "{\"id\": NaN}"]))
+_line = st.one_of(_record.map(lambda r: json.dumps(r, default=str)), _good.map(json.dumps), st.sampled_from(["{", "[1, 2]", '"texte"', "NaN", '{"id": NaN}']))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -411,7 +442,7 @@ def test_climate_leads_use_the_rulebook_dates(rb):
     from cpc_rules.audit.responsible import climate_leads
 
     def c(date):
-        k = _contract(rb, date, Decimal("100000"), "procédure_adaptée")
+        k = _contract(rb, date, Decimal(100000), "procédure_adaptée")
         k.environmental = ("Pas de considération environnementale",)
         return k
 
@@ -429,7 +460,7 @@ def test_climate_leads_use_the_rulebook_dates(rb):
 def test_spaser_estimate(rb):
     from cpc_rules.audit.responsible import spaser_estimate
 
-    big = [_contract(rb, dt.date(2024, 3, 1), Decimal("30000000"), "appel_d_offres") for _ in range(2)]
+    big = [_contract(rb, dt.date(2024, 3, 1), Decimal(30000000), "appel_d_offres") for _ in range(2)]
     big[1].contract_id = "X2"
     (row,) = spaser_estimate(rb, big)
     assert row["spaser"] == "obligatoire (estimation)" and row["fondement"] == ["L2111-3"]
@@ -439,7 +470,7 @@ def test_spaser_estimate(rb):
 def test_splitting_and_bunching(rb):
     from cpc_rules.audit.patterns import bunching, splitting
 
-    cs = [_contract(rb, dt.date(2024, 3, d), Decimal("39000")) for d in range(1, 13)]
+    cs = [_contract(rb, dt.date(2024, 3, d), Decimal(39000)) for d in range(1, 13)]
     leads = splitting(rb, cs)
     assert leads and leads[0]["marchés"] == 12 and leads[0]["total"] == "468000.00"
     assert "R2121-4" in leads[0]["motif"]
@@ -478,8 +509,7 @@ def test_jobs_give_the_same_verdicts(tmp_path):
     lines = (FIXTURES / "decp_v2_sample.jsonl").read_text(encoding="utf-8").splitlines()
     with open(many, "w", encoding="utf-8") as f:
         for k in range(260):  # > 2 000 records: the parallel path is taken
-            for line in lines:
-                f.write(line.replace('"2024-0', f'"{k}-2024-0') + "\n")
+            f.writelines(line.replace('"2024-0', f'"{k}-2024-0') + "\n" for line in lines)
     one = run_audit([many], out_dir=tmp_path / "one")
     two = run_audit([many], out_dir=tmp_path / "two", jobs=2)
     assert one["verdicts"] == two["verdicts"]

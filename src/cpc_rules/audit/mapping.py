@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
@@ -32,7 +33,7 @@ def fold(s: Any) -> str:
 
 # ------------------------------------------------------------------ amounts and dates
 
-IMPLAUSIBLE_HIGH = Decimal("999999999")  # 999 999 999 € and more: a filler or a typo, never decided
+IMPLAUSIBLE_HIGH = Decimal(999999999)  # 999 999 999 € and more: a filler or a typo, never decided
 CENT = Decimal("0.01")
 
 
@@ -43,7 +44,7 @@ def parse_amount(raw: Any, what: str = "montant") -> tuple[Decimal | None, str |
     if isinstance(raw, bool):
         return None, f"{what} illisible « {raw} »"
     if isinstance(raw, float):
-        if raw != raw:
+        if math.isnan(raw):
             return None, f"{what} illisible : NaN (nombre flottant non défini)"
         if raw in (float("inf"), float("-inf")):
             return None, f"{what} illisible : infini"
@@ -138,10 +139,34 @@ def map_procedure(raw: Any) -> tuple[str | None, str | None]:
 
 _NAME_RULES: list[tuple[re.Pattern[str], str, str | None, bool | None]] = [
     # (pattern on the folded name, buyer type, rulebook category, État ou collectivité au sens de R2131-12)
-    (re.compile(r"\bMINISTERE\b|\bPREFECTURE\b|\bDIRECTION (REGIONALE|DEPARTEMENTALE|INTERDEPARTEMENTALE|INTERREGIONALE)\b|\bDREAL\b|\bDIRECCTE\b|\bSGAMI\b|\bSGAR\b|\bRECTORAT\b|\bGENDARMERIE\b|\bPOLICE NATIONALE\b"), "État (services)", "autorité_centrale", True),
-    (re.compile(r"\bCPAM\b|\bCAF\b|\bURSSAF\b|\bCARSAT\b|\bMSA\b|CAISSE (PRIMAIRE|D'ALLOCATIONS|NATIONALE|D'ASSURANCE)|\bPOLE EMPLOI\b|\bFRANCE TRAVAIL\b"), "sécurité sociale", "autre_pouvoir_adjudicateur", False),
-    (re.compile(r"\bEAUX?\b|ASSAINISSEMENT|\bENERGIES?\b|ELECTRICITE|\bGAZ\b|\bTRANSPORTS?\b|\bAEROPORT|\bPORT\b|\bSNCF\b|\bRATP\b|\bTRAMWAY|\bMETRO\b|MOBILITES?\b"), "réseau (entité adjudicatrice possible)", None, None),
-    (re.compile(r"\bCENTRE HOSPITALIER|\bCHU\b|\bCHR\b|\bHOPITA|\bEHPAD\b|\bGHT\b|\bAP-?HP\b|HOSPICES?\b"), "établissement de santé", "autre_pouvoir_adjudicateur", None),
+    (
+        re.compile(
+            r"\bMINISTERE\b|\bPREFECTURE\b|\bDIRECTION (REGIONALE|DEPARTEMENTALE|INTERDEPARTEMENTALE|INTERREGIONALE)\b|\bDREAL\b|\bDIRECCTE\b|\bSGAMI\b|\bSGAR\b|\bRECTORAT\b|\bGENDARMERIE\b|\bPOLICE NATIONALE\b"
+        ),
+        "État (services)",
+        "autorité_centrale",
+        True,
+    ),
+    (
+        re.compile(r"\bCPAM\b|\bCAF\b|\bURSSAF\b|\bCARSAT\b|\bMSA\b|CAISSE (PRIMAIRE|D'ALLOCATIONS|NATIONALE|D'ASSURANCE)|\bPOLE EMPLOI\b|\bFRANCE TRAVAIL\b"),
+        "sécurité sociale",
+        "autre_pouvoir_adjudicateur",
+        False,
+    ),
+    (
+        re.compile(
+            r"\bEAUX?\b|ASSAINISSEMENT|\bENERGIES?\b|ELECTRICITE|\bGAZ\b|\bTRANSPORTS?\b|\bAEROPORT|\bPORT\b|\bSNCF\b|\bRATP\b|\bTRAMWAY|\bMETRO\b|MOBILITES?\b"
+        ),
+        "réseau (entité adjudicatrice possible)",
+        None,
+        None,
+    ),
+    (
+        re.compile(r"\bCENTRE HOSPITALIER|\bCHU\b|\bCHR\b|\bHOPITA|\bEHPAD\b|\bGHT\b|\bAP-?HP\b|HOSPICES?\b"),
+        "établissement de santé",
+        "autre_pouvoir_adjudicateur",
+        None,
+    ),
     (re.compile(r"\bLYCEE\b|\bCOLLEGE\b"), "établissement d'enseignement (EPLE)", "autre_pouvoir_adjudicateur", True),
     (re.compile(r"\bUNIVERSITE\b|\bECOLE (NATIONALE|NORMALE|CENTRALE|POLYTECHNIQUE)"), "université ou école nationale", None, True),
     (re.compile(r"\bSDIS\b|SERVICE DEPARTEMENTAL D'INCENDIE"), "SDIS", "autre_pouvoir_adjudicateur", True),
@@ -149,7 +174,14 @@ _NAME_RULES: list[tuple[re.Pattern[str], str, str | None, bool | None]] = [
     (re.compile(r"\bOPH\b|OFFICE PUBLIC (DE L'|D')HABITAT|OFFICE PUBLIC D'HLM"), "office public de l'habitat", "autre_pouvoir_adjudicateur", True),
     (re.compile(r"\bCONSEIL (DEPARTEMENTAL|GENERAL)\b|\bDEPARTEMENT\b"), "département", "autre_pouvoir_adjudicateur", True),
     (re.compile(r"\bCONSEIL REGIONAL\b|\bREGION\b"), "région", "autre_pouvoir_adjudicateur", True),
-    (re.compile(r"\bCOMMUNAUTE (DE COMMUNES|D'AGGLOMERATION|URBAINE)|\bMETROPOLE\b|\bAGGLOMERATION\b|\bAGGLO\b|\bCTE CNES\b|\bETABLISSEMENT PUBLIC TERRITORIAL\b"), "EPCI", "autre_pouvoir_adjudicateur", True),
+    (
+        re.compile(
+            r"\bCOMMUNAUTE (DE COMMUNES|D'AGGLOMERATION|URBAINE)|\bMETROPOLE\b|\bAGGLOMERATION\b|\bAGGLO\b|\bCTE CNES\b|\bETABLISSEMENT PUBLIC TERRITORIAL\b"
+        ),
+        "EPCI",
+        "autre_pouvoir_adjudicateur",
+        True,
+    ),
     (re.compile(r"\bSYNDICAT\b|\bSIVOM\b|\bSIVU\b|\bSMICTOM\b|\bSICTOM\b|\bSMIRTOM\b|\bPETR\b"), "syndicat", "autre_pouvoir_adjudicateur", True),
     (re.compile(r"\bCOMMUNE\b|\bMAIRIE\b|\bVILLE (DE|D')"), "commune", "autre_pouvoir_adjudicateur", True),
 ]
@@ -212,7 +244,9 @@ def classify_buyer(buyer_id: str, name: str, cpv: str | None = None, defence: bo
 _WORKS_OBJECT = re.compile(
     r"\bTRAVAUX\b|\bCONSTRUCTION D|\bREHABILITATION\b|\bRENOVATION\b|\bGROS (OE|Œ)UVRE\b|\bVRD\b|\bTERRASSEMENT|\bDEMOLITION\b|\bCHARPENTE\b|\bCOUVERTURE\b|\bMACONNERIE\b|\bREFECTION\b"
 )
-_SERVICE_OBJECT = re.compile(r"MAITRISE D'(OE|Œ)UVRE|\bETUDES?\b|\bMISSION\b|\bCONTROLE\b|\bCOORDINATION\b|\bDIAGNOSTIC|\bASSISTANCE\b|\bAMO\b|\bENTRETIEN\b|\bMAINTENANCE\b|\bNETTOYAGE\b|\bLOCATION\b")
+_SERVICE_OBJECT = re.compile(
+    r"MAITRISE D'(OE|Œ)UVRE|\bETUDES?\b|\bMISSION\b|\bCONTROLE\b|\bCOORDINATION\b|\bDIAGNOSTIC|\bASSISTANCE\b|\bAMO\b|\bENTRETIEN\b|\bMAINTENANCE\b|\bNETTOYAGE\b|\bLOCATION\b"
+)
 
 
 def clean_cpv(raw: Any) -> str | None:
@@ -246,7 +280,24 @@ def classify_nature(cpv: str | None, objet: str, ccag: str = "", declared_type: 
 # Social and other specific services (avis annexé au code ; directive 2014/24, annexe XIV): CPV prefixes.
 # An approximation of the list (some codes inside these groups are excluded by the annex): à confirmer.
 SSS_PREFIXES = (
-    "85", "80", "92", "55", "64", "98", "7511", "7512", "7513", "752", "753", "791", "797", "7995", "7961", "7962", "50116510", "71550000",
+    "85",
+    "80",
+    "92",
+    "55",
+    "64",
+    "98",
+    "7511",
+    "7512",
+    "7513",
+    "752",
+    "753",
+    "791",
+    "797",
+    "7995",
+    "7961",
+    "7962",
+    "50116510",
+    "71550000",
 )
 
 
@@ -263,7 +314,7 @@ def is_sss(cpv: str | None, nature: str | None) -> tuple[bool | None, str]:
 
 # ------------------------------------------------------------------ lots
 
-_LOT = re.compile(r"[\s:\-–—,(]*\bLOTS?\b\s*(N\s*[°O]?\s*|NO\.?\s*|N°\s*|#)?\s*(\d+|[A-Z]\b|UNIQUE)", re.I)
+_LOT = re.compile(r"[\s:\-–—,(]*\bLOTS?\b\s*(N\s*[°O]?\s*|NO\.?\s*|N°\s*|#)?\s*(\d+|[A-Z]\b|UNIQUE)", re.IGNORECASE)
 
 
 def lot_of(objet: str) -> tuple[str, str] | None:
@@ -411,7 +462,9 @@ def _fields(raw: Raw) -> dict[str, Any]:
         "id_accord_cadre": d.get("idAccordCadre") or None,
         "innovant": True if inn == "TRUE" else False if inn == "FALSE" else None,
         "social": _list_of(d.get("considerationsSociales"), "") if d.get("format") == "v2" or d.get("considerationsSociales") else None,
-        "environmental": _list_of(d.get("considerationsEnvironnementales"), "") if d.get("format") == "v2" or d.get("considerationsEnvironnementales") else None,
+        "environmental": _list_of(d.get("considerationsEnvironnementales"), "")
+        if d.get("format") == "v2" or d.get("considerationsEnvironnementales")
+        else None,
         "modifications": mods,
         "declared_type": "",
     }

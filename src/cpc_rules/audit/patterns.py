@@ -7,7 +7,6 @@ read at each contract's date.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
@@ -51,7 +50,17 @@ def bunching(rb: Any, contracts: list[Contract]) -> dict[str, Any]:
         if c.amount is None:
             continue
         for fam, label, t in thresholds(rb, c):
-            cell = cells.setdefault((fam, label, t), {"famille": fam, "seuil": label, "montant_seuil": str(t), "juste_en_dessous": 0, "juste_au_dessus": 0, "acheteurs_en_dessous": defaultdict(int)})
+            cell = cells.setdefault(
+                (fam, label, t),
+                {
+                    "famille": fam,
+                    "seuil": label,
+                    "montant_seuil": str(t),
+                    "juste_en_dessous": 0,
+                    "juste_au_dessus": 0,
+                    "acheteurs_en_dessous": defaultdict(int),
+                },
+            )
             r = c.amount / t
             if 1 - BAND <= r < 1:
                 cell["juste_en_dessous"] += 1
@@ -118,6 +127,3 @@ def splitting(rb: Any, contracts: list[Contract]) -> list[dict[str, Any]]:
     leads.sort(key=lambda x: -Decimal(x["total"]))
     return leads
 
-
-def year_of(d: dt.date | None) -> int | None:
-    return d.year if d else None

@@ -63,7 +63,7 @@ def _open_text(path: Path) -> io.TextIOBase:
 
 def _stem(path: Path) -> str:
     name = path.name.lower()
-    return name[:-3] if name.endswith(".gz") else name
+    return name.removesuffix(".gz")
 
 
 def data_files(paths: Iterable[str | Path]) -> Iterator[Path | Skipped]:
@@ -117,7 +117,7 @@ def _read_file(path: Path) -> Iterator[Raw | Skipped]:
         return
     records = _records_of(doc)
     if records is None:
-        yield Raw(name, "document", "json", None, "structure inconnue : ni liste, ni {\"marches\": …}")
+        yield Raw(name, "document", "json", None, 'structure inconnue : ni liste, ni {"marches": …}')
         return
     for i, (kind, rec) in enumerate(records, 1):
         if isinstance(rec, dict):

@@ -90,7 +90,9 @@ def national_targets(rb: Any, years: list[int]) -> list[dict[str, Any]]:
             continue
         art = ck.articles[r.article]
         in_force = [y for y in years if any(art.version_at(d) for d in (dt.date(y, 1, 1), dt.date(y, 12, 31)))]
-        out.append({"article": art.ref, "texte": str(r.text or ""), "années_concernées": in_force, "nature": "objectifs politiques, pas des obligations juridiques"})
+        out.append(
+            {"article": art.ref, "texte": str(r.text or ""), "années_concernées": in_force, "nature": "objectifs politiques, pas des obligations juridiques"}
+        )
     return out
 
 
@@ -161,7 +163,9 @@ def climate_leads(rb: Any, contracts: list[Contract]) -> list[dict[str, Any]]:
                 refs.append(rb.checked.articles[r.article].ref)
                 confirm += d.to_confirm(r.index)
         if not certain:
-            confirm.append(f"consultation peut-être lancée avant l'entrée en vigueur (notifié le {c.date.isoformat()}, lancement présumé au plus tôt le {early.isoformat()})")
+            confirm.append(
+                f"consultation peut-être lancée avant l'entrée en vigueur (notifié le {c.date.isoformat()}, lancement présumé au plus tôt le {early.isoformat()})"
+            )
         leads.append(
             {
                 "enregistrement": c.rid,

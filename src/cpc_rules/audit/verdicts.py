@@ -142,7 +142,9 @@ def _classify(rb: Any, facts: dict[str, Any], presumed: dict[str, Any], proc: st
         }
     return {
         "verdict": "non_autorise",
-        "motif": f"{label} : " + ("interdite" if st.permission == "forbidden" else "non autorisée") + (f" (conditions non remplies : {', '.join(refused)})" if refused else ""),
+        "motif": f"{label} : "
+        + ("interdite" if st.permission == "forbidden" else "non autorisée")
+        + (f" (conditions non remplies : {', '.join(refused)})" if refused else ""),
         "conditions_non_remplies": refused,
         "decision": with_p,
     }
@@ -225,7 +227,9 @@ def verdict(rb: Any, c: Contract) -> dict[str, Any]:
         return _set(out, "hors_couverture", "marché subséquent : attribué selon les règles de l'accord-cadre, non encodées")
     if c.date is None:
         if c.published is not None and start is not None and c.published < start:
-            return _set(out, "hors_couverture", f"{c.date_issue} ; données publiées le {c.published.isoformat()}, avant le début de la couverture ({start.isoformat()})")
+            return _set(
+                out, "hors_couverture", f"{c.date_issue} ; données publiées le {c.published.isoformat()}, avant le début de la couverture ({start.isoformat()})"
+            )
         return _set(out, "indetermine", f"{c.date_issue} : la loi applicable ne peut être datée", missing=["date"])
     if (start and c.date < start) or (end and c.date >= end):
         return _set(out, "hors_couverture", f"notifié le {c.date.isoformat()} : hors de la couverture du recueil ({start} → {end} exclu)")
@@ -236,7 +240,9 @@ def verdict(rb: Any, c: Contract) -> dict[str, Any]:
     at = c.date
     launch = max(c.date - dt.timedelta(days=LAUNCH_WINDOW_DAYS), start) if start else c.date - dt.timedelta(days=LAUNCH_WINDOW_DAYS)
     if start and c.date - dt.timedelta(days=LAUNCH_WINDOW_DAYS) < start:
-        out["notes"].append(f"consultation peut-être lancée avant le {start.isoformat()} (ancien décret n° 2016-360, réputé à droit constant, à confirmer) : droit du {start.isoformat()} appliqué au plus tôt")
+        out["notes"].append(
+            f"consultation peut-être lancée avant le {start.isoformat()} (ancien décret n° 2016-360, réputé à droit constant, à confirmer) : droit du {start.isoformat()} appliqué au plus tôt"
+        )
     out["présomptions"] = [{"fait": n, "valeur": v, "article": a, "motif": why} for n, v, a, why in presumed_list]
     out["dû"] = _owed(rb, facts, presumed, at)
     if c.procedure is None:
@@ -282,7 +288,14 @@ def _base(c: Contract) -> dict[str, Any]:
         "forme": c.form,
         "id": c.contract_id,
         "type": c.kind,
-        "acheteur": {"id": c.buyer_id, "nom": c.buyer_name, "type": c.buyer.kind, "catégorie": c.buyer.category, "état_ou_collectivité": c.buyer.public_body, "fondement": c.buyer.basis},
+        "acheteur": {
+            "id": c.buyer_id,
+            "nom": c.buyer_name,
+            "type": c.buyer.kind,
+            "catégorie": c.buyer.category,
+            "état_ou_collectivité": c.buyer.public_body,
+            "fondement": c.buyer.basis,
+        },
         "date_notification": c.date.isoformat() if c.date else None,
         "année": c.year,
         "montant": str(c.amount) if c.amount is not None else None,
