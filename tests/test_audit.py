@@ -526,3 +526,42 @@ def test_real_v2_sample(tmp_path):
     assert s["verdicts"]["illisible"] == 0
     ys = {y["année"]: y for y in s["achats_responsables"]["indicateurs"]["par_année"]}
     assert ys[2024]["marchés"] > 800
+
+
+def test_what_the_rulebook_does_not_encode_is_outside_coverage(tmp_path):
+    from cpc_rules.api import load_rulebook
+
+    src = Path(__file__).resolve().parents[1] / "rulebooks" / "ccp"
+    for f in src.glob("*.cpc"):
+        if not f.name.endswith(".test.cpc"):
+            shutil.copy(f, tmp_path / f.name)
+    (tmp_path / "99-defense.cpc").write_text(
+        'article "Livre III" "Marchés de défense ou de sécurité"\n'
+        "  version depuis 2019-04-01\n"
+        '    source "Ordonnance n° 2018-1074"\n\n'
+        '  règle défense_non_encodée "Livre III non encodé" :\n'
+        '    non encodé "Livre III (défense ou sécurité) non encodé" pour procédure, publicité\n'
+        "    si acheteur = défense_sécurité\n",
+        encoding="utf-8",
+    )
+    rb = load_rulebook(tmp_path, tests=False)
+    raw = Raw(
+        "t.jsonl",
+        "ligne 1",
+        "json",
+        {
+            "id": "D1",
+            "acheteur": {"id": "11000001500011", "nom": "Ministère des armées"},
+            "nature": "Marché de défense ou de sécurité",
+            "objet": "Munitions",
+            "codeCPV": "35300000",
+            "procedure": "Procédure adaptée",
+            "dateNotification": "2024-06-01",
+            "montant": 5000000,
+        },
+    )
+    v = verdict(rb, mapping.map_record(raw))
+    assert v["verdict"] == "hors_couverture"
+    assert "Livre III (défense ou sécurité) non encodé" in v["motif"]
+    civil = mapping.map_record(Raw("t.jsonl", "ligne 2", "json", {**raw.data, "nature": "Marché", "codeCPV": "30192000", "montant": 50000}))
+    assert verdict(rb, civil)["verdict"] == "conforme"

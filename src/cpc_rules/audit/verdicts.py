@@ -125,6 +125,10 @@ def _classify(rb: Any, facts: dict[str, Any], presumed: dict[str, Any], proc: st
     if st is None or st.permission == "allowed" or st.permission is None:
         grounds = _articles(rb, st.grounds) if st else []
         return {"verdict": "conforme", "motif": f"{label} : autorisée" + (f" ({', '.join(grounds)})" if grounds else ""), "decision": with_p}
+    outside = [r for r in getattr(st, "unencoded", ()) if with_p.activations[r] is True]
+    if outside:  # the rulebook says it does not encode this situation
+        reasons = "; ".join(dict.fromkeys(str(rb.checked.rules[r].text or rb.checked.rules[r].label) for r in outside))
+        return {"verdict": "hors_couverture", "motif": f"{label} : non encodé — {reasons}", "decision": with_p}
     if st.permission == "undetermined":
         return {"verdict": "indetermine", "motif": f"{label} : indéterminée", "faits_manquants": sorted(st.missing), "decision": with_p}
     st_raw = _status(raw, "procédure", proc)
