@@ -58,9 +58,11 @@ class Tally:
         self.total += 1
         self.verdicts[code] += 1
         self.by_file.setdefault(v.get("fichier", "?"), Counter())[code] += 1
+        if code == "doublon":
+            return  # its problems are counted once, on the record kept
         for p in v.get("problèmes", ()):
             self.problems[problem_kind(p)] += 1
-        if code in ("doublon", "illisible"):
+        if code == "illisible":
             return
         year = str(v.get("année") or "inconnue")
         self.by_year.setdefault(year, Counter())[code] += 1

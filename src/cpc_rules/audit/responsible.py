@@ -20,6 +20,9 @@ from cpc_rules.audit.verdicts import LAUNCH_WINDOW_DAYS
 SOCIAL = {"CLAUSE SOCIALE", "CRITERE SOCIAL", "MARCHE RESERVE", "CONCESSION RESERVEE"}
 RESERVED = {"MARCHE RESERVE", "CONCESSION RESERVEE"}
 ENVIRONMENTAL = {"CLAUSE ENVIRONNEMENTALE", "CRITERE ENVIRONNEMENTAL"}
+# Buyer kinds that are territorial authorities or their groupings (L2111-3 before the loi industrie verte);
+# for the others the status "fixed by law" is not in the data and stays unknown.
+TERRITORIAL = {"commune", "département", "région", "EPCI", "syndicat"}
 ENV_DUE = ("condition_exécution_environnementale", "critère_environnemental")
 
 
@@ -112,8 +115,8 @@ def spaser_estimate(rb: Any, contracts: list[Contract]) -> list[dict[str, Any]]:
             continue
         c = meta[buyer]
         facts: dict[str, Any] = {"montant_annuel_achats": str(total)}
-        if c.buyer.public_body is not None:
-            facts["collectivité_ou_statut_légal"] = c.buyer.public_body
+        if c.buyer.kind in TERRITORIAL:
+            facts["collectivité_ou_statut_légal"] = True
         d = rb.decide(facts, at)
         st = d.status("formalité_responsable", "adoption_spaser")
         if st is None or st.obligation not in ("mandatory", "undetermined"):

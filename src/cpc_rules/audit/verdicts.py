@@ -117,7 +117,7 @@ def _status(decision: Any, enum: str, member: str) -> Any:
 
 def _classify(rb: Any, facts: dict[str, Any], presumed: dict[str, Any], proc: str, at: dt.date) -> dict[str, Any]:
     """The verdict on the declared procedure at one date."""
-    with_p, raw = decide_many(rb, [{**facts, **presumed, "procédure_retenue": proc}, {**facts, "procédure_retenue": proc}], [at, at])
+    (with_p,) = decide_many(rb, [{**facts, **presumed, "procédure_retenue": proc}], [at])
     if isinstance(with_p, Exception):
         return {"verdict": "indetermine", "motif": "situation refusée par le moteur : " + "; ".join(d.message for d in with_p.diagnostics)}
     st = _status(with_p, "procédure", proc)
@@ -131,6 +131,7 @@ def _classify(rb: Any, facts: dict[str, Any], presumed: dict[str, Any], proc: st
         return {"verdict": "hors_couverture", "motif": f"{label} : non encodé — {reasons}", "decision": with_p}
     if st.permission == "undetermined":
         return {"verdict": "indetermine", "motif": f"{label} : indéterminée", "faits_manquants": sorted(st.missing), "decision": with_p}
+    (raw,) = decide_many(rb, [{**facts, "procédure_retenue": proc}], [at])  # without the presumptions: only for a flag
     st_raw = _status(raw, "procédure", proc)
     refused = _articles(rb, st.refused)
     if st_raw is not None and st_raw.permission == "undetermined":
