@@ -126,4 +126,3 @@ def splitting(rb: Any, contracts: list[Contract]) -> list[dict[str, Any]]:
             )
     leads.sort(key=lambda x: -Decimal(x["total"]))
     return leads
-
