@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import itertools
 import json
+import re
+import shlex
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -565,3 +568,29 @@ def test_what_the_rulebook_does_not_encode_is_outside_coverage(tmp_path):
     assert "Livre III (défense ou sécurité) non encodé" in v["motif"]
     civil = mapping.map_record(Raw("t.jsonl", "ligne 2", "json", {**raw.data, "nature": "Marché", "codeCPV": "30192000", "montant": 50000}))
     assert verdict(rb, civil)["verdict"] == "conforme"
+
+
+def _doc_examples():
+    """(command, expected output lines) for each `sh` block of docs/audit.md followed by a `text` block."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "audit.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```(\w*)\n(.*?)```", text, flags=re.DOTALL)
+    out = []
+    for (lang, body), (next_lang, next_body) in itertools.pairwise(blocks):
+        if lang == "sh" and body.strip().startswith("cpc-rules audit") and next_lang == "text":
+            out.append((body.strip(), [line.strip() for line in next_body.splitlines() if line.strip() and "…" not in line]))
+    return out
+
+
+@pytest.mark.parametrize(("command", "expected"), _doc_examples())
+def test_docs_examples(tmp_path, monkeypatch, command, expected):
+    args = [str(FIXTURES) if a == "tests/audit" else a for a in shlex.split(command)[1:]]
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    lines = {line.strip() for line in r.output.splitlines()}
+    missing = [e for e in expected if e not in lines]
+    assert not missing, missing
+
+
+def test_docs_have_examples():
+    assert len(_doc_examples()) >= 2

@@ -550,14 +550,14 @@ def link(contracts: list[Contract]) -> dict[int, int]:
     """
     best: dict[tuple[Any, ...], int] = {}
     for i, c in enumerate(contracts):
-        if not c.buyer_id or not c.contract_id:
-            continue
+        if not c.buyer_id and not c.contract_id:
+            continue  # nothing to recognise it by
         j = best.get(c.dedup_key)
         if j is None or (FORM_RANK.get(c.form, 9), -c.modifications) < (FORM_RANK.get(contracts[j].form, 9), -contracts[j].modifications):
             best[c.dedup_key] = i
     dup: dict[int, int] = {}
     for i, c in enumerate(contracts):
-        if c.buyer_id and c.contract_id:
+        if c.buyer_id or c.contract_id:
             k = best[c.dedup_key]
             if k != i:
                 dup[i] = k
