@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from cpc_rules.api import default_rulebook  # noqa: E402
-from cpc_rules.audit import run_audit  # noqa: E402
+from cpc_rules.api import default_rulebook
+from cpc_rules.audit import run_audit
 
 
 def _cpu() -> float:
@@ -67,7 +67,13 @@ def main() -> None:
                 f"{s['enregistrements'] / wall:.0f} enregistrements/s, {decided / wall:.0f} décidés/s",
                 flush=True,
             )
-    print(json.dumps({"machine": {"python": platform.python_version(), "cpu": os.cpu_count(), "charge_1min": os.getloadavg()[0]}, "mesures": rows}, ensure_ascii=False, indent=2))
+    print(
+        json.dumps(
+            {"machine": {"python": platform.python_version(), "cpu": os.cpu_count(), "charge_1min": os.getloadavg()[0]}, "mesures": rows},
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":
