@@ -118,7 +118,7 @@ def spaser_estimate(rb: Any, contracts: list[Contract]) -> list[dict[str, Any]]:
         if c.buyer.kind in TERRITORIAL:
             facts["collectivité_ou_statut_légal"] = True
         d = rb.decide(facts, at)
-        st = d.status("formalité_responsable", "adoption_spaser")
+        st = d.status(_enum_of(rb, "adoption_spaser"), "adoption_spaser")
         if st is None or st.obligation not in ("mandatory", "undetermined"):
             continue
         out.append(
@@ -135,6 +135,14 @@ def spaser_estimate(rb: Any, contracts: list[Contract]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _enum_of(rb: Any, member: str) -> str:
+    """The enumeration that holds a member (the rulebook may move it: read it, do not hard-code it)."""
+    for r in rb.checked.rules:
+        if member in r.values and r.enum:
+            return str(r.enum)
+    return ""
 
 
 def climate_leads(rb: Any, contracts: list[Contract]) -> list[dict[str, Any]]:
