@@ -594,3 +594,10 @@ def test_docs_examples(tmp_path, monkeypatch, command, expected):
 
 def test_docs_have_examples():
     assert len(_doc_examples()) >= 2
+
+
+def test_negotiation_label_read_both_ways(fixture_run):
+    _, vs, _ = fixture_run
+    v = by_id(vs, "T3")  # 150 000 € of works, "Procédure avec négociation", 2024: MAPA was allowed
+    assert v["verdict"] == "a_justifier"
+    assert v["à_justifier"].startswith("à justifier : R2124-3 ; ou une procédure adaptée avec négociation (R2123-1)")

@@ -262,7 +262,7 @@ def html_report(s: dict[str, Any], tally: Tally) -> str:
     parts = [
         "<!DOCTYPE html><html lang='fr'><head><meta charset='utf-8'><title>Audit des données essentielles</title>",
         (
-            "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0;font-size:13px}"
+            "<style>body{font-family:sans-serif;max-width:1400px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0;font-size:13px}"
             "td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}th{background:#eee}svg{display:block;margin:1em 0}"
             ".note{color:#555;font-size:13px}</style></head><body>"
         ),
@@ -295,15 +295,14 @@ def html_report(s: dict[str, Any], tally: Tally) -> str:
             pub = (due.get("publicité_minimale") or {}).get("obligatoire", [])
             rows.append(
                 [
-                    v["enregistrement"],
+                    f"{v['acheteur'].get('id', '')}/{v.get('id', '')} — {Path(v['fichier']).name}, {v['position']}",
                     v.get("date_notification") or "",
                     v.get("montant") or "",
                     v.get("nature") or "",
                     v["acheteur"].get("type", ""),
                     v["déclaré"]["procédure"],
                     VERDICTS[v["verdict"]],
-                    v["motif"],
-                    v.get("à_justifier", ""),
+                    v.get("à_justifier", "") or v["motif"],
                     ", ".join(due.get("procédures_autorisées", [])),
                     ", ".join(pub),
                 ]
@@ -318,8 +317,7 @@ def html_report(s: dict[str, Any], tally: Tally) -> str:
                     "acheteur",
                     "procédure déclarée",
                     "verdict",
-                    "motif",
-                    "ce qui l'aurait justifié",
+                    "ce qui l'aurait justifié (ou motif)",
                     "procédures autorisées",
                     "publicité due au minimum",
                 ],

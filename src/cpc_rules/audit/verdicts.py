@@ -269,6 +269,9 @@ def verdict(rb: Any, c: Contract) -> dict[str, Any]:
     nc = res.pop("note_catégorie", None)
     if nc:
         out["notes"].append(nc)
+    if c.procedure == "procédure_avec_négociation" and res["verdict"] == "a_justifier" and "procédure_adaptée" in out["dû"].get("procédures_autorisées", []):
+        # the DECP label "Procédure avec négociation" also covers a negotiated MAPA: say both readings
+        res["à_justifier"] += " ; ou une procédure adaptée avec négociation (R2123-1), que le libellé DECP « Procédure avec négociation » ne distingue pas"
     verdict_code = res.pop("verdict")
     motif = res.pop("motif")
     missing = res.pop("faits_manquants", None)
