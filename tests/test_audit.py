@@ -132,6 +132,8 @@ def test_procedures(label, member):
         ("22530001300014", "", None, "département", "autre_pouvoir_adjudicateur", True),
         ("55655032500030", "Mairie de Machilly", None, "commune", "autre_pouvoir_adjudicateur", True),  # the name wins
         ("11000001500011", "", None, "État (services)", "autorité_centrale", True),
+        ("21660141600014", "Commune de Port-Vendres", None, "commune", "autre_pouvoir_adjudicateur", True),  # not a port
+        ("18000000000000", "Caisse nationale d'assurance vieillesse", None, "organisme public national", None, None),
         ("78000000000000", "CPAM de la Manche", None, "sécurité sociale", "autre_pouvoir_adjudicateur", False),
         ("25000000000000", "Syndicat des eaux du Val", None, "réseau (entité adjudicatrice possible)", None, None),
         ("21750001600019", "Commune de Exemple", "65100000", "commune", None, True),  # water distribution: maybe an EA

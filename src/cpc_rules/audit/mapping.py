@@ -141,18 +141,24 @@ _NAME_RULES: list[tuple[re.Pattern[str], str, str | None, bool | None]] = [
     # (pattern on the folded name, buyer type, rulebook category, État ou collectivité au sens de R2131-12)
     (
         re.compile(
-            r"\bMINISTERE\b|\bPREFECTURE\b|\bDIRECTION (REGIONALE|DEPARTEMENTALE|INTERDEPARTEMENTALE|INTERREGIONALE)\b|\bDREAL\b|\bDIRECCTE\b|\bSGAMI\b|\bSGAR\b|\bRECTORAT\b|\bGENDARMERIE\b|\bPOLICE NATIONALE\b"
+            r"\bMINISTERE\b|\bPREFECTURE\b|\bDIRECTION (REGIONALE|DEPARTEMENTALE|INTERDEPARTEMENTALE|INTERREGIONALE)\b|\bDREAL\b|\bDIRECCTE\b"
+            r"|\bSGAMI\b|\bSGAR\b|\bRECTORAT\b|\bGENDARMERIE\b|\bPOLICE NATIONALE\b"
         ),
         "État (services)",
         "autorité_centrale",
         True,
     ),
     (
-        re.compile(r"\bCPAM\b|\bCAF\b|\bURSSAF\b|\bCARSAT\b|\bMSA\b|CAISSE (PRIMAIRE|D'ALLOCATIONS|NATIONALE|D'ASSURANCE)|\bPOLE EMPLOI\b|\bFRANCE TRAVAIL\b"),
+        re.compile(r"\bCPAM\b|\bCAF\b|\bURSSAF\b|\bCARSAT\b|\bMSA\b|CAISSE (PRIMAIRE|D'ALLOCATIONS|D'ASSURANCE)|\bPOLE EMPLOI\b|\bFRANCE TRAVAIL\b"),
         "sécurité sociale",
         "autre_pouvoir_adjudicateur",
         False,
     ),
+    # territorial authorities before the network words: « Commune de Port-Vendres » is a commune, not a port;
+    # their network contracts are caught by the CPV code (classify_buyer)
+    (re.compile(r"\bCOMMUNE\b|\bMAIRIE\b|\bVILLE (DE|D')"), "commune", "autre_pouvoir_adjudicateur", True),
+    (re.compile(r"\bCONSEIL (DEPARTEMENTAL|GENERAL)\b|\bDEPARTEMENT\b"), "département", "autre_pouvoir_adjudicateur", True),
+    (re.compile(r"\bCONSEIL REGIONAL\b|\bREGION\b"), "région", "autre_pouvoir_adjudicateur", True),
     (
         re.compile(
             r"\bEAUX?\b|ASSAINISSEMENT|\bENERGIES?\b|ELECTRICITE|\bGAZ\b|\bTRANSPORTS?\b|\bAEROPORT|\bPORT\b|\bSNCF\b|\bRATP\b|\bTRAMWAY|\bMETRO\b|MOBILITES?\b"
@@ -172,8 +178,6 @@ _NAME_RULES: list[tuple[re.Pattern[str], str, str | None, bool | None]] = [
     (re.compile(r"\bSDIS\b|SERVICE DEPARTEMENTAL D'INCENDIE"), "SDIS", "autre_pouvoir_adjudicateur", True),
     (re.compile(r"\bC[CI]AS\b|CENTRE (INTER)?COMMUNAL D'ACTION SOCIALE"), "CCAS / CIAS", "autre_pouvoir_adjudicateur", True),
     (re.compile(r"\bOPH\b|OFFICE PUBLIC (DE L'|D')HABITAT|OFFICE PUBLIC D'HLM"), "office public de l'habitat", "autre_pouvoir_adjudicateur", True),
-    (re.compile(r"\bCONSEIL (DEPARTEMENTAL|GENERAL)\b|\bDEPARTEMENT\b"), "département", "autre_pouvoir_adjudicateur", True),
-    (re.compile(r"\bCONSEIL REGIONAL\b|\bREGION\b"), "région", "autre_pouvoir_adjudicateur", True),
     (
         re.compile(
             r"\bCOMMUNAUTE (DE COMMUNES|D'AGGLOMERATION|URBAINE)|\bMETROPOLE\b|\bAGGLOMERATION\b|\bAGGLO\b|\bCTE CNES\b|\bETABLISSEMENT PUBLIC TERRITORIAL\b"
@@ -183,7 +187,6 @@ _NAME_RULES: list[tuple[re.Pattern[str], str, str | None, bool | None]] = [
         True,
     ),
     (re.compile(r"\bSYNDICAT\b|\bSIVOM\b|\bSIVU\b|\bSMICTOM\b|\bSICTOM\b|\bSMIRTOM\b|\bPETR\b"), "syndicat", "autre_pouvoir_adjudicateur", True),
-    (re.compile(r"\bCOMMUNE\b|\bMAIRIE\b|\bVILLE (DE|D')"), "commune", "autre_pouvoir_adjudicateur", True),
 ]
 
 # SIREN prefixes of the public sector (INSEE numbering practice, not a legal rule: "à confirmer").
