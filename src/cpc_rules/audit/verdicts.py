@@ -27,21 +27,9 @@ VERDICTS = {
     "doublon": "doublon (version republiée ou copie)",
 }
 
-# Facts the DECP never carry: presumed false, each with the article it would have opened.
-PRESUMPTIONS: tuple[tuple[str, Any, str, str], ...] = (
-    ("urgence_impérieuse", False, "R2122-1", "l'urgence impérieuse n'est pas publiée dans les DECP"),
-    ("procédure_infructueuse", False, "R2122-2", "une procédure antérieure infructueuse n'est pas publiée dans les DECP"),
-    ("opérateur_unique", False, "R2122-3", "l'exclusivité d'un opérateur n'est pas publiée dans les DECP"),
-    ("besoin_adaptation_solutions", False, "R2124-3 1°", "les motifs de la négociation ne sont pas publiés"),
-    ("solution_innovante", False, "R2124-3 2°", "les motifs de la négociation ne sont pas publiés"),
-    ("prestations_de_conception", False, "R2124-3 3°", "les motifs de la négociation ne sont pas publiés"),
-    ("négociation_préalable_nécessaire", False, "R2124-3 4°", "les motifs de la négociation ne sont pas publiés"),
-    ("spécifications_imprécises", False, "R2124-3 5°", "les motifs de la négociation ne sont pas publiés"),
-    ("offres_irrégulières_après_appel_d_offres", False, "R2124-3 6°", "les motifs de la négociation ne sont pas publiés"),
-)
-INNOVATION_PRESUMPTION = ("achat_innovant", False, "R2122-9-1", "le caractère innovant n'est publié que depuis 2024 (marcheInnovant)")
-NOT_A_LOT = ("examen_d_un_lot", False, "R2123-1 2°, R2122-8 al. 2", "l'objet ne nomme pas de lot : le marché est lu comme entier")
-
+# Facts the DECP never carry (urgency, an unsuccessful earlier procedure, a single operator, the cases
+# of R2124-3, a lot examined alone, an innovative purchase…) take the value the rulebook presumes
+# (`présumé faux "…"`); each verdict lists those its conclusion rests on, with the rulebook's reason.
 # The launch of the consultation (the date the law is read at) is not published: it is presumed
 # within this many days before the notification; if the law changes in between, the verdict must
 # not depend on it.
@@ -52,7 +40,7 @@ PROCEDURE_ORDER = ("sans_publicité_ni_mise_en_concurrence", "procédure_adapté
 def facts_of(c: Contract) -> tuple[dict[str, Any], list[tuple[str, Any, str, str]]]:
     """(facts read from the data, facts presumed with their article and reason)."""
     f: dict[str, Any] = {}
-    presumed: list[tuple[str, Any, str, str]] = list(PRESUMPTIONS)
+    presumed: list[tuple[str, Any, str, str]] = []  # the rulebook's own presumptions apply when deciding
     if c.buyer.category:
         f["acheteur"] = c.buyer.category
     if c.buyer.public_body is not None:
@@ -70,20 +58,22 @@ def facts_of(c: Contract) -> tuple[dict[str, Any], list[tuple[str, Any, str, str
             f["valeur_estimée_besoin"] = str(max(total, c.amount))
         else:
             f["valeur_estimée_besoin"] = str(c.amount)
-    if c.lot is None:
-        presumed.append(NOT_A_LOT)
     if c.date is not None:
         f["date_conclusion"] = c.date.isoformat()  # concluded at the latest on notification
     if c.innovative is not None:
         f["achat_innovant"] = c.innovative
-    else:
-        presumed.append(INNOVATION_PRESUMPTION)
     return f, presumed
 
 
 def _articles(rb: Any, rules: Iterable[int]) -> list[str]:
     ck = rb.checked
     return list(dict.fromkeys(ck.articles[ck.rules[r].article].ref for r in rules))
+
+
+def _presumptions(d: Any, st: Any) -> list[dict[str, Any]]:
+    """The rulebook's presumptions a conclusion rests on, with their reason and articles."""
+    used = set(d.presumed_for(st))
+    return [{"fait": p.fact, "valeur": p.value, "motif": str(p.reason), "articles": [str(a) for a in p.articles]} for p in d.applied if p.fact in used]
 
 
 def _rule_ref(rb: Any, r: int) -> dict[str, str]:
@@ -96,7 +86,10 @@ def _alternatives(refs: list[str]) -> str:
     return refs[0] if len(refs) == 1 else ", ".join(refs[:-1]) + " ou " + refs[-1]
 
 
-def decide_many(rb: Any, situations: list[Mapping[str, Any]], at: list[dt.date]) -> list[Any]:
+FOCUS = ("procédure", "publicité")
+
+
+def decide_many(rb: Any, situations: list[Mapping[str, Any]], at: list[dt.date], presumptions: bool = True) -> list[Any]:
     """One decision per situation, an error object instead of raising: the batch seam.
 
     Written against `Rulebook.decide`; when the batch API (`decide_many`) is on main, this is the one
@@ -105,7 +98,7 @@ def decide_many(rb: Any, situations: list[Mapping[str, Any]], at: list[dt.date])
     out: list[Any] = []
     for s, d in zip(situations, at, strict=True):
         try:
-            out.append(rb.decide(s, d))
+            out.append(rb.decide(s, d, presumptions=presumptions, focus=FOCUS))
         except CpcError as e:
             out.append(e)
     return out
@@ -131,11 +124,12 @@ def _classify(rb: Any, facts: dict[str, Any], presumed: dict[str, Any], proc: st
         return {"verdict": "hors_couverture", "motif": f"{label} : non encodé — {reasons}", "decision": with_p}
     if st.permission == "undetermined":
         return {"verdict": "indetermine", "motif": f"{label} : indéterminée", "faits_manquants": sorted(st.missing), "decision": with_p}
-    (raw,) = decide_many(rb, [{**facts, "procédure_retenue": proc}], [at])  # without the presumptions: only for a flag
+    (raw,) = decide_many(rb, [{**facts, "procédure_retenue": proc}], [at], presumptions=False)  # strict: only for a flag
     st_raw = _status(raw, "procédure", proc)
     refused = _articles(rb, st.refused)
     if st_raw is not None and st_raw.permission == "undetermined":
-        opening = [r for r in st_raw.pending if any(name in raw.activations[r].missing for name in presumed)] if raw.activations else []
+        names = {p.fact for p in with_p.applied}
+        opening = [r for r in st_raw.pending if names & set(getattr(raw.activations[r], "missing", ()))] if raw.activations else []
         refs = _articles(rb, opening or st_raw.pending)
         return {
             "verdict": "a_justifier",
@@ -143,6 +137,7 @@ def _classify(rb: Any, facts: dict[str, Any], presumed: dict[str, Any], proc: st
             "à_justifier": f"à justifier : {_alternatives(refs)}" if refs else "à justifier",
             "justifications": [_rule_ref(rb, r) for r in (opening or st_raw.pending)],
             "conditions_non_remplies": refused,
+            "présomptions": _presumptions(with_p, st),
             "decision": with_p,
         }
     return {
@@ -248,7 +243,6 @@ def verdict(rb: Any, c: Contract) -> dict[str, Any]:
         out["notes"].append(
             f"consultation peut-être lancée avant le {start.isoformat()} (ancien décret n° 2016-360, réputé à droit constant, à confirmer) : droit du {start.isoformat()} appliqué au plus tôt"
         )
-    out["présomptions"] = [{"fait": n, "valeur": v, "article": a, "motif": why} for n, v, a, why in presumed_list]
     out["dû"] = _owed(rb, facts, presumed, at)
     if c.procedure is None:
         return _set(out, "indetermine", f"{c.procedure_issue} : la procédure suivie ne peut être comparée à ce qui était dû", missing=["procédure_retenue"])
