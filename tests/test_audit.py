@@ -603,3 +603,57 @@ def test_negotiation_label_read_both_ways(fixture_run):
     v = by_id(vs, "T3")  # 150 000 € of works, "Procédure avec négociation", 2024: MAPA was allowed
     assert v["verdict"] == "a_justifier"
     assert v["à_justifier"].startswith("à justifier : R2124-3 ; ou une procédure adaptée avec négociation (R2123-1)")
+
+
+_AFTER_WINDOW = dt.timedelta(days=LAUNCH_WINDOW_DAYS)
+
+
+@pytest.mark.parametrize(
+    ("notified", "amount", "procedure", "cpv", "expected"),
+    [
+        # R2122-8: 25 000 € until 2019-12-31, 40 000 € from 2020-01-01 (threshold excluded)
+        (dt.date(2019, 10, 15), "24999.99", "sans_publicité_ni_mise_en_concurrence", "30192000", "conforme"),
+        (dt.date(2019, 10, 15), "25000", "sans_publicité_ni_mise_en_concurrence", "30192000", "a_justifier"),
+        (dt.date(2020, 1, 1) + _AFTER_WINDOW, "39999.99", "sans_publicité_ni_mise_en_concurrence", "30192000", "conforme"),
+        (dt.date(2020, 1, 1) + _AFTER_WINDOW - dt.timedelta(days=1), "39999.99", "sans_publicité_ni_mise_en_concurrence", "30192000", "indetermine"),
+        # works: 100 000 € from 2026-01-01
+        (dt.date(2026, 1, 1) + _AFTER_WINDOW, "99999.99", "sans_publicité_ni_mise_en_concurrence", "45233140", "conforme"),
+        (dt.date(2026, 1, 1) + _AFTER_WINDOW, "100000", "sans_publicité_ni_mise_en_concurrence", "45233140", "a_justifier"),
+        # European threshold, supplies of an "autre pouvoir adjudicateur": 221 000 € in 2024
+        (dt.date(2024, 1, 1) + _AFTER_WINDOW, "220999.99", "procédure_adaptée", "30192000", "conforme"),
+        (dt.date(2024, 1, 1) + _AFTER_WINDOW, "221000", "procédure_adaptée", "30192000", "a_justifier"),
+        # works: 5 538 000 € in 2024
+        (dt.date(2024, 1, 1) + _AFTER_WINDOW, "5537999.99", "procédure_adaptée", "45210000", "conforme"),
+        (dt.date(2024, 1, 1) + _AFTER_WINDOW, "5538000", "procédure_adaptée", "45210000", "a_justifier"),
+        # the call for tenders is always open
+        (dt.date(2024, 6, 1), "5", "appel_d_offres", "30192000", "conforme"),
+    ],
+)
+def test_threshold_edges(rb, notified, amount, procedure, cpv, expected):
+    assert verdict(rb, _contract(rb, notified, Decimal(amount), procedure, cpv=cpv))["verdict"] == expected
+
+
+def test_an_audit_defect_on_one_record_does_not_stop_the_run(rb, monkeypatch):
+    from cpc_rules.audit import verdicts as vmod
+
+    c = _contract(rb, dt.date(2024, 6, 1), Decimal(10000))
+
+    def boom(rb, c):
+        raise ZeroDivisionError("x")
+
+    monkeypatch.setattr(vmod, "verdict", boom)
+    (v,) = list(vmod.verdicts(rb, [c], {}))
+    assert v["verdict"] == "indetermine" and "erreur interne de l'audit (ZeroDivisionError)" in v["motif"]
+
+
+def test_rulebook_fault_is_reported_per_item(rb, monkeypatch):
+    from cpc_rules.audit.verdicts import decide_many
+    from cpc_rules.diagnostics import CpcError, Diagnostic
+    from cpc_rules.engine.runtime import EvaluationError
+
+    def fault(*a, **k):
+        raise EvaluationError(Diagnostic("E402", "conflit"))
+
+    monkeypatch.setattr(rb, "decide", fault)
+    (out,) = decide_many(rb, [{}], [dt.date(2024, 1, 1)])
+    assert isinstance(out, CpcError) and out.diagnostics[0].code == "E402"

@@ -15,6 +15,7 @@ from typing import Any
 
 from cpc_rules.audit.mapping import Contract
 from cpc_rules.diagnostics import CpcError
+from cpc_rules.engine.runtime import EvaluationError
 
 # Verdict codes (JSON) and their French labels (text, HTML). Every record gets exactly one.
 VERDICTS = {
@@ -101,6 +102,8 @@ def decide_many(rb: Any, situations: list[Mapping[str, Any]], at: list[dt.date],
             out.append(rb.decide(s, d, presumptions=presumptions, focus=FOCUS))
         except CpcError as e:
             out.append(e)
+        except EvaluationError as e:  # a rulebook fault (a conflict…) on this situation: reported, not raised
+            out.append(CpcError([e.diagnostic]))
     return out
 
 
@@ -273,6 +276,16 @@ def verdict(rb: Any, c: Contract) -> dict[str, Any]:
     return _set(out, verdict_code, motif, missing=missing)
 
 
+def safe_verdict(rb: Any, c: Contract) -> dict[str, Any]:
+    """`verdict`, and if it fails on this record (a defect of the audit), a verdict that says so: the run goes on."""
+    try:
+        return verdict(rb, c)
+    except Exception as e:  # noqa: BLE001 - one record must not stop an audit of millions; counted and shown
+        out = _base(c)
+        out["problèmes"].append(f"erreur interne de l'audit ({type(e).__name__} : {e}) : à signaler")
+        return _set(out, "indetermine", f"non décidé : erreur interne de l'audit ({type(e).__name__}), à signaler")
+
+
 def _law_changes(rb: Any, a: dt.date, b: dt.date) -> bool:
     if a == b:
         return False
@@ -342,14 +355,14 @@ def verdicts(rb: Any, contracts: list[Contract], dup: dict[int, int], jobs: int 
         if i in dup:
             yield duplicate(c, contracts[dup[i]])
         else:
-            yield decided.pop(i) if i in decided else verdict(rb, c)
+            yield decided.pop(i) if i in decided else safe_verdict(rb, c)
 
 
 _WORKER_RB: Any = None
 
 
 def _work(chunk: list[tuple[int, Contract]]) -> list[tuple[int, dict[str, Any]]]:
-    return [(i, verdict(_WORKER_RB, c)) for i, c in chunk]
+    return [(i, safe_verdict(_WORKER_RB, c)) for i, c in chunk]
 
 
 def _parallel(rb: Any, contracts: list[Contract], todo: list[int], jobs: int) -> dict[int, dict[str, Any]]:
