@@ -657,3 +657,35 @@ def test_rulebook_fault_is_reported_per_item(rb, monkeypatch):
     monkeypatch.setattr(rb, "decide", fault)
     (out,) = decide_many(rb, [{}], [dt.date(2024, 1, 1)])
     assert isinstance(out, CpcError) and out.diagnostics[0].code == "E402"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    raw=st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.decimals(allow_nan=True), st.text(max_size=20))
+)
+def test_amount_reading_never_fails(raw):
+    amount, why = mapping.parse_amount(raw)
+    assert (amount is None) != (why is None)
+    if amount is not None:
+        assert Decimal(1) < amount < mapping.IMPLAUSIBLE_HIGH and amount == amount.quantize(mapping.CENT)
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.one_of(st.none(), st.integers(), st.text(max_size=30), st.dates().map(dt.date.isoformat), st.dates().map(lambda d: d.isoformat() + "+01:00")))
+def test_date_reading_never_fails(raw):
+    date, why, _ = mapping.parse_date(raw, today=dt.date(2026, 12, 1))
+    assert (date is None) != (why is None)
+    if date is not None:
+        assert mapping.EARLIEST <= date <= dt.date(2027, 12, 2)
+
+
+def test_csv_with_nul_bytes_and_ragged_rows(tmp_path):
+    text = (FIXTURES / "decp_tabular_sample.csv").read_text(encoding="utf-8").splitlines()
+    text[2] = text[2].replace("ALU", "AL\0U")
+    text.insert(3, "a,b")  # too few cells
+    text.insert(4, text[1] + ",x,y")  # too many
+    f = tmp_path / "t.csv"
+    f.write_text("\n".join(text) + "\n", encoding="utf-8")
+    s = run_audit([f])
+    assert s["enregistrements"] == len(text) - 1 == sum(s["verdicts"].values())
+    assert s["verdicts"]["illisible"] == 2

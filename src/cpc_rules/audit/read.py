@@ -165,9 +165,16 @@ def _read_lines(fh: Iterable[str], name: str) -> Iterator[Raw]:
             yield Raw(name, f"ligne {n}", "json", None, "la ligne n'est pas un objet JSON")
 
 
+def _no_nul(fh: Iterable[str]) -> Iterator[str]:
+    """NUL bytes (seen in exports) would stop the csv module for the rest of the file: dropped."""
+    for line in fh:
+        yield line.replace("\0", "") if "\0" in line else line
+
+
 def _read_csv(path: Path, name: str) -> Iterator[Raw]:
+    csv.field_size_limit(2**31 - 1)  # a long object or modification list is data, not an error
     with _open_text(path) as fh:
-        reader = csv.DictReader(fh)
+        reader = csv.DictReader(_no_nul(fh))
         cols = set(reader.fieldnames or ())
         if "modifications_json" in cols and "acheteur_id" in cols:
             form = "csv-flat"
