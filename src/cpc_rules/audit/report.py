@@ -335,9 +335,16 @@ def html_report(s: dict[str, Any], tally: Tally) -> str:
             parts.append(svg_histogram(counts, low, step, f"{names.get(fam, fam)} : montants entre {low}× et {low + len(counts) * step:.1f}× le seuil"))
         parts.append(
             _table(
-                ["seuil", "juste en dessous", "juste au-dessus", "rapport", "piste"],
+                ["seuil", "juste en dessous", "juste au-dessus", "rapport", "piste", "acheteurs avec au moins 3 marchés juste en dessous"],
                 [
-                    [r["libellé"], r["juste_en_dessous"], r["juste_au_dessus"], r["ratio"] if r["ratio"] is not None else "—", "oui" if r["piste"] else ""]
+                    [
+                        r["libellé"],
+                        r["juste_en_dessous"],
+                        r["juste_au_dessus"],
+                        r["ratio"] if r["ratio"] is not None else "—",
+                        "oui" if r["piste"] else "",
+                        ", ".join(f"{a['acheteur']} ({a['juste_en_dessous']})" for a in r.get("acheteurs_les_plus_concernés", [])),
+                    ]
                     for r in bun.get("seuils", [])
                 ],
             )
