@@ -177,6 +177,8 @@ def test_cpv_and_specific_services():
     assert mapping.clean_cpv("abc") is None
     assert mapping.is_sss("85311000", "services")[0] is True
     assert mapping.is_sss("72000000", "services")[0] is False
+    assert mapping.is_sss("64110000", "services")[0] is True  # postal services
+    assert mapping.is_sss("64200000", "services")[0] is False  # telecommunications are not
     assert mapping.is_sss("85311000", "fournitures")[0] is False
     assert mapping.is_sss(None, "services")[0] is None
 
