@@ -312,6 +312,29 @@ def test_threshold_edges_in_2026(rb):
     assert "date de lancement inconnue" in day_before["motif"]
 
 
+def test_partnership_contract_is_outside_coverage(rb):
+    c = _contract(rb, dt.date(2024, 6, 1), Decimal(50000000), "appel_d_offres")
+    c2 = mapping.map_record(
+        Raw(
+            "t",
+            "l",
+            "json",
+            {
+                "id": "P",
+                "acheteur": {"id": "21750001600019"},
+                "nature": "Marché de partenariat",
+                "codeCPV": "45000000",
+                "procedure": "Dialogue compétitif",
+                "dateNotification": "2024-06-01",
+                "montant": 50000000,
+            },
+        )
+    )
+    assert c.kind == "marché" and c2.kind == "partenariat"
+    v = verdict(rb, c2)
+    assert v["verdict"] == "hors_couverture" and "partenariat" in v["motif"]
+
+
 def test_coverage_edges(rb):
     assert verdict(rb, _contract(rb, dt.date(2019, 3, 31), Decimal(10000)))["verdict"] == "hors_couverture"
     first = verdict(rb, _contract(rb, dt.date(2019, 4, 1), Decimal(10000)))

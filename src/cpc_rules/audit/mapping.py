@@ -343,7 +343,7 @@ class Contract:
     file: str
     loc: str
     form: str
-    kind: str  # marché | concession | subséquent
+    kind: str  # marché | concession | subséquent | partenariat
     contract_id: str
     buyer_id: str
     buyer_name: str
@@ -487,6 +487,8 @@ def map_record(raw: Raw, today: dt.date | None = None) -> Contract:
         kind = "concession"
     elif "SUBSEQUENT" in nature_label or f["id_accord_cadre"]:
         kind = "subséquent"
+    elif "PARTENARIAT" in nature_label:
+        kind = "partenariat"
     else:
         kind = "marché"
     framework = "ACCORD" in nature_label and "CADRE" in nature_label or any(fold(x) == "ACCORD-CADRE" for x in f["techniques"])

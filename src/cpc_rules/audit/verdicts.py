@@ -226,6 +226,8 @@ def verdict(rb: Any, c: Contract) -> dict[str, Any]:
     start, end = (cov.start, cov.end) if cov is not None else (None, None)
     if c.kind == "concession":
         return _set(out, "hors_couverture", "contrat de concession : troisième partie du code, non encodée")
+    if c.kind == "partenariat":
+        return _set(out, "hors_couverture", "marché de partenariat : règles propres (L2211-1 et suivants), non encodées")
     if c.kind == "subséquent":
         return _set(out, "hors_couverture", "marché subséquent : attribué selon les règles de l'accord-cadre, non encodées")
     if c.date is None:
