@@ -31,6 +31,7 @@ VERDICTS = {
 # Facts the DECP never carry (urgency, an unsuccessful earlier procedure, a single operator, the cases
 # of R2124-3, a lot examined alone, an innovative purchase…) take the value the rulebook presumes
 # (`présumé faux "…"`); each verdict lists those its conclusion rests on, with the rulebook's reason.
+
 # The launch of the consultation (the date the law is read at) is not published: it is presumed
 # within this many days before the notification; if the law changes in between, the verdict must
 # not depend on it.
@@ -39,9 +40,12 @@ PROCEDURE_ORDER = ("sans_publicité_ni_mise_en_concurrence", "procédure_adapté
 
 
 def facts_of(c: Contract) -> tuple[dict[str, Any], list[tuple[str, Any, str, str]]]:
-    """(facts read from the data, facts presumed with their article and reason)."""
+    """(facts read from the data, facts the audit itself presumes: none since the rulebook declares its presumptions).
+
+    The second part is kept as the place where a presumption specific to published data would go.
+    """
     f: dict[str, Any] = {}
-    presumed: list[tuple[str, Any, str, str]] = []  # the rulebook's own presumptions apply when deciding
+    presumed: list[tuple[str, Any, str, str]] = []
     if c.buyer.category:
         f["acheteur"] = c.buyer.category
     if c.buyer.public_body is not None:
