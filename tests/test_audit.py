@@ -714,3 +714,15 @@ def test_csv_with_nul_bytes_and_ragged_rows(tmp_path):
     s = run_audit([f])
     assert s["enregistrements"] == len(text) - 1 == sum(s["verdicts"].values())
     assert s["verdicts"]["illisible"] == 2
+
+
+def test_truncated_and_corrupt_gzip(tmp_path):
+    data = gzip.compress((FIXTURES / "decp_v2_sample.jsonl").read_bytes())
+    (tmp_path / "cut.jsonl.gz").write_bytes(data[: len(data) // 2])
+    bad = bytearray(data)
+    bad[len(bad) // 2] ^= 0xFF
+    (tmp_path / "bad.jsonl.gz").write_bytes(bytes(bad))
+    for name in ("cut.jsonl.gz", "bad.jsonl.gz"):
+        s = run_audit([tmp_path / name])
+        assert s["enregistrements"] == sum(s["verdicts"].values())
+        assert s["verdicts"]["illisible"] >= 1 or s["fichiers_ignorés"]

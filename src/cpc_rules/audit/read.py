@@ -12,6 +12,7 @@ import csv
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -93,6 +94,8 @@ def read(paths: Iterable[str | Path]) -> Iterator[Raw | Skipped]:
             yield Skipped(str(f), f"lecture impossible : {e}")
         except EOFError:
             yield Raw(str(f), "fin du fichier", "json", None, "fichier gzip tronqué : la suite du fichier est perdue")
+        except zlib.error as e:
+            yield Raw(str(f), "suite du fichier", "json", None, f"fichier gzip corrompu ({e}) : la suite du fichier est perdue")
 
 
 def _read_file(path: Path) -> Iterator[Raw | Skipped]:
