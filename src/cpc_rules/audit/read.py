@@ -88,10 +88,13 @@ def read(paths: Iterable[str | Path]) -> Iterator[Raw | Skipped]:
         if isinstance(f, Skipped):
             yield f
             continue
+        n = 0
         try:
-            yield from _read_file(f)
-        except OSError as e:
-            yield Skipped(str(f), f"lecture impossible : {e}")
+            for r in _read_file(f):
+                n += 1
+                yield r
+        except OSError as e:  # unreadable from the start: a skipped file; cut off midway: one unreadable record says so
+            yield Raw(str(f), "suite du fichier", "json", None, f"lecture interrompue : {e}") if n else Skipped(str(f), f"lecture impossible : {e}")
         except EOFError:
             yield Raw(str(f), "fin du fichier", "json", None, "fichier gzip tronqué : la suite du fichier est perdue")
         except zlib.error as e:
