@@ -726,3 +726,13 @@ def test_truncated_and_corrupt_gzip(tmp_path):
         s = run_audit([tmp_path / name])
         assert s["enregistrements"] == sum(s["verdicts"].values())
         assert s["verdicts"]["illisible"] >= 1 or s["fichiers_ignorés"]
+
+
+def test_docs_python_examples(monkeypatch):
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "docs" / "audit.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    assert blocks
+    monkeypatch.chdir(root)
+    for code in blocks:
+        exec(compile(code, "docs/audit.md", "exec"), {})  # noqa: S102 - the documentation's own examples
