@@ -522,7 +522,11 @@ def test_cli_json_and_report(tmp_path):
         assert (tmp_path / name).stat().st_size > 0
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "<svg" in page and "<script" not in page and "src=" not in page and "href=" not in page
-    assert "Fractionnement possible" in page and "Achats responsables" in page
+    assert "Fractionnement possible" in page and "Achats responsables" in page and "Acheteurs les plus signalés" in page
+    assert s["signalements_par_acheteur"][:2] == [
+        {"acheteur": "22530001300014", "nom": "", "nombre": 4},
+        {"acheteur": "21740001600015", "nom": "COMMUNE DE FILLIERE (MAIRIE)", "nombre": 2},
+    ]
 
 
 def test_cli_text_and_usage_errors(tmp_path):

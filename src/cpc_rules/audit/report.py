@@ -52,6 +52,7 @@ class Tally:
         self.buyer_classified: Counter[str] = Counter()
         self.publicity_skipped = 0
         self.flagged: list[dict[str, Any]] = []
+        self.flags_by_buyer: Counter[tuple[str, str]] = Counter()
 
     def add(self, v: dict[str, Any]) -> None:
         code = v["verdict"]
@@ -75,6 +76,7 @@ class Tally:
         ] += 1
         if code in FLAGS:
             self.flag_reasons[(code, v["motif"])] += 1
+            self.flags_by_buyer[(buyer.get("id", ""), buyer.get("nom", ""))] += 1
             if len(self.flagged) < 5000:
                 self.flagged.append(v)
             due = v.get("dû") or {}
@@ -104,6 +106,7 @@ def summary(tally: Tally, files: list[dict[str, Any]], skipped: list[dict[str, s
         "verdicts_par_année": {y: dict(c) for y, c in sorted(tally.by_year.items())},
         "verdicts_par_type_acheteur": {t: dict(c) for t, c in sorted(tally.by_buyer_type.items(), key=lambda kv: -sum(kv[1].values()))},
         "signalements_par_motif": [{"verdict": code, "motif": m, "nombre": n} for (code, m), n in tally.flag_reasons.most_common()],
+        "signalements_par_acheteur": [{"acheteur": b, "nom": n, "nombre": k} for (b, n), k in tally.flags_by_buyer.most_common(20)],
         "indéterminés_par_motif": [{"motif": m, "nombre": n} for m, n in tally.undetermined_reasons.most_common(20)],
         "hors_couverture_par_motif": [{"motif": m, "nombre": n} for m, n in tally.out_of_coverage.most_common(20)],
         "publicité_omise": {
@@ -286,6 +289,10 @@ def html_report(s: dict[str, Any], tally: Tally) -> str:
         svg_bars(sorted(_flag_counts(s["verdicts_par_année"]), key=lambda r: r[0]), "Signalements par année de notification", "#c62828"),
         svg_bars(sorted(_flag_counts(s["verdicts_par_type_acheteur"]), key=lambda r: -r[1]), "Signalements par type d'acheteur", "#6a1b9a"),
     ]
+    top = s.get("signalements_par_acheteur", [])
+    if top:
+        parts.append("<h3>Acheteurs les plus signalés (20 premiers)</h3>")
+        parts.append(_table(["acheteur", "nom", "signalements"], [[r["acheteur"], r["nom"], r["nombre"]] for r in top]))
     flagged = tally.flagged[:300]
     if flagged:
         parts.append(f"<h3>Enregistrements signalés ({_n(len(tally.flagged))}{' premiers' if len(tally.flagged) >= 5000 else ''}, 300 premiers montrés)</h3>")
