@@ -448,5 +448,33 @@ def dump(stage: str, rulebook_path: str | None) -> None:
             click.echo(repr(r))
 
 
+# ---------------------------------------------------------------- audit (docs/audit.md)
+@main.command()
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True))
+@rulebook_option
+@format_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Folder for verdicts.jsonl, summary.json, summary.txt and report.html.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Processes deciding in parallel.")
+@guarded
+def audit(data: tuple[str, ...], rulebook_path: str | None, output_format: str, out_dir: str | None, jobs: int) -> None:
+    """Audit published contract data (DECP JSON, JSON Lines, CSV; gzip): a verdict for every record."""
+    from cpc_rules.audit import run_audit
+    from cpc_rules.audit.report import dumps, text_summary
+
+    def progress(msg: str) -> None:
+        click.echo(f"\r{msg}…", err=True, nl=False)
+
+    tty = sys.stderr.isatty()
+    s = run_audit(data, _rulebook(rulebook_path), out_dir, jobs, progress if tty else None)
+    if tty:
+        click.echo("", err=True)
+    if output_format == "json":
+        click.echo(dumps(s, indent=2))
+    else:
+        click.echo(text_summary(s), nl=False)
+        if out_dir:
+            click.echo(f"Rapport : {Path(out_dir) / 'report.html'} ; verdicts : {Path(out_dir) / 'verdicts.jsonl'}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
