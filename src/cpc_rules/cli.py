@@ -276,6 +276,47 @@ def explain(situation: str, at: str | None, rulebook_path: str | None, output_fo
 
 
 @main.command()
+@click.argument("decision", type=click.Path(allow_dash=True))
+@rulebook_option
+@format_option
+@guarded
+def replay(decision: str, rulebook_path: str | None, output_format: str) -> None:
+    """Re-decide a recorded decision (`decide --format json`) and check the answer and the rulebook digest match.
+
+    Exits 0 if they match, 1 with the list of differences otherwise.
+    """
+    from cpc_rules.replay import replay as replay_decision
+    from cpc_rules.situation import decode
+
+    if decision == "-":
+        text, name = sys.stdin.read(), "<entrée standard>"
+    else:
+        name = decision
+        try:
+            text = Path(decision).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise CpcError([Diagnostic("E420", f"lecture impossible de {decision} : {e}")]) from None
+    result = replay_decision(decode(text, name, "json"), _rulebook(rulebook_path), name)
+    if output_format == "json":
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    elif result.match:
+        click.echo(f"rejeu de {name} : même décision ({result.date}, recueil {result.replayed_digest})")
+    else:
+        click.echo(f"rejeu de {name} : {len(result.differences)} différence(s) ({result.date})")
+        for d in result.differences:
+            click.echo(f"  {d.path} : enregistré {_short(d.recorded)} ; rejoué {_short(d.replayed)}")
+    if result.recorded_engine != result.replayed_engine and output_format != "json":
+        click.echo(f"  (décision enregistrée par cpc-rules {result.recorded_engine}, rejouée par {result.replayed_engine})")
+    if not result.match:
+        sys.exit(1)
+
+
+def _short(value: Any) -> str:
+    from cpc_rules.values import excerpt
+
+    return excerpt(json.dumps(value, ensure_ascii=False, default=str), 160)
+
+@main.command()
 @rulebook_option
 @click.option("--format", "output_format", type=click.Choice(["dot", "json"]), default="dot", show_default=True)
 @guarded
