@@ -37,8 +37,8 @@ def recorded(facts: dict[str, Any], at: str, rb: Any = RB) -> Any:
 
 @pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.json")), ids=lambda p: p.name)
 def test_examples_replay_identically(example: Path, tmp_path: Path) -> None:
-    """The docs/cli.md example: decide --format json > decision.json, then replay it."""
-    r = run("decide", str(example), "--format", "json")
+    """The docs/cli.md example: decide --format json --trace > decision.json, then replay it."""
+    r = run("decide", str(example), "--format", "json", "--trace")
     assert r.exit_code == 0
     decision = tmp_path / "decision.json"
     decision.write_text(r.stdout, encoding="utf-8")
@@ -58,7 +58,7 @@ def test_every_decision_replays_identically(facts: dict[str, Any], at: Any) -> N
     except EvaluationError:
         return  # the facts contradict each other (E402): nothing was decided
     result = replay(doc, RB)
-    assert result.match, [d.to_json() for d in result.differences]
+    assert result.match, ([d.to_json() for d in result.differences], facts, at)
 
 
 def test_out_of_period_replays() -> None:
@@ -136,7 +136,7 @@ def test_untraced_decision_and_bad_files(tmp_path: Path) -> None:
     untraced = json.loads(json.dumps(RB.decide({"nature": "travaux"}, at="2026-03-01").to_json(trace=False)))
     with pytest.raises(CpcError) as e:
         replay(untraced, RB)
-    assert e.value.diagnostics[0].code == "E420"
+    assert e.value.diagnostics[0].code == "E420" and "--trace" in (e.value.diagnostics[0].hint or "")
     for text, code in [("{", "E414"), ('{"trace_format": 1, "trace_format": 1}', "E415"), ("[]", "E420")]:
         r = run("replay", "-", "--format", "json", input=text)
         assert r.exit_code == 1

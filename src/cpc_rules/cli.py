@@ -233,10 +233,25 @@ def test_cmd(path: str | None, name_filter: str | None, output_format: str) -> N
         sys.exit(1)
 
 
+def _stdin() -> str:
+    """Standard input, at most one character past the situation size limit (the reader then refuses it, E418)."""
+    from cpc_rules.situation import MAX_BYTES
+
+    return sys.stdin.read(MAX_BYTES + 1)
+
+
+def load_situation(path: str) -> tuple[dict[str, Any], str | None]:
+    """Kept for callers of the former helper: the facts and the ISO date of a situation file (see situation.py)."""
+    from cpc_rules.situation import read_situation_file
+
+    s = read_situation_file(path, _stdin() if path == "-" else None)
+    return dict(s.facts), s.date.isoformat() if s.date else None
+
+
 def _decide(situation: str, at: str | None, rulebook_path: str | None, presumptions: bool = True, focus: str | None = None, trace: bool = False) -> Any:
     from cpc_rules.situation import parse_date, read_situation_file
 
-    s = read_situation_file(situation, sys.stdin.read() if situation == "-" else None)
+    s = read_situation_file(situation, _stdin() if situation == "-" else None)
     date = parse_date(at, "--at") if at is not None else s.date
     if date is None:
         raise click.UsageError("donnez la date de lancement de la consultation : --at AAAA-MM-JJ, ou \"date\" dans la situation")
@@ -308,7 +323,7 @@ def replay(decision: str, rulebook_path: str | None, output_format: str) -> None
     from cpc_rules.situation import decode
 
     if decision == "-":
-        text, name = sys.stdin.read(), "<entrée standard>"
+        text, name = _stdin(), "<entrée standard>"
     else:
         name = decision
         try:

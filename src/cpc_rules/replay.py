@@ -19,7 +19,7 @@ from cpc_rules.situation import parse_date
 if TYPE_CHECKING:
     from cpc_rules.api import Rulebook
 
-COMPARED = ("status", "conclusions", "values", "information", "missing_facts")
+COMPARED = ("status", "mode", "focus", "conclusions", "values", "information", "missing_facts", "presumptions")
 
 
 @attrs.frozen
@@ -78,23 +78,35 @@ def replay(recorded: Any, rb: Rulebook, source: str = "<décision>") -> Replay:
         raise _refuse(source, "« rulebook.digest » ou « engine.version » manque")
     date = parse_date(recorded.get("date"), f"{source} : « date »")
     facts: dict[str, Any] = {}
+    presumed_names: set[Any] = set()
     if status == "decided":
         trace = recorded.get("trace")
         if not isinstance(trace, dict) or not isinstance(trace.get("facts"), dict):
-            raise _refuse(source, "la décision ne contient pas sa trace : les faits lus manquent", "rejouez une sortie de `cpc-rules decide --format json` (elle contient la trace)")
-        facts = trace["facts"]
+            raise _refuse(source, "la décision ne contient pas sa trace : les faits lus manquent", "rejouez une sortie de `cpc-rules decide --format json --trace` (ou `explain --format json`), qui contient la trace et les faits lus")
+        # a presumed fact is read like a given one; leave it out, so that it is presumed again
+        presumed_names = {p.get("fact") for p in recorded.get("presumptions") or () if isinstance(p, dict)}
+        presumed_names |= {f for f in trace.get("presumed_facts") or () if isinstance(f, str)}
+        facts = {k: v for k, v in trace["facts"].items() if k not in presumed_names}
+    mode = recorded.get("mode", "presumptions")
+    if mode not in ("presumptions", "strict"):
+        raise _refuse(source, f"mode {mode!r} inconnu (attendu presumptions ou strict)")
+    focus = recorded.get("focus")
     differences: list[Difference] = []
     if digest != rb.digest:
         differences.append(Difference("rulebook.digest", digest, rb.digest))
     try:
-        again = rb.decide(facts, at=date).to_json(trace=False)
+        again = rb.decide(facts, at=date, presumptions=mode == "presumptions", focus=focus).to_json(trace=False)
     except CpcError as e:  # the rulebook replayed refuses these facts (another rulebook, or a stricter reader)
         differences.append(Difference("status", status, "erreur : " + " ; ".join(f"[{d.code}] {d.message}" for d in e.diagnostics[:3])))
     except EvaluationError as e:  # a conflict or a missing definition on the way
         differences.append(Difference("status", status, f"erreur : [{e.diagnostic.code}] {e.diagnostic.message}"))
     else:
+        # a fact given but not read is not recorded: replayed, it is presumed where the original
+        # had it given. It could not change the answer; drop those presumptions from the replay
+        unread = {p["fact"] for p in again.get("presumptions") or ()} - presumed_names
+        again = _without_presumed(_plain(again), unread)
         for key in COMPARED:
-            _diff(key, recorded.get(key), _plain(again.get(key)), differences)
+            _diff(key, recorded.get(key), again.get(key), differences)
     from cpc_rules import __version__
 
     return Replay(source, date.isoformat(), digest, rb.digest, engine, __version__, tuple(differences))
@@ -106,6 +118,26 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    return value
+
+
+def _without_presumed(value: Any, names: set[str]) -> Any:
+    """`value` without the presumptions of `names` (in `presumptions` and every `presumed` list)."""
+    if not names:
+        return value
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if k == "presumed" and isinstance(v, list):
+                v = [n for n in v if n not in names]
+                if not v:
+                    continue
+            elif k == "presumptions" and isinstance(v, list):
+                v = [p for p in v if not (isinstance(p, dict) and p.get("fact") in names)]
+            out[k] = _without_presumed(v, names)
+        return out
+    if isinstance(value, list):
+        return [_without_presumed(v, names) for v in value]
     return value
 
 

@@ -319,12 +319,12 @@ def read_situation_file(path: str, stdin_text: str | None = None) -> Situation:
         return read_situation(stdin_text or "", "<entrée standard>", "yaml")
     from pathlib import Path
 
-    p = Path(path)
     try:
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            raise _error("E418", f"document trop volumineux ({size // 1024} Kio ; au plus {MAX_BYTES >> 20} Mio)", path)
-        text = p.read_text(encoding="utf-8")
+        with Path(path).open("rb") as f:  # read at most the limit: a FIFO or /dev/zero has no size
+            data = f.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise _error("E418", f"document trop volumineux (plus de {MAX_BYTES >> 20} Mio)", path)
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise _error("E414", f"lecture impossible : {excerpt(str(e), 160)}", path) from None
     return read_situation(text, path)

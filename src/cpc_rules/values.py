@@ -107,9 +107,10 @@ def _number(raw: Any, unit: str) -> Decimal:
     if isinstance(raw, bool):
         raise BadValue("un booléen n'est pas un nombre")
     if isinstance(raw, float):
-        # a float from Python code: its shortest round-trip text is what was typed. Documents never
-        # give floats (situation.py reads JSON numbers as Decimal and refuses floats in a decoded value)
-        raw = Decimal(repr(raw))
+        raise BadValue(
+            f"nombre à virgule flottante {excerpt(raw)} refusé : il a pu être arrondi",
+            "donnez un Decimal, un entier ou un texte (« 39 999,99 ») ; en JSON, lisez avec parse_float=Decimal",
+        )
     if isinstance(raw, Decimal):
         if not raw.is_finite():
             raise BadValue(f"« {raw} » n'est pas un nombre fini")
