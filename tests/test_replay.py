@@ -143,3 +143,14 @@ def test_untraced_decision_and_bad_files(tmp_path: Path) -> None:
         assert json.loads(r.stdout)["diagnostics"][0]["code"] == code, text
     r = run("replay", str(tmp_path / "absent.json"))
     assert r.exit_code == 1 and "E420" in r.stderr
+
+
+@pytest.mark.parametrize("presumptions", [True, False])
+def test_mode_and_focus_are_replayed(presumptions: bool) -> None:
+    facts = {"acheteur": "autre_pouvoir_adjudicateur", "nature": "services", "valeur_estimée_besoin": "100000"}
+    doc = json.loads(json.dumps(RB.decide(facts, at="2026-03-01", presumptions=presumptions, focus=["procédure"]).to_json(trace=True)))
+    assert doc["mode"] == ("presumptions" if presumptions else "strict") and doc["focus"] == ["procédure"]
+    assert replay(doc, RB).match
+    other = copy.deepcopy(doc)
+    other["mode"] = "strict" if presumptions else "presumptions"
+    assert not replay(other, RB).match  # the mode is what was decided, not a default

@@ -320,3 +320,15 @@ def test_api_non_string_fact_name() -> None:
     with pytest.raises(CpcError) as e:
         default_rulebook().decide({1: 2, None: 3}, at="2026-03-01")  # type: ignore[dict-item]
     assert {d.code for d in e.value.diagnostics} == {"E416"}
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_endless_inputs_are_bounded() -> None:
+    """A file without a size (a device, a FIFO) and standard input are read up to the limit, then refused."""
+    from cpc_rules.situation import read_situation_file
+
+    with pytest.raises(CpcError) as e:
+        read_situation_file("/dev/zero")
+    assert e.value.diagnostics[0].code == "E418"
+    r = run("decide", "-", "--at", "2026-03-01", "--format", "json", input="#" * (MAX_BYTES + 5))
+    assert r.exit_code == 1 and json.loads(r.stdout)["diagnostics"][0]["code"] == "E418"
