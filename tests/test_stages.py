@@ -434,6 +434,7 @@ def test_situation_values_are_coerced() -> None:
         ({"valeur_estimée_besoin": "39999.999"}, "E411"),  # an amount is in cents
         ({"valeur_estimée_besoin": -1}, "E411"),
         ({"valeur_estimée_besoin": 39999.99}, "E411"),  # a float may already be rounded: refused, never guessed
+        ({"valeur_estimée_besoin": float("nan")}, "E411"),
         ({"nature": "fourniture"}, "E412"),
     ],
 )

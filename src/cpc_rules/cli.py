@@ -233,10 +233,25 @@ def test_cmd(path: str | None, name_filter: str | None, output_format: str) -> N
         sys.exit(1)
 
 
+def _stdin() -> str:
+    """Standard input, at most one character past the situation size limit (the reader then refuses it, E418)."""
+    from cpc_rules.situation import MAX_BYTES
+
+    return sys.stdin.read(MAX_BYTES + 1)
+
+
+def load_situation(path: str) -> tuple[dict[str, Any], str | None]:
+    """Kept for callers of the former helper: the facts and the ISO date of a situation file (see situation.py)."""
+    from cpc_rules.situation import read_situation_file
+
+    s = read_situation_file(path, _stdin() if path == "-" else None)
+    return dict(s.facts), s.date.isoformat() if s.date else None
+
+
 def _decide(situation: str, at: str | None, rulebook_path: str | None, presumptions: bool = True, focus: str | None = None, trace: bool = False) -> Any:
     from cpc_rules.situation import parse_date, read_situation_file
 
-    s = read_situation_file(situation, sys.stdin.read() if situation == "-" else None)
+    s = read_situation_file(situation, _stdin() if situation == "-" else None)
     date = parse_date(at, "--at") if at is not None else s.date
     if date is None:
         raise click.UsageError("donnez la date de lancement de la consultation : --at AAAA-MM-JJ, ou \"date\" dans la situation")
@@ -293,6 +308,47 @@ def explain(situation: str, at: str | None, rulebook_path: str | None, output_fo
     else:
         click.echo(d.explain(lang=lang, full=True), nl=False)
 
+
+@main.command()
+@click.argument("decision", type=click.Path(allow_dash=True))
+@rulebook_option
+@format_option
+@guarded
+def replay(decision: str, rulebook_path: str | None, output_format: str) -> None:
+    """Re-decide a recorded decision (`decide --format json`) and check the answer and the rulebook digest match.
+
+    Exits 0 if they match, 1 with the list of differences otherwise.
+    """
+    from cpc_rules.replay import replay as replay_decision
+    from cpc_rules.situation import decode
+
+    if decision == "-":
+        text, name = _stdin(), "<entrée standard>"
+    else:
+        name = decision
+        try:
+            text = Path(decision).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise CpcError([Diagnostic("E420", f"lecture impossible de {decision} : {e}")]) from None
+    result = replay_decision(decode(text, name, "json"), _rulebook(rulebook_path), name)
+    if output_format == "json":
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    elif result.match:
+        click.echo(f"rejeu de {name} : même décision ({result.date}, recueil {result.replayed_digest})")
+    else:
+        click.echo(f"rejeu de {name} : {len(result.differences)} différence(s) ({result.date})")
+        for d in result.differences:
+            click.echo(f"  {d.path} : enregistré {_short(d.recorded)} ; rejoué {_short(d.replayed)}")
+    if result.recorded_engine != result.replayed_engine and output_format != "json":
+        click.echo(f"  (décision enregistrée par cpc-rules {result.recorded_engine}, rejouée par {result.replayed_engine})")
+    if not result.match:
+        sys.exit(1)
+
+
+def _short(value: Any) -> str:
+    from cpc_rules.values import excerpt
+
+    return excerpt(json.dumps(value, ensure_ascii=False, default=str), 160)
 
 @main.command()
 @rulebook_option
