@@ -97,3 +97,76 @@ def test_normalised_conditions(c1: str, c2: str, conflict: bool) -> None:
         assert codes_of(text) == ["E309"]
     else:
         rulebook(text)
+
+
+# ---------------------------------------------------------------- si … sinon si …: linear, and the nested meaning
+
+
+def _elseif_chain(n: int) -> str:
+    """As ../shared/repro/reliability/rulebook/elseif-chain.py writes it."""
+    chain = " ".join(f"si m >= {i * 1000} € alors {i} €\n      sinon" for i in range(n, 0, -1)) + " 0 €"
+    return (
+        'couverture depuis 2019-04-01\nfait m : montant "m"\ndéfinition tranche : montant "tranche"\n'
+        f'article R1 "a"\n  version depuis 2019-04-01 source "s"\n  règle r : définit tranche = {chain}\n'
+    )
+
+
+@pytest.mark.parametrize("n", [16, 40])
+def test_elseif_chain_code_is_linear(n: int) -> None:
+    rb = rulebook(_elseif_chain(n))
+    assert len(rb.program.compiled.source) < 1500 * n  # was doubling per level: 16 levels, 4.7 GB
+    for m, expected in [("0", 0), ("999.99", 0), ("1000", 1), ("15999.99", 15), (str(n * 1000), n), ("99999999", n)]:
+        assert rb.decide({"m": m}, at="2024-01-01").value("tranche") == Decimal(expected)
+        assert rb.decide({"m": m}, at="2024-01-01", trace=True).value("tranche") == Decimal(expected)
+    assert rb.decide({}, at="2024-01-01").value("tranche") == Unknown(frozenset({"m"}))
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_N = 4
+_CHAIN_RB = None
+
+
+def _chain_rulebook():  # type: ignore[no-untyped-def]
+    global _CHAIN_RB
+    if _CHAIN_RB is None:
+        facts = "".join(f'fait c{i} : booléen "c{i}"\n' for i in range(_N)) + "".join(f'fait v{i} : montant "v{i}"\n' for i in range(_N + 1))
+        chain = " sinon ".join(f"si c{i} alors v{i}" for i in range(_N)) + f" sinon v{_N}"
+        _CHAIN_RB = rulebook(
+            "couverture depuis 2019-04-01\n" + facts + 'définition d : montant "d"\n'
+            'article R1 "a"\n  version depuis 2019-04-01 source "s"\n  règle r : définit d = ' + chain + "\n"
+        )
+    return _CHAIN_RB
+
+
+def _nested(facts: dict[str, object], i: int) -> object:
+    """The meaning of nested `si` in Kleene logic, written the plain recursive way."""
+    if i == _N:
+        return facts.get(f"v{i}", Unknown(frozenset({f"v{i}"})))
+    c = facts.get(f"c{i}", Unknown(frozenset({f"c{i}"})))
+    v = facts.get(f"v{i}", Unknown(frozenset({f"v{i}"})))
+    if c is True:
+        return v
+    rest = _nested(facts, i + 1)
+    if c is False:
+        return rest
+    if not isinstance(v, Unknown) and not isinstance(rest, Unknown) and v == rest:
+        return v
+    missing: frozenset[str] = frozenset()
+    for x in (c, v, rest):
+        if isinstance(x, Unknown):
+            missing |= x.missing
+    return Unknown(missing)
+
+
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={**{f"c{i}": st.booleans() for i in range(_N)}, **{f"v{i}": st.sampled_from([Decimal(1), Decimal(2)]) for i in range(_N + 1)}},
+    ),
+    st.booleans(),
+)
+def test_flat_elseif_chain_means_nested_si(facts: dict[str, object], trace: bool) -> None:
+    got = _chain_rulebook().decide(facts, at="2024-01-01", trace=trace).value("d")
+    assert got == _nested(facts, 0)

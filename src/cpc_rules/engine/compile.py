@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 from cpc_rules import ir
-from cpc_rules.engine.runtime import HUNDRED, ZERO, Faults, Unknown, unk
+from cpc_rules.engine.runtime import HUNDRED, ZERO, Faults, Unknown, if_chain, unk
 
 RunFn = Callable[..., tuple[tuple[Any, ...], tuple[Any, ...]]]
 
@@ -39,6 +39,7 @@ def compile_rulebook(rb: ir.Rulebook, faults: Faults) -> Compiled:
         "K": tuple(constants.values),
         "U": Unknown,
         "unk": unk,
+        "IFC": if_chain,
         "H": HUNDRED,
         "ZERO": ZERO,
         "FA": faults,
@@ -261,18 +262,53 @@ class _Gen:
         return t
 
     def e_If(self, e: ir.If) -> str:
-        c = self.expr(e.cond)
-        t = self.tmp()
-        self.emit(f"if {c} is True:")
+        """`si c1 alors v1 sinon si c2 alors v2 … sinon vN`, as one flat sequence of levels.
+
+        Each branch is emitted once (emitting both branches again for an unknown
+        condition doubled the code at every `sinon si`: 16 levels took 4.7 GB), and the
+        levels of a `sinon si` chain follow one another at the same indentation instead
+        of nesting (a 1 000-level chain stays within Python's limits). A level runs only
+        while no earlier condition was true; the levels whose condition is unknown are
+        kept in a list and folded from the last one by `if_chain` (runtime.py), which
+        gives exactly the Kleene value of the nested `si`s (and, traced, each one's value).
+        """
+        levels: list[ir.If] = [e]
+        while isinstance(levels[-1].otherwise, ir.If):
+            levels.append(levels[-1].otherwise)  # type: ignore[arg-type]
+        t, done, pending = self.tmp(), self.tmp(), self.tmp()
+        traced = self.record
+        self.emit(f"{done} = False")
+        self.emit(f"{pending} = []")
+        for i, level in enumerate(levels):
+            if i:
+                self.emit(f"if not {done}:")
+                self.depth += 1
+            c = self.expr(level.cond)
+            self.emit(f"if {c} is not False:")
+            with self.indent():
+                v = self.expr(level.then)
+                self.emit(f"if {c} is True:")
+                with self.indent():
+                    self.emit(f"{t} = {v}")
+                    self.emit(f"{done} = True")
+                    if traced:
+                        self.emit(f"{pending}.append(({level.nid}, True, {v}))")
+                self.emit("else:")
+                with self.indent():
+                    self.emit(f"{pending}.append(({level.nid}, {c}, {v}))")
+            if traced:
+                self.emit("else:")
+                with self.indent():
+                    self.emit(f"{pending}.append(({level.nid}, False, None))")
+            if i:
+                self.depth -= 1
+        self.emit(f"if not {done}:")
         with self.indent():
-            self.emit(f"{t} = {self.expr(e.then)}")
-        self.emit(f"elif {c} is False:")
-        with self.indent():
-            self.emit(f"{t} = {self.expr(e.otherwise)}")
-        self.emit("else:")
-        with self.indent():
-            a, b = self.expr(e.then), self.expr(e.otherwise)
-            self.emit(f"{t} = {a} if ({a}.__class__ is not U and {b}.__class__ is not U and {a} == {b}) else unk({c}, {a}, {b})")
+            self.emit(f"{t} = {self.expr(levels[-1].otherwise)}")
+        if traced:
+            self.emit(f"{t} = IFC({pending}, {t}, V)")
+        else:
+            self.emit(f"if {pending}: {t} = IFC({pending}, {t}, None)")
         return t
 
     def e_Aggregate(self, e: ir.Aggregate) -> str:
