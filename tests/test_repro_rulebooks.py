@@ -170,3 +170,30 @@ def _nested(facts: dict[str, object], i: int) -> object:
 def test_flat_elseif_chain_means_nested_si(facts: dict[str, object], trace: bool) -> None:
     got = _chain_rulebook().decide(facts, at="2024-01-01", trace=trace).value("d")
     assert got == _nested(facts, 0)
+
+
+# ---------------------------------------------------------------- depth: chains are flat, nesting is bounded
+
+
+def test_flat_sum_of_61_terms_is_not_too_deep() -> None:
+    rb = load_rulebook(REPRO / "flat-sum-61-terms.cpc")
+    (name,) = [d.name for d in rb.checked.definitions]
+    facts = {f.name: "2" for f in rb.checked.facts}
+    assert rb.decide(facts, at="2024-01-01").value(name) == Decimal(2 * 61)
+
+
+def test_long_chains_compile_and_trace() -> None:
+    head = 'couverture depuis 2019-04-01\nfait m : montant "m"\ndéfinition d : montant "d"\narticle R1 "a"\n  version depuis 2019-04-01 source "s"\n'
+    rb = rulebook(head + "  règle r : définit d = " + " + ".join(["m"] * 400) + " - m * 2 - m\n")
+    d = rb.decide({"m": "1"}, at="2024-01-01", trace=True)
+    assert d.value("d") == Decimal(397) and d.trace is not None
+    rb = rulebook(_elseif_chain(300))
+    d = rb.decide({"m": "2500"}, at="2024-01-01", trace=True)
+    assert d.value("tranche") == Decimal(2) and d.trace is not None
+
+
+def test_real_nesting_is_still_refused_with_e105() -> None:
+    head = 'couverture depuis 2019-04-01\nfait m : montant "m"\ndéfinition d : montant "d"\narticle R1 "a"\n  version depuis 2019-04-01 source "s"\n'
+    assert codes_of(head + "  règle r : définit d = " + "-(" * 70 + "m" + ")" * 70 + "\n") == ["E105"]
+    assert codes_of(head + "  règle r : définit d = " + "m * (" * 70 + "m" + ")" * 70 + "\n") == ["E105"]
+    assert codes_of(head + "  règle r : définit d = " + " + ".join(["m"] * 6000) + "\n") == ["E105"]  # beyond MAX_LENGTH

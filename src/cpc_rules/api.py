@@ -117,6 +117,7 @@ class Rulebook:
 def load_rulebook(path: Path | str, title: str | None = None, tests: bool = True) -> Rulebook:
     """Parse, check and compile the rulebook at `path` (a file or a folder); `tests=False` skips its test files."""
     p = Path(path)
+    ast.deep_enough()
     modules, sources, texts = parse_files(rulebook_files(p, tests))
     try:
         checked, warnings = check(modules, texts, title or _title(p))

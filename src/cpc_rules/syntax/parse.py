@@ -87,18 +87,19 @@ def parser(strict: bool = False) -> Lark:
 
 def parse_text(text: str, path: str = "<texte>") -> ast.Module:
     """Parse one file's text; raise CpcError with located diagnostics on failure."""
+    deep_enough()
     try:
         tree = parser().parse(text)
     except UnexpectedInput as e:
         raise CpcError([_syntax_diagnostic(e, text, path)]) from None
     too_deep = _too_deep(tree)
     if too_deep is not None:
-        meta = too_deep.meta
+        meta = too_deep[0].meta
         raise CpcError(
             [
                 Diagnostic(
                     "E105",
-                    f"expression trop imbriquée : plus de {MAX_DEPTH} niveaux",
+                    f"expression trop imbriquée : plus de {too_deep[1]} niveaux",
                     Span(path, meta.line, meta.column, meta.line, meta.column),
                     hint="découpez-la en définitions intermédiaires",
                 )
@@ -114,17 +115,39 @@ def parse_text(text: str, path: str = "<texte>") -> ast.Module:
     return ast.Module(path, tuple(items.children))
 
 
-MAX_DEPTH = 64  # levels of the syntax tree; the bundled rulebook needs 9
+MAX_DEPTH = 64  # levels of nesting of an expression; the bundled rulebook needs 9
+MAX_LENGTH = ast.MAX_LENGTH
+deep_enough = ast.deep_enough
 
 
-def _too_deep(tree: Tree) -> Tree | None:  # type: ignore[type-arg]
-    """The first node nested deeper than MAX_DEPTH, found without recursion (the later stages recurse)."""
-    stack = [(tree, 1)]
+def _chain_link(parent: Tree, index: int, child: Tree) -> bool:  # type: ignore[type-arg]
+    """Is `child` one more link of its parent's chain rather than a level of nesting?
+
+    `si … sinon si …` (the `sinon` part of a `si`) and `a + b + c` (the left operand of an
+    operator of the same precedence, as the left-recursive grammar builds it) read as flat
+    lists, so they are not counted as nesting: a 61-term sum or a 1 000-level `sinon si`
+    is ordinary legal drafting (issue 8). Their length is bounded by MAX_LENGTH.
+    """
+    if parent.data == "if_expr" and child.data == "if_expr":
+        return index == 2
+    if parent.data == "binop" and child.data == "binop" and index == 0:
+        ops = {"+": 0, "-": 0, "*": 1, "/": 1}
+        return ops.get(str(parent.children[1])) == ops.get(str(child.children[1]))
+    return False
+
+
+def _too_deep(tree: Tree) -> tuple[Tree, int] | None:  # type: ignore[type-arg]
+    """The first node nested deeper than MAX_DEPTH (or MAX_LENGTH counting chains), found without recursion."""
+    stack = [(tree, 1, 1)]
     while stack:
-        node, depth = stack.pop()
+        node, depth, length = stack.pop()
         if depth > MAX_DEPTH:
-            return node
-        stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
+            return node, MAX_DEPTH
+        if length > MAX_LENGTH:
+            return node, MAX_LENGTH
+        for i, c in enumerate(node.children):
+            if isinstance(c, Tree):
+                stack.append((c, depth if _chain_link(node, i, c) else depth + 1, length + 1))
     return None
 
 

@@ -77,7 +77,7 @@ def load(data: Any, text: str, path: str) -> ast.Module:
     return module
 
 
-_MAX_DEPTH = 400  # far above what the parser accepts (MAX_DEPTH levels of expressions)
+_MAX_DEPTH = 4 * ast.MAX_LENGTH + 100  # above what the parser accepts (each tree level is at most 2 JSON levels)
 
 
 def _load(x: Any, depth: int, path: str) -> Any:
