@@ -197,3 +197,115 @@ def test_real_nesting_is_still_refused_with_e105() -> None:
     assert codes_of(head + "  règle r : définit d = " + "-(" * 70 + "m" + ")" * 70 + "\n") == ["E105"]
     assert codes_of(head + "  règle r : définit d = " + "m * (" * 70 + "m" + ")" * 70 + "\n") == ["E105"]
     assert codes_of(head + "  règle r : définit d = " + " + ".join(["m"] * 6000) + "\n") == ["E105"]  # beyond MAX_LENGTH
+
+
+# ---------------------------------------------------------------- no exit 3: located diagnostics or the right answer
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("keyerror-undeclared-table-key.cpc", "E205"),
+        ("reversed-coverage.cpc", "E106"),
+        ("reversed-article-version.cpc", "E106"),
+        ("record-typed-fact.cpc", "E205"),
+        ("static-division-by-zero.cpc", "E314"),
+        ("conflict-commuted-condition.cpc", "E309"),
+    ],
+)
+def test_meaningless_rulebooks_are_refused(name: str, expected: str) -> None:
+    assert expected in codes(REPRO / name)
+    code, out = cli("check", str(REPRO / name))
+    assert code == 1 and f"[{expected}]" in out
+
+
+def test_integer_literal_of_5000_digits() -> None:
+    text = 'couverture depuis 2019-04-01\ndéfinition n : entier "n"\narticle R1 "a"\n  version depuis 2019-04-01 source "s"\n  règle r : définit n = ' + "9" * 5000 + "\n"
+    assert codes_of(text) == ["E104"]
+    text30 = text.replace("9" * 5000, "9" * 30)
+    assert rulebook(text30).decide({}, at="2024-01-01").value("n") == int("9" * 30)  # 30 digits: accepted
+
+
+def test_step_and_coverage_periods_must_not_be_empty() -> None:
+    head = 'définition d : montant "d"\narticle R1 "a"\n  version depuis 2019-04-01 source "s"\n  règle r : définit d = 1 €\n'
+    assert codes_of("couverture depuis 2020-01-01 jusqu'au 2020-01-01 exclu\n" + head) == ["E106"]
+    rulebook("couverture depuis 2020-01-01 jusqu'au 2020-01-02 exclu\n" + head)  # one day: fine
+    assert codes_of("couverture depuis 2020-01-02 jusqu'au 2020-01-01 exclu\n" + head) == ["E106"]
+
+
+def test_definition_read_by_a_definition_without_value_is_e401_not_a_crash() -> None:
+    rb = load_rulebook(REPRO / "undefined-definition-read-by-definition.cpc")
+    from cpc_rules.engine.runtime import EvaluationError
+
+    with pytest.raises(EvaluationError) as e:
+        rb.decide({"f": False, "m": "5"}, at="2024-01-01")
+    assert e.value.diagnostic.code == "E401" and e.value.diagnostic.span is not None
+    assert rb.decide({"f": True, "m": "5"}, at="2024-01-01").value("b") == Decimal(6)
+    for fmt in ("text", "json"):
+        code, _ = cli("decide", str(REPRO / "undefined-definition.json"), "--at", "2024-01-01", "-r", str(REPRO / "undefined-definition-read-by-definition.cpc"), "--format", fmt)
+        assert code == 1
+
+
+def test_list_equality_with_an_unknown_field_is_unknown() -> None:
+    rb = load_rulebook(REPRO / "list-equality-unknown.cpc")
+    v = rb.decide({"lots_a": [{"valeur": "5"}], "lots_b": [{"valeur": "5"}]}, at="2024-01-01").value("pareils")
+    assert isinstance(v, Unknown) and v.missing  # was `faux`
+    same = [{"valeur": "5", "petit": True}]
+    assert rb.decide({"lots_a": same, "lots_b": same}, at="2024-01-01").value("pareils") is True
+    assert rb.decide({"lots_a": [{"valeur": "5"}], "lots_b": [{"valeur": "6"}]}, at="2024-01-01").value("pareils") is False  # a known difference
+    assert rb.decide({"lots_a": same, "lots_b": same + same}, at="2024-01-01").value("pareils") is False
+
+
+@pytest.mark.parametrize("n", [21, 30])
+def test_nested_aggregates_beyond_python_block_limit(n: int) -> None:
+    inner = f"x{n}.b"
+    for i in range(n, 0, -1):
+        inner = f"existe(x{i} dans lots : {inner})"
+    text = (
+        'couverture depuis 2019-04-01\nstructure lot "lot" { b : booléen "b" }\nfait lots : liste de lot "lots"\ndéfinition zz : booléen "zz"\n'
+        'article R1 "a"\n  version depuis 2019-04-01 source "s"\n  règle r : définit zz = ' + inner + "\n"
+    )
+    rb = rulebook(text)
+    assert rb.decide({"lots": [{"b": False}, {"b": True}]}, at="2024-01-01").value("zz") is True
+    assert rb.decide({"lots": [{"b": False}]}, at="2024-01-01", trace=True).value("zz") is False
+    assert isinstance(rb.decide({"lots": [{}]}, at="2024-01-01").value("zz"), Unknown)
+    if n == 21:
+        assert load_rulebook(REPRO / "nested-aggregates-21.cpc").checked.rules
+
+
+def test_code_python_cannot_compile_is_a_located_e107(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cpc_rules.engine import compile as C
+
+    monkeypatch.setattr(C, "_LOOPS_PER_FUNCTION", 100)  # as if nested loops were never split
+    with pytest.raises(CpcError) as e:
+        load_rulebook(REPRO / "nested-aggregates-21.cpc")
+    (d,) = e.value.diagnostics
+    assert d.code == "E107" and "`r`" in d.message and d.span is not None and d.span.line == 7
+    code, out = cli("check", str(REPRO / "nested-aggregates-21.cpc"))
+    assert code == 1 and "[E107]" in out
+
+
+@pytest.mark.parametrize("name", ["bom.cpc", "nfd-identifier.cpc"])
+def test_invisible_differences_are_accepted(name: str) -> None:
+    code, out = cli("check", str(REPRO / name))
+    assert code == 0, out
+
+
+def test_nfd_and_nfc_names_are_the_same_name() -> None:
+    import unicodedata
+
+    text = 'couverture depuis 2019-04-01\nfait valeur_estimée : montant "v"\ndéfinition d : montant "d"\narticle R1 "a"\n  version depuis 2019-04-01 source "s"\n  règle r : définit d = valeur_estimée\n'
+    mixed = text.replace("fait valeur_estimée", unicodedata.normalize("NFD", "fait valeur_estimée"))
+    rb = rulebook("\ufeff" + mixed)
+    assert rb.decide({"valeur_estimée": "3"}, at="2024-01-01").value("d") == Decimal(3)
+
+
+def test_line_separator_in_a_comment_keeps_line_numbers() -> None:
+    with pytest.raises(CpcError) as e:
+        load_rulebook(REPRO / "unicode-line-separator-in-comment.cpc")
+    (d,) = [d for d in e.value.diagnostics if d.code == "E205"]
+    assert d.span is not None and d.span.line == 4
+    sources = e.value.sources  # type: ignore[attr-defined]
+    assert "typeinconnu" in sources.line(d.span.file, d.span.line)
+    code, out = cli("check", str(REPRO / "unicode-line-separator-in-comment.cpc"))
+    assert code == 1 and '4 | fait x : typeinconnu "x"' in out

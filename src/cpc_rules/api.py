@@ -21,7 +21,7 @@ from cpc_rules.diagnostics import CpcError, Diagnostic, Sources
 from cpc_rules.engine.evaluate import Program
 from cpc_rules.engine.runtime import EvaluationError
 from cpc_rules.ir import Rulebook as CheckedRulebook
-from cpc_rules.syntax import ast, cache
+from cpc_rules.syntax import ast, cache, source
 
 
 def rulebook_files(path: Path | str, tests: bool = True) -> list[Path]:
@@ -46,7 +46,7 @@ def parse_files(files: Iterable[Path]) -> tuple[list[ast.Module], Sources, dict[
     modules, errors, sources, texts = [], [], Sources(), {}
     for f in files:
         try:
-            text = f.read_text(encoding="utf-8")
+            text = source.normalise(f.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as e:
             errors.append(Diagnostic("E001", f"lecture impossible de {f} : {e}"))
             continue
@@ -124,7 +124,11 @@ def load_rulebook(path: Path | str, title: str | None = None, tests: bool = True
     except CpcError as e:
         e.sources = sources  # type: ignore[attr-defined]
         raise
-    return Rulebook(checked, warnings, sources, p)
+    try:
+        return Rulebook(checked, warnings, sources, p)
+    except CpcError as e:  # E107: a rule Python cannot compile
+        e.sources = sources  # type: ignore[attr-defined]
+        raise
 
 
 def _title(path: Path) -> str:

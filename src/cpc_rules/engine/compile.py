@@ -18,9 +18,12 @@ from typing import Any
 import attrs
 
 from cpc_rules import ir
-from cpc_rules.engine.runtime import HUNDRED, ZERO, Faults, Unknown, if_chain, unk
+from cpc_rules.diagnostics import CpcError, Diagnostic
+from cpc_rules.engine.runtime import HUNDRED, ZERO, Faults, Unknown, equal, if_chain, kleene_not, unk
 
 RunFn = Callable[..., tuple[tuple[Any, ...], tuple[Any, ...]]]
+
+_LOOPS_PER_FUNCTION = 8  # nested aggregate loops in one generated function (Python allows 20 blocks)
 
 
 @attrs.frozen
@@ -31,22 +34,53 @@ class Compiled:
 
 
 def compile_rulebook(rb: ir.Rulebook, faults: Faults) -> Compiled:
+    """Generate and compile the two functions; a rule beyond what Python can compile is E107, located."""
     constants = Constants()
-    fast = _Gen(rb, constants, traced=False).function("run")
-    traced = _Gen(rb, constants, traced=True).function("run_traced")
-    source = fast.text + "\n\n" + traced.text
+    gens = [_Gen(rb, constants, traced=False), _Gen(rb, constants, traced=True)]
+    try:
+        fast = gens[0].function("run")
+        traced = gens[1].function("run_traced")
+        source = fast.text + "\n\n" + traced.text
+        code = compile(source, f"<cpc-rules {rb.digest[:19]}>", "exec")
+    except (SyntaxError, RecursionError, MemoryError) as e:
+        raise CpcError([_too_complex(rb, gens, e)]) from None
     namespace: dict[str, Any] = {
         "K": tuple(constants.values),
         "U": Unknown,
         "unk": unk,
         "IFC": if_chain,
+        "EQ": equal,
+        "NOT": kleene_not,
         "H": HUNDRED,
         "ZERO": ZERO,
         "FA": faults,
         "__builtins__": {"min": min, "max": max},
     }
-    exec(compile(source, f"<cpc-rules {rb.digest[:19]}>", "exec"), namespace)  # noqa: S102 - code built from the IR only
+    exec(code, namespace)  # noqa: S102 - code built from the IR only
     return Compiled(namespace["run"], namespace["run_traced"], source)
+
+
+def _too_complex(rb: ir.Rulebook, gens: list[_Gen], e: BaseException) -> Diagnostic:
+    """The rule whose code Python could not compile (or the last one generated), as a located E107."""
+    rule: ir.RuleInfo | None = None
+    gen = gens[0]
+    line = getattr(e, "lineno", None)
+    if isinstance(e, SyntaxError) and line is not None:
+        heads = 1 + bool(rb.facts) + bool(rb.params) + bool(gen.constants.values)  # lines before the body
+        offset = line - heads - 1
+        for start, r in gen.rule_lines:
+            if start <= offset:
+                rule = r
+    else:
+        busy = gens[1] if gens[1].rule_lines else gens[0]
+        rule = busy.rule_lines[-1][1] if busy.rule_lines else None
+    what = f"la règle `{rule.name}`" if rule is not None else "une règle"
+    return Diagnostic(
+        "E107",
+        f"{what} est trop complexe pour être compilée : imbrication au-delà des limites de Python",
+        rule.span if rule is not None else None,
+        hint="découpez l'expression en définitions intermédiaires",
+    )
 
 
 def _may_be_unknown(e: ir.Expr) -> bool:
@@ -81,6 +115,8 @@ class _Gen:
         self.depth = 1
         self.counter = 0
         self.record = traced  # off inside aggregate bodies: one value per node, not per element
+        self.loops = 0  # loops open around the code being emitted, in the current function
+        self.rule_lines: list[tuple[int, ir.RuleInfo]] = []  # (first line, rule): to locate a failure
 
     # ------------------------------------------------------------ output
     def emit(self, line: str) -> None:
@@ -116,6 +152,10 @@ class _Gen:
         return _Function(self, name, body)
 
     def rule(self, r: ir.RuleInfo) -> None:
+        self.rule_lines.append((len(self.lines), r))
+        self._rule(r)
+
+    def _rule(self, r: ir.RuleInfo) -> None:
         """`a{i}`: does rule i apply, once beaten by its exceptions; `w{i}`: does it or any rule below it apply.
 
         `exception à` is transitive (docs/language.md): with principe ← e1 ← e2, when e2
@@ -232,6 +272,9 @@ class _Gen:
     def e_Compare(self, e: ir.Compare) -> str:
         left, right = self.expr(e.left), self.expr(e.right)
         t = self.tmp()
+        if e.left.type.kind in ("list", "record"):  # fields may be unknown: compared field by field (runtime.equal)
+            self.guard([(left, e.left), (right, e.right)], f"{'' if e.op == '=' else 'NOT('}EQ({left}, {right}){'' if e.op == '=' else ')'}", t)
+            return t
         self.guard([(left, e.left), (right, e.right)], f"{left} {self._CMP[e.op]} {right}", t)
         return t
 
@@ -312,8 +355,28 @@ class _Gen:
         return t
 
     def e_Aggregate(self, e: ir.Aggregate) -> str:
+        """A loop over the list; nested loops beyond _LOOPS_PER_FUNCTION go into a helper function.
+
+        Python refuses more than 20 statically nested blocks in one function (21 nested
+        `existe(…)` raised SyntaxError, issue 8); a nested function starts a new count and
+        reads the enclosing variables as a closure.
+        """
         src = self.expr(e.source)
+        if self.loops < _LOOPS_PER_FUNCTION:
+            return self._aggregate(e, src)
+        h, t = f"h{self.tmp()}", self.tmp()
+        self.emit(f"def {h}():")
+        with self.indent():
+            loops, self.loops = self.loops, 0
+            inner = self._aggregate(e, src)
+            self.loops = loops
+            self.emit(f"return {inner}")
+        self.emit(f"{t} = {h}()")
+        return t
+
+    def _aggregate(self, e: ir.Aggregate, src: str) -> str:
         t, pend, loop = self.tmp(), self.tmp(), f"l{e.slot}"
+        self.loops += 1
         recording, self.record = self.record, False
         self.emit(f"if {src}.__class__ is U:")
         with self.indent():
@@ -347,6 +410,7 @@ class _Gen:
                     self.emit(f"else: {pend} = unk({w}, {b}) if {pend} is None else unk({pend}, {w}, {b})")
                 self.emit(f"if {pend} is not None: {t} = {pend}")
         self.record = recording
+        self.loops -= 1
         return t
 
     def e_MinMax(self, e: ir.MinMax) -> str:

@@ -59,6 +59,29 @@ def if_chain(levels: list[tuple[int, Any, Any]], last: Any, V: Any) -> Any:
     return r
 
 
+def equal(a: Any, b: Any) -> Any:
+    """`=` on lists of records (tuples of tuples) in Kleene logic: a known difference makes them
+    different; otherwise an unknown field makes the answer unknown (never a silent `faux`)."""
+    if a.__class__ is Unknown or b.__class__ is Unknown:
+        return unk(a, b)
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        if len(a) != len(b):
+            return False
+        pending: Any = True
+        for x, y in zip(a, b, strict=True):
+            r = equal(x, y)
+            if r is False:
+                return False
+            if r is not True:
+                pending = r if pending is True else unk(pending, r)
+        return pending
+    return a == b
+
+
+def kleene_not(x: Any) -> Any:
+    return x if x.__class__ is Unknown else not x
+
+
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 

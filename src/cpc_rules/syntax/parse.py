@@ -20,7 +20,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from cpc_rules import __version__, resources
 from cpc_rules.diagnostics import CpcError, Diagnostic, Span
-from cpc_rules.syntax import ast, cache
+from cpc_rules.syntax import ast, cache, source
 from cpc_rules.syntax.literals import parse_money, parse_percent
 
 _OPTIONS: dict[str, Any] = {"parser": "lalr", "propagate_positions": True, "maybe_placeholders": False}
@@ -88,6 +88,7 @@ def parser(strict: bool = False) -> Lark:
 def parse_text(text: str, path: str = "<texte>") -> ast.Module:
     """Parse one file's text; raise CpcError with located diagnostics on failure."""
     deep_enough()
+    text = source.normalise(text)
     try:
         tree = parser().parse(text)
     except UnexpectedInput as e:
@@ -117,6 +118,7 @@ def parse_text(text: str, path: str = "<texte>") -> ast.Module:
 
 MAX_DEPTH = 64  # levels of nesting of an expression; the bundled rulebook needs 9
 MAX_LENGTH = ast.MAX_LENGTH
+MAX_DIGITS = 30  # in a number literal
 deep_enough = ast.deep_enough
 
 
@@ -361,6 +363,15 @@ class _Builder(Transformer):  # type: ignore[type-arg]
     def period(self, meta: Any, c: list[Token]) -> ast.Period:
         start = self._date(c[0])
         end = self._date(c[1]) if len(c) > 1 else None
+        if end is not None and end <= start and start != dt.date(1, 1, 1) and end != dt.date(1, 1, 1):
+            self.errors.append(
+                Diagnostic(
+                    "E106",
+                    f"période vide : elle finit le {end.isoformat()} (exclu), pas après son début le {start.isoformat()}",
+                    self._span(meta),
+                    hint="une période s'écrit `depuis DÉBUT jusqu'au FIN exclu`, la fin après le début",
+                )
+            )
         return ast.Period(start, end, self._span(meta))
 
     def coverage(self, meta: Any, c: list[Any]) -> ast.Coverage:
@@ -525,7 +536,16 @@ class _Builder(Transformer):  # type: ignore[type-arg]
     def _lit(self, kind: ast.LiteralKind, value: Any, meta: Any) -> ast.Lit:
         return ast.Lit(kind, value, self._span(meta))
 
+    def _too_long(self, tok: Token, what: str) -> bool:
+        """A literal with more digits than any amount of public procurement (and than Python converts)."""
+        if sum(ch.isdigit() for ch in str(tok)) <= MAX_DIGITS:
+            return False
+        self.errors.append(Diagnostic("E104", f"{what} trop long : plus de {MAX_DIGITS} chiffres", self._tspan(tok), hint="un nombre de la commande publique tient en moins de 30 chiffres"))
+        return True
+
     def money(self, meta: Any, c: list[Token]) -> ast.Lit:
+        if self._too_long(c[0], "montant"):
+            return self._lit("money", Decimal(0), meta)
         try:
             return self._lit("money", parse_money(c[0]), meta)
         except InvalidOperation:  # pragma: no cover - the token's regex admits only valid amounts
@@ -533,12 +553,16 @@ class _Builder(Transformer):  # type: ignore[type-arg]
             return self._lit("money", Decimal(0), meta)
 
     def percent(self, meta: Any, c: list[Token]) -> ast.Lit:
+        if self._too_long(c[0], "pourcentage"):
+            return self._lit("percent", Decimal(0), meta)
         return self._lit("percent", parse_percent(c[0]), meta)
 
     def date(self, meta: Any, c: list[Token]) -> ast.Lit:
         return self._lit("date", self._date(c[0]), meta)
 
     def int(self, meta: Any, c: list[Token]) -> ast.Lit:
+        if self._too_long(c[0], "entier"):
+            return self._lit("int", 0, meta)
         return self._lit("int", int(c[0]), meta)
 
     def true(self, meta: Any, c: list[Token]) -> ast.Lit:
