@@ -209,7 +209,7 @@ def test_real_nesting_is_still_refused_with_e105() -> None:
         ("reversed-coverage.cpc", "E106"),
         ("reversed-article-version.cpc", "E106"),
         ("record-typed-fact.cpc", "E205"),
-        ("static-division-by-zero.cpc", "E314"),
+        ("static-division-by-zero.cpc", "E315"),
         ("conflict-commuted-condition.cpc", "E309"),
     ],
 )

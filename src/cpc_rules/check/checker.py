@@ -537,7 +537,7 @@ class _Checker:
             return self._node(ir.Arith, left.type, e, kind="add", left=left, right=right)
         kind, t = found
         if kind in ("div", "ratio") and isinstance(right, ir.Const) and right.value == 0:
-            self.err("E314", "division par zéro : le diviseur est toujours nul", e.span, hint="divisez par une valeur qui ne peut être nulle, ou testez-la avant avec `si`")
+            self.err("E315", "division par zéro : le diviseur est toujours nul", e.span, hint="divisez par une valeur qui ne peut être nulle, ou testez-la avant avec `si`")
         return self._node(ir.Arith, t, e, kind=kind, left=left, right=right)
 
     def _e_Neg(self, e: ast.Neg, scope: Any, expected: Type | None) -> ir.Expr:
