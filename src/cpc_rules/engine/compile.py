@@ -12,10 +12,9 @@ which the trace is rebuilt (engine/trace.py).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
-
-import attrs
 
 from cpc_rules import ir
 from cpc_rules.diagnostics import CpcError, Diagnostic
@@ -26,38 +25,63 @@ RunFn = Callable[..., tuple[tuple[Any, ...], tuple[Any, ...]]]
 _LOOPS_PER_FUNCTION = 8  # nested aggregate loops in one generated function (Python allows 20 blocks)
 
 
-@attrs.frozen
 class Compiled:
-    run: RunFn  # run(F, P, ACT, NEED) -> (rule activations, definition values)
-    run_traced: RunFn  # run_traced(F, P, ACT, NEED, V), V filled with node values
-    source: str  # the generated code, for `cpc-rules dump --stage python`
+    """The generated functions: `run` compiled at load; `run_traced` compiled on the first traced run.
+
+    Most processes (`cpc-rules decide` in text, a web service answering without a
+    trace) never need the traced function, and compiling it was a fifth of a load.
+    """
+
+    def __init__(self, run: RunFn, fast_source: str, make_traced: Callable[[], tuple[RunFn, str]]) -> None:
+        self.run = run  # run(F, P, ACT, NEED) -> (rule activations, definition values)
+        self._fast_source = fast_source
+        self._make_traced = make_traced
+
+    @functools.cached_property
+    def _traced(self) -> tuple[RunFn, str]:
+        return self._make_traced()
+
+    @property
+    def run_traced(self) -> RunFn:
+        """run_traced(F, P, ACT, NEED, V), V filled with node values."""
+        return self._traced[0]
+
+    @property
+    def source(self) -> str:
+        """The generated code of both functions, for `cpc-rules dump --stage python`."""
+        return self._fast_source + "\n\n" + self._traced[1]
 
 
 def compile_rulebook(rb: ir.Rulebook, faults: Faults) -> Compiled:
-    """Generate and compile the two functions; a rule beyond what Python can compile is E107, located."""
+    """Generate and compile `run` (and, later, `run_traced`); a rule beyond what Python can compile is E107, located."""
     constants = Constants()
-    gens = [_Gen(rb, constants, traced=False), _Gen(rb, constants, traced=True)]
-    try:
-        fast = gens[0].function("run")
-        traced = gens[1].function("run_traced")
-        source = fast.text + "\n\n" + traced.text
-        code = compile(source, f"<cpc-rules {rb.digest[:19]}>", "exec")
-    except (SyntaxError, RecursionError, MemoryError) as e:
-        raise CpcError([_too_complex(rb, gens, e)]) from None
-    namespace: dict[str, Any] = {
-        "K": tuple(constants.values),
-        "U": Unknown,
-        "unk": unk,
-        "IFC": if_chain,
-        "EQ": equal,
-        "NOT": kleene_not,
-        "H": HUNDRED,
-        "ZERO": ZERO,
-        "FA": faults,
-        "__builtins__": {"min": min, "max": max},
-    }
-    exec(code, namespace)  # noqa: S102 - code built from the IR only
-    return Compiled(namespace["run"], namespace["run_traced"], source)
+    filename = f"<cpc-rules {rb.digest[:19]}>"
+
+    def build(traced: bool) -> tuple[RunFn, str]:
+        gen = _Gen(rb, constants, traced=traced)
+        name = "run_traced" if traced else "run"
+        try:
+            text = gen.function(name).text
+            code = compile(text, filename, "exec")
+        except (SyntaxError, RecursionError, MemoryError) as e:
+            raise CpcError([_too_complex(rb, [gen, gen], e)]) from None
+        namespace: dict[str, Any] = {
+            "K": tuple(constants.values),
+            "U": Unknown,
+            "unk": unk,
+            "IFC": if_chain,
+            "EQ": equal,
+            "NOT": kleene_not,
+            "H": HUNDRED,
+            "ZERO": ZERO,
+            "FA": faults,
+            "__builtins__": {"min": min, "max": max},
+        }
+        exec(code, namespace)  # noqa: S102 - code built from the IR only
+        return namespace[name], text
+
+    run, fast_source = build(False)
+    return Compiled(run, fast_source, lambda: build(True))
 
 
 def _too_complex(rb: ir.Rulebook, gens: list[_Gen], e: BaseException) -> Diagnostic:

@@ -139,7 +139,13 @@ def _predicate(hint: Any, namespace: dict[str, Any]) -> Any:
     """A function telling whether a value has the declared type `hint` (the few forms the AST uses)."""
     origin = typing.get_origin(hint)
     if origin is typing.Union or origin is types.UnionType:
-        alternatives = [_predicate(h, namespace) for h in typing.get_args(hint)]
+        args = typing.get_args(hint)
+        if all(isinstance(h, type) for h in args):  # plain classes (and None): one isinstance call
+            classes = tuple(args)
+            if int in classes and bool not in classes:
+                return lambda v: isinstance(v, classes) and v.__class__ is not bool
+            return lambda v: isinstance(v, classes)
+        alternatives = [_predicate(h, namespace) for h in args]
         return lambda v: any(p(v) for p in alternatives)
     if origin is typing.Literal:
         allowed = frozenset(typing.get_args(hint))
