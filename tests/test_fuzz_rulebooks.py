@@ -4,7 +4,7 @@ succeed or return located diagnostics, never another exception.
 Inputs: mutations of the bundled rulebook's files (one file mutated, the others as they
 are) and rulebooks generated from syntax trees (tests/strategies.py), printed, mutated or
 not. Brief in the normal suite; `HYPOTHESIS_PROFILE=deep python -m pytest
-tests/test_fuzz_rulebooks.py` runs 10 000 examples per property.
+tests/test_fuzz_rulebooks.py` runs 10 000 examples per property, `CPC_FUZZ_EXAMPLES=N` any number.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from cpc_rules.syntax import format as fmt
 from cpc_rules.syntax.parse import parse_text
 
 _DEEP = os.environ.get("HYPOTHESIS_PROFILE") == "deep"
-_BRIEF = settings(max_examples=10_000 if _DEEP else 25, deadline=None, suppress_health_check=list(HealthCheck))
+_EXAMPLES = int(os.environ.get("CPC_FUZZ_EXAMPLES") or (10_000 if _DEEP else 25))  # CPC_FUZZ_EXAMPLES=N: any length
+_BRIEF = settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 
 # What people (and editors) put in rulebooks by mistake, and what the lexer finds hard.
 FRAGMENTS = (
