@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 
 import strategies as S
 from hypothesis import HealthCheck, given, settings
@@ -36,6 +37,9 @@ FRAGMENTS = (
     "article", "paramètre", "fait", "définition", "énumération", "structure", "liste de", "somme(", "nombre(", "tous(",
     "existe(", "min(", "max(", "vrai", "faux", "couverture", "test", "attendu", "x", "é", "Ω", "\x00", "#",
 )  # fmt: skip
+
+
+_WORD = re.compile(r"[\w'’]+")
 
 
 @functools.cache
@@ -70,8 +74,13 @@ def mutations(draw: st.DrawFn, text: str) -> str:
     for _ in range(draw(st.integers(1, 4))):
         i = draw(st.integers(0, len(text)))
         j = draw(st.integers(i, min(len(text), i + 80)))
-        op = draw(st.sampled_from(("delete", "insert", "replace", "duplicate", "swap_lines")))
-        if op == "delete":
+        op = draw(st.sampled_from(("delete", "insert", "replace", "duplicate", "swap_lines", "swap_words", "swap_words")))
+        if op == "swap_words":  # a word for another word of the text: mostly still parses, so it reaches the checker
+            words = [m for m in _WORD.finditer(text)]
+            if words:
+                a, b = draw(st.sampled_from(words)), draw(st.sampled_from(words))
+                text = text[: a.start()] + b.group() + text[a.end() :]
+        elif op == "delete":
             text = text[:i] + text[j:]
         elif op == "insert":
             text = text[:i] + draw(st.sampled_from(FRAGMENTS)) + text[i:]
