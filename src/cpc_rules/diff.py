@@ -505,12 +505,18 @@ def _status_json(o: Any) -> dict[str, Any]:
 _PERM_RANK = {"allowed": 2, "undetermined": 1, "not_allowed": 0, "forbidden": 0, None: 0}
 
 
+def _effective(o: Any) -> tuple[Any, Any, tuple[str, ...]]:
+    o = o or (None, None, ())
+    return (o[0] or "not_allowed", o[1] or "not_mandatory", o[2])
+
+
 def change_kind(a: Any, b: Any) -> str | None:
     """The kind of change of one conclusion between two outcomes (None: no change)."""
     if isinstance(a, str) or isinstance(b, str):
         return None if a == b else "error"
-    a = a or (None, None, ())
-    b = b or (None, None, ())
+    # no rule at all about a member answers as "not allowed" / "not mandatory" do
+    a = _effective(a)
+    b = _effective(b)
     if a[1] != b[1]:
         if b[1] == "undetermined":
             return "undetermined"
@@ -518,8 +524,7 @@ def change_kind(a: Any, b: Any) -> str | None:
             return "newly-mandatory"
         if a[1] == "mandatory":
             return "no-longer-mandatory"
-        if a[1] == "undetermined":
-            return "determined"
+        return "determined"
     if a[0] != b[0]:
         if b[0] == "undetermined":
             return "undetermined"
@@ -529,11 +534,9 @@ def change_kind(a: Any, b: Any) -> str | None:
             return "narrowed"
         if a[0] == "undetermined":
             return "determined"
-        if a[0] is None and b[0] == "forbidden":
-            return "narrowed"
-        return "re-cited"  # forbidden ↔ not allowed: same effect, another ground
-    if a[1] != b[1]:
-        return "re-cited"  # not mandatory ↔ no obligation rule at all
+        if b[0] == "forbidden":
+            return "narrowed"  # not allowed → forbidden: a prohibition now stands
+        return "re-cited"  # forbidden → not allowed: same effect, another ground
     if a[2] != b[2]:
         return "re-cited"
     return None
@@ -788,8 +791,10 @@ def _union(a: Any, b: Any) -> Any:
     return (normalize(a[0] + b[0]), a[1] or b[1])
 
 
-def merge_boxes(boxes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Merge boxes that differ in one component only, until none do: each result is a union of explored cells."""
+def merge_boxes(boxes: list[tuple[Any, ...]], order: Sequence[int] | None = None) -> list[tuple[Any, ...]]:
+    """Merge boxes that differ in one component only, until none do: each result is a union of explored cells.
+
+    Greedy: the result depends on the order the components are merged in (`order`)."""
     current = list(dict.fromkeys(boxes))
     if not current:
         return []
@@ -797,7 +802,7 @@ def merge_boxes(boxes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     changed = True
     while changed:
         changed = False
-        for k in range(ndims):
+        for k in order if order is not None else range(ndims):
             groups: dict[Any, Any] = {}
             for b in current:
                 key = b[:k] + b[k + 1 :]
@@ -965,7 +970,11 @@ def semantic(old: Any, new: Any, budget: int = DEFAULT_BUDGET, seed: int = 0) ->
             for name in facts:
                 vals = {_hashable(c.rep) for c in ex.dims_cells([name], params, consts, points[0][0])[0]}
                 all_values.append(frozenset(vals))
-            boxes = merge_boxes([_box_of(facts, kinds, p) for p in points])
+            point_boxes = [_box_of(facts, kinds, p) for p in points]
+            ordered = [k + 1 for k, kind in enumerate(kinds) if kind not in _DISCRETE]
+            discrete = [k + 1 for k, kind in enumerate(kinds) if kind in _DISCRETE]
+            tries = [merge_boxes(point_boxes, order) for order in (None, ordered + [0] + discrete, [0] + ordered + discrete, ordered + discrete + [0])]
+            boxes = min(tries, key=len)
             regions = []
             for box in sorted(boxes, key=lambda b: _box_order(b)):
                 text, js = region_text(facts, ex.types, box, all_values, ex.start, ex.end)
