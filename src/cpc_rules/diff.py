@@ -34,6 +34,7 @@ from cpc_rules.engine.runtime import EvaluationError
 from cpc_rules.syntax import format as fmt
 
 DEFAULT_BUDGET = 4000
+SHRUNK_REGIONS = 12  # regions per change whose witness is reduced to a minimal one
 
 KINDS = {
     "widened": "élargi : désormais autorisé",
@@ -560,6 +561,7 @@ class _Explorer:
         types: dict[str, ir.Type] = {f.name: f.type for f in o.facts}
         types.update({f.name: f.type for f in n.facts})
         self.types = types
+        self._cache: dict[Any, tuple[Outcome, Outcome]] = {}
         covs = [c for c in (o.coverage, n.coverage) if c is not None]
         self.start = max((c.start for c in covs), default=None)
         ends = [c.end for c in covs if c.end is not None]
@@ -696,8 +698,7 @@ class _Explorer:
                 points = self._guided(facts, cells, primary, rng, max(1, self.budget // len(plan)))
             for p in points:
                 situation = {facts[i]: _json_value(cells[i][j].rep, self.types[facts[i]]) for i, j in enumerate(p) if cells[i][j].rep is not None}
-                a = outcome(self.old, self._only(self.old, situation), d)
-                b = outcome(self.new, self._only(self.new, situation), d)
+                a, b = self.pair(situation, d)
                 decided += 1
                 if a == b:
                     continue
@@ -744,14 +745,25 @@ class _Explorer:
             out = sorted(seen)
         return list(dict.fromkeys(out))
 
+    def pair(self, situation: dict[str, Any], d: dt.date) -> tuple[Outcome, Outcome]:
+        """Both versions' outcomes for one situation, cached (shrinking asks for the same ones again)."""
+        key = (d, tuple(sorted((k, json_key(v)) for k, v in situation.items())))
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = (outcome(self.old, self._only(self.old, situation), d), outcome(self.new, self._only(self.new, situation), d))
+            if len(self._cache) > 200_000:
+                self._cache.clear()
+            self._cache[key] = hit
+        return hit
+
     @staticmethod
     def _only(rb: Any, situation: dict[str, Any]) -> dict[str, Any]:
         names = {f.name for f in rb.checked.facts}
         return {k: v for k, v in situation.items() if k in names}
 
 
-def _freeze_outcome(o: Any) -> Any:
-    return o
+def json_key(v: Any) -> Any:
+    return tuple(json_key(x) for x in v) if isinstance(v, list) else v
 
 
 # ---------------------------------------------------------------- regions
@@ -979,7 +991,10 @@ def semantic(old: Any, new: Any, budget: int = DEFAULT_BUDGET, seed: int = 0) ->
             for box in sorted(boxes, key=lambda b: _box_order(b)):
                 text, js = region_text(facts, ex.types, box, all_values, ex.start, ex.end)
                 inside = [p for p in points if _in_box(box, _box_of(facts, kinds, p))]
-                witness, x, y = _shrink(ex, item, kind, inside[0])
+                if len(regions) < SHRUNK_REGIONS:
+                    witness, x, y = _shrink(ex, item, kind, inside[0])
+                else:  # past the first regions, the cell's own situation (valid, not minimal)
+                    witness, x, y = {"date": inside[0][0].isoformat(), "faits": dict(inside[0][3])}, inside[0][4], inside[0][5]
                 projected = inside[0][6] is not None
                 if projected:
                     text += " (pour certaines valeurs des autres faits : voir le témoin)"
@@ -1006,8 +1021,7 @@ def _shrink(ex: _Explorer, item: tuple[str, str], kind: str, point: Any) -> tupl
     current = dict(situation)
     for name in list(current):
         trial = {k: v for k, v in current.items() if k != name}
-        a = outcome(ex.old, ex._only(ex.old, trial), d)
-        b = outcome(ex.new, ex._only(ex.new, trial), d)
+        a, b = ex.pair(trial, d)
         xx = a if isinstance(a, str) else a.get(item)
         yy = b if isinstance(b, str) else b.get(item)
         if change_kind(xx, yy) == kind:
