@@ -6,10 +6,13 @@ differences, a bad situation); 2 command-line usage; 3 internal error (a bug).
 
 from __future__ import annotations
 
-import datetime as dt
+import errno
 import functools
 import json
+import os
+import re
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +43,17 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
         fmt = kwargs.get("output_format", "text")
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            sys.stdout.flush()  # a full disk or a closed pipe surfaces here, not at interpreter exit
+            return result
+        except BrokenPipeError:
+            _detach_stdout()  # the reader has gone (`| head`): nothing to tell it
+            sys.exit(1)
+        except OSError as e:  # writing the output failed (ENOSPC on /dev/full, EIO…): the environment, not a bug
+            _detach_stdout()
+            where = f"de {e.filename}" if e.filename else "de la sortie"
+            click.echo(render_human(Diagnostic("E002", f"écriture impossible {where} : {_os_reason(e)}")), err=True)
+            sys.exit(1)
         except CpcError as e:
             _emit_diagnostics(e.diagnostics, "json" if fmt == "json" else "text", getattr(e, "sources", None))
             sys.exit(1)
@@ -55,6 +68,43 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(3)
 
     return wrapper
+
+
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's final flush of the lost output cannot fail again (exit 120)."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test runner's buffer)
+        pass
+
+
+def _os_reason(e: OSError) -> str:
+    reasons = {errno.ENOSPC: "plus de place sur le disque", errno.EDQUOT: "quota de disque dépassé", errno.EACCES: "permission refusée", errno.EROFS: "système de fichiers en lecture seule"}
+    return reasons.get(e.errno or 0, e.strerror or str(e))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` by `text` through a temporary file in the same folder and a rename.
+
+    The original is never truncated: on any failure (full disk, permissions) it is left
+    intact, the temporary file is removed, and CpcError E002 says why.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise CpcError([Diagnostic("E002", f"écriture impossible de {path} : {_os_reason(e)} ; le fichier d'origine est intact")]) from None
 
 
 def _rulebook(path: str | None, tests: bool = False) -> Any:
@@ -124,13 +174,16 @@ def fmt(paths: tuple[str, ...], check_only: bool, write: bool) -> None:
     files = [f for p in (paths or (str(resources.bundled_rulebook_path()),)) for f in rulebook_files(p)]
     changed = []
     for f in files:
-        text = f.read_text(encoding="utf-8")
+        try:
+            text = f.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise CpcError([Diagnostic("E001", f"lecture impossible de {f} : {e}")]) from None
         out = format_text(text, str(f))
         if out == text:
             continue
         changed.append(f)
         if write:
-            f.write_text(out, encoding="utf-8")
+            write_atomically(f, out)
         elif not check_only:
             click.echo(out, nl=False)
     if check_only and changed:
@@ -150,6 +203,11 @@ def test_cmd(path: str | None, name_filter: str | None, output_format: str) -> N
     """Run the test cases written beside the rules; exits 1 if one fails."""
     from cpc_rules.testing import run_tests
 
+    if name_filter is not None:
+        try:
+            re.compile(name_filter)
+        except re.error as e:
+            raise click.BadParameter(f"expression régulière invalide « {name_filter} » : {e}", param_hint="-k") from None
     rb = _rulebook(path, tests=True)
     results = run_tests(rb, name_filter)
     failed = [r for r in results if not r.passed]
@@ -175,43 +233,14 @@ def test_cmd(path: str | None, name_filter: str | None, output_format: str) -> N
         sys.exit(1)
 
 
-def load_situation(path: str) -> tuple[dict[str, Any], str | None]:
-    """A situation file: {"date": …, "faits": {…}} or the facts alone; JSON or YAML; `-` reads stdin."""
-    import yaml
-
-    text = sys.stdin.read() if path == "-" else _read(path)
-    try:
-        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-    except json.JSONDecodeError as e:
-        raise CpcError([Diagnostic("E414", f"{path}:{e.lineno}:{e.colno} : JSON invalide : {e.msg}")]) from None
-    except yaml.YAMLError as e:
-        raise CpcError([Diagnostic("E414", f"{path} : YAML/JSON invalide : {str(e).splitlines()[0]}")]) from None
-    if not isinstance(data, dict):
-        raise CpcError([Diagnostic("E414", f"{path} : attendu un objet {{\"date\": …, \"faits\": {{…}}}}")])
-    date = data.get("date")
-    facts = data.get("faits", data.get("facts"))
-    if facts is None:
-        facts = {k: v for k, v in data.items() if k != "date"}
-    if not isinstance(facts, dict):
-        raise CpcError([Diagnostic("E414", f"{path} : « faits » doit être un objet {{nom: valeur}}")])
-    if isinstance(date, dt.date):
-        date = date.isoformat()
-    return facts, date
-
-
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise CpcError([Diagnostic("E414", f"lecture impossible de {path} : {e}")]) from None
-
-
 def _decide(situation: str, at: str | None, rulebook_path: str | None) -> Any:
-    facts, file_date = load_situation(situation)
-    date = at or file_date
+    from cpc_rules.situation import parse_date, read_situation_file
+
+    s = read_situation_file(situation, sys.stdin.read() if situation == "-" else None)
+    date = parse_date(at, "--at") if at is not None else s.date
     if date is None:
         raise click.UsageError("donnez la date de lancement de la consultation : --at AAAA-MM-JJ, ou \"date\" dans la situation")
-    return _rulebook(rulebook_path).decide(facts, at=date)
+    return _rulebook(rulebook_path).decide(s.facts, at=date)
 
 
 @main.command()
