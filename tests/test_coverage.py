@@ -84,7 +84,8 @@ def test_coverage_command_min_and_formats(tmp_path) -> None:
 
 
 # The documented minimum of the bundled rulebook (docs/audit-rules.md): CI fails under it.
-BUNDLED_MINIMUM = {"rule": 98.8, "condition": 92.7, "threshold": 62.0, "date_edge": 100.0}
+BUNDLED_MINIMUM = {"rule": 98, "condition": 93, "threshold": 65, "date_edge": 100}
+DOCUMENTED_EXCEPTIONS = {"dispense_travaux_asap_petit_lot"}
 
 
 def test_bundled_rulebook_coverage_minimum() -> None:
@@ -93,7 +94,7 @@ def test_bundled_rulebook_coverage_minimum() -> None:
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     # the documented exceptions (docs/audit-rules.md) are the only rules not tested both ways
-    assert sorted(u["name"] for u in data["uncovered"] if u["kind"] == "rule") == ["dispense_travaux_asap_petit_lot"]
+    assert {u["name"] for u in data["uncovered"] if u["kind"] == "rule"} <= DOCUMENTED_EXCEPTIONS
 
 
 # ---------------------------------------------------------------- graph

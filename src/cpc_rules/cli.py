@@ -377,26 +377,27 @@ def diff(old: str | None, new: str | None, path: str | None, git_mode: bool, out
 
 
 def _read_situations(path: str) -> list[tuple[int, dict[str, Any], Any]]:
-    """A JSONL file: one situation per line, {"date": …, "faits": {…}}; blank lines and # comments skipped."""
+    """A JSONL file: one situation per line, {"date": …, "faits": {…}} (read like `decide` reads one); blank lines and # comments skipped."""
+    from cpc_rules.situation import read_situation
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CpcError([Diagnostic("E414", f"lecture impossible de {path} : {e}")]) from None
     out = []
-    errors = []
-    for n, line in enumerate(_read(path).splitlines(), start=1):
+    errors: list[Diagnostic] = []
+    for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError as e:
-            errors.append(Diagnostic("E414", f"{path}:{n}:{e.colno} : JSON invalide : {e.msg}"))
+            s = read_situation(line, f"{path}:{n}", syntax="json")
+        except CpcError as e:
+            errors.extend(e.diagnostics)
             continue
-        facts = data.get("faits", data.get("facts")) if isinstance(data, dict) else None
-        date = data.get("date") if isinstance(data, dict) else None
-        if not isinstance(facts, dict) or not isinstance(date, str):
-            errors.append(Diagnostic("E414", f"{path}:{n} : attendu un objet {{\"date\": \"AAAA-MM-JJ\", \"faits\": {{…}}}}"))
+        if s.date is None:
+            errors.append(Diagnostic("E414", f"{path}:{n} : la situation n'a pas de « date »", hint='chaque ligne : {"date": "AAAA-MM-JJ", "faits": {…}}'))
             continue
-        try:
-            out.append((n, facts, dt.date.fromisoformat(date)))
-        except ValueError:
-            errors.append(Diagnostic("E413", f"{path}:{n} : date invalide « {date} »", hint="une date s'écrit AAAA-MM-JJ"))
+        out.append((n, dict(s.facts), s.date))
     if errors:
         raise CpcError(errors)
     return out

@@ -112,6 +112,7 @@ def _rule_sig(rb: ir.Rulebook, r: ir.RuleInfo) -> tuple[Any, ...]:
         tuple(sorted(rb.rules[e].name for e in r.exceptions)),
         rb.articles[r.article].ref,
         r.text,
+        tuple(getattr(r, "scope", ())),
     )
 
 
@@ -209,7 +210,7 @@ def structural(old: ir.Rulebook, new: ir.Rulebook, old_root: str | None = None, 
     for name in added_removed("rule", orules, nrules, lambda r: f"{r.kind} ({(new if r.name in nrules else old).articles[r.article].ref})"):
         a, b = orules[name], nrules[name]
         sa, sb = _rule_sig(old, a), _rule_sig(new, b)
-        fields = ("nature", "énumération", "membres", "définition", "valeur", "condition", "exception à", "article", "information")
+        fields = ("nature", "énumération", "membres", "définition", "valeur", "condition", "exception à", "article", "information ou raison", "portée (non encodé)")
         for field, x, y in zip(fields, sa, sb, strict=True):
             if x != y:
                 add("rule", "changed", name, f"{field} : {_show(x)} → {_show(y)}", b.span)
@@ -240,11 +241,18 @@ class Cone:
 
 
 def _item_rules(rb: ir.Rulebook) -> dict[tuple[str, str], list[int]]:
+    """The rules a conclusion's status depends on: those that permit, forbid or oblige it, and the
+    `non encodé` rules whose scope covers its enumeration (they make it undetermined)."""
     out: dict[tuple[str, str], list[int]] = {}
     for r in rb.rules:
         if r.enum is not None and r.kind in ("permit", "forbid", "oblige"):
             for m in r.values:
                 out.setdefault((r.enum, m), []).append(r.index)
+    for r in rb.rules:
+        for e in getattr(r, "scope", ()):
+            for key, rules in out.items():
+                if key[0] == e:
+                    rules.append(r.index)
     return out
 
 
