@@ -16,14 +16,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import rulebook
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cpc_rules import diff as diffmod
 from cpc_rules import load_rulebook, resources
 from cpc_rules.cli import main
-
-from helpers import rulebook
 
 BUNDLED = resources.bundled_rulebook_path()
 
@@ -32,9 +31,9 @@ BUNDLED = resources.bundled_rulebook_path()
 
 
 def _param_block(text: str, name: str) -> tuple[int, int]:
-    m = re.search(rf"^paramètre {re.escape(name)} :.*$", text, re.M)
+    m = re.search(rf"^paramètre {re.escape(name)} :.*$", text, re.MULTILINE)
     assert m, f"paramètre {name} introuvable"
-    end = re.search(r"^\S", text[m.end() + 1 :], re.M)
+    end = re.search(r"^\S", text[m.end() + 1 :], re.MULTILINE)
     return m.start(), m.end() + 1 + (end.start() if end else len(text) - m.end() - 1)
 
 
@@ -42,7 +41,7 @@ def drop_step(text: str, param: str, start: str) -> str:
     """Remove the step of `param` starting at `start`; the step before it takes its end."""
     a, b = _param_block(text, param)
     block = text[a:b]
-    m = re.search(rf"^  depuis {start}(?: jusqu'au (\S+) exclu)? :.*\n(?:    .*\n)*", block, re.M)
+    m = re.search(rf"^  depuis {start}(?: jusqu'au (\S+) exclu)? :.*\n(?:    .*\n)*", block, re.MULTILINE)
     assert m, f"{param} : pas de période depuis {start}"
     end = m.group(1)
     block = block[: m.start()] + block[m.end() :]
@@ -52,12 +51,12 @@ def drop_step(text: str, param: str, start: str) -> str:
 
 def drop_articles_from(text: str, start: str) -> str:
     """Remove every article whose first version starts at `start` (with its rules); open the versions ending there."""
-    parts = re.split(r"(?=^article )", text, flags=re.M)
+    parts = re.split(r"(?=^article )", text, flags=re.MULTILINE)
     kept = []
     for p in parts:
-        first = re.search(r"^  version depuis (\S+)", p, re.M)
+        first = re.search(r"^  version depuis (\S+)", p, re.MULTILINE)
         if p.startswith("article ") and first and first.group(1) == start:
-            tail = re.search(r"^# ", p, re.M)  # keep the comment that introduces the next section
+            tail = re.search(r"^# ", p, re.MULTILINE)  # keep the comment that introduces the next section
             kept.append(p[tail.start() :] if tail else "")
             continue
         kept.append(p)
@@ -66,9 +65,9 @@ def drop_articles_from(text: str, start: str) -> str:
 
 def drop_version(text: str, ref: str, start: str) -> str:
     """Remove the version of article `ref` starting at `start`; the version before it takes its end."""
-    m = re.search(rf"^article {re.escape(ref)} .*\n", text, re.M)
+    m = re.search(rf"^article {re.escape(ref)} .*\n", text, re.MULTILINE)
     assert m, f"article {ref} introuvable"
-    v = re.compile(rf"^  version depuis {start}(?: jusqu'au (\S+) exclu)?.*\n(?:    .*\n)*", re.M).search(text, m.end())
+    v = re.compile(rf"^  version depuis {start}(?: jusqu'au (\S+) exclu)?.*\n(?:    .*\n)*", re.MULTILINE).search(text, m.end())
     assert v, f"{ref} : pas de version depuis {start}"
     end = v.group(1)
     text = text[: v.start()] + text[v.end() :]
@@ -108,8 +107,7 @@ def confirm(report: diffmod.Report, old_path: Path, new_rb) -> None:
             date = dt.date.fromisoformat(w["date"])
             a = diffmod.outcome(old_rb, w["faits"], date)
             b = diffmod.outcome(new_rb, w["faits"], date)
-            x = a if isinstance(a, str) else a.get((c.enum, c.member))
-            y = b if isinstance(b, str) else b.get((c.enum, c.member))
+            x, y = diffmod.pair_status(a, b, (c.enum, c.member))
             assert diffmod.change_kind(x, y) == c.kind, (c.enum, c.member, w)
             assert diffmod._status_json(x) == r.old and diffmod._status_json(y) == r.new
 
@@ -157,8 +155,10 @@ def test_decree_2025_1386_supplies_and_services(decree_2025_1386_fs, new_rb):
     dce = by["formalité", "dce_profil_acheteur", "no-longer-mandatory"]
     assert dce.exhaustive
     assert [r.text for r in dce.regions] == [
-        "acheteur = autorité_centrale ou autre_pouvoir_adjudicateur ou entité_adjudicatrice, avis_d_appel_à_la_concurrence = vrai,"
-        " valeur_estimée_besoin dans [40 000 ; 60 000[ €, consultation à partir du 2026-04-01"
+        (
+            "acheteur = autorité_centrale ou autre_pouvoir_adjudicateur ou entité_adjudicatrice, avis_d_appel_à_la_concurrence = vrai,"
+            " valeur_estimée_besoin dans [40 000 ; 60 000[ €, consultation à partir du 2026-04-01"
+        )
     ]  # a defence buyer (Livre III, not encoded) stays undetermined on both sides
     assert dce.regions[0].witness == {"date": "2026-04-01", "faits": {"acheteur": "autorité_centrale", "avis_d_appel_à_la_concurrence": True, "valeur_estimée_besoin": "40000"}}
     # R2122-8: a purchase without publicity is now allowed (found, though guided)
@@ -166,7 +166,7 @@ def test_decree_2025_1386_supplies_and_services(decree_2025_1386_fs, new_rb):
     assert "R2122-8" in widened.articles
     for r in widened.regions:  # the value of the need, or of the lot examined, is in [40 000 ; 60 000[ €
         amounts = [Decimal(r.witness["faits"][k]) for k in ("valeur_estimée_besoin", "valeur_lot") if k in r.witness["faits"]]
-        assert any(Decimal("40000") <= v < Decimal("60000") for v in amounts), r.witness
+        assert any(Decimal(40000) <= v < Decimal(60000) for v in amounts), r.witness
     # R2196-1 reads the dispense threshold: the essential data obligation moves with it (exhaustive)
     portal = by["formalité", "données_essentielles_portail_national", "no-longer-mandatory"]
     assert portal.exhaustive and "dans [40 000 ; 60 000[ €" in portal.regions[0].text
@@ -182,10 +182,14 @@ def test_decree_2025_1386_works(tmp_path, new_rb):
     assert natures <= {"travaux", None}
     portal = next(c for c in report.semantic if (c.member, c.kind) == ("données_essentielles_portail_national", "no-longer-mandatory"))
     assert [r.text for r in portal.regions] == [
-        "acheteur = autorité_centrale ou autre_pouvoir_adjudicateur ou entité_adjudicatrice, nature = travaux, procédure_retenue = sans_publicité_ni_mise_en_concurrence,"
-        " valeur_estimée_besoin dans [40 000 ; 100 000[ €, consultation à partir du 2026-01-01",
-        "acheteur = autorité_centrale ou autre_pouvoir_adjudicateur ou entité_adjudicatrice, nature = fournitures ou services, procédure_retenue = sans_publicité_ni_mise_en_concurrence,"
-        " valeur_estimée_besoin dans [40 000 ; 60 000[ €, consultation à partir du 2026-04-01",
+        (
+            "acheteur = autorité_centrale ou autre_pouvoir_adjudicateur ou entité_adjudicatrice, nature = travaux, procédure_retenue = sans_publicité_ni_mise_en_concurrence,"
+            " valeur_estimée_besoin dans [40 000 ; 100 000[ €, consultation à partir du 2026-01-01"
+        ),
+        (
+            "acheteur = autorité_centrale ou autre_pouvoir_adjudicateur ou entité_adjudicatrice, nature = fournitures ou services,"
+            " procédure_retenue = sans_publicité_ni_mise_en_concurrence, valeur_estimée_besoin dans [40 000 ; 60 000[ €, consultation à partir du 2026-04-01"
+        ),
     ]
     confirm(report, old, new_rb)
 
@@ -194,18 +198,23 @@ def test_decree_2025_1386_works(tmp_path, new_rb):
 
 
 def test_eu_thresholds_2026(tmp_path, new_rb):
+    """Lower EU thresholds from 2026-01-01: the adapted procedure closes between the 2026 and the 2024 thresholds."""
     old = older(tmp_path, {"00-prologue.cpc": [(drop_step, "seuil_procédure_formalisée", "2026-01-01")]})
     report = run_diff(old, new_rb, budget=2000)
-    assert [(c.what, c.change) for c in report.structural if c.what == "step"] == [("step", "changed"), ("step", "removed")] or any(
-        c.what == "step" and c.change == "added" for c in report.structural
-    )
-    assert witness_dates(report) and min(witness_dates(report)) == dt.date(2026, 1, 1)
-    # the 2026 thresholds are lower: formalised procedure mandatory from a lower value
-    found = [c for c in report.semantic if c.enum in ("procédure", "publicité", "formalité_responsable")]
-    assert found
-    values = {Decimal(r.witness["faits"]["valeur_estimée_besoin"]) for c in found for r in c.regions if "valeur_estimée_besoin" in r.witness["faits"]}
-    # between the 2026 threshold and the 2024 one (e.g. 216 000 – 221 000 € for local authorities' supplies)
-    assert any(Decimal("140000") <= v < Decimal("5538000") for v in values)
+    assert [(c.what, c.change) for c in report.structural] == [("step", "changed"), ("step", "added")]
+    assert min(witness_dates(report)) == dt.date(2026, 1, 1)
+    narrowed = next(c for c in report.semantic if (c.member, c.kind) == ("procédure_adaptée", "narrowed"))
+    suffix = ", consultation à partir du 2026-01-01 (pour certaines valeurs des autres faits : voir le témoin)"
+    assert [r.text for r in narrowed.regions] == [
+        "acheteur = autorité_centrale ou autre_pouvoir_adjudicateur ou entité_adjudicatrice, nature = travaux, valeur_estimée_besoin dans [5 404 000 ; 5 538 000[ €" + suffix,
+        "acheteur = autorité_centrale, nature = fournitures ou services, valeur_estimée_besoin dans [140 000 ; 143 000[ €" + suffix,
+        "acheteur = autre_pouvoir_adjudicateur, nature = fournitures ou services, valeur_estimée_besoin dans [216 000 ; 221 000[ €" + suffix,
+        "acheteur = entité_adjudicatrice, nature = fournitures ou services, valeur_estimée_besoin dans [432 000 ; 443 000[ €" + suffix,
+    ]  # défense et sécurité: Livre III not encoded, undetermined on both sides
+    assert narrowed.regions[2].witness == {
+        "date": "2026-01-01",
+        "faits": {"acheteur": "autre_pouvoir_adjudicateur", "examen_d_un_lot": False, "nature": "fournitures", "valeur_estimée_besoin": "216000"},
+    }
     confirm(report, old, new_rb)
 
 
@@ -231,17 +240,24 @@ def test_loi_climat_august_2026(tmp_path, new_rb):
 
 
 def test_spaser_threshold_2023(tmp_path, new_rb):
+    """D2111-3: 100 M€ → 50 M€ on 2023-01-01; every buyer from 2023-10-25 (loi Industrie verte), not changed here."""
     old = older(tmp_path, {"23-spaser.cpc": [(drop_step, "seuil_spaser", "2023-01-01")]})
     report = run_diff(old, new_rb)
     assert [(c.what, c.change, c.name) for c in report.structural] == [
-        ("step", "changed", "seuil_spaser, depuis 2019-04-01"),
+        ("step", "changed", "seuil_spaser, depuis 2019-04-01 jusqu'au 2023-01-01 exclu"),
         ("step", "added", "seuil_spaser, depuis 2023-01-01"),
-    ] or {c.what for c in report.structural} == {"step"}
-    adoption = next(c for c in report.semantic if c.member == "adoption_spaser" and c.kind == "newly-mandatory")
-    assert adoption.exhaustive
-    texts = [r.text for r in adoption.regions]
-    assert any("montant_annuel_achats dans ]50 000 000 ; 100 000 000] €" in t and "consultation à partir du 2023-01-01" in t for t in texts), texts
-    assert min(witness_dates(report)) == dt.date(2023, 1, 1)
+    ]
+    got = {(c.member, c.kind): [r.text for r in c.regions] for c in report.semantic}
+    assert all(c.exhaustive for c in report.semantic)
+    assert got == {
+        ("adoption_spaser", "newly-mandatory"): [
+            "collectivité_ou_statut_légal = vrai, montant_annuel_achats dans ]50 000 000 ; 100 000 000] €, consultation à partir du 2023-01-01",
+            "collectivité_ou_statut_légal = faux, montant_annuel_achats dans ]50 000 000 ; 100 000 000] €, consultation à partir du 2023-10-25",
+        ],
+        ("adoption_spaser", "undetermined"): [
+            "collectivité_ou_statut_légal non donné, montant_annuel_achats dans ]50 000 000 ; 100 000 000] €, consultation du 2023-01-01 au 2023-10-25 exclu"
+        ],
+    }
     confirm(report, old, new_rb)
 
 
@@ -305,7 +321,8 @@ def test_cli_diff_git(tmp_path, monkeypatch):
     assert res.exit_code == 1, res.output
     data = json.loads(res.stdout)
     assert any(c["conclusion"]["member"] == "adoption_spaser" for c in data["semantic"])
-    assert any(c["location"] == "23.cpc:11" for c in data["structural"] if c["change"] == "added")
+    line = 1 + (repo / "rb" / "23.cpc").read_text(encoding="utf-8").splitlines().index("  depuis 2023-01-01 : 50 000 000 €")
+    assert [c["location"] for c in data["structural"] if c["change"] == "added"] == [f"23.cpc:{line}"]  # relative to the rulebook folder
     res = runner.invoke(main, ["diff", "--git", "HEAD", "HEAD", "rb"])
     assert res.exit_code == 0 and "aucune réponse ne change" in res.output
     res = runner.invoke(main, ["diff", "--git", "HEAD", "pas-une-révision", "rb"])
@@ -418,8 +435,8 @@ def test_diff_finds_a_witness_whenever_one_exists(pm):
     for c in report.semantic:
         for r in c.regions:
             w = r.witness
-            x = diffmod.outcome(a, w["faits"], dt.date.fromisoformat(w["date"])).get((c.enum, c.member))
-            y = diffmod.outcome(b, w["faits"], dt.date.fromisoformat(w["date"])).get((c.enum, c.member))
+            day = dt.date.fromisoformat(w["date"])
+            x, y = diffmod.pair_status(diffmod.outcome(a, w["faits"], day), diffmod.outcome(b, w["faits"], day), (c.enum, c.member))
             assert diffmod.change_kind(x, y) == c.kind
 
 

@@ -496,11 +496,35 @@ def outcome(rb: Any, facts: Mapping[str, Any], date: dt.date) -> Outcome:
     except EvaluationError as e:
         return "erreur " + e.diagnostic.code
     c = rb.checked
-    out = {}
+    out: dict[Any, Any] = {}
     for s in _status_list(d):
         arts = tuple(sorted({c.articles[c.rules[g].article].ref for g in s.grounds}))
         out[(s.enum, s.member)] = (s.permission, s.obligation, arts)
+        if getattr(s, "unencoded", ()):
+            out[(s.enum, UNENCODED)] = True
     return out
+
+
+UNENCODED = "*non encodé*"  # outcome key: a `non encodé` rule applies or may apply to this enumeration
+
+
+def pair_status(a: Outcome, b: Outcome, item: tuple[str, str]) -> tuple[Any, Any]:
+    """The statuses of one conclusion on both sides. A conclusion one version has no rule for is
+    read as that version would answer it with the other's kinds of rules and none applying:
+    undetermined where a `non encodé` rule covers its enumeration, else no status."""
+    x = a if isinstance(a, str) else a.get(item)
+    y = b if isinstance(b, str) else b.get(item)
+    if x is None and isinstance(y, tuple) and isinstance(a, dict):
+        x = _absent(y, a.get((item[0], UNENCODED), False))
+    if y is None and isinstance(x, tuple) and isinstance(b, dict):
+        y = _absent(x, b.get((item[0], UNENCODED), False))
+    return x, y
+
+
+def _absent(shape: tuple[Any, Any, Any], unencoded: bool) -> tuple[Any, Any, tuple[str, ...]]:
+    if not unencoded:
+        return (None, None, ())
+    return ("undetermined" if shape[0] is not None else None, "undetermined" if shape[1] is not None else None, ())
 
 
 def _status_json(o: Any) -> dict[str, Any]:
@@ -711,8 +735,7 @@ class _Explorer:
                 if a == b:
                     continue
                 for item in items:
-                    x = a if isinstance(a, str) else a.get(item)
-                    y = b if isinstance(b, str) else b.get(item)
+                    x, y = pair_status(a, b, item)
                     kind = change_kind(x, y)
                     if kind is None:
                         continue
@@ -785,7 +808,7 @@ ANY = "*"  # a fact the region does not constrain (guided exploration: the other
 
 def _box_of(names: Sequence[str], kinds: Sequence[str], point: Any) -> tuple[Any, ...]:
     """A decided cell as a box: date interval, then per fact a set of values or of intervals."""
-    d, div, cells, _, _, _, primary = point
+    _, div, cells, _, _, _, primary = point
     comps: list[Any] = [(normalize([div]), False)]
     for name, kind, c in zip(names, kinds, cells, strict=True):
         if primary is not None and name not in primary:
@@ -996,8 +1019,9 @@ def semantic(old: Any, new: Any, budget: int = DEFAULT_BUDGET, seed: int = 0) ->
             tries = [merge_boxes(point_boxes, order) for order in (None, ordered + [0] + discrete, [0] + ordered + discrete, ordered + discrete + [0])]
             boxes = min(tries, key=len)
             regions = []
-            for box in sorted(boxes, key=lambda b: _box_order(b)):
-                text, js = region_text(facts, ex.types, box, all_values, ex.start, ex.end)
+            texts = {box: region_text(facts, ex.types, box, all_values, ex.start, ex.end) for box in boxes}
+            for box in sorted(boxes, key=lambda b: (_box_order(b), texts[b][0])):  # deterministic: sets print in a fixed order
+                text, js = texts[box]
                 inside = [p for p in points if _in_box(box, _box_of(facts, kinds, p))]
                 if len(regions) < SHRUNK_REGIONS:
                     witness, x, y = _shrink(ex, item, kind, inside[0])
@@ -1020,7 +1044,7 @@ def semantic(old: Any, new: Any, budget: int = DEFAULT_BUDGET, seed: int = 0) ->
 
 def _box_order(box: tuple[Any, ...]) -> Any:
     ivs = box[0][0]
-    return (ivs[0].lo if ivs else dt.date.min, str(box))
+    return ivs[0].lo if ivs else dt.date.min
 
 
 def _shrink(ex: _Explorer, item: tuple[str, str], kind: str, point: Any) -> tuple[dict[str, Any], Any, Any]:
@@ -1030,8 +1054,7 @@ def _shrink(ex: _Explorer, item: tuple[str, str], kind: str, point: Any) -> tupl
     for name in list(current):
         trial = {k: v for k, v in current.items() if k != name}
         a, b = ex.pair(trial, d)
-        xx = a if isinstance(a, str) else a.get(item)
-        yy = b if isinstance(b, str) else b.get(item)
+        xx, yy = pair_status(a, b, item)
         if change_kind(xx, yy) == kind:
             current, x, y = trial, xx, yy
     return {"date": d.isoformat(), "faits": current}, x, y
@@ -1058,11 +1081,11 @@ def corpus(old: Any, new: Any, situations: Iterable[tuple[int, dict[str, Any], d
         if a == b:
             continue
         diffs = []
-        keys = sorted(set(a if isinstance(a, dict) else ()) | set(b if isinstance(b, dict) else ()))
+        keys = sorted(k for k in set(a if isinstance(a, dict) else ()) | set(b if isinstance(b, dict) else ()) if k[1] != UNENCODED)
         if isinstance(a, str) or isinstance(b, str):
             diffs.append({"conclusion": None, "kind": "error", "old": _status_json(a if isinstance(a, str) else None), "new": _status_json(b if isinstance(b, str) else None)})
         for k in keys:
-            x, y = (a.get(k) if isinstance(a, dict) else a), (b.get(k) if isinstance(b, dict) else b)
+            x, y = pair_status(a, b, k)
             kind = change_kind(x, y)
             if kind and kind != "error":
                 diffs.append({"conclusion": f"{k[0]}.{k[1]}", "kind": kind, "old": _status_json(x), "new": _status_json(y)})
