@@ -52,15 +52,20 @@ def drop_step(text: str, param: str, start: str) -> str:
 def drop_articles_from(text: str, start: str) -> str:
     """Remove every article whose first version starts at `start` (with its rules); open the versions ending there."""
     parts = re.split(r"(?=^article )", text, flags=re.MULTILINE)
-    kept = []
+    kept, removed = [], set()
     for p in parts:
         first = re.search(r"^  version depuis (\S+)", p, re.MULTILINE)
         if p.startswith("article ") and first and first.group(1) == start:
+            removed.add(re.match(r'article ("[^"]*"|\S+)', p).group(1))
             tail = re.search(r"^# ", p, re.MULTILINE)  # keep the comment that introduces the next section
             kept.append(p[tail.start() :] if tail else "")
             continue
         kept.append(p)
-    return "".join(kept).replace(f" jusqu'au {start} exclu", "")
+    out = "".join(kept).replace(f" jusqu'au {start} exclu", "")
+    # a presumption resting on a removed article goes with it
+    cites = re.compile(r"^  présumé .*\((.*)\)$")
+    lines = [line for line in out.splitlines(keepends=True) if not ((m := cites.match(line.rstrip("\n"))) and {x.strip() for x in m.group(1).split(",")} & removed)]
+    return "".join(lines)
 
 
 def drop_version(text: str, ref: str, start: str) -> str:
@@ -213,7 +218,7 @@ def test_eu_thresholds_2026(tmp_path, new_rb):
     ]  # défense et sécurité: Livre III not encoded, undetermined on both sides
     assert narrowed.regions[2].witness == {
         "date": "2026-01-01",
-        "faits": {"acheteur": "autre_pouvoir_adjudicateur", "examen_d_un_lot": False, "nature": "fournitures", "valeur_estimée_besoin": "216000"},
+        "faits": {"acheteur": "autre_pouvoir_adjudicateur", "nature": "fournitures", "valeur_estimée_besoin": "216000"},  # the buyer's four facts: the others are presumed
     }
     confirm(report, old, new_rb)
 
@@ -345,6 +350,19 @@ def test_merge_boxes_and_intervals():
     c = (frozenset({"x"}), ((iv(2, True, 3, False),), False))
     merged = diffmod.merge_boxes([a, b, c])
     assert (frozenset({"x", "y"}), ((iv(1, True, 2, False),), False)) in merged
+
+
+def test_a_changed_presumption_is_a_change(tmp_path):
+    """A fact's presumption (`présumé`) decides when the fact is not given: changing it changes answers."""
+    base = TEMPLATE.format(t1=40000, t2=40000, t3=40000, t4=40000, d="2025-01-01", cond="valeur < seuil[nature] et non urgence")
+    a = rulebook(base)
+    b = rulebook(base.replace("fait urgence : booléen", 'fait urgence : booléen\n  présumé faux "exception à établir" (R1)'))
+    report = diffmod.diff(a, b)
+    assert [(c.what, c.change, c.name) for c in report.structural] == [("fact", "changed", "urgence")]
+    assert "présomption aucune → faux" in report.structural[0].detail
+    (change,) = [c for c in report.semantic if c.member == "dispense"]
+    assert change.kind == "widened" and change.exhaustive
+    assert [r.text for r in change.regions] == ["nature donné (toute valeur), urgence non donné, valeur dans [0 ; 40 000[ €, consultation à partir du 2020-01-01"]
 
 
 # ---------------------------------------------------------------- property: random rulebooks, random mutation

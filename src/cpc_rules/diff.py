@@ -150,6 +150,10 @@ def structural(old: ir.Rulebook, new: ir.Rulebook, old_root: str | None = None, 
     for name in added_removed("fact", of, nf, lambda f: str(f.type)):
         if of[name].type != nf[name].type:
             add("fact", "changed", name, f"type {of[name].type} → {nf[name].type}", nf[name].span)
+        pa, pb = _presumed(of[name]), _presumed(nf[name])
+        if pa != pb:
+            show = lambda p, f: "aucune" if p is None else f"{values.display(p[0], f.type)} ({p[1]})"
+            add("fact", "changed", name, f"présomption {show(pa, of[name])} → {show(pb, nf[name])}", nf[name].span)
     od, nd = by_name(old.definitions), by_name(new.definitions)
     for name in added_removed("definition", od, nd, lambda d: str(d.type)):
         if od[name].type != nd[name].type:
@@ -217,6 +221,12 @@ def structural(old: ir.Rulebook, new: ir.Rulebook, old_root: str | None = None, 
         if (a.label, a.confirm, a.notes) != (b.label, b.confirm, b.notes):
             add("rule", "changed", name, "intitulé, notes ou point à confirmer", b.span)
     return out
+
+
+def _presumed(f: ir.FactInfo) -> tuple[Any, ...] | None:
+    """What a fact is presumed to be when not given (engine presumptions), without its location."""
+    p = getattr(f, "presumed", None)
+    return None if p is None else (p.value, p.reason, tuple(p.articles))
 
 
 def _show(x: Any) -> str:
@@ -312,9 +322,11 @@ def _stable_definitions(old: ir.Rulebook, new: ir.Rulebook) -> dict[str, str]:
         od = next((x for x in old.definitions if x.name == d.name), None)
         if od is None:
             continue
-        r1, _, _, p1, _ = _closure(new, d.rules, frozenset())
-        r2, _, _, p2, _ = _closure(old, od.rules, frozenset())
-        if _signature(new, r1, p1) != _signature(old, r2, p2):
+        r1, _, f1, p1, _ = _closure(new, d.rules, frozenset())
+        r2, _, f2, p2, _ = _closure(old, od.rules, frozenset())
+        pres1 = sorted((new.facts[f].name, _presumed(new.facts[f])) for f in f1)
+        pres2 = sorted((old.facts[f].name, _presumed(old.facts[f])) for f in f2)
+        if _signature(new, r1, p1) != _signature(old, r2, p2) or pres1 != pres2:
             continue
         for ri in d.rules:
             r = new.rules[ri]
@@ -329,7 +341,8 @@ def cone(rb: ir.Rulebook, item: tuple[str, str], carriers: Mapping[str, str]) ->
     rules, _, facts, params, cut = _closure(rb, start, frozenset(carriers))
     names = {rb.facts[f].name for f in facts} | {carriers[c] for c in cut}
     arts = frozenset(rb.articles[rb.rules[r].article].ref for r in rules)
-    sig = _signature(rb, rules, params) + (tuple(sorted(cut)),)
+    presumed = tuple(sorted((f.name, _presumed(f)) for f in rb.facts if f.name in names))
+    sig = _signature(rb, rules, params) + (tuple(sorted(cut)), presumed)
     return Cone(frozenset(names), frozenset(rb.params[p].name for p in params), arts, sig)
 
 
@@ -673,6 +686,9 @@ class _Explorer:
 
         (ro, po), (rn, pn) = state(o), state(n)
         changed_params = {p for p in set(po) | set(pn) if po.get(p) != pn.get(p)}
+        fo = {f.name: _presumed(f) for f in o.facts}
+        fn = {f.name: _presumed(f) for f in n.facts}
+        changed_facts = {f for f in set(fo) | set(fn) if fo.get(f) != fn.get(f)}
         changed_defs: set[str] = set()
         delta: set[str] = {name for name in set(ro) | set(rn) if ro.get(name) != rn.get(name)}
         facts: set[str] = set()
@@ -684,7 +700,10 @@ class _Explorer:
                         continue
                     nodes = _reads(r.condition) + _reads(r.value)
                     if r.name in delta or any(
-                        (isinstance(x, ir.ParamRef) and rb.params[x.index].name in changed_params) or (isinstance(x, ir.DefRef) and rb.definitions[x.index].name in changed_defs) for x in nodes
+                        (isinstance(x, ir.ParamRef) and rb.params[x.index].name in changed_params)
+                        or (isinstance(x, ir.DefRef) and rb.definitions[x.index].name in changed_defs)
+                        or (isinstance(x, ir.FactRef) and rb.facts[x.index].name in changed_facts)
+                        for x in nodes
                     ):
                         delta.add(r.name)
                         if r.define is not None:
@@ -896,6 +915,10 @@ def region_text(facts: Sequence[str], types: Mapping[str, ir.Type], box: tuple[A
             if comp >= all_values[k]:
                 continue
             given = [v for v in sorted(comp, key=lambda x: (x is None, str(x))) if v is not None]
+            if None not in comp and set(given) == {v for v in all_values[k] if v is not None} and len(given) > 1:
+                parts.append(f"{name} donné (toute valeur)")
+                js[name] = {"given": True}
+                continue
             words = [("vrai" if v else "faux") if isinstance(v, bool) else ("[]" if v == () else str(v)) for v in given]
             parts.append(f"{name} = {' ou '.join(words)}" if words else f"{name} non donné")
             js[name] = [v if not isinstance(v, tuple) else list(v) for v in given]
