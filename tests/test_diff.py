@@ -99,7 +99,7 @@ def new_rb():
     return load_rulebook(BUNDLED, tests=False)
 
 
-def run_diff(old_path: Path, new_rb, budget: int = diffmod.DEFAULT_BUDGET) -> diffmod.Report:
+def run_diff(old_path: Path, new_rb, budget: int = 1500) -> diffmod.Report:
     return diffmod.diff(load_rulebook(old_path, tests=False), new_rb, str(old_path), str(BUNDLED), budget=budget)
 
 
@@ -181,7 +181,7 @@ def test_decree_2025_1386_supplies_and_services(decree_2025_1386_fs, new_rb):
 def test_decree_2025_1386_works(tmp_path, new_rb):
     """The whole décret: works at 100 000 € from 2026-01-01, supplies and services at 60 000 € from 2026-04-01."""
     old = older(tmp_path, {"12-dispense.cpc": [(drop_step, "seuil_dispense", "2026-04-01"), (drop_step, "seuil_dispense", "2026-01-01")]})
-    report = run_diff(old, new_rb)
+    report = run_diff(old, new_rb, budget=2500)  # R2196-1: 2 × 1 200 cells, exhaustive
     assert witness_dates(report) and min(witness_dates(report)) == dt.date(2026, 1, 1)
     natures = {r.witness["faits"].get("nature") for c in report.semantic for r in c.regions if r.witness["date"] < "2026-04-01"}
     assert natures <= {"travaux", None}
@@ -205,7 +205,7 @@ def test_decree_2025_1386_works(tmp_path, new_rb):
 def test_eu_thresholds_2026(tmp_path, new_rb):
     """Lower EU thresholds from 2026-01-01: the adapted procedure closes between the 2026 and the 2024 thresholds."""
     old = older(tmp_path, {"00-prologue.cpc": [(drop_step, "seuil_procédure_formalisée", "2026-01-01")]})
-    report = run_diff(old, new_rb, budget=2000)
+    report = run_diff(old, new_rb)
     assert [(c.what, c.change) for c in report.structural] == [("step", "changed"), ("step", "added")]
     assert min(witness_dates(report)) == dt.date(2026, 1, 1)
     narrowed = next(c for c in report.semantic if (c.member, c.kind) == ("procédure_adaptée", "narrowed"))
@@ -278,12 +278,12 @@ def test_cli_diff_json_fail_on_and_situations(decree_2025_1386_fs, tmp_path):
     ]
     situations.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
     runner = CliRunner()
-    res = runner.invoke(main, ["diff", str(decree_2025_1386_fs), str(BUNDLED), "--format", "json", "--situations", str(situations), "--fail-on", "no-longer-mandatory", "--budget", "2500"])
+    res = runner.invoke(main, ["diff", str(decree_2025_1386_fs), str(BUNDLED), "--format", "json", "--situations", str(situations), "--fail-on", "no-longer-mandatory", "--budget", "1500"])
     assert res.exit_code == 1, res.output
     data = json.loads(res.stdout)
     assert data["situations"]["situations"] == 3 and data["situations"]["changed"] == 1
     assert data["situations"]["list"][0]["line"] == 1
-    res = runner.invoke(main, ["diff", str(decree_2025_1386_fs), str(BUNDLED), "--format", "markdown", "--fail-on", "error", "--budget", "2500"])
+    res = runner.invoke(main, ["diff", str(decree_2025_1386_fs), str(BUNDLED), "--format", "markdown", "--fail-on", "error", "--budget", "1500"])
     assert res.exit_code == 0 and res.output.startswith("# Changements de règles")
     res = runner.invoke(main, ["diff", str(BUNDLED), str(BUNDLED), "--fail-on", "narrowed,newly-mandatory,structural"])
     assert res.exit_code == 0 and "aucun" in res.output

@@ -500,10 +500,13 @@ def _status_list(d: Any) -> Sequence[Any]:
 Outcome = dict[tuple[str, str], tuple[Any, Any, tuple[str, ...]]] | str
 
 
-def outcome(rb: Any, facts: Mapping[str, Any], date: dt.date) -> Outcome:
-    """Each conclusion's (permission, obligation, articles of its grounds), or the error code."""
+def outcome(rb: Any, facts: Mapping[str, Any], date: dt.date, focus: Sequence[str] | None = None) -> Outcome:
+    """Each conclusion's (permission, obligation, articles of its grounds), or the error code.
+
+    Decided as `decide` decides by default (presumptions on); `focus` restricts the conclusions
+    to some enumerations (about twice as fast: statuses are most of the cost)."""
     try:
-        d = rb.decide(facts, at=date)
+        d = rb.decide(facts, at=date, focus=list(focus)) if focus else rb.decide(facts, at=date)
     except CpcError as e:
         return "erreur " + ", ".join(x.code for x in e.diagnostics)
     except EvaluationError as e:
@@ -739,6 +742,7 @@ class _Explorer:
             plan.append((d, Interval(d, True, hi, False), cells, size, primary))
             total += size
         mode = "exhaustive" if total <= self.budget else "guided"
+        focus = tuple(sorted({e for e, _ in items}))
         rng = random.Random(self.seed)
         found: dict[Any, list[Any]] = {}
         decided = 0
@@ -749,7 +753,7 @@ class _Explorer:
                 points = self._guided(facts, cells, primary, rng, max(1, self.budget // len(plan)))
             for p in points:
                 situation = {facts[i]: _json_value(cells[i][j].rep, self.types[facts[i]]) for i, j in enumerate(p) if cells[i][j].rep is not None}
-                a, b = self.pair(situation, d)
+                a, b = self.pair(situation, d, focus)
                 decided += 1
                 if a == b:
                     continue
@@ -795,12 +799,14 @@ class _Explorer:
             out = sorted(seen)
         return list(dict.fromkeys(out))
 
-    def pair(self, situation: dict[str, Any], d: dt.date) -> tuple[Outcome, Outcome]:
+    def pair(self, situation: dict[str, Any], d: dt.date, focus: tuple[str, ...] = ()) -> tuple[Outcome, Outcome]:
         """Both versions' outcomes for one situation, cached (shrinking asks for the same ones again)."""
-        key = (d, tuple(sorted((k, json_key(v)) for k, v in situation.items())))
+        key = (d, focus, tuple(sorted((k, json_key(v)) for k, v in situation.items())))
         hit = self._cache.get(key)
         if hit is None:
-            hit = (outcome(self.old, self._only(self.old, situation), d), outcome(self.new, self._only(self.new, situation), d))
+            fo = tuple(e for e in focus if e in self.old.checked.enums)
+            fn = tuple(e for e in focus if e in self.new.checked.enums)
+            hit = (outcome(self.old, self._only(self.old, situation), d, fo), outcome(self.new, self._only(self.new, situation), d, fn))
             if len(self._cache) > 200_000:
                 self._cache.clear()
             self._cache[key] = hit
@@ -1076,7 +1082,7 @@ def _shrink(ex: _Explorer, item: tuple[str, str], kind: str, point: Any) -> tupl
     current = dict(situation)
     for name in list(current):
         trial = {k: v for k, v in current.items() if k != name}
-        a, b = ex.pair(trial, d)
+        a, b = ex.pair(trial, d, (item[0],))
         xx, yy = pair_status(a, b, item)
         if change_kind(xx, yy) == kind:
             current, x, y = trial, xx, yy
