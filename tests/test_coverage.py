@@ -125,3 +125,16 @@ def test_graph_full_mermaid_has_every_rule() -> None:
     assert res.exit_code == 0
     for r in rb.rules:
         assert f"{r.name} ({rb.articles[r.article].ref})" in res.output
+
+
+def test_coverage_reads_cases_as_the_test_runner_does() -> None:
+    """A case `avec présomptions` is decided with them: the presumed fact counts for the conditions."""
+    text = SMALL.replace("fait urgence : booléen", 'fait urgence : booléen\n  présumé faux "exception à établir" (R1)')
+    text = text[: text.index('test "')] + (
+        'test "présumé" : date 2025-12-31 avec présomptions faits { valeur = 39 999,99 € } attendu { autorisé proc dispense }\n'
+        'test "strict" : date 2025-12-31 faits { valeur = 39 999,99 € } attendu { indéterminé proc dispense }\n'
+    )
+    report = cov.coverage(rulebook(text))
+    conds = _items(report, "condition")
+    assert (conds["dispense : non urgence"].true, conds["dispense : non urgence"].false) == (1, 0)  # the strict case leaves it unknown
+    assert _items(report, "rule")["dispense"].true == 1
