@@ -783,7 +783,7 @@ class _Explorer:
         while len(assignments) < min(per, 64):
             assignments.append({i: rng.randrange(len(cells[i])) for i in sec})
         out: list[tuple[int, ...]] = []
-        if size * 2 <= budget * 4:
+        if size <= budget * 2:  # every cell of the difference, two guided assignments of the others at least: up to 4 × budget
             for combo in itertools.product(*(range(len(cells[i])) for i in prim)):
                 for sa in assignments[: max(2, budget // max(size, 1))]:
                     point = [0] * len(facts)
@@ -792,10 +792,15 @@ class _Explorer:
                     for i, j in sa.items():
                         point[i] = j
                     out.append(tuple(point))
-        else:
+        else:  # too many cells even for the facts of the difference: sample them, the others guided as above
             seen = set()
-            for _ in range(budget):
-                seen.add(tuple(rng.randrange(len(c)) for c in cells))
+            for k in range(budget):
+                point = [0] * len(facts)
+                for i in prim:
+                    point[i] = rng.randrange(len(cells[i]))
+                for i, j in assignments[k % len(assignments)].items():
+                    point[i] = j
+                seen.add(tuple(point))
             out = sorted(seen)
         return list(dict.fromkeys(out))
 
