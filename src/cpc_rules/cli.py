@@ -335,7 +335,11 @@ def _git_snapshot(rev: str, path: str, into: Path) -> Path:
         err = (e.stderr.decode("utf-8", "replace") if isinstance(e.stderr, bytes) else e.stderr or "").strip().splitlines()
         raise CpcError([Diagnostic("E001", f"git : impossible de lire {path} à la révision « {rev} » : {err[-1] if err else e}")]) from None
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        tar.extractall(into, filter="data")
+        members = [m for m in tar.getmembers() if (m.isfile() or m.isdir()) and not m.name.startswith("/") and ".." not in Path(m.name).parts]
+        try:
+            tar.extractall(into, members=members, filter="data")
+        except TypeError:  # Python < 3.11.4: no extraction filter; the members were checked above
+            tar.extractall(into, members=members)  # noqa: S202
     return into / (prefix + path)
 
 

@@ -1139,12 +1139,23 @@ def render_text(report: Report, markdown: bool = False, corpus_result: dict[str,
     lines.append("")
     lines.append(f"{h2}Changements de texte ({len(report.structural)})")
     lines.append("")
-    what = {"coverage": "couverture", "enumeration": "énumération", "fact": "fait", "definition": "définition", "parameter": "paramètre", "step": "période de paramètre", "article": "article", "version": "version d'article", "rule": "règle"}
+    what = {
+        "coverage": ("couverture", "e"),
+        "enumeration": ("énumération", "e"),
+        "fact": ("fait", ""),
+        "definition": ("définition", "e"),
+        "parameter": ("paramètre", ""),
+        "step": ("période de paramètre", "e"),
+        "article": ("article", ""),
+        "version": ("version d'article", "e"),
+        "rule": ("règle", "e"),
+    }
     change = {"added": "ajouté", "removed": "retiré", "changed": "modifié"}
     for c in report.structural:
         loc = f" ({c.location})" if c.location else ""
         name = f"`{c.name}`" if markdown else c.name
-        lines.append(f"{bullet}{what.get(c.what, c.what)} {change[c.change]} : {name}{' — ' + c.detail if c.detail else ''}{loc}")
+        noun, agree = what.get(c.what, (c.what, ""))
+        lines.append(f"{bullet}{noun} {change[c.change]}{agree} : {name}{' — ' + c.detail if c.detail else ''}{loc}")
     if not report.structural:
         lines.append(f"{bullet}aucun")
     lines.append("")
