@@ -339,7 +339,7 @@ def _git_snapshot(rev: str, path: str, into: Path) -> Path:
         try:
             tar.extractall(into, members=members, filter="data")
         except TypeError:  # Python < 3.11.4: no extraction filter; the members were checked above
-            tar.extractall(into, members=members)  # noqa: S202
+            tar.extractall(into, members=members)
     return into / (prefix + path)
 
 
