@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import re
 import shutil
 from decimal import Decimal
@@ -440,6 +441,55 @@ def _brute_force_differs(a, b, p, q) -> bool:
                     if diffmod.outcome(a, s, day) != diffmod.outcome(b, s, day):
                         return True
     return False
+
+
+def _in_region(box: dict, situation: dict, day: dt.date) -> bool:
+    """Whether a situation lies in a region, read from its JSON box (facts absent from the box are free)."""
+
+    def inside(iv: dict, v) -> bool:
+        lo, hi = iv["from"], iv["to"]
+        conv = (lambda x: dt.date.fromisoformat(x)) if isinstance(v, dt.date) else Decimal
+        lo_ok = lo is None or v > conv(lo) or (iv["from_included"] and v == conv(lo))
+        hi_ok = hi is None or v < conv(hi) or (iv["to_included"] and v == conv(hi))
+        return lo_ok and hi_ok
+
+    if not any(inside(iv, day) for iv in box["date"]):
+        return False
+    for name, spec in box.items():
+        if name == "date":
+            continue
+        v = situation.get(name)
+        if "values" in spec:
+            ok = spec["not_given"] if v is None else v in spec["values"]
+        else:
+            ok = spec["not_given"] if v is None else any(inside(iv, Decimal(v)) for iv in spec["intervals"])
+        if not ok:
+            return False
+    return True
+
+
+@settings(max_examples=25, deadline=None)
+@given(rulebook_and_mutation())
+def test_regions_are_exact_on_random_situations(pm):
+    """Exhaustive exploration: a random situation changes answer (and how) exactly when it lies in a reported region of that kind."""
+    p, q = pm
+    a, b = rulebook(_text(p)), rulebook(_text(q))
+    report = diffmod.diff(a, b)
+    rng = random.Random(str(p) + str(q))
+    thresholds = [p[k] for k in ("t1", "t2", "t3", "t4")] + [q[k] for k in ("t1", "t2", "t3", "t4")]
+    for _ in range(40):
+        t = rng.choice(thresholds)
+        value = rng.choice([None, Decimal(rng.randrange(0, 300000)), Decimal(t) + Decimal(rng.choice((-1, 0, 1))) / 100])
+        day = rng.choice([p["d"], q["d"], dt.date(2020, 1, 1) + dt.timedelta(days=rng.randrange(0, 3650))]) + dt.timedelta(days=rng.choice((-1, 0, 0, 1)))
+        if not dt.date(2020, 1, 1) <= day < dt.date(2030, 1, 1):
+            continue
+        s = {"nature": rng.choice(["travaux", "fournitures", "services", None]), "urgence": rng.choice([True, False, None]), "valeur": None if value is None else str(value)}
+        s = {k: v for k, v in s.items() if v is not None}
+        oa, ob = diffmod.outcome(a, s, day), diffmod.outcome(b, s, day)
+        for item in (("proc", "dispense"), ("proc", "mapa")):
+            kind = diffmod.change_kind(*diffmod.pair_status(oa, ob, item))
+            hits = {c.kind for c in report.semantic if (c.enum, c.member) == item for r in c.regions if _in_region(r.box, s, day)}
+            assert hits == ({kind} if kind else set()), (s, day, kind, hits)
 
 
 @settings(max_examples=25, deadline=None)

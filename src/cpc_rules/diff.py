@@ -926,13 +926,15 @@ def region_text(facts: Sequence[str], types: Mapping[str, ir.Type], box: tuple[A
             if comp >= all_values[k]:
                 continue
             given = [v for v in sorted(comp, key=lambda x: (x is None, str(x))) if v is not None]
+            js[name] = {"values": [v if not isinstance(v, tuple) else list(v) for v in given], "not_given": None in comp}
             if None not in comp and set(given) == {v for v in all_values[k] if v is not None} and len(given) > 1:
                 parts.append(f"{name} donné (toute valeur)")
-                js[name] = {"given": True}
                 continue
             words = [("vrai" if v else "faux") if isinstance(v, bool) else ("[]" if v == () else str(v)) for v in given]
-            parts.append(f"{name} = {' ou '.join(words)}" if words else f"{name} non donné")
-            js[name] = [v if not isinstance(v, tuple) else list(v) for v in given]
+            if not words:
+                parts.append(f"{name} non donné")
+            else:
+                parts.append(f"{name} = {' ou '.join(words)}" + (" ou non donné" if None in comp else ""))
             continue
         ivs, has_none = comp
         if _full(t.kind, comp, start):
