@@ -47,6 +47,7 @@ def decision_json(d: Decision, with_trace: bool = True) -> dict[str, Any]:
             f"Le recueil de règles couvre les consultations lancées du {cov.start.isoformat()}"
             + (f" au {cov.end.isoformat()} exclu" if cov.end else "")
             + f" : il ne répond pas pour le {d.date.isoformat()}."
+            + "".join(f" {n}" for n in rb.coverage_notes)
         )
         out["coverage"] = values.period_json(cov)
         return out
@@ -61,6 +62,8 @@ def decision_json(d: Decision, with_trace: bool = True) -> dict[str, Any]:
             "obligation": s.obligation,
             "grounds": [d.rule_ref(r) for r in s.grounds],
         }
+        if s.unencoded:
+            c["unencoded"] = [{"reason": rb.rules[r].text, "certain": d.activations[r] is True, **d.rule_ref(r)} for r in s.unencoded]
         if s.pending:
             c["pending"] = [d.rule_ref(r) for r in s.pending]
         if s.refused:

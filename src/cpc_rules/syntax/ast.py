@@ -140,6 +140,7 @@ class Period:
 class Coverage:
     period: Period
     span: Span | None = _span
+    notes: tuple[str, ...] = ()  # why the rulebook does not answer outside: the texts that govern there
 
 
 @attrs.frozen
@@ -258,7 +259,16 @@ class Inform:
     span: Span | None = _span
 
 
-Conclusion = Deontic | Define | Inform
+@attrs.frozen
+class Unencoded:
+    """`non encodé "raison" pour e1, e2`: the members of these enumerations are undetermined where it applies."""
+
+    reason: str
+    enums: tuple[str, ...]
+    span: Span | None = _span
+
+
+Conclusion = Deontic | Define | Inform | Unencoded
 
 
 @attrs.frozen
@@ -303,7 +313,7 @@ class Assignment:
 
 
 ExpectKind = TLiteral[
-    "allowed", "forbidden", "not_allowed", "mandatory", "not_mandatory", "undetermined"
+    "allowed", "forbidden", "not_allowed", "mandatory", "not_mandatory", "undetermined", "unencoded"
 ]
 
 
