@@ -301,9 +301,12 @@ def ask(situation: str | None, at: str | None, focus: str | None, save_path: str
     """
     from cpc_rules.interview import BadFocus, Interview
 
-    facts, file_date = load_situation(situation) if situation else ({}, None)
+    from cpc_rules.situation import parse_date, read_situation_file
+
+    s = read_situation_file(situation, sys.stdin.read() if situation == "-" else None) if situation else None
+    facts, file_date = (dict(s.facts), s.date) if s else ({}, None)
     rb = _rulebook(rulebook_path)
-    date = at or file_date
+    date = parse_date(at, "--at") if at is not None else file_date
     focus_t = _focus_option(focus)
     if date is None:
         if output_format == "json":
@@ -338,8 +341,8 @@ def _read_answer() -> str | None:
         return None
 
 
-def _ask_date() -> str | None:
-    from cpc_rules.interview import _date
+def _ask_date() -> dt.date | None:
+    from cpc_rules.situation import parse_date
 
     while True:
         click.echo("Date de lancement de la consultation (AAAA-MM-JJ) :")
@@ -348,7 +351,7 @@ def _ask_date() -> str | None:
             click.echo("Entretien interrompu avant la première question.")
             return None
         try:
-            return _date(line.strip()).isoformat()
+            return parse_date(line.strip())
         except CpcError:
             click.echo(f"Date non comprise : « {line.strip()} » ; écrivez-la AAAA-MM-JJ, par exemple 2026-05-01.")
 
@@ -392,11 +395,10 @@ def _run_interview(interview: Any) -> bool:
                 q = back
                 break
             try:
-                answer = parse_answer(interview.rulebook, q, line)
+                interview.answer(q, parse_answer(interview.rulebook, q, line))
             except BadAnswer as e:
                 click.echo(f"Réponse non comprise : {e}.")
                 continue
-            interview.answer(q, answer)
             q = interview.next()
             break
         else:  # pragma: no cover
