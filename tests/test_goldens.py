@@ -82,4 +82,4 @@ def test_trace_golden(path: Path, golden, repo_root) -> None:  # type: ignore[no
     s = load_situation(path)
     d = rb.decide(s.facts, at=s.date)
     golden.check(path.with_suffix(".explain.txt"), d.explain(full=True))
-    golden.check(path.with_suffix(".trace.json"), json.dumps(d.to_json(), ensure_ascii=False, indent=2, sort_keys=True))
+    golden.check(path.with_suffix(".trace.json"), json.dumps(d.to_json(trace=True), ensure_ascii=False, indent=2, sort_keys=True))

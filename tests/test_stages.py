@@ -489,7 +489,7 @@ def test_trace_short_circuit_and_shared_leaves() -> None:
 
 def test_trace_code_holds_no_rulebook_text() -> None:
     rb = with_rules('fait x : montant "x\\"); import os; ("\n', '  règle r "\\"); bad(); (\\"" :\n    autorise proc mapa\n    si x > 1 €\n')
-    source = rb.program.trace_plan.source
+    source = rb.trace_plan.source
     assert "import os" not in source and "bad()" not in source
     assert rb.decide({"x": 2}, at="2024-01-01", trace=True).trace["rules"]["r"]["applies"] is True
 
@@ -595,7 +595,7 @@ def test_unencoded_beats_every_certain_status() -> None:
     for m in ("mapa", "ao", "négo"):  # allowed, forbidden, allowed without it
         s = d.status("proc", m)
         assert s is not None and s.permission == "undetermined" and not s.grounds and not s.missing
-    j = d.to_json()
+    j = d.to_json(trace=True)
     assert {c["member"]: c["unencoded"][0]["certain"] for c in j["conclusions"]} == {"mapa": True, "ao": True, "négo": True}
     assert j["trace"]["rules"]["hors"]["applies"] is True
     text = d.explain()

@@ -233,14 +233,23 @@ def test_cmd(path: str | None, name_filter: str | None, output_format: str) -> N
         sys.exit(1)
 
 
-def _decide(situation: str, at: str | None, rulebook_path: str | None) -> Any:
+def _decide(situation: str, at: str | None, rulebook_path: str | None, presumptions: bool = True, focus: str | None = None, trace: bool = False) -> Any:
     from cpc_rules.situation import parse_date, read_situation_file
 
     s = read_situation_file(situation, sys.stdin.read() if situation == "-" else None)
     date = parse_date(at, "--at") if at is not None else s.date
     if date is None:
         raise click.UsageError("donnez la date de lancement de la consultation : --at AAAA-MM-JJ, ou \"date\" dans la situation")
-    return _rulebook(rulebook_path).decide(s.facts, at=date)
+    return _rulebook(rulebook_path).decide(s.facts, at=date, presumptions=presumptions, focus=focus, trace=trace)
+
+
+presumptions_option = click.option(
+    "--presumptions/--no-presumptions",
+    default=True,
+    show_default=True,
+    help="Presume the rulebook's ordinary case for the facts not given (no urgency, no single operator…) and list the presumptions relied on; --no-presumptions leaves them unknown.",
+)
+focus_option = click.option("--focus", default=None, metavar="ENUMS", help="Restrict the decision to these enumerations, comma-separated (e.g. procédure,publicité).")
 
 
 @main.command()
@@ -249,14 +258,22 @@ def _decide(situation: str, at: str | None, rulebook_path: str | None) -> Any:
 @rulebook_option
 @format_option
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@presumptions_option
+@focus_option
+@click.option("--detail", is_flag=True, help="Text: after the verdict, the full report (every conclusion, its grounds, computed values, articles).")
+@click.option("--trace", is_flag=True, help="JSON: include the trace tree. Text: append it (as `explain`).")
 @guarded
-def decide(situation: str, at: str | None, rulebook_path: str | None, output_format: str, lang: str) -> None:
-    """Decide a situation (JSON or YAML): procedures, publicity, obligations, with their articles."""
-    d = _decide(situation, at, rulebook_path)
+def decide(situation: str, at: str | None, rulebook_path: str | None, output_format: str, lang: str, presumptions: bool, focus: str | None, detail: bool, trace: bool) -> None:
+    """Decide a situation (JSON or YAML): the verdict first (procedures, publicity, obligations, what is open).
+
+    Presumptions are on by default: a buyer's four facts (who buys, what, how much,
+    when) must give an answer; every presumption relied on is listed.
+    """
+    d = _decide(situation, at, rulebook_path, presumptions, focus, trace)
     if output_format == "json":
-        click.echo(json.dumps(d.to_json(trace=True), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(d.to_json(trace=trace), ensure_ascii=False, indent=2))
     else:
-        click.echo(d.explain(lang=lang), nl=False)
+        click.echo(d.explain(lang=lang, full=trace, detail=detail or trace), nl=False)
 
 
 @main.command()
@@ -265,10 +282,12 @@ def decide(situation: str, at: str | None, rulebook_path: str | None, output_for
 @rulebook_option
 @format_option
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@presumptions_option
+@focus_option
 @guarded
-def explain(situation: str, at: str | None, rulebook_path: str | None, output_format: str, lang: str) -> None:
-    """Decide and print the whole trace tree: every rule, its conditions and their values."""
-    d = _decide(situation, at, rulebook_path)
+def explain(situation: str, at: str | None, rulebook_path: str | None, output_format: str, lang: str, presumptions: bool, focus: str | None) -> None:
+    """Decide and print everything: the verdict, the report and the whole trace tree (every rule, its conditions and their values)."""
+    d = _decide(situation, at, rulebook_path, presumptions, focus, trace=True)
     if output_format == "json":
         click.echo(json.dumps(d.to_json(trace=True), ensure_ascii=False, indent=2))
     else:
@@ -518,26 +537,29 @@ def diff(old: str | None, new: str | None, path: str | None, git_mode: bool, out
 
 
 def _read_situations(path: str) -> list[tuple[int, dict[str, Any], Any]]:
-    """A JSONL file: one situation per line, {"date": …, "faits": {…}}; blank lines and # comments skipped."""
-    out = []
-    errors = []
-    for n, line in enumerate(_read(path).splitlines(), start=1):
+    """A JSONL file: one situation per line, {"date": …, "faits": {…}}; blank lines and # comments skipped.
+
+    Each line is read exactly as `decide` reads a situation (situation.py); every bad line is reported.
+    """
+    from cpc_rules.situation import read_situation
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CpcError([Diagnostic("E414", f"lecture impossible de {path} : {e}")]) from None
+    out, errors = [], []
+    for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError as e:
-            errors.append(Diagnostic("E414", f"{path}:{n}:{e.colno} : JSON invalide : {e.msg}"))
+            s = read_situation(line, f"{path}:{n}", "json")
+        except CpcError as e:
+            errors.extend(e.diagnostics)
             continue
-        facts = data.get("faits", data.get("facts")) if isinstance(data, dict) else None
-        date = data.get("date") if isinstance(data, dict) else None
-        if not isinstance(facts, dict) or not isinstance(date, str):
-            errors.append(Diagnostic("E414", f"{path}:{n} : attendu un objet {{\"date\": \"AAAA-MM-JJ\", \"faits\": {{…}}}}"))
+        if s.date is None:
+            errors.append(Diagnostic("E413", f"{path}:{n} : date manquante", hint='chaque ligne : {"date": "AAAA-MM-JJ", "faits": {…}}'))
             continue
-        try:
-            out.append((n, facts, dt.date.fromisoformat(date)))
-        except ValueError:
-            errors.append(Diagnostic("E413", f"{path}:{n} : date invalide « {date} »", hint="une date s'écrit AAAA-MM-JJ"))
+        out.append((n, dict(s.facts), s.date))
     if errors:
         raise CpcError(errors)
     return out

@@ -205,12 +205,23 @@ class RecordInfo:
 
 
 @attrs.frozen
+class Presumed:
+    """A fact's presumption, checked: its runtime value, the reason and the articles (references) it rests on."""
+
+    value: object
+    reason: str
+    articles: tuple[str, ...]
+    span: Span | None
+
+
+@attrs.frozen
 class FactInfo:
     index: int
     name: str
     type: Type
     label: str | None
     span: Span | None
+    presumed: Presumed | None = None
 
 
 @attrs.frozen

@@ -1,4 +1,7 @@
-"""Values at the edges: reading them from JSON/YAML situations, writing them to JSON and to French text.
+"""Values: the unknown value, and values at the edges (read from JSON/YAML situations, written to JSON and to French text).
+
+`Unknown` lives here, below the engine, so that the run-time helpers
+(engine/runtime.py) can use the display functions without an import circle.
 
 Money and percentages are exact `Decimal`s everywhere; no float is ever kept.
 """
@@ -10,8 +13,25 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from cpc_rules.engine.runtime import Unknown
 from cpc_rules.ir import Type
+
+
+class Unknown:
+    """An undetermined value, and the missing facts that could determine it."""
+
+    __slots__ = ("missing",)
+
+    def __init__(self, missing: frozenset[str]) -> None:
+        self.missing = missing
+
+    def __repr__(self) -> str:
+        return f"Unknown({sorted(self.missing)})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unknown) and other.missing == self.missing
+
+    def __hash__(self) -> int:
+        return hash(self.missing)
 
 
 class BadValue(ValueError):
