@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from cpc_rules import __version__, resources
-from cpc_rules.check.checker import check
 from cpc_rules import decision as _decision
+from cpc_rules.check.checker import check
 from cpc_rules.diagnostics import CpcError, Diagnostic, Sources, did_you_mean
 from cpc_rules.engine.evaluate import AtDate, Program
 from cpc_rules.engine.runtime import EvaluationError

@@ -200,7 +200,7 @@ def _tree(node: dict[str, Any], w: dict[str, str], depth: int, out: list[str]) -
     pad = "    " * depth
     line = f"{pad}{node['expr']} : {_value_text(node, w)}"
     if "fact" in node:
-        line += f"  ({w['fact']}{' « ' + node['label'] + ' »' if node.get('label') else ''})"
+        line += f"  ({w['fact']}{' « ' + node['label'] + ' »' if node.get('label') else ''}{', ' + w['presumed_value'] if node.get('presumed') else ''})"
     if "parameter" in node and "step" in node:
         step = node["step"]
         line += f"  ({w['param']} {w['since']} {step['from']}, {w['source']} : {step['source']})"
