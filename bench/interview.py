@@ -191,10 +191,7 @@ def main() -> None:
     args = ap.parse_args()
     rng = random.Random(args.seed)
     rb = default_rulebook()
-    RARE.update(f.name for f in rb.checked.facts if getattr(f, "presumed", None) is not None)
-    from cpc_rules.interview import INTERIM_RARE
-
-    RARE.update(INTERIM_RARE)
+    RARE.update(f.name for f in rb.checked.facts if f.presumed is not None)
     kinds = {"aléatoires": random_starts(rng, args.n, rb), "réalistes (DECP)": decp_starts(rng, args.n)}
     print(f"questions jusqu'à ce que procédures et publicité soient réglées (seed {args.seed})")
     for kind, starts in kinds.items():

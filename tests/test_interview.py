@@ -33,8 +33,9 @@ from hypothesis import strategies as st
 
 from cpc_rules import default_rulebook, ir
 from cpc_rules.cli import main
+from cpc_rules.diagnostics import CpcError
+from cpc_rules.interview import BadAnswer, Interview, Question, focus_tiers, next_questions, parse_answer, undetermined
 from cpc_rules.situation import read_situation_file
-from cpc_rules.interview import BadAnswer, BadFocus, Interview, Question, focus_tiers, next_questions, parse_answer, undetermined
 
 RB = default_rulebook()
 C = RB.checked
@@ -79,7 +80,7 @@ def values_of(name: str, at: dt.date) -> list[Any]:
 
 
 def outcome(situation: dict[str, Any], at: dt.date, focus: Any) -> tuple[Any, ...]:
-    enums = {e for t in focus_tiers(C, focus) for e in t}
+    enums = {e for t in focus_tiers(RB, focus) for e in t}
     d = RB.decide(situation, at, **STRICT)
     a = d.activations
     return tuple((s.enum, s.member, s.permission, s.obligation, any(a[r] is True for r in s.unencoded)) for s in d.statuses if s.enum in enums)
@@ -160,7 +161,7 @@ def interview_run(data: Any, start: dict[str, Any], at: dt.date, focus: Any, don
 # ---------------------------------------------------------------- the three properties
 
 
-@settings(max_examples=8)
+@settings(max_examples=20)
 @given(starts(), DATES, st.sampled_from(FOCI))
 def test_relevance_every_ranked_question(start: dict[str, Any], at: dt.date, focus: Any) -> None:  # type: ignore[no-untyped-def]
     """Not only the first: every question of the ranked list is relevant."""
@@ -168,14 +169,14 @@ def test_relevance_every_ranked_question(start: dict[str, Any], at: dt.date, foc
         assert relevant(q, start, at, focus), q.facts
 
 
-@settings(max_examples=8)
+@settings(max_examples=20)
 @given(st.data(), starts(), DATES, st.sampled_from(FOCI[:3]))
 def test_completeness_and_relevance(data, start: dict[str, Any], at: dt.date, focus: Any) -> None:  # type: ignore[no-untyped-def]
     iv, _ = interview_run(data, start, at, focus, dont_know=False)
     assert undetermined(RB, iv.situation, at, focus) == []
 
 
-@settings(max_examples=8)
+@settings(max_examples=12)
 @given(data=st.data(), start=starts(), at=DATES, focus=st.sampled_from(FOCI[:3]))
 def test_replay_saved_situation(data, start: dict[str, Any], at: dt.date, focus: Any) -> None:  # type: ignore[no-untyped-def]
     """With « je ne sais pas » answers too: the file written decides as the interview concluded."""
@@ -247,9 +248,11 @@ def test_joint_question_when_no_fact_alone_decides() -> None:
 
 
 def test_bad_focus_is_refused() -> None:
-    with pytest.raises(BadFocus, match="procedure"):
-        focus_tiers(C, ["procedure"])
-    assert focus_tiers(C, None)[:2] == (("procédure",), ("publicité",))
+    with pytest.raises(CpcError) as e:
+        focus_tiers(RB, ["procedure"])
+    assert e.value.diagnostics[0].code == "E415"  # as `decide --focus` says it
+    assert focus_tiers(RB, None)[:2] == (("procédure",), ("publicité",))
+    assert focus_tiers(RB, "publicité,procédure") == (("publicité",), ("procédure",))
 
 
 def test_question_json_shape() -> None:
@@ -266,7 +269,7 @@ def _q(fact: str) -> Question:
     iv = Interview(RB, {}, "2026-05-01")
     from cpc_rules.interview import _question
 
-    return _question(RB, FACTS[fact], iv.at, focus_tiers(C), (0.0,), rare=False)
+    return _question(RB, FACTS[fact], iv.at, focus_tiers(RB), (0.0,), rare=False)
 
 
 @pytest.mark.parametrize(
@@ -343,7 +346,7 @@ def test_ask_json_lists_ranked_questions(tmp_path) -> None:  # type: ignore[no-u
 
 def test_ask_usage_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
     r = CliRunner().invoke(main, ["ask", "--at", "2026-05-01", "--focus", "procedure", "--format", "json"])
-    assert r.exit_code == 2 and "focus inconnu : procedure" in r.output
+    assert r.exit_code == 1 and "E415" in r.output and "procédure" in r.output  # as `decide --focus`, with the hint
     r = CliRunner().invoke(main, ["ask", "--format", "json"])
     assert r.exit_code == 2 and "--at" in r.output
     r = CliRunner().invoke(main, ["ask", "--at", "2026-13-01", "--format", "json"])
@@ -359,8 +362,9 @@ def test_ask_whole_interview_saves_a_replayable_situation(tmp_path) -> None:  # 
     assert "Réponse non comprise" in r.output and "Plus aucune question" in r.output
     saved = json.loads(out.read_text(encoding="utf-8"))
     assert saved["faits"]["procédure_retenue"] == "procédure_adaptée" and saved["faits"]["urgence_impérieuse"] is False
-    replay = CliRunner().invoke(main, ["decide", str(out)])
+    replay = CliRunner().invoke(main, ["decide", str(out), "--focus", "procédure,publicité"])
     assert replay.exit_code == 0 and replay.output in r.output  # the verdict printed is the one `decide` gives
+    assert "Procédure adaptée (MAPA)" in replay.output and "Avis au BOAMP ou dans un journal d'annonces légales" in replay.output
 
 
 def test_ask_end_of_input_saves_what_was_answered(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -405,8 +409,9 @@ def test_documented_session_is_real(doc: str, command: str, transcript: str, tmp
     for chunk in re.split(r"^…\n", transcript, flags=re.MULTILINE):
         assert chunk.strip("\n") in result.output, chunk
     saved = re.search(r"--save (\S+)", command)
+    focus = re.findall(r"(--focus \S+)", command)
     if saved:
-        replay = CliRunner().invoke(main, ["decide", saved.group(1)])
+        replay = CliRunner().invoke(main, ["decide", saved.group(1), *" ".join(focus).split()])
         assert replay.exit_code == 0 and replay.output in result.output
 
 

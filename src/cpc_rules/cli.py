@@ -297,10 +297,6 @@ def explain(situation: str, at: str | None, rulebook_path: str | None, output_fo
 # ---------------------------------------------------------------- ask (the interview, src/cpc_rules/interview.py)
 
 
-def _focus_option(value: str | None) -> tuple[str, ...] | None:
-    return tuple(x.strip() for x in value.split(",")) if value else None
-
-
 @main.command()
 @click.argument("situation", required=False, type=click.Path(allow_dash=True))
 @click.option("--at", default=None, help="Consultation launch date, YYYY-MM-DD (asked if neither given nor in the situation).")
@@ -318,36 +314,31 @@ def ask(situation: str | None, at: str | None, focus: str | None, save_path: str
     stops: what was answered is saved, exit 1. With --format json, prints the
     ranked next questions for SITUATION and exits (no interview).
     """
-    from cpc_rules.interview import BadFocus, Interview
-
+    from cpc_rules.interview import Interview
     from cpc_rules.situation import parse_date, read_situation_file
 
     s = read_situation_file(situation, sys.stdin.read() if situation == "-" else None) if situation else None
     facts, file_date = (dict(s.facts), s.date) if s else ({}, None)
     rb = _rulebook(rulebook_path)
     date = parse_date(at, "--at") if at is not None else file_date
-    focus_t = _focus_option(focus)
     if date is None:
         if output_format == "json":
             raise click.UsageError("donnez la date de lancement de la consultation : --at AAAA-MM-JJ, ou \"date\" dans la situation")
         date = _ask_date()
         if date is None:
             sys.exit(1)
-    try:
-        interview = Interview(rb, facts, date, focus_t)
-    except BadFocus as e:
-        raise click.BadParameter(str(e), param_hint="--focus") from None
+    interview = Interview(rb, facts, date, focus)
     if output_format == "json":
         qs = interview.questions()
         click.echo(json.dumps({"date": interview.at.isoformat(), "questions": [q.to_json() for q in qs]}, ensure_ascii=False, indent=2))
         return
     finished = _run_interview(interview)
-    _save_situation(interview.situation_json(), save_path)
+    _save_situation(interview.situation_json(), save_path, interview.focus)
     if not finished:
         sys.exit(1)
-    d = rb.decide(interview.situation, interview.at)
+    d = rb.decide(interview.situation, interview.at, focus=interview.focus)
     click.echo("")
-    click.echo(d.explain(), nl=False)
+    click.echo(d.explain(detail=False), nl=False)
 
 
 def _read_answer() -> str | None:
@@ -360,7 +351,7 @@ def _read_answer() -> str | None:
         return None
 
 
-def _ask_date() -> dt.date | None:
+def _ask_date() -> Any:
     from cpc_rules.situation import parse_date
 
     while True:
@@ -427,7 +418,7 @@ def _run_interview(interview: Any) -> bool:
     return True
 
 
-def _save_situation(data: dict[str, Any], path: str | None) -> None:
+def _save_situation(data: dict[str, Any], path: str | None, focus: tuple[str, ...] | None) -> None:
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     if path is None:
         click.echo("Situation (rejouez-la avec `cpc-rules decide`, ou enregistrez-la avec --save FICHIER) :")
@@ -437,7 +428,8 @@ def _save_situation(data: dict[str, Any], path: str | None) -> None:
         Path(path).write_text(text, encoding="utf-8")
     except OSError as e:
         raise CpcError([Diagnostic("E001", f"écriture impossible de {path} : {e.strerror or e}")]) from None
-    click.echo(f"Situation enregistrée dans {path} ; `cpc-rules decide {path}` la rejoue.")
+    again = f" --focus {','.join(focus)}" if focus else ""
+    click.echo(f"Situation enregistrée dans {path} ; `cpc-rules decide {path}{again}` la rejoue.")
 
 
 @main.command()

@@ -24,46 +24,19 @@ This module imports the API and the decision; nothing in the engine imports it.
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import attrs
 
-from cpc_rules import decision as _decision
 from cpc_rules import ir
-from cpc_rules.diagnostics import CpcError, Diagnostic
+from cpc_rules.decision import compute_status
+from cpc_rules.diagnostics import CpcError
 from cpc_rules.engine.runtime import EvaluationError
-
-# the status of one member from rule activations, as the decision computes it
-_STATUS = getattr(_decision, "compute_status", None) or _decision._status
 
 CENT = Decimal("0.01")
 DONT_KNOW = "je ne sais pas"
-
-# Until the rulebook declares presumptions (`présumé …` on a fact), the rare exceptions of the
-# bundled rulebook a buyer does not know matter; a fact declaring a presumption is rare by itself.
-# TODO(coordinator): drop this list once every one of these facts declares `présumé` in the rulebook.
-INTERIM_RARE = frozenset(
-    {
-        "urgence_impérieuse",
-        "procédure_infructueuse",
-        "opérateur_unique",
-        "achat_innovant",
-        "examen_d_un_lot",
-        "services_sociaux_spécifiques",
-        "accord_cadre_sans_maximum",
-        "besoin_adaptation_solutions",
-        "solution_innovante",
-        "prestations_de_conception",
-        "négociation_préalable_nécessaire",
-        "spécifications_imprécises",
-        "offres_irrégulières_après_appel_d_offres",
-        "objet_énergie_renouvelable",
-        "exception_condition_sociale_invoquée",
-    }
-)
 
 DEFAULT_TIERS = (("procédure",), ("publicité",))  # then every other enumeration, as one tier
 
@@ -114,23 +87,17 @@ class Question:
 # ---------------------------------------------------------------- focus
 
 
-class BadFocus(ValueError):
-    """A focus naming no enumeration the rulebook concludes on (a usage mistake: the CLI exits 2)."""
-
-
-def focus_tiers(rb: ir.Rulebook, focus: Iterable[str] | None = None) -> tuple[tuple[str, ...], ...]:
+def focus_tiers(rulebook: Any, focus: Iterable[str] | str | None = None) -> tuple[tuple[str, ...], ...]:
     """The focused enumerations, grouped in tiers of decreasing priority.
 
     Default: procedures, then publicity, then every other enumeration a rule concludes on.
-    A given focus is a list of enumeration names, each its own tier in the order given.
+    A given focus (enumeration names, or one comma-separated text) is checked as `decide`
+    checks it (E415) and each name is its own tier, in the order given.
     """
-    concluded = [e for e in rb.enums if any(r.enum == e for r in rb.rules)]
-    if focus is not None:
-        names = [f.strip() for f in focus if f.strip()]
-        bad = [n for n in names if n not in concluded]
-        if bad or not names:
-            raise BadFocus(f"focus inconnu : {', '.join(bad) or '(vide)'} ; énumérations possibles : {', '.join(concluded)}")
-        return tuple((n,) for n in dict.fromkeys(names))
+    names = rulebook.focus(focus)
+    if names is not None:
+        return tuple((n,) for n in names)
+    concluded = list(dict.fromkeys(item.enum for item in rulebook.program.items))
     tiers = [t for t in DEFAULT_TIERS if t[0] in concluded]
     rest = tuple(e for e in concluded if all(e not in t for t in tiers))
     return tuple(tiers) + ((rest,) if rest else ())
@@ -158,16 +125,14 @@ class _Oracle:
         self.tiers = tiers
         self.tier_of = {e: i for i, t in enumerate(tiers) for e in t}
         self.items = tuple(it for it in self.program.items if it.enum in self.tier_of)
-        self.rules = tuple(sorted({r for it in self.items for r in (*it.permits, *it.forbids, *it.obliges, *getattr(it, "unencoded", ()))}))
+        self.rules = tuple(sorted({r for it in self.items for r in (*it.permits, *it.forbids, *it.obliges, *it.unencoded)}))
         self.at_date = self.program.at(at) if self.program.in_coverage(at) else None
         self.index = {f.name: f.index for f in rulebook.checked.facts}
         self._values: dict[tuple[str, Any], Any] = {}
         self._patterns: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        # strictly: an engine with presumptions is asked to use none; one without decides strictly already
-        self._strict = {"presumptions": False} if "presumptions" in inspect.signature(rulebook.decide).parameters else {}
 
     def decide(self, situation: Mapping[str, Any]) -> Any:
-        return self.rulebook.decide(situation, self.at, **self._strict)
+        return self.rulebook.decide(situation, self.at, presumptions=False)
 
     def vector(self, situation: Mapping[str, Any]) -> list[Any]:
         return self.program.facts_vector(situation)
@@ -210,8 +175,8 @@ class _Oracle:
 
 def _conclusion(item: Any, a: tuple[Any, ...]) -> tuple[Any, Any, bool]:
     """Permission, obligation, and whether a `non encodé` rule applies (undetermined for good: no answer settles it)."""
-    s = _STATUS(item, a, "")
-    return s.permission, s.obligation, any(a[r] is True for r in getattr(item, "unencoded", ()))
+    s = compute_status(item, a, "")
+    return s.permission, s.obligation, any(a[r] is True for r in item.unencoded)
 
 
 def _freeze(v: Any) -> Any:
@@ -234,10 +199,10 @@ def not_encoded(rulebook: Any, situation: Mapping[str, Any], at: dt.date | str, 
 
 
 def _open(rulebook: Any, situation: Mapping[str, Any], at: dt.date | str, focus: Iterable[str] | None) -> list[tuple[Any, bool]]:
-    o = _Oracle(rulebook, _date(at), focus_tiers(rulebook.checked, focus))
+    o = _Oracle(rulebook, _date(at), focus_tiers(rulebook, focus))
     d = o.decide(situation)
     a = d.activations
-    return [(s, any(a[r] is True for r in getattr(s, "unencoded", ()))) for s in d.statuses if s.enum in o.tier_of and _undetermined(s)]
+    return [(s, any(a[r] is True for r in s.unencoded)) for s in d.statuses if s.enum in o.tier_of and _undetermined(s)]
 
 
 # ---------------------------------------------------------------- admissible values
@@ -313,7 +278,8 @@ def _list_samples(rb: ir.Rulebook, record: str, at: dt.date) -> list[Any]:
 
 
 def _rare(f: ir.FactInfo) -> bool:
-    return getattr(f, "presumed", None) is not None or f.name in INTERIM_RARE
+    """A rare exception: a fact the rulebook presumes (`présumé …`) when the situation does not give it."""
+    return f.presumed is not None
 
 
 def _articles(rb: ir.Rulebook, program: Any, fact: int, tiers: tuple[tuple[str, ...], ...], at: dt.date) -> tuple[str, ...]:
@@ -412,7 +378,7 @@ def next_questions(
     """
     date = _date(at)
     rb = rulebook.checked
-    tiers = focus_tiers(rb, focus)
+    tiers = focus_tiers(rulebook, focus)
     oracle = _Oracle(rulebook, date, tiers)
     skipped = set(skip)
     base = oracle.vector(situation)  # a situation that does not fit is refused here, located
@@ -559,8 +525,7 @@ def _question(rulebook: Any, f: ir.FactInfo, date: dt.date, tiers: Any, cost: tu
         fields = " / ".join(f"{lbl or n}" for n, _, lbl in rec.fields)
         accepted = f"« aucun » ; ou un élément par « ; », ses champs séparés par « / » dans l'ordre : {fields} (ex. « 30 000 / oui ; 250 000 / non »)"
     help_text = f"Compte pour : {', '.join(arts)}." if arts else "Compte pour une conclusion encore indéterminée."
-    presumed = getattr(f, "presumed", None)
-    why = getattr(presumed, "reason", None) if presumed is not None else None
+    why = f.presumed.reason if f.presumed is not None else None
     if why:
         help_text += f" Présumé sinon : {why}."
     if joint_with:
@@ -660,11 +625,10 @@ def _plain_number(rulebook: Any, fact: str, value: Any) -> str:
 class Interview:
     """A running interview: the situation so far, the facts the buyer does not know, and the way back."""
 
-    def __init__(self, rulebook: Any, situation: Mapping[str, Any], at: dt.date | str, focus: Iterable[str] | None = None) -> None:
+    def __init__(self, rulebook: Any, situation: Mapping[str, Any], at: dt.date | str, focus: Iterable[str] | str | None = None) -> None:
         self.rulebook = rulebook
         self.at = _date(at)
-        self.focus = tuple(focus) if focus is not None else None
-        focus_tiers(rulebook.checked, self.focus)  # refuse a bad focus before the first question
+        self.focus = rulebook.focus(focus)  # a bad focus is refused (E415) before the first question
         self.situation: dict[str, Any] = dict(situation)
         self.unknown: set[str] = {k for k, v in situation.items() if v is None}
         for k in self.unknown:
@@ -696,7 +660,7 @@ class Interview:
         """Undo the last answer; returns the question it answered (to ask it again), or None at the start."""
         if not self.history:
             return None
-        q, facts = self.history.pop()
+        q, _ = self.history.pop()
         for f in q.facts:
             self.situation.pop(f, None)
             self.unknown.discard(f)
