@@ -147,15 +147,16 @@ class _Oracle:
 
     def outcome(self, base: list[Any], changes: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
         """The focused conclusions, (enum, member, permission, obligation, not encoded) each, of `base` with `changes`
-        (JSON values by fact); None when the rulebook faults on it (E40x: say, a total that contradicts its parts)."""
+        (JSON values by fact); None when the rulebook faults on it (E40x: say, a total that contradicts its parts)
+        or a value does not fit its fact."""
         if self.at_date is None:
             return ()
         facts = list(base)
-        for name, v in (changes or {}).items():
-            facts[self.index[name]] = self._value(name, v)
         try:
+            for name, v in (changes or {}).items():
+                facts[self.index[name]] = self._value(name, v)
             a = self.program.run(facts, self.at_date)[0]
-        except EvaluationError:
+        except (EvaluationError, CpcError):  # a fault, or a value the reader refuses: not an answer to try
             return None
         pattern = tuple(a[r] if a[r] is True or a[r] is False else None for r in self.rules)
         got = self._patterns.get(pattern)
@@ -405,7 +406,7 @@ def next_questions(
         # (nature and value against a threshold): pair those first, and every inert fact if nothing else is left
         keys = _param_keys(rb)
         firsts = inert if not questions else [f for f in inert if f.index in keys]
-        questions += _joint_questions(rulebook, base, firsts, inert, groups, date, tiers, oracle)
+        questions += _joint_questions(rulebook, base, now, firsts, inert, groups, date, tiers, oracle)
     order = {f.name: f.index for f in rb.facts}
     questions.sort(key=lambda q: (q.cost, len(q.choices) or 99, order[q.fact]))
     return questions
@@ -447,6 +448,7 @@ def _param_keys(rb: ir.Rulebook) -> set[int]:
 def _joint_questions(
     rulebook: Any,
     base: list[Any],
+    now: tuple[Any, ...] | None,
     firsts: list[ir.FactInfo],
     cands: list[ir.FactInfo],
     groups: set[frozenset[str]],
@@ -457,9 +459,10 @@ def _joint_questions(
     """Facts that change no conclusion alone (say the threshold depends on the nature, not yet known, and the
     value) but do together with another: found by brute force over pairs, asked with `joint_with`.
 
-    One partner is enough as a witness. The facts lacked by most undetermined conclusions are tried first,
-    with partners of few values first (an enumeration before an amount); each pair stops at its first two different conclusions, and the search stops after
-    `JOINT_BUDGET` runs: pairs of amounts alone would cost thousands of runs for nothing.
+    One partner is enough as a witness: a pair of values concluding otherwise than the situation as it is,
+    or than another pair. The facts lacked by most undetermined conclusions are tried first, with partners
+    of few values first (an enumeration before an amount); each pair stops at its first difference, and the
+    search stops after `JOINT_BUDGET` runs: pairs of amounts alone would cost thousands of runs for nothing.
     """
     rb = rulebook.checked
     values = {f.name: admissible_values(rb, f, date) for f in cands}
@@ -471,7 +474,7 @@ def _joint_questions(
         for g in by_size:
             if g is f or not any(f.name in grp and g.name in grp for grp in groups):
                 continue
-            seen: set[tuple[Any, ...]] = set()
+            seen: set[tuple[Any, ...] | None] = {now}
             for vf in values[f.name]:
                 for vg in values[g.name]:
                     budget -= 1
@@ -484,7 +487,9 @@ def _joint_questions(
                     break
             if len(seen) >= 2:
                 # the cost over f's values, g taking each of its values: as many classes as the pair gives, within reason
-                outcomes = seen | {o for vf in values[f.name] for vg in values[g.name][:: max(1, len(values[g.name]) // 8)] if (o := oracle.outcome(base, {f.name: vf, g.name: vg}))}
+                step = max(1, len(values[g.name]) // 8)
+                outcomes = {o for o in seen if o is not None and o != now}
+                outcomes |= {o for vf in values[f.name] for vg in values[g.name][::step] if (o := oracle.outcome(base, {f.name: vf, g.name: vg})) is not None}
                 out.append(_question(rulebook, f, date, tiers, _cost(oracle, outcomes), rare=_rare(f), joint_with=(g.name,)))
                 break
             if budget <= 0:
