@@ -204,3 +204,15 @@ def test_json_decisions_follow_the_schema(four: str) -> None:
         jsonschema.validate(json.loads(r.output), schema)
     for path in sorted((ROOT / "examples").glob("*.json")):
         jsonschema.validate(json.loads(run("decide", str(path), "--format", "json", "--trace").output), schema)
+
+
+def test_a_retained_procedure_that_is_not_open_says_which_are() -> None:
+    d = default_rulebook().decide({**FOUR_FACTS, "valeur_estimée_besoin": "300000", "procédure_retenue": "procédure_adaptée"}, at="2026-03-01")
+    text = d.verdict()
+    assert "Procédures de passation — retenue :\n  ✘ Procédure adaptée (MAPA) (R2123-1) — non autorisé\n    possibles : Appel d'offres (ouvert ou restreint)\n" in text
+
+
+def test_english_frame_and_values() -> None:
+    text = default_rulebook().decide(FOUR_FACTS, at="2026-03-01").verdict(lang="en")
+    assert text.startswith("Decision at 2026-03-01 — Code de la commande publique (with presumptions)")
+    assert "Subject to (presumed false unless stated otherwise)" in text
