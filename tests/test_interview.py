@@ -176,6 +176,14 @@ def test_completeness_and_relevance(data, start: dict[str, Any], at: dt.date, fo
     assert undetermined(RB, iv.situation, at, focus) == []
 
 
+@settings(max_examples=8)
+@given(st.data(), starts(), DATES)
+def test_completeness_and_relevance_default_focus(data, start: dict[str, Any], at: dt.date) -> None:  # type: ignore[no-untyped-def]
+    """Every enumeration, procedures first: longer interviews (obligations, levers, criteria)."""
+    iv, _ = interview_run(data, start, at, None, dont_know=False)
+    assert undetermined(RB, iv.situation, at) == []
+
+
 @settings(max_examples=12)
 @given(data=st.data(), start=starts(), at=DATES, focus=st.sampled_from(FOCI[:3]))
 def test_replay_saved_situation(data, start: dict[str, Any], at: dt.date, focus: Any) -> None:  # type: ignore[no-untyped-def]
