@@ -209,6 +209,14 @@ class Rulebook:
             raise
 
 
+    def questions(self, situation: Mapping[str, Any], at: dt.date | str, *, focus: Iterable[str] | None = None, skip: Iterable[str] = ()) -> list[Any]:
+        """The ranked next questions (interview.Question) for a situation: only facts that can still change a
+        focused conclusion, the most decisive first; rare exceptions as one checklist. See src/cpc_rules/interview.py."""
+        from cpc_rules.interview import next_questions
+
+        return next_questions(self, situation, at, focus=focus, skip=skip)
+
+
 def load_rulebook(path: Path | str, title: str | None = None, tests: bool = True) -> Rulebook:
     """Parse, check and compile the rulebook at `path` (a file or a folder); `tests=False` skips its test files."""
     p = Path(path)
