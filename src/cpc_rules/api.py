@@ -107,6 +107,27 @@ class Rulebook:
             raise
         return Decision(self.program, date, facts, result, at_date, __version__)
 
+    def decide_many(
+        self,
+        situations: Iterable[Any],
+        at: dt.date | str | None = None,
+        *,
+        focus: Iterable[str] | str | None = None,
+        presumptions: Mapping[str, Any] | None = None,
+        jobs: int = 1,
+    ) -> list[Any]:
+        """Decide many situations: facts by name with `at`, or (situation, date) pairs when `at` is None.
+
+        Returns, in input order, an `Answer` (the statuses of the `focus`: enumeration names or
+        "enum.member"; None for all; `.decision()` gives the full Decision) or a `Failure` (its
+        diagnostics): an error never stops the batch. `presumptions` are facts assumed when a
+        situation does not give them. `jobs` > 1 uses that many processes (0: every core).
+        See batch.py; raises CpcError only for an unknown focus.
+        """
+        from cpc_rules.batch import decide_many
+
+        return decide_many(self, situations, at, focus=focus, presumptions=presumptions, jobs=jobs)
+
 
 def load_rulebook(path: Path | str, title: str | None = None, tests: bool = True) -> Rulebook:
     """Parse, check and compile the rulebook at `path` (a file or a folder); `tests=False` skips its test files."""

@@ -1,0 +1,213 @@
+"""The batch path agrees with the one-at-a-time path on the bundled rulebook, over a million situations.
+
+    PYTHONPATH=src python bench/columns_agreement.py                 # 1 000 000 situations
+    PYTHONPATH=src python bench/columns_agreement.py --n 50000       # fewer
+
+Situations are generated from the rulebook's declarations (seeded): every fact given or
+not (unknown), enumerations over their members, amounts on, 1 cent and 1 € around every
+amount the rulebook holds (parameters and literals) or log-uniform, as Decimal, float, int
+or text; booleans, dates, percentages, lists of lots now and then, a few bad values; dates
+across the coverage and on every parameter and article boundary, 1 day on each side.
+
+For every situation, `Rulebook.decide_many` (columnar backend, rows it cannot decide
+exactly decided one at a time) must give the same statuses (permission and obligation of
+every enumeration member), the same out-of-period answer or the same error codes as
+`Rulebook.decide`. It also reports how many rows the columns decided themselves, and
+the batch throughput on the procédure and publicité focus (see bench/README.md).
+tests/test_columns.py runs a sample of this on every test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+try:
+    import cpc_rules  # noqa: F401
+except ImportError:
+    sys.path.insert(0, str(ROOT / "src"))
+
+from cpc_rules import ir  # noqa: E402
+from cpc_rules.api import Rulebook, default_rulebook  # noqa: E402
+
+
+def _amounts(rb: ir.Rulebook) -> list[Decimal]:
+    found: set[Decimal] = set()
+    for p in rb.params:
+        if p.type.kind != "money":
+            continue
+        for s in p.steps:
+            vals = s.value.values() if isinstance(s.value, dict) else [s.value]
+            found.update(Decimal(v) for v in vals)  # type: ignore[arg-type]
+    for n in rb.nodes:
+        if isinstance(n, ir.Const) and n.type.kind == "money":
+            found.add(Decimal(n.value))  # type: ignore[arg-type]
+    return sorted(found)
+
+
+def _boundaries(rb: ir.Rulebook) -> list[dt.date]:
+    days: set[dt.date] = set()
+    periods = [s.period for p in rb.params for s in p.steps] + [v.period for a in rb.articles for v in a.versions]
+    if rb.coverage is not None:
+        periods.append(rb.coverage)
+    for per in periods:
+        for d in (per.start, per.end):
+            if d is not None:
+                days.update((d - dt.timedelta(days=1), d))
+    return sorted(days)
+
+
+class Generator:
+    def __init__(self, rb: Rulebook, seed: int) -> None:
+        self.rb = rb.checked
+        self.r = random.Random(seed)
+        self.amounts = _amounts(self.rb)
+        self.boundaries = _boundaries(self.rb)
+        cov = self.rb.coverage
+        self.first = (cov.start if cov else dt.date(2019, 1, 1)) - dt.timedelta(days=30)
+        self.last = (cov.end if cov and cov.end else dt.date(2028, 1, 1)) + dt.timedelta(days=30)
+        # the facts most situations give (the four facts of a buyer's question); the others less often
+        self.core = {"acheteur", "nature", "valeur_estimée_besoin"}
+
+    def amount(self) -> Any:
+        r = self.r
+        if r.random() < 0.5 and self.amounts:
+            v = r.choice(self.amounts) + r.choice((Decimal("-1"), Decimal("-0.01"), Decimal(0), Decimal("0.01"), Decimal(1)))
+            v = max(v, Decimal(0))
+        else:
+            v = Decimal(round(10 ** r.uniform(2, 7.5), 2)).quantize(Decimal("0.01"))
+        form = r.random()
+        if form < 0.45:
+            return v
+        if form < 0.85:
+            return float(v)
+        if form < 0.95:
+            return int(v)
+        return str(v).replace(".", ",")  # text, as a form posts it
+
+    def value(self, t: ir.Type) -> Any:
+        r = self.r
+        k = t.kind
+        if k == "bool":
+            return r.random() < 0.5
+        if k == "enum":
+            return r.choice(self.rb.enums[t.name].members)  # type: ignore[index]
+        if k == "money":
+            return self.amount()
+        if k == "percent":
+            return Decimal(r.choice((0, 5, 12.5, 20, 50, 60, 100))).quantize(Decimal("0.01"))
+        if k == "int":
+            return r.randint(0, 30)
+        if k == "date":
+            return self.day()
+        if k == "list":
+            rec = self.rb.records[t.name]  # type: ignore[index]
+            return [{name: self.value(ft) for name, ft, _ in rec.fields if r.random() < 0.9} for _ in range(r.randint(0, 3))]
+        raise ValueError(k)  # pragma: no cover
+
+    def day(self) -> dt.date:
+        r = self.r
+        if r.random() < 0.2:
+            return r.choice(self.boundaries)
+        return self.first + dt.timedelta(days=r.randint(0, (self.last - self.first).days))
+
+    def situation(self) -> tuple[dict[str, Any], dt.date]:
+        r = self.r
+        s: dict[str, Any] = {}
+        for f in self.rb.facts:
+            p = 0.92 if f.name in self.core else (0.08 if f.type.kind == "list" else 0.45)
+            if r.random() < p:
+                s[f.name] = self.value(f.type)
+        if r.random() < 0.002:  # a bad value now and then: an error per item, never a stop
+            s[r.choice(self.rb.facts).name] = r.choice(("n'importe quoi", -5, 1e300, [1]))
+        return s, self.day()
+
+
+def generate(rb: Rulebook, n: int, seed: int) -> list[tuple[dict[str, Any], dt.date]]:
+    g = Generator(rb, seed)
+    return [g.situation() for _ in range(n)]
+
+
+def _scalar(rb: Rulebook, s: dict[str, Any], d: dt.date, keys: set[tuple[str, str]] | None) -> Any:
+    from cpc_rules.diagnostics import CpcError
+    from cpc_rules.engine.runtime import EvaluationError
+
+    try:
+        dec = rb.decide(s, d)
+    except CpcError as e:
+        return ("error", sorted(x.code for x in e.diagnostics))
+    except EvaluationError as e:
+        return ("error", [e.diagnostic.code])
+    if dec.out_of_period:
+        return ("out",)
+    return ("ok", {(x.enum, x.member): (x.permission, x.obligation) for x in dec.statuses if keys is None or (x.enum, x.member) in keys})
+
+
+def _batch(a: Any) -> Any:
+    if not a.ok:
+        return ("error", sorted(x.code for x in a.diagnostics))
+    if a.out_of_period:
+        return ("out",)
+    return ("ok", {k: tuple(c) for k, c in a.conclusions.items()})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--chunk", type=int, default=50_000)
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--focus", default=None, help="comma-separated focus (default: every conclusion)")
+    a = ap.parse_args()
+    rb = default_rulebook()
+    from cpc_rules import batch
+
+    focus = a.focus.split(",") if a.focus else None
+    keys = set(batch.make_focus(rb, focus).keys) if focus else None
+    g = Generator(rb, a.seed)
+    done = bad = fell_back = 0
+    t_batch = t_scalar = 0.0
+    while done < a.n:
+        m = min(a.chunk, a.n - done)
+        items = [g.situation() for _ in range(m)]
+        t0 = time.perf_counter()
+        got = rb.decide_many(items, focus=focus)
+        t1 = time.perf_counter()
+        for (s, d), ans in zip(items, got, strict=True):
+            if _batch(ans) != _scalar(rb, s, d, keys):
+                bad += 1
+                if bad <= 5:
+                    print("DISAGREEMENT", d, s, _batch(ans), _scalar(rb, s, d, keys), flush=True)
+        t2 = time.perf_counter()
+        t_batch += t1 - t0
+        t_scalar += t2 - t1
+        fell_back += _count_fallback(rb, items)
+        done += m
+        print(f"{done} situations, {bad} disagreements; batch {done / t_batch:,.0f}/s, decide+compare {done / t_scalar:,.0f}/s", flush=True)
+    print(f"\n{done} situations of the bundled rulebook: {bad} disagreements between decide_many and decide; {fell_back} ({fell_back / done:.1%}) decided one at a time by the batch (a list given, an error, a text amount…)")
+    raise SystemExit(1 if bad else 0)
+
+
+def _count_fallback(rb: Rulebook, items: list[tuple[dict[str, Any], dt.date]]) -> int:
+    """Rows the columnar backend sends to the scalar path (slow input forms or exact-decision limits)."""
+    import numpy as np
+
+    from cpc_rules.batch import _column_program
+
+    cp = _column_program(rb)
+    if cp is None:
+        return len(items)
+    days = np.array([d.toordinal() for _, d in items], dtype=np.int64)
+    b, _ = cp.ingest([s for s, _ in items], days, rb.program._fact_index)
+    cp.run(b)
+    return int(b.fallback.sum())
+
+
+if __name__ == "__main__":
+    main()
