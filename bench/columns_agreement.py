@@ -130,6 +130,32 @@ class Generator:
         return s, self.day()
 
 
+AUDIT_FACTS = ("urgence_impérieuse", "procédure_infructueuse", "opérateur_unique", "accord_cadre", "examen_d_un_lot", "services_sociaux_spécifiques", "achat_innovant", "acheteur_état_ou_collectivité", "avis_d_appel_à_la_concurrence")
+
+
+def audit_like(rb: Rulebook, n: int, seed: int) -> list[tuple[dict[str, Any], dt.date]]:
+    """Situations as an audit of DECP records builds them: buyer, nature, amount (Decimal), declared procedure,
+    the exceptions presumed absent, a date in the coverage. The throughput figures use these."""
+    r = random.Random(seed)
+    c = rb.checked
+    buyers, natures, procs = (c.enums[e].members for e in ("catégorie_acheteur", "nature_achat", "procédure"))
+    cov = c.coverage
+    assert cov is not None and cov.end is not None
+    span = (cov.end - cov.start).days
+    out = []
+    for _ in range(n):
+        s: dict[str, Any] = {
+            "acheteur": r.choice(buyers),
+            "nature": r.choice(natures),
+            "valeur_estimée_besoin": Decimal(round(10 ** r.uniform(3, 7), 2)).quantize(Decimal("0.01")),
+            "procédure_retenue": r.choice(procs),
+        }
+        for name in AUDIT_FACTS:
+            s[name] = r.random() < 0.05
+        out.append((s, cov.start + dt.timedelta(days=r.randrange(span))))
+    return out
+
+
 def generate(rb: Rulebook, n: int, seed: int) -> list[tuple[dict[str, Any], dt.date]]:
     g = Generator(rb, seed)
     return [g.situation() for _ in range(n)]

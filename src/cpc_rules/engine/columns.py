@@ -116,6 +116,16 @@ def _cents(x: Any) -> int | None:
     return None
 
 
+def _percent(x: Any) -> int | None:
+    """A percentage given as an int or a Decimal, in millionths, exactly as values.coerce reads it; None: another form."""
+    c = x.__class__
+    if c is int:
+        return x * 10**6 if -(10**12) < x < 10**12 else None
+    if c is Decimal and x.is_finite():
+        return fixed(x, 6)  # None beyond 6 decimals or int64's safe range (values.coerce bounds it lower still)
+    return None
+
+
 def fixed(value: Any, scale: int) -> int | None:
     """An exact Decimal or int as an integer at `scale`, or None if it is not exact there or too large."""
     d = Decimal(value) if not isinstance(value, Decimal) else value
@@ -223,14 +233,15 @@ class ColumnProgram:
         """
         n = len(situations)
         rb = self.rb
-        slow = np.zeros(n, dtype=bool)
         allowed = names.keys()
-        for i, s in enumerate(situations):
-            if s.keys() - allowed:
-                slow[i] = True
         present: set[str] = set()
-        for s in situations:
+        odd = []
+        for i, s in enumerate(situations):
             present.update(s)
+            if s.keys() - allowed:
+                odd.append(i)
+        slow = np.zeros(n, dtype=bool)
+        slow[odd] = True
         cols: list[Col] = []
         batch = Batch(n, cols, days)
         for f in rb.facts:
@@ -241,28 +252,32 @@ class ColumnProgram:
                 continue
             name = f.name
             raw = [s.get(name) for s in situations]
-            known = np.fromiter((x is not None for x in raw), dtype=bool, count=n)
-            if kind == "bool":
-                val = np.fromiter((x is True for x in raw), dtype=bool, count=n)
-                bad = np.fromiter((x is not None and x is not True and x is not False for x in raw), dtype=bool, count=n)
-            elif kind == "enum":
+            if kind == "bool":  # 1 true, 0 false, 2 not given, 3 another form
+                code = np.array([1 if x is True else 0 if x is False else 2 if x is None else 3 for x in raw], dtype=np.int8)
+                known, val, bad = code < 2, code == 1, code == 3
+            elif kind == "enum":  # member code, -2 not given, -1 another form
                 codes = self.codes[f.type.name]  # type: ignore[index]
-                got = [codes.get(x, -1) if x.__class__ is str else (-2 if x is None else -1) for x in raw]
-                val = np.fromiter(got, dtype=np.int64, count=n)
-                bad = val == -1
+                val = np.array([codes.get(x, -1) if x.__class__ is str else -2 if x is None else -1 for x in raw], dtype=np.int64)
+                known, bad = val >= 0, val == -1
                 val = np.maximum(val, 0)
-            elif kind == "money":
-                cents = [_cents(x) for x in raw]
-                bad = np.fromiter((c is None for c in cents), dtype=bool, count=n) & known
-                val = np.fromiter((c or 0 for c in cents), dtype=np.int64, count=n)
+            elif kind in ("money", "percent"):  # fixed point; None: not given or another form
+                conv = _cents if kind == "money" else _percent
+                fx = [None if x is None else conv(x) for x in raw]
+                given = np.array([x is not None for x in raw], dtype=bool)
+                ok = np.array([x is not None for x in fx], dtype=bool)
+                known, bad = ok, given & ~ok
+                val = np.array([x or 0 for x in fx], dtype=np.int64)
             elif kind == "int":
-                bad = np.fromiter((x is not None and (x.__class__ is not int or not -I64_SAFE < x < I64_SAFE) for x in raw), dtype=bool, count=n)
-                val = np.fromiter((x if x.__class__ is int and -I64_SAFE < x < I64_SAFE else 0 for x in raw), dtype=np.int64, count=n)
+                code = np.array([0 if x is None else 1 if x.__class__ is int and -I64_SAFE < x < I64_SAFE else 2 for x in raw], dtype=np.int8)
+                known, bad = code == 1, code == 2
+                val = np.array([x if c == 1 else 0 for x, c in zip(raw, code.tolist(), strict=True)], dtype=np.int64)
             elif kind == "date":
-                bad = np.fromiter((x is not None and x.__class__ is not dt.date for x in raw), dtype=bool, count=n)
-                val = np.fromiter((x.toordinal() if x.__class__ is dt.date else 0 for x in raw), dtype=np.int64, count=n)
-            else:  # percentages and lists: the scalar path
-                bad = known.copy()
+                code = np.array([0 if x is None else 1 if x.__class__ is dt.date else 2 for x in raw], dtype=np.int8)
+                known, bad = code == 1, code == 2
+                val = np.array([x.toordinal() if c == 1 else 0 for x, c in zip(raw, code.tolist(), strict=True)], dtype=np.int64)
+            else:  # lists: the scalar path
+                known = np.array([x is not None for x in raw], dtype=bool)
+                bad = known
                 val = np.zeros(n, dtype=np.int64)
             slow |= bad
             cols.append(Col(known & ~bad, val, scale))
