@@ -296,22 +296,27 @@ def explain(situation: str, at: str | None, rulebook_path: str | None, output_fo
 
 @main.command()
 @rulebook_option
-@click.option("--format", "output_format", type=click.Choice(["dot", "json"]), default="dot", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["dot", "mermaid", "json"]), default="dot", show_default=True)
+@click.option("--article", "article", default=None, help="Only this article's neighbourhood: what its rules read and what reads them (e.g. R2122-8).")
 @guarded
-def graph(rulebook_path: str | None, output_format: str) -> None:
+def graph(rulebook_path: str | None, output_format: str, article: str | None) -> None:
     """The rule graph: which rule reads which definition, which is an exception to which."""
-    from cpc_rules.check.graph import dependency_graph
-    from cpc_rules.render.graph import to_dot, to_json
+    from cpc_rules.diagnostics import did_you_mean
+    from cpc_rules.render.graph import focus, rule_graph, to_dot, to_json, to_mermaid
 
-    rb = _rulebook(rulebook_path)
-    c = rb.checked
-    reads: dict[int, set[int]] = {}
-    from cpc_rules import ir
-
-    for r in c.rules:
-        reads[r.index] = {n.index for e in (r.condition, r.value) if e is not None for n in ir.walk(e) if isinstance(n, ir.DefRef)}
-    g = dependency_graph(c.rules, c.definitions, reads)
-    click.echo(to_dot(g, c) if output_format == "dot" else json.dumps(to_json(g, c), ensure_ascii=False, indent=2))
+    c = _rulebook(rulebook_path).checked
+    g = rule_graph(c)
+    if article is not None:
+        try:
+            g = focus(g, c, article)
+        except KeyError:
+            refs = [a.ref for a in c.articles if any(r.article == a.index for r in c.rules)]
+            hint = did_you_mean(article, refs)
+            raise click.UsageError(f"--article : aucune règle dans l'article « {article} »" + (f" ; {hint}" if hint else "")) from None
+    if output_format == "json":
+        click.echo(json.dumps(to_json(g, c), ensure_ascii=False, indent=2))
+    else:
+        click.echo(to_mermaid(g, c) if output_format == "mermaid" else to_dot(g, c))
 
 
 def _git_snapshot(rev: str, path: str, into: Path) -> Path:
@@ -416,6 +421,48 @@ def _read_situations(path: str) -> list[tuple[int, dict[str, Any], Any]]:
         out.append((n, dict(s.facts), s.date))
     if errors:
         raise CpcError(errors)
+    return out
+
+
+@main.command("coverage")
+@rulebook_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "html"]), default="text", show_default=True, help="Output format.")
+@click.option("--min", "minimums", multiple=True, help="Exit 1 under this percentage: PCT for every figure, or KIND=PCT (rule, condition, threshold, date_edge); repeatable.")
+@guarded
+def coverage_cmd(rulebook_path: str | None, output_format: str, minimums: tuple[str, ...]) -> None:
+    """How well the rulebook's test cases exercise it: rules, conditions, thresholds, date edges, each both ways."""
+    from cpc_rules import coverage
+
+    limits = _parse_minimums(minimums)
+    report = coverage.coverage(_rulebook(rulebook_path, tests=True))
+    if output_format == "json":
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    elif output_format == "html":
+        click.echo(coverage.render_html(report), nl=False)
+    else:
+        click.echo(coverage.render_text(report), nl=False)
+    figures = report.figures()
+    below = [f"{k} {figures[k]['percent']} % < {pct} %" for k, pct in limits.items() if figures[k]["percent"] < pct]
+    if below:
+        click.echo(f"échec : couverture sous le minimum (--min) : {' ; '.join(below)}", err=True)
+        sys.exit(1)
+
+
+def _parse_minimums(minimums: tuple[str, ...]) -> dict[str, float]:
+    kinds = ("rule", "condition", "threshold", "date_edge")
+    out: dict[str, float] = {}
+    for m in minimums:
+        kind, _, pct = m.rpartition("=")
+        try:
+            value = float(pct.strip().rstrip("%"))
+        except ValueError:
+            raise click.UsageError(f"--min « {m} » : attendu un pourcentage (95) ou TYPE=POURCENTAGE (rule=100)") from None
+        if not 0 <= value <= 100:
+            raise click.UsageError(f"--min « {m} » : le pourcentage est entre 0 et 100")
+        if kind and kind not in kinds:
+            raise click.UsageError(f"--min « {m} » : type inconnu « {kind} » ; types : {', '.join(kinds)}")
+        for k in (kind,) if kind else kinds:
+            out[k] = value
     return out
 
 

@@ -34,6 +34,7 @@ from cpc_rules.engine.runtime import EvaluationError
 from cpc_rules.syntax import format as fmt
 
 DEFAULT_BUDGET = 4000
+SHRUNK_REGIONS = 12  # regions per change whose witness is reduced to a minimal one
 
 KINDS = {
     "widened": "élargi : désormais autorisé",
@@ -505,12 +506,18 @@ def _status_json(o: Any) -> dict[str, Any]:
 _PERM_RANK = {"allowed": 2, "undetermined": 1, "not_allowed": 0, "forbidden": 0, None: 0}
 
 
+def _effective(o: Any) -> tuple[Any, Any, tuple[str, ...]]:
+    o = o or (None, None, ())
+    return (o[0] or "not_allowed", o[1] or "not_mandatory", o[2])
+
+
 def change_kind(a: Any, b: Any) -> str | None:
     """The kind of change of one conclusion between two outcomes (None: no change)."""
     if isinstance(a, str) or isinstance(b, str):
         return None if a == b else "error"
-    a = a or (None, None, ())
-    b = b or (None, None, ())
+    # no rule at all about a member answers as "not allowed" / "not mandatory" do
+    a = _effective(a)
+    b = _effective(b)
     if a[1] != b[1]:
         if b[1] == "undetermined":
             return "undetermined"
@@ -518,8 +525,7 @@ def change_kind(a: Any, b: Any) -> str | None:
             return "newly-mandatory"
         if a[1] == "mandatory":
             return "no-longer-mandatory"
-        if a[1] == "undetermined":
-            return "determined"
+        return "determined"
     if a[0] != b[0]:
         if b[0] == "undetermined":
             return "undetermined"
@@ -529,11 +535,9 @@ def change_kind(a: Any, b: Any) -> str | None:
             return "narrowed"
         if a[0] == "undetermined":
             return "determined"
-        if a[0] is None and b[0] == "forbidden":
-            return "narrowed"
-        return "re-cited"  # forbidden ↔ not allowed: same effect, another ground
-    if a[1] != b[1]:
-        return "re-cited"  # not mandatory ↔ no obligation rule at all
+        if b[0] == "forbidden":
+            return "narrowed"  # not allowed → forbidden: a prohibition now stands
+        return "re-cited"  # forbidden → not allowed: same effect, another ground
     if a[2] != b[2]:
         return "re-cited"
     return None
@@ -557,6 +561,7 @@ class _Explorer:
         types: dict[str, ir.Type] = {f.name: f.type for f in o.facts}
         types.update({f.name: f.type for f in n.facts})
         self.types = types
+        self._cache: dict[Any, tuple[Outcome, Outcome]] = {}
         covs = [c for c in (o.coverage, n.coverage) if c is not None]
         self.start = max((c.start for c in covs), default=None)
         ends = [c.end for c in covs if c.end is not None]
@@ -693,8 +698,7 @@ class _Explorer:
                 points = self._guided(facts, cells, primary, rng, max(1, self.budget // len(plan)))
             for p in points:
                 situation = {facts[i]: _json_value(cells[i][j].rep, self.types[facts[i]]) for i, j in enumerate(p) if cells[i][j].rep is not None}
-                a = outcome(self.old, self._only(self.old, situation), d)
-                b = outcome(self.new, self._only(self.new, situation), d)
+                a, b = self.pair(situation, d)
                 decided += 1
                 if a == b:
                     continue
@@ -741,14 +745,25 @@ class _Explorer:
             out = sorted(seen)
         return list(dict.fromkeys(out))
 
+    def pair(self, situation: dict[str, Any], d: dt.date) -> tuple[Outcome, Outcome]:
+        """Both versions' outcomes for one situation, cached (shrinking asks for the same ones again)."""
+        key = (d, tuple(sorted((k, json_key(v)) for k, v in situation.items())))
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = (outcome(self.old, self._only(self.old, situation), d), outcome(self.new, self._only(self.new, situation), d))
+            if len(self._cache) > 200_000:
+                self._cache.clear()
+            self._cache[key] = hit
+        return hit
+
     @staticmethod
     def _only(rb: Any, situation: dict[str, Any]) -> dict[str, Any]:
         names = {f.name for f in rb.checked.facts}
         return {k: v for k, v in situation.items() if k in names}
 
 
-def _freeze_outcome(o: Any) -> Any:
-    return o
+def json_key(v: Any) -> Any:
+    return tuple(json_key(x) for x in v) if isinstance(v, list) else v
 
 
 # ---------------------------------------------------------------- regions
@@ -788,8 +803,10 @@ def _union(a: Any, b: Any) -> Any:
     return (normalize(a[0] + b[0]), a[1] or b[1])
 
 
-def merge_boxes(boxes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Merge boxes that differ in one component only, until none do: each result is a union of explored cells."""
+def merge_boxes(boxes: list[tuple[Any, ...]], order: Sequence[int] | None = None) -> list[tuple[Any, ...]]:
+    """Merge boxes that differ in one component only, until none do: each result is a union of explored cells.
+
+    Greedy: the result depends on the order the components are merged in (`order`)."""
     current = list(dict.fromkeys(boxes))
     if not current:
         return []
@@ -797,7 +814,7 @@ def merge_boxes(boxes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     changed = True
     while changed:
         changed = False
-        for k in range(ndims):
+        for k in order if order is not None else range(ndims):
             groups: dict[Any, Any] = {}
             for b in current:
                 key = b[:k] + b[k + 1 :]
@@ -965,12 +982,19 @@ def semantic(old: Any, new: Any, budget: int = DEFAULT_BUDGET, seed: int = 0) ->
             for name in facts:
                 vals = {_hashable(c.rep) for c in ex.dims_cells([name], params, consts, points[0][0])[0]}
                 all_values.append(frozenset(vals))
-            boxes = merge_boxes([_box_of(facts, kinds, p) for p in points])
+            point_boxes = [_box_of(facts, kinds, p) for p in points]
+            ordered = [k + 1 for k, kind in enumerate(kinds) if kind not in _DISCRETE]
+            discrete = [k + 1 for k, kind in enumerate(kinds) if kind in _DISCRETE]
+            tries = [merge_boxes(point_boxes, order) for order in (None, ordered + [0] + discrete, [0] + ordered + discrete, ordered + discrete + [0])]
+            boxes = min(tries, key=len)
             regions = []
             for box in sorted(boxes, key=lambda b: _box_order(b)):
                 text, js = region_text(facts, ex.types, box, all_values, ex.start, ex.end)
                 inside = [p for p in points if _in_box(box, _box_of(facts, kinds, p))]
-                witness, x, y = _shrink(ex, item, kind, inside[0])
+                if len(regions) < SHRUNK_REGIONS:
+                    witness, x, y = _shrink(ex, item, kind, inside[0])
+                else:  # past the first regions, the cell's own situation (valid, not minimal)
+                    witness, x, y = {"date": inside[0][0].isoformat(), "faits": dict(inside[0][3])}, inside[0][4], inside[0][5]
                 projected = inside[0][6] is not None
                 if projected:
                     text += " (pour certaines valeurs des autres faits : voir le témoin)"
@@ -997,8 +1021,7 @@ def _shrink(ex: _Explorer, item: tuple[str, str], kind: str, point: Any) -> tupl
     current = dict(situation)
     for name in list(current):
         trial = {k: v for k, v in current.items() if k != name}
-        a = outcome(ex.old, ex._only(ex.old, trial), d)
-        b = outcome(ex.new, ex._only(ex.new, trial), d)
+        a, b = ex.pair(trial, d)
         xx = a if isinstance(a, str) else a.get(item)
         yy = b if isinstance(b, str) else b.get(item)
         if change_kind(xx, yy) == kind:
