@@ -6,10 +6,13 @@ differences, a bad situation); 2 command-line usage; 3 internal error (a bug).
 
 from __future__ import annotations
 
-import datetime as dt
+import errno
 import functools
 import json
+import os
+import re
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +43,17 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
         fmt = kwargs.get("output_format", "text")
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            sys.stdout.flush()  # a full disk or a closed pipe surfaces here, not at interpreter exit
+            return result
+        except BrokenPipeError:
+            _detach_stdout()  # the reader has gone (`| head`): nothing to tell it
+            sys.exit(1)
+        except OSError as e:  # writing the output failed (ENOSPC on /dev/full, EIO…): the environment, not a bug
+            _detach_stdout()
+            where = f"de {e.filename}" if e.filename else "de la sortie"
+            click.echo(render_human(Diagnostic("E002", f"écriture impossible {where} : {_os_reason(e)}")), err=True)
+            sys.exit(1)
         except CpcError as e:
             _emit_diagnostics(e.diagnostics, "json" if fmt == "json" else "text", getattr(e, "sources", None))
             sys.exit(1)
@@ -55,6 +68,43 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(3)
 
     return wrapper
+
+
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's final flush of the lost output cannot fail again (exit 120)."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test runner's buffer)
+        pass
+
+
+def _os_reason(e: OSError) -> str:
+    reasons = {errno.ENOSPC: "plus de place sur le disque", errno.EDQUOT: "quota de disque dépassé", errno.EACCES: "permission refusée", errno.EROFS: "système de fichiers en lecture seule"}
+    return reasons.get(e.errno or 0, e.strerror or str(e))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` by `text` through a temporary file in the same folder and a rename.
+
+    The original is never truncated: on any failure (full disk, permissions) it is left
+    intact, the temporary file is removed, and CpcError E002 says why.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise CpcError([Diagnostic("E002", f"écriture impossible de {path} : {_os_reason(e)} ; le fichier d'origine est intact")]) from None
 
 
 def _rulebook(path: str | None, tests: bool = False) -> Any:
@@ -124,13 +174,16 @@ def fmt(paths: tuple[str, ...], check_only: bool, write: bool) -> None:
     files = [f for p in (paths or (str(resources.bundled_rulebook_path()),)) for f in rulebook_files(p)]
     changed = []
     for f in files:
-        text = f.read_text(encoding="utf-8")
+        try:
+            text = f.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise CpcError([Diagnostic("E001", f"lecture impossible de {f} : {e}")]) from None
         out = format_text(text, str(f))
         if out == text:
             continue
         changed.append(f)
         if write:
-            f.write_text(out, encoding="utf-8")
+            write_atomically(f, out)
         elif not check_only:
             click.echo(out, nl=False)
     if check_only and changed:
@@ -150,6 +203,11 @@ def test_cmd(path: str | None, name_filter: str | None, output_format: str) -> N
     """Run the test cases written beside the rules; exits 1 if one fails."""
     from cpc_rules.testing import run_tests
 
+    if name_filter is not None:
+        try:
+            re.compile(name_filter)
+        except re.error as e:
+            raise click.BadParameter(f"expression régulière invalide « {name_filter} » : {e}", param_hint="-k") from None
     rb = _rulebook(path, tests=True)
     results = run_tests(rb, name_filter)
     failed = [r for r in results if not r.passed]
@@ -175,43 +233,23 @@ def test_cmd(path: str | None, name_filter: str | None, output_format: str) -> N
         sys.exit(1)
 
 
-def load_situation(path: str) -> tuple[dict[str, Any], str | None]:
-    """A situation file: {"date": …, "faits": {…}} or the facts alone; JSON or YAML; `-` reads stdin."""
-    import yaml
+def _decide(situation: str, at: str | None, rulebook_path: str | None, presumptions: bool = True, focus: str | None = None, trace: bool = False) -> Any:
+    from cpc_rules.situation import parse_date, read_situation_file
 
-    text = sys.stdin.read() if path == "-" else _read(path)
-    try:
-        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-    except json.JSONDecodeError as e:
-        raise CpcError([Diagnostic("E414", f"{path}:{e.lineno}:{e.colno} : JSON invalide : {e.msg}")]) from None
-    except yaml.YAMLError as e:
-        raise CpcError([Diagnostic("E414", f"{path} : YAML/JSON invalide : {str(e).splitlines()[0]}")]) from None
-    if not isinstance(data, dict):
-        raise CpcError([Diagnostic("E414", f"{path} : attendu un objet {{\"date\": …, \"faits\": {{…}}}}")])
-    date = data.get("date")
-    facts = data.get("faits", data.get("facts"))
-    if facts is None:
-        facts = {k: v for k, v in data.items() if k != "date"}
-    if not isinstance(facts, dict):
-        raise CpcError([Diagnostic("E414", f"{path} : « faits » doit être un objet {{nom: valeur}}")])
-    if isinstance(date, dt.date):
-        date = date.isoformat()
-    return facts, date
-
-
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise CpcError([Diagnostic("E414", f"lecture impossible de {path} : {e}")]) from None
-
-
-def _decide(situation: str, at: str | None, rulebook_path: str | None) -> Any:
-    facts, file_date = load_situation(situation)
-    date = at or file_date
+    s = read_situation_file(situation, sys.stdin.read() if situation == "-" else None)
+    date = parse_date(at, "--at") if at is not None else s.date
     if date is None:
         raise click.UsageError("donnez la date de lancement de la consultation : --at AAAA-MM-JJ, ou \"date\" dans la situation")
-    return _rulebook(rulebook_path).decide(facts, at=date)
+    return _rulebook(rulebook_path).decide(s.facts, at=date, presumptions=presumptions, focus=focus, trace=trace)
+
+
+presumptions_option = click.option(
+    "--presumptions/--no-presumptions",
+    default=True,
+    show_default=True,
+    help="Presume the rulebook's ordinary case for the facts not given (no urgency, no single operator…) and list the presumptions relied on; --no-presumptions leaves them unknown.",
+)
+focus_option = click.option("--focus", default=None, metavar="ENUMS", help="Restrict the decision to these enumerations, comma-separated (e.g. procédure,publicité).")
 
 
 @main.command()
@@ -220,14 +258,22 @@ def _decide(situation: str, at: str | None, rulebook_path: str | None) -> Any:
 @rulebook_option
 @format_option
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@presumptions_option
+@focus_option
+@click.option("--detail", is_flag=True, help="Text: after the verdict, the full report (every conclusion, its grounds, computed values, articles).")
+@click.option("--trace", is_flag=True, help="JSON: include the trace tree. Text: append it (as `explain`).")
 @guarded
-def decide(situation: str, at: str | None, rulebook_path: str | None, output_format: str, lang: str) -> None:
-    """Decide a situation (JSON or YAML): procedures, publicity, obligations, with their articles."""
-    d = _decide(situation, at, rulebook_path)
+def decide(situation: str, at: str | None, rulebook_path: str | None, output_format: str, lang: str, presumptions: bool, focus: str | None, detail: bool, trace: bool) -> None:
+    """Decide a situation (JSON or YAML): the verdict first (procedures, publicity, obligations, what is open).
+
+    Presumptions are on by default: a buyer's four facts (who buys, what, how much,
+    when) must give an answer; every presumption relied on is listed.
+    """
+    d = _decide(situation, at, rulebook_path, presumptions, focus, trace)
     if output_format == "json":
-        click.echo(json.dumps(d.to_json(trace=True), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(d.to_json(trace=trace), ensure_ascii=False, indent=2))
     else:
-        click.echo(d.explain(lang=lang), nl=False)
+        click.echo(d.explain(lang=lang, full=trace, detail=detail or trace), nl=False)
 
 
 @main.command()
@@ -236,10 +282,12 @@ def decide(situation: str, at: str | None, rulebook_path: str | None, output_for
 @rulebook_option
 @format_option
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@presumptions_option
+@focus_option
 @guarded
-def explain(situation: str, at: str | None, rulebook_path: str | None, output_format: str, lang: str) -> None:
-    """Decide and print the whole trace tree: every rule, its conditions and their values."""
-    d = _decide(situation, at, rulebook_path)
+def explain(situation: str, at: str | None, rulebook_path: str | None, output_format: str, lang: str, presumptions: bool, focus: str | None) -> None:
+    """Decide and print everything: the verdict, the report and the whole trace tree (every rule, its conditions and their values)."""
+    d = _decide(situation, at, rulebook_path, presumptions, focus, trace=True)
     if output_format == "json":
         click.echo(json.dumps(d.to_json(trace=True), ensure_ascii=False, indent=2))
     else:
@@ -248,22 +296,174 @@ def explain(situation: str, at: str | None, rulebook_path: str | None, output_fo
 
 @main.command()
 @rulebook_option
-@click.option("--format", "output_format", type=click.Choice(["dot", "json"]), default="dot", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["dot", "mermaid", "json"]), default="dot", show_default=True)
+@click.option("--article", "article", default=None, help="Only this article's neighbourhood: what its rules read and what reads them (e.g. R2122-8).")
 @guarded
-def graph(rulebook_path: str | None, output_format: str) -> None:
+def graph(rulebook_path: str | None, output_format: str, article: str | None) -> None:
     """The rule graph: which rule reads which definition, which is an exception to which."""
-    from cpc_rules.check.graph import dependency_graph
-    from cpc_rules.render.graph import to_dot, to_json
+    from cpc_rules.diagnostics import did_you_mean
+    from cpc_rules.render.graph import focus, rule_graph, to_dot, to_json, to_mermaid
 
-    rb = _rulebook(rulebook_path)
-    c = rb.checked
-    reads: dict[int, set[int]] = {}
-    from cpc_rules import ir
+    c = _rulebook(rulebook_path).checked
+    g = rule_graph(c)
+    if article is not None:
+        try:
+            g = focus(g, c, article)
+        except KeyError:
+            refs = [a.ref for a in c.articles if any(r.article == a.index for r in c.rules)]
+            hint = did_you_mean(article, refs)
+            raise click.UsageError(f"--article : aucune règle dans l'article « {article} »" + (f" ; {hint}" if hint else "")) from None
+    if output_format == "json":
+        click.echo(json.dumps(to_json(g, c), ensure_ascii=False, indent=2))
+    else:
+        click.echo(to_mermaid(g, c) if output_format == "mermaid" else to_dot(g, c))
 
-    for r in c.rules:
-        reads[r.index] = {n.index for e in (r.condition, r.value) if e is not None for n in ir.walk(e) if isinstance(n, ir.DefRef)}
-    g = dependency_graph(c.rules, c.definitions, reads)
-    click.echo(to_dot(g, c) if output_format == "dot" else json.dumps(to_json(g, c), ensure_ascii=False, indent=2))
+
+def _git_snapshot(rev: str, path: str, into: Path) -> Path:
+    """The rulebook at `path` in revision `rev` of the git repository around the current folder, extracted into `into`."""
+    import io
+    import subprocess
+    import tarfile
+
+    try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=True).stdout.strip()
+        prefix = subprocess.run(["git", "rev-parse", "--show-prefix"], capture_output=True, text=True, check=True).stdout.strip()
+        data = subprocess.run(["git", "-C", top, "archive", "--format=tar", rev, "--", (prefix + path).rstrip("/") or "."], capture_output=True, check=True).stdout
+    except FileNotFoundError:
+        raise CpcError([Diagnostic("E001", "git est introuvable : --git demande git")]) from None
+    except subprocess.CalledProcessError as e:
+        err = (e.stderr.decode("utf-8", "replace") if isinstance(e.stderr, bytes) else e.stderr or "").strip().splitlines()
+        raise CpcError([Diagnostic("E001", f"git : impossible de lire {path} à la révision « {rev} » : {err[-1] if err else e}")]) from None
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(into, filter="data")
+    return into / (prefix + path)
+
+
+@main.command()
+@click.argument("old", required=False)
+@click.argument("new", required=False)
+@click.argument("path", required=False)
+@click.option("--git", "git_mode", is_flag=True, help="OLD and NEW are git revisions; PATH is the rulebook in the repository (default: rulebooks/ccp).")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True, help="Output format.")
+@click.option("--fail-on", "fail_on", default="", help="Exit 1 if a change of these kinds is found (comma-separated: narrowed, widened, newly-mandatory, no-longer-mandatory, undetermined, determined, re-cited, error, structural).")
+@click.option("--situations", "situations_path", type=click.Path(), default=None, help="JSONL file of situations ({\"date\": …, \"faits\": {…}} per line): count those whose answer changes.")
+@click.option("--budget", type=click.IntRange(min=1), default=None, help="Situations decided per group of conclusions before switching to guided exploration (default 4000).")
+@guarded
+def diff(old: str | None, new: str | None, path: str | None, git_mode: bool, output_format: str, fail_on: str, situations_path: str | None, budget: int | None) -> None:
+    """What changed between two rulebooks: text (articles, parameters, rules) and answers (regions, witnesses).
+
+    \b
+    cpc-rules diff OLD NEW                 two folders or files
+    cpc-rules diff --git REV1 REV2 [PATH]  two revisions of the repository (PATH: rulebooks/ccp)
+    """
+    import tempfile
+
+    from cpc_rules import diff as diffmod
+    from cpc_rules.api import load_rulebook
+
+    if old is None or new is None:
+        raise click.UsageError("donnez deux recueils (OLD NEW) ou deux révisions avec --git REV1 REV2 [PATH]")
+    if path is not None and not git_mode:
+        raise click.UsageError("un troisième argument (PATH) n'a de sens qu'avec --git")
+    kinds = {k.strip() for k in fail_on.split(",") if k.strip()}
+    unknown = kinds - set(diffmod.KINDS) - {"structural"}
+    if unknown:
+        raise click.UsageError(f"--fail-on : type de changement inconnu « {', '.join(sorted(unknown))} » ; types : {', '.join(diffmod.KINDS)}, structural")
+    with tempfile.TemporaryDirectory(prefix="cpc-diff-") as tmp:
+        if git_mode:
+            rel = path or "rulebooks/ccp"
+            old_path = _git_snapshot(old, rel, Path(tmp) / "old")
+            new_path = _git_snapshot(new, rel, Path(tmp) / "new")
+        else:
+            old_path, new_path = Path(old), Path(new)
+        a = load_rulebook(old_path, title=f"{old}", tests=False)
+        b = load_rulebook(new_path, title=f"{new}", tests=False)
+        root_a = str(old_path if old_path.is_dir() else old_path.parent)
+        root_b = str(new_path if new_path.is_dir() else new_path.parent)
+        report = diffmod.diff(a, b, root_a, root_b, budget=budget or diffmod.DEFAULT_BUDGET)
+        corpus = diffmod.corpus(a, b, _read_situations(situations_path)) if situations_path else None
+    if output_format == "json":
+        out = report.to_json()
+        if corpus is not None:
+            out["situations"] = corpus
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        click.echo(diffmod.render_text(report, markdown=output_format == "markdown", corpus_result=corpus), nl=False)
+    hit = (report.kinds & kinds) or ("structural" in kinds and report.structural)
+    if hit:
+        click.echo(f"échec : changement(s) de type {', '.join(sorted(report.kinds & kinds) or ['structural'])} (--fail-on)", err=True)
+        sys.exit(1)
+
+
+def _read_situations(path: str) -> list[tuple[int, dict[str, Any], Any]]:
+    """A JSONL file: one situation per line, {"date": …, "faits": {…}}; blank lines and # comments skipped.
+
+    Each line is read exactly as `decide` reads a situation (situation.py); every bad line is reported.
+    """
+    from cpc_rules.situation import read_situation
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CpcError([Diagnostic("E414", f"lecture impossible de {path} : {e}")]) from None
+    out, errors = [], []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            s = read_situation(line, f"{path}:{n}", "json")
+        except CpcError as e:
+            errors.extend(e.diagnostics)
+            continue
+        if s.date is None:
+            errors.append(Diagnostic("E413", f"{path}:{n} : date manquante", hint='chaque ligne : {"date": "AAAA-MM-JJ", "faits": {…}}'))
+            continue
+        out.append((n, dict(s.facts), s.date))
+    if errors:
+        raise CpcError(errors)
+    return out
+
+
+@main.command("coverage")
+@rulebook_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "html"]), default="text", show_default=True, help="Output format.")
+@click.option("--min", "minimums", multiple=True, help="Exit 1 under this percentage: PCT for every figure, or KIND=PCT (rule, condition, threshold, date_edge); repeatable.")
+@guarded
+def coverage_cmd(rulebook_path: str | None, output_format: str, minimums: tuple[str, ...]) -> None:
+    """How well the rulebook's test cases exercise it: rules, conditions, thresholds, date edges, each both ways."""
+    from cpc_rules import coverage
+
+    limits = _parse_minimums(minimums)
+    report = coverage.coverage(_rulebook(rulebook_path, tests=True))
+    if output_format == "json":
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    elif output_format == "html":
+        click.echo(coverage.render_html(report), nl=False)
+    else:
+        click.echo(coverage.render_text(report), nl=False)
+    figures = report.figures()
+    below = [f"{k} {figures[k]['percent']} % < {pct} %" for k, pct in limits.items() if figures[k]["percent"] < pct]
+    if below:
+        click.echo(f"échec : couverture sous le minimum (--min) : {' ; '.join(below)}", err=True)
+        sys.exit(1)
+
+
+def _parse_minimums(minimums: tuple[str, ...]) -> dict[str, float]:
+    kinds = ("rule", "condition", "threshold", "date_edge")
+    out: dict[str, float] = {}
+    for m in minimums:
+        kind, _, pct = m.rpartition("=")
+        try:
+            value = float(pct.strip().rstrip("%"))
+        except ValueError:
+            raise click.UsageError(f"--min « {m} » : attendu un pourcentage (95) ou TYPE=POURCENTAGE (rule=100)") from None
+        if not 0 <= value <= 100:
+            raise click.UsageError(f"--min « {m} » : le pourcentage est entre 0 et 100")
+        if kind and kind not in kinds:
+            raise click.UsageError(f"--min « {m} » : type inconnu « {kind} » ; types : {', '.join(kinds)}")
+        for k in (kind,) if kind else kinds:
+            out[k] = value
+    return out
 
 
 @main.command()

@@ -205,12 +205,23 @@ class RecordInfo:
 
 
 @attrs.frozen
+class Presumed:
+    """A fact's presumption, checked: its runtime value, the reason and the articles (references) it rests on."""
+
+    value: object
+    reason: str
+    articles: tuple[str, ...]
+    span: Span | None
+
+
+@attrs.frozen
 class FactInfo:
     index: int
     name: str
     type: Type
     label: str | None
     span: Span | None
+    presumed: Presumed | None = None
 
 
 @attrs.frozen
@@ -273,7 +284,7 @@ class ArticleInfo:
         return None
 
 
-RuleKind = Literal["permit", "forbid", "oblige", "define", "inform"]
+RuleKind = Literal["permit", "forbid", "oblige", "define", "inform", "unencoded"]
 
 
 @attrs.frozen
@@ -287,12 +298,13 @@ class RuleInfo:
     values: tuple[str, ...]  # deontic rules: its members concerned
     define: int | None  # define rules: the definition's index
     value: Expr | None  # define rules: the value
-    text: str | None  # inform rules: the information
+    text: str | None  # inform rules: the information; unencoded rules: the reason
     condition: Expr | None
     exceptions: tuple[int, ...]  # the rules this one is an exception to
     notes: tuple[str, ...]
     confirm: str | None
     span: Span | None
+    scope: tuple[str, ...] = ()  # unencoded rules: the enumerations whose members they make undetermined
 
 
 @attrs.frozen
@@ -313,6 +325,7 @@ class Rulebook:
     tests: tuple[ast.TestCase, ...]
     modules: tuple[ast.Module, ...]
     digest: str  # sha256 of the source texts
+    coverage_notes: tuple[str, ...] = ()  # why it does not answer outside its coverage
 
     @functools.cached_property
     def beaten_by(self) -> tuple[tuple[int, ...], ...]:

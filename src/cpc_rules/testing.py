@@ -20,6 +20,7 @@ _STATUS_WORDS = {
     "undetermined": "indéterminé",
     "mandatory": "obligatoire",
     "not_mandatory": "non obligatoire",
+    "unencoded": "indéterminé, non encodé",
     None: "sans statut",
 }
 
@@ -37,22 +38,14 @@ class CaseResult:
 
 def situation_of(case: ast.TestCase) -> dict[str, Any]:
     """The facts of a case as plain Python values, as a user would pass them."""
-
-    def plain(v: ast.Value) -> Any:
-        if isinstance(v, ast.Lit):
-            return v.value
-        if isinstance(v, str):
-            return v
-        return [{a.name: plain(a.value) for a in r.fields} for r in v]
-
-    return {a.name: plain(a.value) for a in case.facts}
+    return {a.name: ast.plain_value(a.value) for a in case.facts}
 
 
 def run_case(rb: Rulebook, case: ast.TestCase) -> CaseResult:
     failures: list[str] = []
     expected_errors = [x.code for x in case.expectations if isinstance(x, ast.ExpectError)]
     try:
-        decision = rb.decide(situation_of(case), at=case.date)
+        decision = rb.decide(situation_of(case), at=case.date, presumptions=case.presumptions)
     except (CpcError, EvaluationError) as e:
         diags = e.diagnostics if isinstance(e, CpcError) else [e.diagnostic]
         codes = [d.code for d in diags]
@@ -73,8 +66,10 @@ def run_case(rb: Rulebook, case: ast.TestCase) -> CaseResult:
         if isinstance(x, ast.ExpectStatus):
             s = decision.status(x.enum, x.value)
             got = None if s is None else (s.obligation if x.status in ("mandatory", "not_mandatory") else s.permission)
-            if x.status == "undetermined" and s is not None:
+            if x.status in ("undetermined", "unencoded") and s is not None:
                 got = "undetermined" if "undetermined" in (s.permission, s.obligation) else got
+                if x.status == "unencoded" and got == "undetermined" and s.unencoded:
+                    got = "unencoded"
             if got != x.status:
                 detail = f" (manque : {', '.join(sorted(s.missing))})" if s is not None and s.missing else ""
                 failures.append(f"{x.enum} {x.value} : attendu {_STATUS_WORDS[x.status]}, obtenu {_STATUS_WORDS[got]}{detail}")

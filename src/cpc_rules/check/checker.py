@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from cpc_rules import ir, resources
+from cpc_rules import ir, resources, values
 from cpc_rules.check import graph, periods
 from cpc_rules.diagnostics import CpcError, Diagnostic, Span, did_you_mean
 from cpc_rules.ir import BOOL, INT, MONEY, PERCENT, Type
@@ -68,6 +68,7 @@ class _Checker:
         facts = tuple(self.facts.values())
         self._params()
         articles, rule_asts = self._articles(coverage)
+        facts = self._presumptions(facts, articles)
         rules = self._rules(rule_asts, articles)
         definitions = tuple(
             ir.DefInfo(i, d.name, self._type(d.type), d.label, d.span, tuple(r.index for r in rules if r.define == i))
@@ -84,6 +85,7 @@ class _Checker:
         tests = tuple(self._tests())
         if any(d.severity == "error" for d in self.diags):
             return None
+        self._uncovered_members(rules, facts)  # coverage means something only for a rulebook that checks
         digest = hashlib.sha256()  # of the rules: test files do not change a decision
         for m in sorted(self.modules, key=lambda m: m.path):
             if m.path.endswith(resources.TEST_SUFFIX):
@@ -104,6 +106,7 @@ class _Checker:
             tests=tests,
             modules=self.modules,
             digest="sha256:" + digest.hexdigest(),
+            coverage_notes=next((c.notes for c in self.items(ast.Coverage)), ()),
         )
 
     def _coverage(self) -> ast.Period | None:
@@ -275,6 +278,33 @@ class _Checker:
             rules.extend((index, r) for r in a.rules)
         return articles, rules
 
+    def _presumptions(self, facts: tuple[ir.FactInfo, ...], articles: list[ir.ArticleInfo]) -> tuple[ir.FactInfo, ...]:
+        """Each `présumé …` clause: a value of the fact's type, resting on declared articles."""
+        decls = {f.name: f for f in self.items(ast.FactDecl)}
+        refs = [a.ref for a in articles]
+        out = []
+        for f in facts:
+            p = decls[f.name].presumption
+            if p is None:
+                out.append(f)
+                continue
+            errors = len(self.diags)
+            self._check_value(p.value, f.type, p.span, f"la présomption de `{f.name}`")
+            for ref in p.articles:
+                if ref not in refs:
+                    self.err("E201", f"la présomption de `{f.name}` cite l'article {ref}, que le recueil ne déclare pas", p.span, hint=did_you_mean(ref, refs))
+            if len(self.diags) > errors:
+                out.append(f)
+                continue
+            try:
+                value = values.coerce(ast.plain_value(p.value), f.type, self.enums, self.records, f.name)
+            except values.BadValue as e:  # a well-typed literal can still be out of bounds (a negative amount)
+                self.err("E301", f"la présomption de `{f.name}` : {e}", p.span)
+                out.append(f)
+                continue
+            out.append(attrs.evolve(f, presumed=ir.Presumed(value, p.reason, p.articles, p.span)))
+        return tuple(out)
+
     def _rules(self, rule_asts: list[tuple[int, ast.Rule]], articles: list[ir.ArticleInfo]) -> list[ir.RuleInfo]:
         for i, (_, r) in enumerate(rule_asts):
             if r.name in self.rule_index:
@@ -300,6 +330,7 @@ class _Checker:
             kind: ir.RuleKind
             enum = define = value = text = None
             values: tuple[str, ...] = ()
+            scope: tuple[str, ...] = ()
             c = r.conclusion
             if isinstance(c, ast.Deontic):
                 kind = c.kind
@@ -322,11 +353,55 @@ class _Checker:
                     value = self._expr(c.expr, {}, dtype)
                     if value.type != dtype and self._ok(value):
                         self.err("E301", f"`{c.name}` est un {dtype}, la règle `{r.name}` lui donne un {value.type}", c.expr.span)
+            elif isinstance(c, ast.Unencoded):
+                kind, text, scope = "unencoded", c.reason, c.enums
+                for e in c.enums:
+                    if e not in self.enums:
+                        self.err("E205", f"`{e}` n'est pas une énumération", c.span, hint=did_you_mean(e, self.enums))
             else:
                 kind, text = "inform", c.text
-            out.append(ir.RuleInfo(i, r.name, r.label, art, kind, enum, values, define, value, text, cond, tuple(exceptions), r.notes, r.confirm, r.span))
+            out.append(ir.RuleInfo(i, r.name, r.label, art, kind, enum, values, define, value, text, cond, tuple(exceptions), r.notes, r.confirm, r.span, scope))
         self._current_rule = None
         return out
+
+    def _uncovered_members(self, rules: list[ir.RuleInfo], facts: tuple[ir.FactInfo, ...]) -> None:
+        """W314: an enumeration member a decision can reach that no rule covers.
+
+        A member of an enumeration that rules conclude on (a procedure) is covered when a rule
+        permits, forbids or obliges it, or a `non encodé` rule scopes its enumeration; a member
+        of an enumeration a fact takes (a buyer category) is covered when an expression or a
+        parameter row names it. Otherwise the decision would be silent on it, or treat it as
+        "any other value" without the rulebook saying so.
+        """
+        scoped = {e for r in rules for e in r.scope}
+        concluded: dict[str, set[str]] = {}
+        for r in rules:
+            if r.enum is not None:
+                concluded.setdefault(r.enum, set()).update(r.values)
+        for enum, members in concluded.items():
+            if enum in scoped or enum not in self.enums:
+                continue
+            for m in self.enums[enum].members:
+                if m not in members:
+                    self.warn("W314", f"`{m}` ({enum}) : aucune règle ne l'autorise, ne l'interdit ni ne l'oblige", self.enums[enum].span, hint="ajoutez la règle qui en décide, ou déclarez-le : `non encodé \"…\" pour " + enum + "`")
+        named: set[tuple[str, str]] = set()
+        for n in self.nodes:
+            if isinstance(n, ir.Member) and n.operand.type.kind == "enum":
+                named.update((n.operand.type.name, v) for v in n.values)  # type: ignore[misc]
+            elif isinstance(n, ir.Const) and n.type.kind == "enum":
+                named.add((n.type.name, n.value))  # type: ignore[arg-type]
+        for p in self.items(ast.ParamDecl):
+            for st in p.steps:
+                for row in st.value if isinstance(st.value, tuple) else ():
+                    for pattern, key in zip(getattr(row, "patterns", ()), p.keys, strict=False):
+                        named.update((key, v) for v in pattern or ())
+        fact_enums = dict.fromkeys(f.type.name for f in facts if f.type.kind == "enum" and f.name in self.used_facts)
+        for enum in fact_enums:
+            if enum in concluded or enum not in self.enums:
+                continue
+            for m in self.enums[enum].members:
+                if (enum, m) not in named:
+                    self.warn("W314", f"`{m}` ({enum}) : aucune règle ni aucun paramètre ne le nomme", self.enums[enum].span, hint="une situation avec cette valeur serait traitée comme « toute autre valeur » : encodez-la, ou déclarez-la `non encodé`")
 
     def _param_coverage(self, rules: list[ir.RuleInfo], articles: list[ir.ArticleInfo], coverage: ast.Period | None) -> None:
         """A parameter must have a value on every day a rule that reads it is in force (E311)."""
