@@ -214,16 +214,16 @@ class Rulebook:
         at: dt.date | str | None = None,
         *,
         focus: Iterable[str] | str | None = None,
-        presumptions: Mapping[str, Any] | None = None,
+        presumptions: bool = True,
         jobs: int = 1,
     ) -> list[Any]:
         """Decide many situations: facts by name with `at`, or (situation, date) pairs when `at` is None.
 
-        Returns, in input order, an `Answer` (the statuses of the `focus`: enumeration names or
-        "enum.member"; None for all; `.decision()` gives the full Decision) or a `Failure` (its
-        diagnostics): an error never stops the batch. `presumptions` are facts assumed when a
-        situation does not give them. `jobs` > 1 uses that many processes (0: every core).
-        See batch.py; raises CpcError only for an unknown focus.
+        Returns, in input order, an `Answer` (the statuses of the `focus`, enumeration names as
+        for `decide`; `.decision()` gives the full Decision) or a `Failure` (its diagnostics): an
+        error never stops the batch. `presumptions` as for `decide`. `jobs` > 1 uses that many
+        processes (0: every core). Each answer equals what `decide` gives (batch.py); raises
+        CpcError only for an unknown focus (E415).
         """
         from cpc_rules.batch import decide_many
 

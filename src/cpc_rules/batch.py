@@ -46,42 +46,29 @@ class Conclusion(NamedTuple):
 class Focus:
     """The enumeration members a batch answers for, in the order of Program.items."""
 
-    def __init__(self, items: Sequence[Item]) -> None:
+    def __init__(self, items: Sequence[Item], names: tuple[str, ...] | None) -> None:
+        self.names = names  # the enumerations, as Decision.focus; None: all
         self.items = tuple(items)
         self.keys = tuple((i.enum, i.member) for i in self.items)
         self.position = {k: n for n, k in enumerate(self.keys)}
-        self.rules = sorted({r for i in self.items for r in (*i.permits, *i.forbids, *i.obliges)})
+        self.rules = sorted({r for i in self.items for r in (*i.permits, *i.forbids, *i.obliges, *getattr(i, "unencoded", ()))})
 
 
 def make_focus(rb: Rulebook, focus: Iterable[str] | str | None) -> Focus:
-    """`focus`: enumeration names ("procédure") or members ("procédure.appel_d_offres"); None: every one."""
-    items = rb.program.items
-    if focus is None:
-        return Focus(items)
-    wanted = [focus] if isinstance(focus, str) else list(focus)
-    chosen: list[Item] = []
-    bad = []
-    for w in wanted:
-        enum, _, member = w.partition(".")
-        found = [i for i in items if i.enum == enum and (not member or i.member == member)]
-        if not found:
-            bad.append(w)
-        chosen.extend(i for i in found if i not in chosen)
-    if bad:
-        known = sorted({i.enum for i in items})
-        raise CpcError([Diagnostic("E414", f"focus inconnu : {', '.join(bad)}", hint="une énumération conclue par une règle (" + ", ".join(known) + ") ou `énumération.valeur`")])
-    order = {id(i): n for n, i in enumerate(items)}
-    return Focus(sorted(chosen, key=lambda i: order[id(i)]))
+    """`focus`: enumeration names ("procédure", "publicité"), checked as `decide` checks them (E415); None: every one."""
+    names = rb.focus(focus)
+    return Focus([i for i in rb.program.items if names is None or i.enum in names], names)
 
 
 class Answer:
     """The focused conclusions of one situation of a batch; `decision()` gives the full Decision."""
 
-    __slots__ = ("index", "date", "_codes", "_focus", "_rb", "_situation")
+    __slots__ = ("index", "date", "_codes", "_focus", "_rb", "_situation", "_presume")
     ok = True
     diagnostics: tuple[Diagnostic, ...] = ()
 
-    def __init__(self, index: int, date: dt.date, codes: Sequence[int] | None, focus: Focus, rb: Rulebook, situation: Mapping[str, Any]) -> None:
+    def __init__(self, index: int, date: dt.date, codes: Sequence[int] | None, focus: Focus, rb: Rulebook, situation: Mapping[str, Any], presume: bool = True) -> None:
+        self._presume = presume
         self.index = index  # position in the input
         self.date = date
         self._codes = codes  # permission code then obligation code, per focused member; None out of the coverage
@@ -113,8 +100,8 @@ class Answer:
         return {k: c for k in self._focus.keys if (c := self.conclusion(*k)) is not None}
 
     def decision(self, trace: bool = False) -> Decision:
-        """The full Decision (statuses with their grounds, missing facts, trace), recomputed."""
-        return self._rb.decide(self._situation, self.date, trace=trace)
+        """The full Decision (statuses with their grounds, missing facts, presumptions relied on, trace), recomputed."""
+        return self._rb.decide(self._situation, self.date, trace=trace, presumptions=self._presume, focus=self._focus.names)
 
     def __repr__(self) -> str:
         return f"Answer(#{self.index}, {self.date}, {'hors période' if self.out_of_period else self.conclusions})"
@@ -161,7 +148,7 @@ def decide_many(
     at: dt.date | str | None = None,
     *,
     focus: Iterable[str] | str | None = None,
-    presumptions: Mapping[str, Any] | None = None,
+    presumptions: bool = True,
     jobs: int = 1,
     columns: bool | None = None,
 ) -> list[Answer | Failure]:
@@ -173,7 +160,7 @@ def decide_many(
     return _decide_range(rb, items, 0, at, fo, presumptions, columns)
 
 
-def _decide_range(rb: Rulebook, items: list[Any], offset: int, at: Any, fo: Focus, presumptions: Mapping[str, Any] | None, columns: bool | None) -> list[Answer | Failure]:
+def _decide_range(rb: Rulebook, items: list[Any], offset: int, at: Any, fo: Focus, presumptions: bool, columns: bool | None) -> list[Answer | Failure]:
     prog = rb.program
     out: list[Answer | Failure | None] = [None] * len(items)
     rows: list[int] = []  # items with a situation and a date, by position in `items`
@@ -200,15 +187,13 @@ def _decide_range(rb: Rulebook, items: list[Any], offset: int, at: Any, fo: Focu
         except CpcError as e:
             out[i] = Failure(offset + i, e.diagnostics)
             continue
-        if presumptions:
-            situation = {**presumptions, **{k: v for k, v in situation.items() if v is not None}}
         rows.append(i)
         dates.append(date)
         sits.append(situation)
     cp = _column_program(rb) if columns is not False else None
     if cp is not None and rows and (columns or len(rows) >= MIN_COLUMNS):
         days = np.fromiter((d.toordinal() for d in dates), dtype=np.int64, count=len(dates))
-        batch, slow = cp.ingest(sits, days, prog._fact_index)
+        batch, slow = cp.ingest(sits, days, prog._fact_index, presume=presumptions)
         acts = cp.run(batch, fo.rules)
         n = batch.n
         mat = np.zeros((n, 2 * len(fo.items)), dtype=np.int8)
@@ -225,42 +210,37 @@ def _decide_range(rb: Rulebook, items: list[Any], offset: int, at: Any, fo: Focu
         covered_l = covered.tolist() if covered is not None else [True] * n
         for j, i in enumerate(rows):
             if slow_l[j] or fallback[j]:
-                out[i] = _one(rb, offset + i, None, dates[j], sits[j], fo)
+                out[i] = _one(rb, offset + i, dates[j], sits[j], fo, presumptions)
             elif covered_l[j]:
-                out[i] = Answer(offset + i, dates[j], codes[j], fo, rb, sits[j])
+                out[i] = Answer(offset + i, dates[j], codes[j], fo, rb, sits[j], presumptions)
             else:
-                out[i] = Answer(offset + i, dates[j], None, fo, rb, sits[j])
+                out[i] = Answer(offset + i, dates[j], None, fo, rb, sits[j], presumptions)
     else:
         for j, i in enumerate(rows):
-            out[i] = _one(rb, offset + i, None, dates[j], sits[j], fo)
+            out[i] = _one(rb, offset + i, dates[j], sits[j], fo, presumptions)
     return out  # type: ignore[return-value]
 
 
-def _one(rb: Rulebook, index: int, facts: list[Any] | None, date: dt.date, situation: Mapping[str, Any], fo: Focus) -> Answer | Failure:
-    """One situation by the scalar path (Program.run), its focused statuses read as decision.py does."""
-    from cpc_rules.decision import _status
-
-    prog = rb.program
-    if facts is None:
-        try:
-            facts = prog.facts_vector(situation)
-        except CpcError as e:
-            return Failure(index, e.diagnostics)
-    if not prog.in_coverage(date):
-        return Answer(index, date, None, fo, rb, situation)
-    at_date = prog.at(date)
+def _one(rb: Rulebook, index: int, date: dt.date, situation: Mapping[str, Any], fo: Focus, presume: bool) -> Answer | Failure:
+    """One situation by the scalar path (`Rulebook.decide`), its focused statuses read from the Decision."""
     try:
-        a, _, _ = prog.run(facts, at_date)
+        d = rb.decide(situation, date, presumptions=presume, focus=fo.names)
+    except CpcError as e:
+        return Failure(index, e.diagnostics)
     except EvaluationError as e:
-        e.sources = rb.sources
         return Failure(index, [e.diagnostic])
+    if d.out_of_period:
+        return Answer(index, date, None, fo, rb, situation, presume)
     codes: list[int] = []
-    p_code = {p: n for n, p in enumerate(PERMISSIONS)}
-    o_code = {o: n for n, o in enumerate(OBLIGATIONS)}
     for item in fo.items:
-        s = _status(item, a, item.member)
-        codes += (p_code[s.permission], o_code[s.obligation])
-    return Answer(index, date, codes, fo, rb, situation)
+        s = d.status(item.enum, item.member)
+        assert s is not None
+        codes += (_P_CODE[s.permission], _O_CODE[s.obligation])
+    return Answer(index, date, codes, fo, rb, situation, presume)
+
+
+_P_CODE = {p: n for n, p in enumerate(PERMISSIONS)}
+_O_CODE = {o: n for n, o in enumerate(OBLIGATIONS)}
 
 
 # ---------------------------------------------------------------- several processes
@@ -274,7 +254,7 @@ def _worker(bounds: tuple[int, int]) -> list[tuple[int, bool, Any]]:
     return [(r.index, True, r._codes) if isinstance(r, Answer) else (r.index, False, r.diagnostics) for r in res]
 
 
-def _parallel(rb: Rulebook, items: list[Any], at: Any, fo: Focus, presumptions: Mapping[str, Any] | None, jobs: int, columns: bool | None) -> list[Answer | Failure]:
+def _parallel(rb: Rulebook, items: list[Any], at: Any, fo: Focus, presumptions: bool, jobs: int, columns: bool | None) -> list[Answer | Failure]:
     if "fork" not in multiprocessing.get_all_start_methods():
         return _decide_range(rb, items, 0, at, fo, presumptions, columns)
     jobs = (os.cpu_count() or 1) if jobs <= 0 else jobs
@@ -299,7 +279,5 @@ def _parallel(rb: Rulebook, items: list[Any], at: Any, fo: Focus, presumptions: 
                 continue
             item = items[index]
             situation, date = (item, default_date) if default_date is not None else (item[0], _date(item[1]))
-            if presumptions:
-                situation = {**presumptions, **{k: v for k, v in situation.items() if v is not None}}
-            out.append(Answer(index, date, payload, fo, rb, situation))  # type: ignore[arg-type]
+            out.append(Answer(index, date, payload, fo, rb, situation, presumptions))  # type: ignore[arg-type]
     return out

@@ -82,6 +82,12 @@ def _known_all(*cols: Col) -> Any:
     return k
 
 
+def _kleene_or(a: Col, b: Col, n: int) -> Col:
+    t = _arr(_true(a), n, bool) | _arr(_true(b), n, bool)
+    known = t | (_arr(True if a.known is None else a.known, n, bool) & _arr(True if b.known is None else b.known, n, bool))
+    return Col(known, t)
+
+
 def _true(c: Col) -> Any:
     """Rows where a condition is known true."""
     return c.val if c.known is None else (c.known & c.val)
@@ -95,35 +101,43 @@ def _arr(x: Any, n: int, dtype: Any) -> np.ndarray:
     return x if isinstance(x, np.ndarray) else np.full(n, x, dtype=dtype)
 
 
-_MAX_CENTS = 10**17  # values.MAX_AMOUNT (10^15 €) in cents
+_MAX_AMOUNT = Decimal("1e15")  # values.MAX_AMOUNT
+_HUNDRED = Decimal(100)
 
 
 def _cents(x: Any) -> int | None:
-    """Cents of an amount given as an int, a float or a Decimal, exactly as values.coerce reads it; None: another form or invalid."""
+    """Cents of an amount given as an int or a Decimal, accepted exactly as values.coerce accepts it.
+
+    None for another form (text, float: refused by values.coerce) or an invalid value: the
+    row is then typed by values.coerce, which gives the value or the located error.
+    """
     c = x.__class__
     if c is int:
         return x * 100 if 0 <= x < 10**15 else None
-    if c is float:
-        if not 0.0 <= x < 1e13:  # below 10^13 € a float's cents are exact (and NaN fails the test)
-            return None
-        r = round(x * 100)
-        return r if r / 100 == x else None  # the float's shortest text has at most 2 decimals: Decimal(repr(x)) is r/100
     if c is Decimal:
-        if not x.is_finite() or x < 0:
-            return None
-        f = fixed(x, 2)
-        return f if f is not None and f < _MAX_CENTS else None
+        return _decimal(x, 2, _MAX_AMOUNT)
     return None
 
 
 def _percent(x: Any) -> int | None:
-    """A percentage given as an int or a Decimal, in millionths, exactly as values.coerce reads it; None: another form."""
+    """A percentage (0 to 100) given as an int or a Decimal, in millionths, as values.coerce accepts it; None otherwise."""
     c = x.__class__
     if c is int:
-        return x * 10**6 if -(10**12) < x < 10**12 else None
-    if c is Decimal and x.is_finite():
-        return fixed(x, 6)  # None beyond 6 decimals or int64's safe range (values.coerce bounds it lower still)
+        return x * 10**6 if 0 <= x <= 100 else None
+    if c is Decimal:
+        return _decimal(x, 6, _HUNDRED, inclusive=True)
     return None
+
+
+def _decimal(x: Decimal, places: int, upper: Decimal, inclusive: bool = False) -> int | None:
+    """values._number then values._bounded on a Decimal, as an integer at `places`; None where they refuse it."""
+    if not x.is_finite() or (x.is_zero() and x.is_signed()) or x < 0:
+        return None
+    if (x > upper) if inclusive else (x >= upper):
+        return None
+    if x.adjusted() < -places - 1:
+        return None
+    return fixed(x, places)
 
 
 def fixed(value: Any, scale: int) -> int | None:
@@ -223,12 +237,13 @@ class ColumnProgram:
             cols.append(Col(known, val, _SCALE.get(kind, 0)))
         return batch
 
-    def ingest(self, situations: Sequence[Any], days: np.ndarray, names: dict[str, int]) -> tuple[Batch, np.ndarray]:
+    def ingest(self, situations: Sequence[Any], days: np.ndarray, names: dict[str, int], presume: bool = False) -> tuple[Batch, np.ndarray]:
         """Raw situations (facts by name) straight to columns, for the usual value forms.
 
         A value in a form this fast path does not take exactly as values.coerce does (text,
         a percentage, a list, a wrong type…) marks its row `slow`: the caller types that row
         with Program.facts_vector (which reports its errors) and decides it one at a time.
+        `presume`: a fact not given takes the rulebook's presumption (Program.presume).
         Returns the batch and the slow mask (slow rows are also in batch.fallback).
         """
         n = len(situations)
@@ -247,8 +262,10 @@ class ColumnProgram:
         for f in rb.facts:
             kind = f.type.kind
             scale = _SCALE.get(kind, 0)
+            presumed = f.presumed if presume else None
             if f.name not in present:
-                cols.append(Col(np.zeros(n, dtype=bool), np.zeros(n, dtype=bool if kind == "bool" else np.int64), scale))
+                col = Col(np.zeros(n, dtype=bool), np.zeros(n, dtype=bool if kind == "bool" else np.int64), scale)
+                cols.append(self._presume(col, presumed, np.ones(n, dtype=bool), batch, f.type))
                 continue
             name = f.name
             raw = [s.get(name) for s in situations]
@@ -267,8 +284,8 @@ class ColumnProgram:
                 ok = np.array([x is not None for x in fx], dtype=bool)
                 known, bad = ok, given & ~ok
                 val = np.array([x or 0 for x in fx], dtype=np.int64)
-            elif kind == "int":
-                code = np.array([0 if x is None else 1 if x.__class__ is int and -I64_SAFE < x < I64_SAFE else 2 for x in raw], dtype=np.int8)
+            elif kind == "int":  # values.coerce: 0 ≤ n < 10^15 (a Decimal or a text: the scalar path)
+                code = np.array([0 if x is None else 1 if x.__class__ is int and 0 <= x < 10**15 else 2 for x in raw], dtype=np.int8)
                 known, bad = code == 1, code == 2
                 val = np.array([x if c == 1 else 0 for x, c in zip(raw, code.tolist(), strict=True)], dtype=np.int64)
             elif kind == "date":
@@ -280,9 +297,23 @@ class ColumnProgram:
                 bad = known
                 val = np.zeros(n, dtype=np.int64)
             slow |= bad
-            cols.append(Col(known & ~bad, val, scale))
+            col = Col(known & ~bad, val, scale)
+            cols.append(self._presume(col, presumed, np.array([x is None for x in raw], dtype=bool), batch, f.type))
         batch.fallback |= slow
         return batch, slow
+
+    def _presume(self, col: Col, presumed: Any, absent: np.ndarray, batch: Batch, t: ir.Type) -> Col:
+        """The column with the presumed value where the fact is not given."""
+        if presumed is None or not absent.any():
+            return col
+        try:
+            v = self._const(presumed.value, t)
+        except (NotColumnar, KeyError):
+            batch.fallback |= absent  # a presumption the columns do not hold (a list): one at a time
+            return col
+        known = col.known | absent
+        val = np.where(absent, v, col.val)
+        return Col(known, val.astype(col.val.dtype), col.scale)
 
     # ------------------------------------------------------------ run
     def run(self, batch: Batch, rules: Iterable[int] | None = None) -> dict[int, Col]:
@@ -296,6 +327,7 @@ class ColumnProgram:
         needed = self._needed_rows(days)
         ev = _Eval(self, batch, param_step)
         acts: dict[int, Col] = {}
+        ws: dict[int, Col] = {}  # per exception: its condition or that of an exception below it
         for kind, index in rb.order:
             if kind == "rule":
                 if keep is not None and index not in keep:
@@ -307,8 +339,13 @@ class ColumnProgram:
                 else:
                     c = ev.expr(r.condition, on)
                     a = Col(None if c.known is None else (c.known | ~on), _arr(c.val, n, bool) & on)
-                for e in rb.beaten_by[r.index]:
-                    x = acts[e]
+                if r.exceptions:  # an exception to others: what it passes up the chain (compile.py, `w`)
+                    w = a
+                    for e in rb.beaten_by[r.index]:
+                        w = _kleene_or(w, ws[e], n)
+                    ws[index] = w
+                for e in rb.beaten_by[r.index]:  # an exception, or one below it, that applies beats this rule
+                    x = ws[e]
                     a_not_false = ~_false(a)
                     beats = a_not_false & _true(x)
                     maybe = a_not_false & ~_known_all(x) if x.known is not None else np.zeros(n, dtype=bool)
@@ -645,4 +682,11 @@ def status_codes(item: Any, acts: dict[int, Col], n: int) -> tuple[np.ndarray, n
         obl[:] = 2
         obl[oU] = 3
         obl[oT] = 1
+    unencoded = getattr(item, "unencoded", ())
+    if unencoded:  # a `non encodé` rule that applies or may apply: never a certain answer
+        maybe = any_of(unencoded, False) | any_of(unencoded, True)
+        if item.permits or item.forbids:
+            perm[maybe] = 4
+        if item.obliges:
+            obl[maybe] = 3
     return perm, obl
