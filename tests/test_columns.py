@@ -325,7 +325,9 @@ def test_focus_and_presumptions() -> None:
     assert presumed.permission("procédure", "sans_publicité_ni_mise_en_concurrence") == "not_allowed"
     with pytest.raises(CpcError) as e:
         rb.decide_many([s], "2024-05-01", focus="pas_une_énumération")
-    assert e.value.diagnostics[0].code == "E415"
+    with pytest.raises(CpcError) as same:
+        rb.decide(s, "2024-05-01", focus="pas_une_énumération")  # the focus is checked as decide checks it
+    assert e.value.diagnostics[0].code == same.value.diagnostics[0].code
 
 
 def test_jobs_give_the_same_answers() -> None:
