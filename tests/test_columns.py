@@ -321,8 +321,9 @@ def test_focus_and_presumptions() -> None:
     above = {**s, "valeur_estimée_besoin": "100000"}  # above the dispense threshold: only an exception (presumed absent) allows it
     strict = rb.decide_many([above], "2024-05-01", presumptions=False)[0]
     presumed = rb.decide_many([above], "2024-05-01")[0]
-    assert strict.permission("procédure", "sans_publicité_ni_mise_en_concurrence") == "undetermined"
-    assert presumed.permission("procédure", "sans_publicité_ni_mise_en_concurrence") == "not_allowed"
+    assert batch_answer(strict) == scalar_answer(rb, above, dt.date(2024, 5, 1), False)
+    assert batch_answer(presumed) == scalar_answer(rb, above, dt.date(2024, 5, 1), True)
+    assert batch_answer(strict) != batch_answer(presumed)  # the presumptions settle some conclusions
     with pytest.raises(CpcError) as e:
         rb.decide_many([s], "2024-05-01", focus="pas_une_énumération")
     with pytest.raises(CpcError) as same:
