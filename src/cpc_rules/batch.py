@@ -278,6 +278,6 @@ def _parallel(rb: Rulebook, items: list[Any], at: Any, fo: Focus, presumptions: 
                 out.append(Failure(index, payload))
                 continue
             item = items[index]
-            situation, date = (item, default_date) if default_date is not None else (item[0], _date(item[1]))
+            situation, date = (item, default_date) if default_date is not None else (item[0], item[1] if item[1].__class__ is dt.date else _date(item[1]))
             out.append(Answer(index, date, payload, fo, rb, situation, presumptions))  # type: ignore[arg-type]
     return out
