@@ -337,3 +337,16 @@ def test_jobs_give_the_same_answers() -> None:
     one = [batch_answer(a) for a in rb.decide_many(items, focus="procédure")]
     two = [batch_answer(a) for a in rb.decide_many(items, focus="procédure", jobs=2)]
     assert one == two
+
+
+def test_the_architecture_example_runs() -> None:
+    """docs/architecture.md shows decide_many: its example runs and its assertions hold."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = re.search(r"## Batch: `decide_many`.*?```python\n(.*?)```", text, flags=re.DOTALL)
+    assert block is not None
+    scope: dict[str, Any] = {}
+    exec(block.group(1), scope)  # noqa: S102 - our own documentation
+    assert scope["full"].status("procédure", "sans_publicité_ni_mise_en_concurrence").permission == "allowed"
