@@ -208,6 +208,27 @@ class Rulebook:
             e.sources = self.sources  # so that the message can quote the rule's line
             raise
 
+    def decide_many(
+        self,
+        situations: Iterable[Any],
+        at: dt.date | str | None = None,
+        *,
+        focus: Iterable[str] | str | None = None,
+        presumptions: bool = True,
+        jobs: int = 1,
+    ) -> list[Any]:
+        """Decide many situations: facts by name with `at`, or (situation, date) pairs when `at` is None.
+
+        Returns, in input order, an `Answer` (the statuses of the `focus`, enumeration names as
+        for `decide`; `.decision()` gives the full Decision) or a `Failure` (its diagnostics): an
+        error never stops the batch. `presumptions` as for `decide`. `jobs` > 1 uses that many
+        processes (0: every core). Each answer equals what `decide` gives (batch.py); raises
+        CpcError only for an unknown focus (E415).
+        """
+        from cpc_rules.batch import decide_many
+
+        return decide_many(self, situations, at, focus=focus, presumptions=presumptions, jobs=jobs)
+
 
     def questions(self, situation: Mapping[str, Any], at: dt.date | str, *, focus: Iterable[str] | None = None, skip: Iterable[str] = ()) -> list[Any]:
         """The ranked next questions (interview.Question) for a situation: only facts that can still change a
