@@ -258,7 +258,7 @@ def test_spaser_threshold_2023(tmp_path, new_rb):
     assert got == {
         ("adoption_spaser", "newly-mandatory"): [
             "collectivité_ou_statut_légal = vrai, montant_annuel_achats dans ]50 000 000 ; 100 000 000] €, consultation à partir du 2023-01-01",
-            "collectivité_ou_statut_légal = faux, montant_annuel_achats dans ]50 000 000 ; 100 000 000] €, consultation à partir du 2023-10-25",
+            "collectivité_ou_statut_légal = faux ou non donné, montant_annuel_achats dans ]50 000 000 ; 100 000 000] €, consultation à partir du 2023-10-25",
         ],
         ("adoption_spaser", "undetermined"): [
             "collectivité_ou_statut_légal non donné, montant_annuel_achats dans ]50 000 000 ; 100 000 000] €, consultation du 2023-01-01 au 2023-10-25 exclu"
