@@ -167,6 +167,21 @@ def test_decree_2025_1386_supplies_and_services(decree_2025_1386_fs, new_rb):
         )
     ]  # a defence buyer (Livre III, not encoded) stays undetermined on both sides
     assert dce.regions[0].witness == {"date": "2026-04-01", "faits": {"acheteur": "autorité_centrale", "avis_d_appel_à_la_concurrence": True, "valeur_estimée_besoin": "40000"}}
+    # the edges, one day and one cent on each side: the change holds exactly on [40 000 ; 60 000[ € from 2026-04-01
+    old_rb = load_rulebook(decree_2025_1386_fs, tests=False)
+    base = {"acheteur": "autorité_centrale", "avis_d_appel_à_la_concurrence": True}
+    for day, value, changes in (
+        ("2026-03-31", "40000", False),
+        ("2026-04-01", "39999.99", False),
+        ("2026-04-01", "40000", True),
+        ("2026-04-01", "59999.99", True),
+        ("2026-04-01", "60000", False),
+        ("2027-12-31", "59999.99", True),
+    ):
+        s = {**base, "valeur_estimée_besoin": value}
+        d = dt.date.fromisoformat(day)
+        x, y = diffmod.pair_status(diffmod.outcome(old_rb, s, d), diffmod.outcome(new_rb, s, d), ("formalité", "dce_profil_acheteur"))
+        assert (diffmod.change_kind(x, y) == "no-longer-mandatory") is changes, (day, value)
     # R2122-8: a purchase without publicity is now allowed (found, though guided)
     widened = by["procédure", "sans_publicité_ni_mise_en_concurrence", "widened"]
     assert "R2122-8" in widened.articles
