@@ -640,7 +640,8 @@ def coverage_cmd(rulebook_path: str | None, output_format: str, minimums: tuple[
     else:
         click.echo(coverage.render_text(report), nl=False)
     figures = report.figures()
-    below = [f"{k} {figures[k]['percent']} % < {pct} %" for k, pct in limits.items() if figures[k]["percent"] < pct]
+    fr = lambda x: f"{x:.1f}".replace(".", ",")
+    below = [f"{k} {fr(figures[k]['percent'])} % < {fr(pct)} %" for k, pct in limits.items() if figures[k]["percent"] < pct]
     if below:
         click.echo(f"échec : couverture sous le minimum (--min) : {' ; '.join(below)}", err=True)
         sys.exit(1)
