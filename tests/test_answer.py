@@ -44,11 +44,18 @@ def test_four_facts_answer_the_procedure_question_in_the_first_lines(four: str) 
     assert "✔ Appel d'offres (ouvert ou restreint) (R2124-1)" in head
     assert "✘ non : Marché sans publicité ni mise en concurrence préalables" in head
     assert not any(x.startswith("  ?") for x in lines[:12])  # no procedure left open
+    assert "Appel d'offres ouvert" not in head  # the variants the generic line names are not repeated
     verdict = r.output.split("Rapport détaillé")[0]
-    assert "Sous réserve de" in verdict and "(R2122-1)" in verdict and "(R2124-3)" in verdict
+    assert len(verdict.rstrip().splitlines()) <= 20  # the answer first, and short
+    # the presumptions: one paragraph of at most two lines, the count, the most relevant, the way to the rest
+    presumed = verdict[verdict.index("Sous réserve de ") :].rstrip().splitlines()
+    assert len(presumed) <= 2 and "présumé faux" in presumed[0] and "(R2124-3)" in verdict
+    assert " présomption(s) " in presumed[0] and verdict.rstrip().endswith("— détail : --detail")
     assert "urgence_impérieuse" not in verdict  # facts by their label, never their identifier
     assert "Question qui en règle le plus : « " in verdict
     assert r.output.rstrip().endswith("Rapport détaillé : option --detail (la trace : --trace)")
+    detail = run("decide", four, "--detail").output  # every presumption, with its article, is in the report
+    assert "Urgence impérieuse" in detail and "(R2122-1)" in detail
 
 
 def test_strict_leaves_the_direct_award_open(four: str) -> None:
