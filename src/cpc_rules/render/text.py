@@ -1,6 +1,6 @@
 """The decision in words, for a buyer: French by default, English with lang="en".
 
-The answer comes first (`verdict`, fifteen to twenty-five lines, the presumptions included): the procedures the buyer
+The answer comes first (`verdict`, about fifteen to twenty lines, the presumptions included): the procedures the buyer
 may use with the publicity each one owes, the obligations and prohibitions that
 apply, what stays open with the one question that settles most of it, and the
 presumptions the answer rests on. The report (`detail`) gives every conclusion
@@ -416,7 +416,10 @@ def _with_arts(label: str, arts: str) -> str:
     """`label (arts)`, unless the label already ends with those articles."""
     if not arts:
         return label
-    return label if label.rstrip().endswith(f"({arts})") else f"{label} ({arts})"
+    refs = arts.split(", ")
+    if label.rstrip().endswith(f"({arts})") or all(r in label for r in refs):
+        return label
+    return f"{label} ({', '.join(refs[:3])}…)" if len(refs) > 4 else f"{label} ({arts})"
 
 
 def _bare(label: str) -> str:
@@ -456,7 +459,7 @@ def _unencoded_lines(d: Decision, w: dict[str, str]) -> list[str]:
 
 
 def verdict(d: Decision, lang: str = "fr") -> str:
-    """The answer first, in fifteen to twenty-five lines (see the module docstring)."""
+    """The answer first, in about fifteen to twenty lines (see the module docstring)."""
     w = _WORDS.get(lang, _WORDS["fr"])
     rb = d.rulebook
     title = w["title"].format(date=d.date.isoformat(), rulebook=rb.title or "recueil")
@@ -550,7 +553,7 @@ def verdict(d: Decision, lang: str = "fr") -> str:
         for s in applies:
             if s.obligation == "mandatory":
                 out.append(f"  ● {_with_arts(short(s.label, 95), _arts(d, s.grounds))}")
-        banned = [f"{_bare(short(s.label, 30))}\u00a0({_arts(d, s.grounds).replace(' ', chr(160))})" for s in applies if s.obligation != "mandatory"]
+        banned = [f"{_bare(short(s.label, 55))}\u00a0({_arts(d, s.grounds).replace(' ', chr(160))})" for s in applies if s.obligation != "mandatory"]
         if banned:  # prohibitions a buyer rarely meets: one line, not one each
             out.extend(_wrap(f"  {w['forbidden']}", banned, "    "))
         shown.extend(applies)
