@@ -38,6 +38,7 @@ _WORDS = {
         "verdict_unencoded": "indéterminé, non encodé",
         "verdict_maybe_unencoded": "peut-être hors de ce que le recueil encode (à préciser)",
         "and_more": "et {n} autre(s) — détail : --detail",
+        "for_these": "pour ces {n} procédures",
         "n_presumptions": "{n} présomption(s), dont",
         "subject_to_n": "Sous réserve de {n} présomption(s) ({value}sauf indication contraire), dont",
         "see_detail": "détail : --detail",
@@ -108,6 +109,7 @@ _WORDS = {
         "verdict_unencoded": "undetermined, not encoded",
         "verdict_maybe_unencoded": "perhaps outside what the rulebook encodes (to be settled)",
         "and_more": "and {n} more — detail: --detail",
+        "for_these": "for these {n} procedures",
         "n_presumptions": "{n} presumption(s), among them",
         "subject_to_n": "Subject to ({value}unless stated otherwise) {n} presumption(s), among them",
         "see_detail": "detail: --detail",
@@ -454,7 +456,8 @@ def _unencoded_lines(d: Decision, w: dict[str, str]) -> list[str]:
     if maybe:
         first = rb.rules[maybe[0]]
         more = f" {w['and_more'].format(n=len(maybe) - 1)}" if len(maybe) > 1 else ""
-        lines.append(f"⚠ {w['verdict_maybe_unencoded']} : {short(first.text, 90)} ({rb.articles[first.article].ref}){more}")
+        text = f"⚠ {w['verdict_maybe_unencoded']} : {short(first.text, 90 if not more else 50)} ({rb.articles[first.article].ref}){more}"
+        lines.extend(textwrap.wrap(text, width=110, subsequent_indent="  ", break_on_hyphens=False))
     return [""] + lines if lines else []
 
 
@@ -513,7 +516,7 @@ def verdict(d: Decision, lang: str = "fr") -> str:
             lines = [line]
             if given and s.permission != "allowed" and allowed:  # the procedure retained is not open: say which are
                 lines.extend(_wrap(f"    {w['possible']}", [a.label for a in _fold(allowed)], "      "))
-            pub: list[str] = []
+            pub: list[tuple[str, tuple[str, ...]]] = []  # (enumeration's label, items) the procedure owes
             alt = None
             if dependent and f is not None:
                 alt = d if given else None
@@ -531,16 +534,24 @@ def verdict(d: Decision, lang: str = "fr") -> str:
                     items = [f"{a.label} ({_arts(alt, a.grounds)})" for a in owed if a.enum == e]
                     items += [f"? {a.label}" for a in unsure if a.enum == e]
                     if items:
-                        pub.extend(_wrap(f"      {short(rb.enums[e].label or e, 40)}", items, " " * 8))
+                        pub.append((short(rb.enums[e].label or e, 40), tuple(items)))
                 for a in unsure:
                     open_missing.update(a.missing - choice_facts)
             entries.append((s, lines, pub))
         # a variant the generic member names is said once; procedures owing the same publicity share its lines
         kept = [(s, lines, pub) for s, lines, pub in entries if not any(_variant_of(t, s) and pub == p for t, _, p in entries)]
+        run = 0  # how many procedures in a row owe this publicity
         for i, (s, lines, pub) in enumerate(kept):
             out.extend(lines)
-            if i + 1 == len(kept) or kept[i + 1][2] != pub:
-                out.extend(pub)
+            run += 1
+            if i + 1 < len(kept) and kept[i + 1][2] == pub:
+                continue
+            for label, items in pub:
+                if run > 1:  # said once for the procedures above it, not as if for the last one only
+                    out.extend(_wrap(f"    {label} ({w['for_these'].format(n=run)})", list(items), " " * 6))
+                else:
+                    out.extend(_wrap(f"      {label}", list(items), " " * 8))
+            run = 0
         closed = [s for s in statuses if s not in candidates and s.permission in ("not_allowed", "forbidden")]
         if closed and not given:
             out.extend(_wrap(f"  ✘ {w['not_possible']}", [_bare(s.label) for s in _fold(closed)], "    "))
