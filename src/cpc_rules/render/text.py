@@ -499,7 +499,7 @@ def verdict(d: Decision, lang: str = "fr") -> str:
         if not candidates:
             out.append(f"  ✘ {w['none_possible']}")
         allowed = [s for s in statuses if s.permission == "allowed"]
-        entries: list[tuple[Status, list[str], list[str]]] = []  # a procedure's lines, then the publicity it owes
+        entries: list[tuple[Status, list[str], list[tuple[str, tuple[str, ...]]]]] = []  # a procedure's lines, then the publicity it owes
         for s in candidates:
             shown.append(s)
             mark = {"allowed": "✔", "undetermined": "?"}.get(s.permission or "", "✘")
