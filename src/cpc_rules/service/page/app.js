@@ -1,0 +1,235 @@
+// The buyer's page: a form generated from the situation's JSON Schema (/schema), driven by
+// /questions (only the questions that can change the answer are shown), answered by /decide.
+// No framework, no external resource: it works on a machine without internet.
+"use strict";
+
+const state = { schema: null, facts: {}, answers: {}, shown: [], checklist: [], decision: null };
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children) node.append(c);
+  return node;
+}
+
+async function api(path, body, params = {}) {
+  const query = new URLSearchParams(params).toString();
+  const response = await fetch(path + (query ? "?" + query : ""), {
+    method: body === undefined ? "GET" : "POST",
+    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await response.json();
+  if (!response.ok) {
+    const errors = (data.errors || []).map((e) => e.message + (e.hint ? " (" + e.hint + ")" : ""));
+    throw new Error(errors.join(" ; ") || "erreur " + response.status);
+  }
+  return data;
+}
+
+function situation() {
+  const faits = {};
+  for (const [name, value] of Object.entries(state.answers)) {
+    if (value !== "" && value !== null && value !== undefined) faits[name] = value;
+  }
+  return { date: document.getElementById("f-date").value, faits };
+}
+
+function factSchema(name) {
+  return (state.facts[name] || {});
+}
+
+// One field per fact: choices for an enumeration or a yes/no, a text box for amounts
+// (written as a buyer writes them: "1 850 000", "39 999,99 €").
+function field(q) {
+  const name = q.fact;
+  const schema = factSchema(name);
+  const id = "f-" + name;
+  const label = q.label || schema.title || name;
+  const box = el("div", { class: "field", "data-fact": name });
+  const helpId = id + "-help";
+  const choices = q.choices || (schema.enum ? schema.enum.map((v) => ({ value: v, label: v })) : null);
+  const kind = q.type || (schema.type === "boolean" ? "bool" : choices ? "enum" : "text");
+  const current = state.answers[name];
+  if (kind === "bool" || kind === "enum") {
+    const fs = el("fieldset", { "aria-describedby": helpId });
+    fs.append(el("legend", { text: label }));
+    const options = kind === "bool" ? [{ value: true, label: "Oui" }, { value: false, label: "Non" }] : choices;
+    options.push({ value: "", label: "Je ne sais pas" });
+    options.forEach((opt, i) => {
+      const input = el("input", { type: "radio", name: id, id: id + "-" + i, value: String(opt.value) });
+      if (String(current ?? "") === String(opt.value)) input.checked = true;
+      input.addEventListener("change", () => answer(name, opt.value));
+      fs.append(el("label", { class: "choice", for: id + "-" + i }, input, " " + (opt.label || opt.value)));
+    });
+    box.append(fs);
+  } else {
+    box.append(el("label", { for: id, text: label }));
+    const input = el("input", { type: "text", id, name, inputmode: kind === "date" ? null : "decimal", "aria-describedby": helpId, autocomplete: "off" });
+    if (kind === "date") input.type = "date";
+    if (current !== undefined) input.value = current;
+    input.addEventListener("change", () => answer(name, input.value.trim()));
+    box.append(input);
+  }
+  const help = el("p", { class: "help", id: helpId, text: q.help || "" });
+  box.append(help);
+  if (q.articles && q.articles.length) box.append(el("p", { class: "articles", text: "Compte pour : " + q.articles.join(", ") }));
+  return box;
+}
+
+function answer(name, value) {
+  if (value === "") delete state.answers[name];
+  else state.answers[name] = value;
+  refresh();
+}
+
+let refreshing = null;
+async function refresh() {
+  const status = document.getElementById("form-status");
+  const date = document.getElementById("f-date").value;
+  if (!date) return;
+  const seq = (refreshing = Symbol());
+  try {
+    const data = await api("/questions", situation());
+    if (seq !== refreshing) return;
+    render(data.questions || []);
+    status.textContent = (data.questions || []).length ? "" : "Toutes les questions utiles ont une réponse.";
+    status.className = "";
+  } catch (e) {
+    status.textContent = "Erreur : " + e.message;
+    status.className = "error";
+  }
+}
+
+function render(questions) {
+  const asked = questions.filter((q) => !q.checklist);
+  const checklist = questions.filter((q) => q.checklist).flatMap((q) => q.items || [q]);
+  // Answered facts stay on the page so that an answer can be changed.
+  const names = [...Object.keys(state.answers), ...asked.map((q) => q.fact)];
+  const seen = new Set();
+  const container = document.getElementById("questions");
+  const focused = document.activeElement && document.activeElement.id;
+  container.replaceChildren();
+  for (const name of names) {
+    if (seen.has(name) || checklist.some((c) => c.fact === name)) continue;
+    seen.add(name);
+    const q = asked.find((x) => x.fact === name) || { fact: name };
+    container.append(field(q));
+  }
+  const fs = document.getElementById("checklist");
+  const items = document.getElementById("checklist-items");
+  items.replaceChildren();
+  fs.hidden = checklist.length === 0;
+  for (const c of checklist) {
+    const id = "c-" + c.fact;
+    const box = el("input", { type: "checkbox", id, name: c.fact });
+    if (state.answers[c.fact] === true) box.checked = true;
+    box.addEventListener("change", () => answer(c.fact, box.checked ? true : ""));
+    items.append(el("label", { class: "choice", for: id }, box, " " + (c.label || c.fact)));
+  }
+  if (focused) {
+    const again = document.getElementById(focused);
+    if (again) again.focus();
+  }
+}
+
+function ruleArticles(decision, refs) {
+  return [...new Set(refs.map((r) => r.article))].join(", ");
+}
+
+function verdictLines(d) {
+  const out = [];
+  if (d.status === "out_of_period") return [el("p", { text: d.message })];
+  const by = (e) => (d.conclusions || []).filter((c) => c.enum === e);
+  const procedures = by("procédure");
+  const allowed = procedures.filter((c) => c.permission === "allowed");
+  const open = procedures.filter((c) => c.permission === "undetermined");
+  const list = el("ul");
+  for (const c of allowed) list.append(el("li", { class: "verdict-line" }, el("span", { class: "allowed", text: "✔ autorisé : " }), c.label + " (" + ruleArticles(d, c.grounds) + ")"));
+  for (const c of open) list.append(el("li", { class: "verdict-line" }, el("span", { class: "undetermined", text: "? indéterminé : " }), c.label));
+  out.push(el("h3", { text: "Procédures possibles" }), list);
+  const owed = (d.conclusions || []).filter((c) => c.enum !== "procédure" && c.obligation === "mandatory");
+  const pending = (d.conclusions || []).filter((c) => c.enum !== "procédure" && c.obligation === "undetermined");
+  const ob = el("ul");
+  for (const c of owed) ob.append(el("li", { class: "verdict-line" }, el("span", { class: "allowed", text: "● obligatoire : " }), c.label + " (" + ruleArticles(d, c.grounds) + ")"));
+  for (const c of pending) ob.append(el("li", { class: "verdict-line" }, el("span", { class: "undetermined", text: "? indéterminé : " }), c.label));
+  out.push(el("h3", { text: "Publicité et obligations" }), ob);
+  if ((d.missing_facts || []).length) {
+    out.push(el("p", { text: "Reste à préciser : " + d.missing_facts.map((m) => m.label || m.name).join(" ; ") }));
+  }
+  return out;
+}
+
+function showDecision(d) {
+  state.decision = d;
+  const section = document.getElementById("verdict");
+  section.hidden = false;
+  document.getElementById("verdict-body").replaceChildren(...verdictLines(d));
+  const pres = document.getElementById("presumptions");
+  const presumed = d.presumptions || [];
+  pres.replaceChildren(presumed.length ? el("ul", {}, ...presumed.map((p) => el("li", { text: (p.label || p.fact) + " : " + (p.reason || "") }))) : el("p", { text: "Aucune." }));
+  const grounds = el("ul");
+  for (const a of d.articles || []) {
+    const text = a.article + (a.title ? " — " + a.title : "");
+    const link = a.legiarti ? el("a", { href: "https://www.legifrance.gouv.fr/codes/article_lc/" + a.legiarti, text, rel: "noopener" }) : text;
+    grounds.append(el("li", {}, link, a.version_from ? " (version du " + a.version_from + ")" : ""));
+  }
+  document.getElementById("grounds").replaceChildren(grounds);
+  document.getElementById("trace").textContent = JSON.stringify(d.trace || [], null, 1);
+  const blob = new Blob([JSON.stringify(d, null, 2)], { type: "application/json" });
+  document.getElementById("download-link").href = URL.createObjectURL(blob);
+  section.focus();
+}
+
+async function decide(event) {
+  event.preventDefault();
+  const status = document.getElementById("form-status");
+  if (!document.getElementById("f-date").value) {
+    status.textContent = "Indiquez la date de lancement de la consultation.";
+    status.className = "error";
+    document.getElementById("f-date").focus();
+    return;
+  }
+  try {
+    showDecision(await api("/decide", situation(), { trace: "true" }));
+    status.textContent = "";
+  } catch (e) {
+    status.textContent = "Erreur : " + e.message;
+    status.className = "error";
+  }
+}
+
+async function copySituation() {
+  const text = JSON.stringify(situation(), null, 2);
+  const status = document.getElementById("copy-status");
+  try {
+    await navigator.clipboard.writeText(text);
+    status.textContent = "Situation copiée.";
+  } catch (e) {
+    status.textContent = "Copie impossible ici ; la voici : " + text;
+  }
+}
+
+async function start() {
+  const [schema, rulebook] = await Promise.all([api("/schema"), api("/rulebook")]);
+  state.schema = schema;
+  state.facts = schema.properties.faits.properties;
+  document.getElementById("rulebook-info").textContent = "Recueil : " + rulebook.title + ".";
+  const date = document.getElementById("f-date");
+  date.value = new Date().toISOString().slice(0, 10);
+  date.addEventListener("change", refresh);
+  document.getElementById("situation-form").addEventListener("submit", decide);
+  document.getElementById("reset-button").addEventListener("click", () => { state.answers = {}; document.getElementById("verdict").hidden = true; refresh(); });
+  document.getElementById("copy-button").addEventListener("click", copySituation);
+  await refresh();
+}
+
+document.addEventListener("DOMContentLoaded", () => start().catch((e) => {
+  const status = document.getElementById("form-status");
+  status.textContent = "Le service ne répond pas : " + e.message;
+  status.className = "error";
+}));
