@@ -3,7 +3,7 @@
 // No framework, no external resource: it works on a machine without internet.
 "use strict";
 
-const state = { schema: null, facts: {}, answers: {}, shown: [], checklist: [], decision: null };
+const state = { schema: null, facts: {}, answers: {}, asked: {}, checklistFacts: new Set(), decision: null };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -43,8 +43,8 @@ function factSchema(name) {
   return (state.facts[name] || {});
 }
 
-// One field per fact: choices for an enumeration or a yes/no, a text box for amounts
-// (written as a buyer writes them: "1 850 000", "39 999,99 €").
+// One field per question: choices for an enumeration or a yes/no, a text box for amounts
+// (written as a buyer writes them: "1 850 000", "39 999,99 €"), a date picker for dates.
 function field(q) {
   const name = q.fact;
   const schema = factSchema(name);
@@ -52,31 +52,34 @@ function field(q) {
   const label = q.label || schema.title || name;
   const box = el("div", { class: "field", "data-fact": name });
   const helpId = id + "-help";
-  const choices = q.choices || (schema.enum ? schema.enum.map((v) => ({ value: v, label: v })) : null);
-  const kind = q.type || (schema.type === "boolean" ? "bool" : choices ? "enum" : "text");
+  const kind = q.kind || (schema.type === "boolean" ? "bool" : schema.enum ? "enum" : "amount");
   const current = state.answers[name];
   if (kind === "bool" || kind === "enum") {
     const fs = el("fieldset", { "aria-describedby": helpId });
     fs.append(el("legend", { text: label }));
-    const options = kind === "bool" ? [{ value: true, label: "Oui" }, { value: false, label: "Non" }] : choices;
+    let options = (q.choices || []).map((c) => ({ value: c.value, label: c.label }));
+    if (!options.length) options = kind === "bool" ? [{ value: true, label: "Oui" }, { value: false, label: "Non" }] : (schema.enum || []).map((v) => ({ value: v, label: v }));
     options.push({ value: "", label: "Je ne sais pas" });
     options.forEach((opt, i) => {
       const input = el("input", { type: "radio", name: id, id: id + "-" + i, value: String(opt.value) });
       if (String(current ?? "") === String(opt.value)) input.checked = true;
       input.addEventListener("change", () => answer(name, opt.value));
-      fs.append(el("label", { class: "choice", for: id + "-" + i }, input, " " + (opt.label || opt.value)));
+      fs.append(el("label", { class: "choice", for: id + "-" + i }, input, " " + opt.label));
     });
     box.append(fs);
   } else {
     box.append(el("label", { for: id, text: label }));
-    const input = el("input", { type: "text", id, name, inputmode: kind === "date" ? null : "decimal", "aria-describedby": helpId, autocomplete: "off" });
-    if (kind === "date") input.type = "date";
-    if (current !== undefined) input.value = current;
-    input.addEventListener("change", () => answer(name, input.value.trim()));
+    const input = el("input", { type: kind === "date" ? "date" : "text", id, name, inputmode: kind === "date" || kind === "list" ? null : "decimal", "aria-describedby": helpId, autocomplete: "off" });
+    if (current !== undefined) input.value = typeof current === "string" ? current : JSON.stringify(current);
+    input.addEventListener("change", () => {
+      const raw = input.value.trim();
+      if (kind === "list" && raw.startsWith("[")) {
+        try { answer(name, JSON.parse(raw)); } catch (e) { answer(name, raw); }
+      } else answer(name, raw);
+    });
     box.append(input);
   }
-  const help = el("p", { class: "help", id: helpId, text: q.help || "" });
-  box.append(help);
+  box.append(el("p", { class: "help", id: helpId, text: [q.help, q.accepted ? "Réponse : " + q.accepted + "." : ""].filter(Boolean).join(" ") }));
   if (q.articles && q.articles.length) box.append(el("p", { class: "articles", text: "Compte pour : " + q.articles.join(", ") }));
   return box;
 }
@@ -106,30 +109,39 @@ async function refresh() {
 }
 
 function render(questions) {
-  const asked = questions.filter((q) => !q.checklist);
-  const checklist = questions.filter((q) => q.checklist).flatMap((q) => q.items || [q]);
+  const asked = questions.filter((q) => q.kind !== "checklist");
+  const checklist = questions.find((q) => q.kind === "checklist");
+  const rare = new Set(checklist ? checklist.facts : []);
   // Answered facts stay on the page so that an answer can be changed.
-  const names = [...Object.keys(state.answers), ...asked.map((q) => q.fact)];
-  const seen = new Set();
+  const names = [...Object.keys(state.answers).filter((n) => !rare.has(n) && !state.checklistFacts.has(n)), ...asked.map((q) => q.fact)];
   const container = document.getElementById("questions");
   const focused = document.activeElement && document.activeElement.id;
   container.replaceChildren();
-  for (const name of names) {
-    if (seen.has(name) || checklist.some((c) => c.fact === name)) continue;
-    seen.add(name);
-    const q = asked.find((x) => x.fact === name) || { fact: name };
-    container.append(field(q));
+  for (const name of new Set(names)) {
+    container.append(field(asked.find((x) => x.fact === name) || state.asked[name] || { fact: name }));
   }
+  for (const q of asked) state.asked[q.fact] = q;
   const fs = document.getElementById("checklist");
   const items = document.getElementById("checklist-items");
   items.replaceChildren();
-  fs.hidden = checklist.length === 0;
-  for (const c of checklist) {
-    const id = "c-" + c.fact;
-    const box = el("input", { type: "checkbox", id, name: c.fact });
-    if (state.answers[c.fact] === true) box.checked = true;
-    box.addEventListener("change", () => answer(c.fact, box.checked ? true : ""));
-    items.append(el("label", { class: "choice", for: id }, box, " " + (c.label || c.fact)));
+  fs.hidden = !checklist;
+  if (checklist) {
+    fs.querySelector("legend").textContent = checklist.label;
+    items.append(el("p", { class: "help", text: checklist.help }));
+    checklist.choices.forEach((c) => {
+      const id = "c-" + c.value;
+      const box = el("input", { type: "checkbox", id, name: c.value });
+      items.append(el("label", { class: "choice", for: id }, box, " " + c.label));
+    });
+    const done = el("button", { type: "button", id: "checklist-done", text: "Valider cette liste" });
+    done.addEventListener("click", () => {
+      for (const fact of checklist.facts) {
+        state.answers[fact] = document.getElementById("c-" + fact).checked;
+        state.checklistFacts.add(fact);
+      }
+      refresh();
+    });
+    items.append(done);
   }
   if (focused) {
     const again = document.getElementById(focused);
@@ -223,7 +235,7 @@ async function start() {
   date.value = new Date().toISOString().slice(0, 10);
   date.addEventListener("change", refresh);
   document.getElementById("situation-form").addEventListener("submit", decide);
-  document.getElementById("reset-button").addEventListener("click", () => { state.answers = {}; document.getElementById("verdict").hidden = true; refresh(); });
+  document.getElementById("reset-button").addEventListener("click", () => { state.answers = {}; state.checklistFacts = new Set(); document.getElementById("verdict").hidden = true; refresh(); });
   document.getElementById("copy-button").addEventListener("click", copySituation);
   await refresh();
 }
