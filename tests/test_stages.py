@@ -204,7 +204,7 @@ def test_check_did_you_mean_hint() -> None:
 
 def test_check_warns_unused_fact() -> None:
     rb = with_rules("fait x : montant\nfait y : booléen\n", "  règle r :\n    autorise proc mapa\n    si y\n")
-    assert [w.code for w in rb.warnings] == ["W313"]
+    assert [w.message for w in rb.warnings if w.code == "W313"] == ["le fait `x` n'est utilisé par aucune règle"]
 
 
 # ---------------------------------------------------------------- compile / evaluate
@@ -531,21 +531,6 @@ def test_parts_are_not_missing_once_the_total_is_known() -> None:
     assert rb.decide({"base": 7}, at="2024-01-01").missing == ("déclaré", "options")
 
 
-def test_prebuilt_parser_matches_the_grammar() -> None:
-    from cpc_rules import resources
-    from cpc_rules.syntax import parse as P
-
-    prebuilt = resources.grammar_path().with_suffix(".lark.parser")
-    with prebuilt.open("rb") as f:
-        header = f.readline()
-    built_with = header.decode().split(" lark ")[-1].strip()  # another Lark version is only slower (it builds), not wrong
-    assert header == P._prebuilt_header(resources.grammar_path().read_text(encoding="utf-8"), built_with), (
-        "grammar/cpc.lark changed: refresh the prebuilt parser with "
-        "`python -c 'from cpc_rules.syntax.parse import save_prebuilt_parser as s; s()'`"
-    )
-    assert P.parser().parse("fait x : montant\n") is not None
-
-
 def test_test_files_are_read_by_check_not_by_decide() -> None:
     from cpc_rules.api import rulebook_files
 
@@ -556,3 +541,92 @@ def test_test_files_are_read_by_check_not_by_decide() -> None:
 
     names = [f.name for f in rulebook_files(resources.bundled_rulebook_path(), tests=False)]
     assert names and not [n for n in names if n.endswith(".test.cpc")]
+
+
+# ---------------------------------------------------------------- `non encodé`: what the rulebook does not encode
+
+SCOPE_DECLS = "énumération cat { civil, défense }\nfait acheteur : cat\nfait x : montant\n"
+SCOPE_RULES = (
+    "  règle r_mapa :\n    autorise proc mapa\n    si x < 10 €\n\n"
+    "  règle r_ao :\n    interdit proc ao\n    si x < 10 €\n\n"
+    "  règle r_négo :\n    autorise proc négo\n\n"
+    '  règle hors :\n    non encodé "Livre III non encodé : R2322-14" pour proc\n    si acheteur = défense\n'
+)
+
+
+def test_unencoded_parses_formats_and_has_an_english_alias() -> None:
+    fr = 'article R1\n  version depuis 2020-01-01\n    source "s"\n  règle r :\n    non encodé "raison" pour proc, pub\n    si x\n'
+    en = 'article R1\n  version from 2020-01-01\n    source "s"\n  rule r :\n    not encoded "raison" for proc, pub\n    if x\n'
+    a, b = parse_text(fr, "a.cpc"), parse_text(en, "b.cpc")
+    ca, cb = a.items[0].rules[0].conclusion, b.items[0].rules[0].conclusion
+    assert isinstance(ca, ast.Unencoded) and (ca.reason, ca.enums) == ("raison", ("proc", "pub"))
+    assert (ca.reason, ca.enums) == (cb.reason, cb.enums)  # type: ignore[union-attr]
+    assert format_text(en, "b.cpc") == format_text(fr, "a.cpc")
+    assert 'non encodé "raison" pour proc, pub' in format_text(fr, "a.cpc")
+
+
+def test_unencoded_scope_must_name_enumerations() -> None:
+    with pytest.raises(CpcError) as e:
+        with_rules("fait d : booléen\n", '  règle r :\n    autorise proc mapa, ao, négo\n\n  règle h :\n    non encodé "x" pour procédure\n    si d\n')
+    assert _codes(e.value) == ["E205"]
+
+
+@pytest.mark.parametrize("acheteur", ["civil", None])
+def test_unencoded_outside_and_unknown(acheteur: str | None) -> None:
+    rb = with_rules(SCOPE_DECLS, SCOPE_RULES)
+    facts = {"x": "5"} if acheteur is None else {"x": "5", "acheteur": acheteur}
+    d = rb.decide(facts, at="2024-01-01")
+    if acheteur == "civil":  # the condition is false: the encoded rules decide
+        assert [d.status("proc", m).permission for m in ("mapa", "ao", "négo")] == ["allowed", "forbidden", "allowed"]  # type: ignore[union-attr]
+        assert all(not s.unencoded for s in d.statuses)
+    else:  # unknown condition: undetermined, and the condition's facts are missing
+        for m in ("mapa", "ao", "négo"):
+            s = d.status("proc", m)
+            assert s is not None and s.permission == "undetermined" and s.missing == {"acheteur"}
+        assert d.missing == ("acheteur",)
+        c = d.to_json()["conclusions"][0]
+        assert c["unencoded"] == [{"reason": "Livre III non encodé : R2322-14", "certain": False, "rule": "hors", "article": "R1"}]
+
+
+def test_unencoded_beats_every_certain_status() -> None:
+    rb = with_rules(SCOPE_DECLS, SCOPE_RULES)
+    d = rb.decide({"x": "5", "acheteur": "défense"}, at="2024-01-01")
+    for m in ("mapa", "ao", "négo"):  # allowed, forbidden, allowed without it
+        s = d.status("proc", m)
+        assert s is not None and s.permission == "undetermined" and not s.grounds and not s.missing
+    j = d.to_json()
+    assert {c["member"]: c["unencoded"][0]["certain"] for c in j["conclusions"]} == {"mapa": True, "ao": True, "négo": True}
+    assert j["trace"]["rules"]["hors"]["applies"] is True
+    text = d.explain()
+    assert "non encodé : Livre III non encodé : R2322-14" in text and "✔" not in text and "✘" not in text
+    assert "not encoded : Livre III" in d.explain(lang="en")
+
+
+def test_unencoded_expectation_in_test_cases() -> None:
+    from cpc_rules.testing import run_tests
+
+    tests = (
+        'test "défense" :\n  date 2024-01-01\n  faits {\n    acheteur = défense\n    x = 5 €\n  }\n  attendu {\n    non encodé proc mapa\n    indéterminé proc ao\n  }\n'
+        'test "civil" :\n  date 2024-01-01\n  faits {\n    acheteur = civil\n    x = 5 €\n  }\n  attendu {\n    non encodé proc mapa\n  }\n'
+    )
+    rb = with_rules(SCOPE_DECLS, SCOPE_RULES + "\n" + tests)
+    results = {r.name: r.failures for r in run_tests(rb)}
+    assert results["défense"] == ()
+    assert results["civil"] == ("proc mapa : attendu indéterminé, non encodé, obtenu autorisé",)
+
+
+def test_check_warns_uncovered_members_W314() -> None:
+    rb = with_rules(SCOPE_DECLS, "  règle r :\n    autorise proc mapa\n    si x < 10 € et acheteur = civil\n")
+    w314 = sorted(w.message for w in rb.warnings if w.code == "W314")
+    assert w314 == [
+        "`ao` (proc) : aucune règle ne l'autorise, ne l'interdit ni ne l'oblige",
+        "`défense` (cat) : aucune règle ni aucun paramètre ne le nomme",
+        "`négo` (proc) : aucune règle ne l'autorise, ne l'interdit ni ne l'oblige",
+    ]
+    covered = with_rules(SCOPE_DECLS, SCOPE_RULES)  # the `non encodé` rule covers proc; `défense` is named, `civil` is not
+    assert [w.message for w in covered.warnings if w.code == "W314"] == ["`civil` (cat) : aucune règle ni aucun paramètre ne le nomme"]
+
+
+def test_bundled_rulebook_has_no_uncovered_member() -> None:
+    rb = default_rulebook(tests=True)
+    assert [w.message for w in rb.warnings if w.code == "W314"] == []

@@ -22,7 +22,6 @@ from cpc_rules.engine.evaluate import Program
 from cpc_rules.engine.runtime import EvaluationError
 from cpc_rules.ir import Rulebook as CheckedRulebook
 from cpc_rules.syntax import ast, cache
-from cpc_rules.syntax.parse import parse_text
 
 
 def rulebook_files(path: Path | str, tests: bool = True) -> list[Path]:
@@ -54,7 +53,7 @@ def parse_files(files: Iterable[Path]) -> tuple[list[ast.Module], Sources, dict[
         sources.add(str(f), text)
         texts[str(f)] = text
         try:
-            modules.append(cache.cached(parse_text, text, str(f)))
+            modules.append(cache.cached(_parse_text, text, str(f)))
         except CpcError as e:
             errors.extend(e.diagnostics)
     if errors:
@@ -62,6 +61,13 @@ def parse_files(files: Iterable[Path]) -> tuple[list[ast.Module], Sources, dict[
         err.sources = sources  # type: ignore[attr-defined]
         raise err
     return modules, sources, texts
+
+
+def _parse_text(text: str, path: str) -> ast.Module:
+    """Lark is imported only when a file must really be parsed (not found in the cache)."""
+    from cpc_rules.syntax.parse import parse_text
+
+    return parse_text(text, path)
 
 
 def _as_date(at: dt.date | str) -> dt.date:

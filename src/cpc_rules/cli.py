@@ -266,6 +266,108 @@ def graph(rulebook_path: str | None, output_format: str) -> None:
     click.echo(to_dot(g, c) if output_format == "dot" else json.dumps(to_json(g, c), ensure_ascii=False, indent=2))
 
 
+def _git_snapshot(rev: str, path: str, into: Path) -> Path:
+    """The rulebook at `path` in revision `rev` of the git repository around the current folder, extracted into `into`."""
+    import io
+    import subprocess
+    import tarfile
+
+    try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=True).stdout.strip()
+        prefix = subprocess.run(["git", "rev-parse", "--show-prefix"], capture_output=True, text=True, check=True).stdout.strip()
+        data = subprocess.run(["git", "-C", top, "archive", "--format=tar", rev, "--", (prefix + path).rstrip("/") or "."], capture_output=True, check=True).stdout
+    except FileNotFoundError:
+        raise CpcError([Diagnostic("E001", "git est introuvable : --git demande git")]) from None
+    except subprocess.CalledProcessError as e:
+        err = (e.stderr.decode("utf-8", "replace") if isinstance(e.stderr, bytes) else e.stderr or "").strip().splitlines()
+        raise CpcError([Diagnostic("E001", f"git : impossible de lire {path} à la révision « {rev} » : {err[-1] if err else e}")]) from None
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(into, filter="data")
+    return into / (prefix + path)
+
+
+@main.command()
+@click.argument("old", required=False)
+@click.argument("new", required=False)
+@click.argument("path", required=False)
+@click.option("--git", "git_mode", is_flag=True, help="OLD and NEW are git revisions; PATH is the rulebook in the repository (default: rulebooks/ccp).")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True, help="Output format.")
+@click.option("--fail-on", "fail_on", default="", help="Exit 1 if a change of these kinds is found (comma-separated: narrowed, widened, newly-mandatory, no-longer-mandatory, undetermined, determined, re-cited, error, structural).")
+@click.option("--situations", "situations_path", type=click.Path(), default=None, help="JSONL file of situations ({\"date\": …, \"faits\": {…}} per line): count those whose answer changes.")
+@click.option("--budget", type=click.IntRange(min=1), default=None, help="Situations decided per group of conclusions before switching to guided exploration (default 4000).")
+@guarded
+def diff(old: str | None, new: str | None, path: str | None, git_mode: bool, output_format: str, fail_on: str, situations_path: str | None, budget: int | None) -> None:
+    """What changed between two rulebooks: text (articles, parameters, rules) and answers (regions, witnesses).
+
+    \b
+    cpc-rules diff OLD NEW                 two folders or files
+    cpc-rules diff --git REV1 REV2 [PATH]  two revisions of the repository (PATH: rulebooks/ccp)
+    """
+    import tempfile
+
+    from cpc_rules import diff as diffmod
+    from cpc_rules.api import load_rulebook
+
+    if old is None or new is None:
+        raise click.UsageError("donnez deux recueils (OLD NEW) ou deux révisions avec --git REV1 REV2 [PATH]")
+    if path is not None and not git_mode:
+        raise click.UsageError("un troisième argument (PATH) n'a de sens qu'avec --git")
+    kinds = {k.strip() for k in fail_on.split(",") if k.strip()}
+    unknown = kinds - set(diffmod.KINDS) - {"structural"}
+    if unknown:
+        raise click.UsageError(f"--fail-on : type de changement inconnu « {', '.join(sorted(unknown))} » ; types : {', '.join(diffmod.KINDS)}, structural")
+    with tempfile.TemporaryDirectory(prefix="cpc-diff-") as tmp:
+        if git_mode:
+            rel = path or "rulebooks/ccp"
+            old_path = _git_snapshot(old, rel, Path(tmp) / "old")
+            new_path = _git_snapshot(new, rel, Path(tmp) / "new")
+        else:
+            old_path, new_path = Path(old), Path(new)
+        a = load_rulebook(old_path, title=f"{old}", tests=False)
+        b = load_rulebook(new_path, title=f"{new}", tests=False)
+        root_a = str(old_path if old_path.is_dir() else old_path.parent)
+        root_b = str(new_path if new_path.is_dir() else new_path.parent)
+        report = diffmod.diff(a, b, root_a, root_b, budget=budget or diffmod.DEFAULT_BUDGET)
+        corpus = diffmod.corpus(a, b, _read_situations(situations_path)) if situations_path else None
+    if output_format == "json":
+        out = report.to_json()
+        if corpus is not None:
+            out["situations"] = corpus
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        click.echo(diffmod.render_text(report, markdown=output_format == "markdown", corpus_result=corpus), nl=False)
+    hit = (report.kinds & kinds) or ("structural" in kinds and report.structural)
+    if hit:
+        click.echo(f"échec : changement(s) de type {', '.join(sorted(report.kinds & kinds) or ['structural'])} (--fail-on)", err=True)
+        sys.exit(1)
+
+
+def _read_situations(path: str) -> list[tuple[int, dict[str, Any], Any]]:
+    """A JSONL file: one situation per line, {"date": …, "faits": {…}}; blank lines and # comments skipped."""
+    out = []
+    errors = []
+    for n, line in enumerate(_read(path).splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as e:
+            errors.append(Diagnostic("E414", f"{path}:{n}:{e.colno} : JSON invalide : {e.msg}"))
+            continue
+        facts = data.get("faits", data.get("facts")) if isinstance(data, dict) else None
+        date = data.get("date") if isinstance(data, dict) else None
+        if not isinstance(facts, dict) or not isinstance(date, str):
+            errors.append(Diagnostic("E414", f"{path}:{n} : attendu un objet {{\"date\": \"AAAA-MM-JJ\", \"faits\": {{…}}}}"))
+            continue
+        try:
+            out.append((n, facts, dt.date.fromisoformat(date)))
+        except ValueError:
+            errors.append(Diagnostic("E413", f"{path}:{n} : date invalide « {date} »", hint="une date s'écrit AAAA-MM-JJ"))
+    if errors:
+        raise CpcError(errors)
+    return out
+
+
 @main.command()
 @rulebook_option
 @guarded

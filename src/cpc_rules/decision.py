@@ -36,6 +36,7 @@ class Status:
     pending: tuple[int, ...]  # the rules whose outcome is unknown
     refused: tuple[int, ...]  # for a member not allowed: the permissions whose conditions failed
     missing: frozenset[str]
+    unencoded: tuple[int, ...] = ()  # `non encodé` rules that apply or may apply: the status is undetermined for their reason
 
 
 def _status(item: Item, a: tuple[Any, ...], label: str) -> Status:
@@ -72,10 +73,23 @@ def _status(item: Item, a: tuple[Any, ...], label: str) -> Status:
             pending += obliges_unk
         else:
             obligation = "not_mandatory"
+    unencoded = [r for r in item.unencoded if a[r] is not False]
+    if unencoded:
+        # what the rulebook does not encode is never answered with certainty: whatever the
+        # other rules say, the member is undetermined (an unknown condition: the same, and
+        # its facts are missing)
+        if item.permits or item.forbids:
+            permission = "undetermined"
+        if item.obliges:
+            obligation = "undetermined"
+        refused = []
+        if any(a[r] is True for r in unencoded):
+            grounds = []  # the encoded rules do not decide a situation outside what is encoded
+        pending += [r for r in unencoded if a[r] is not True]
     missing: frozenset[str] = frozenset()
     for r in pending:
         missing |= a[r].missing
-    return Status(item.enum, item.member, label, permission, obligation, tuple(grounds), tuple(pending), tuple(refused), missing)
+    return Status(item.enum, item.member, label, permission, obligation, tuple(grounds), tuple(pending), tuple(refused), missing, tuple(unencoded))
 
 
 class Decision:
@@ -160,6 +174,7 @@ class Decision:
         rules: set[int] = set()
         for s in self.statuses:
             rules.update(s.grounds)
+            rules.update(r for r in s.unencoded if self.activations[r] is True)
         rules.update(r for r, _ in self.information)
         a = self.activations
         for d in self.rulebook.definitions:

@@ -273,7 +273,7 @@ class ArticleInfo:
         return None
 
 
-RuleKind = Literal["permit", "forbid", "oblige", "define", "inform"]
+RuleKind = Literal["permit", "forbid", "oblige", "define", "inform", "unencoded"]
 
 
 @attrs.frozen
@@ -287,12 +287,13 @@ class RuleInfo:
     values: tuple[str, ...]  # deontic rules: its members concerned
     define: int | None  # define rules: the definition's index
     value: Expr | None  # define rules: the value
-    text: str | None  # inform rules: the information
+    text: str | None  # inform rules: the information; unencoded rules: the reason
     condition: Expr | None
     exceptions: tuple[int, ...]  # the rules this one is an exception to
     notes: tuple[str, ...]
     confirm: str | None
     span: Span | None
+    scope: tuple[str, ...] = ()  # unencoded rules: the enumerations whose members they make undetermined
 
 
 @attrs.frozen

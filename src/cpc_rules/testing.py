@@ -20,6 +20,7 @@ _STATUS_WORDS = {
     "undetermined": "indéterminé",
     "mandatory": "obligatoire",
     "not_mandatory": "non obligatoire",
+    "unencoded": "indéterminé, non encodé",
     None: "sans statut",
 }
 
@@ -73,8 +74,10 @@ def run_case(rb: Rulebook, case: ast.TestCase) -> CaseResult:
         if isinstance(x, ast.ExpectStatus):
             s = decision.status(x.enum, x.value)
             got = None if s is None else (s.obligation if x.status in ("mandatory", "not_mandatory") else s.permission)
-            if x.status == "undetermined" and s is not None:
+            if x.status in ("undetermined", "unencoded") and s is not None:
                 got = "undetermined" if "undetermined" in (s.permission, s.obligation) else got
+                if x.status == "unencoded" and got == "undetermined" and s.unencoded:
+                    got = "unencoded"
             if got != x.status:
                 detail = f" (manque : {', '.join(sorted(s.missing))})" if s is not None and s.missing else ""
                 failures.append(f"{x.enum} {x.value} : attendu {_STATUS_WORDS[x.status]}, obtenu {_STATUS_WORDS[got]}{detail}")

@@ -84,6 +84,7 @@ class _Checker:
         tests = tuple(self._tests())
         if any(d.severity == "error" for d in self.diags):
             return None
+        self._uncovered_members(rules, facts)  # coverage means something only for a rulebook that checks
         digest = hashlib.sha256()  # of the rules: test files do not change a decision
         for m in sorted(self.modules, key=lambda m: m.path):
             if m.path.endswith(resources.TEST_SUFFIX):
@@ -300,6 +301,7 @@ class _Checker:
             kind: ir.RuleKind
             enum = define = value = text = None
             values: tuple[str, ...] = ()
+            scope: tuple[str, ...] = ()
             c = r.conclusion
             if isinstance(c, ast.Deontic):
                 kind = c.kind
@@ -322,11 +324,55 @@ class _Checker:
                     value = self._expr(c.expr, {}, dtype)
                     if value.type != dtype and self._ok(value):
                         self.err("E301", f"`{c.name}` est un {dtype}, la règle `{r.name}` lui donne un {value.type}", c.expr.span)
+            elif isinstance(c, ast.Unencoded):
+                kind, text, scope = "unencoded", c.reason, c.enums
+                for e in c.enums:
+                    if e not in self.enums:
+                        self.err("E205", f"`{e}` n'est pas une énumération", c.span, hint=did_you_mean(e, self.enums))
             else:
                 kind, text = "inform", c.text
-            out.append(ir.RuleInfo(i, r.name, r.label, art, kind, enum, values, define, value, text, cond, tuple(exceptions), r.notes, r.confirm, r.span))
+            out.append(ir.RuleInfo(i, r.name, r.label, art, kind, enum, values, define, value, text, cond, tuple(exceptions), r.notes, r.confirm, r.span, scope))
         self._current_rule = None
         return out
+
+    def _uncovered_members(self, rules: list[ir.RuleInfo], facts: tuple[ir.FactInfo, ...]) -> None:
+        """W314: an enumeration member a decision can reach that no rule covers.
+
+        A member of an enumeration that rules conclude on (a procedure) is covered when a rule
+        permits, forbids or obliges it, or a `non encodé` rule scopes its enumeration; a member
+        of an enumeration a fact takes (a buyer category) is covered when an expression or a
+        parameter row names it. Otherwise the decision would be silent on it, or treat it as
+        "any other value" without the rulebook saying so.
+        """
+        scoped = {e for r in rules for e in r.scope}
+        concluded: dict[str, set[str]] = {}
+        for r in rules:
+            if r.enum is not None:
+                concluded.setdefault(r.enum, set()).update(r.values)
+        for enum, members in concluded.items():
+            if enum in scoped or enum not in self.enums:
+                continue
+            for m in self.enums[enum].members:
+                if m not in members:
+                    self.warn("W314", f"`{m}` ({enum}) : aucune règle ne l'autorise, ne l'interdit ni ne l'oblige", self.enums[enum].span, hint="ajoutez la règle qui en décide, ou déclarez-le : `non encodé \"…\" pour " + enum + "`")
+        named: set[tuple[str, str]] = set()
+        for n in self.nodes:
+            if isinstance(n, ir.Member) and n.operand.type.kind == "enum":
+                named.update((n.operand.type.name, v) for v in n.values)  # type: ignore[misc]
+            elif isinstance(n, ir.Const) and n.type.kind == "enum":
+                named.add((n.type.name, n.value))  # type: ignore[arg-type]
+        for p in self.items(ast.ParamDecl):
+            for st in p.steps:
+                for row in st.value if isinstance(st.value, tuple) else ():
+                    for pattern, key in zip(getattr(row, "patterns", ()), p.keys, strict=False):
+                        named.update((key, v) for v in pattern or ())
+        fact_enums = dict.fromkeys(f.type.name for f in facts if f.type.kind == "enum" and f.name in self.used_facts)
+        for enum in fact_enums:
+            if enum in concluded or enum not in self.enums:
+                continue
+            for m in self.enums[enum].members:
+                if (enum, m) not in named:
+                    self.warn("W314", f"`{m}` ({enum}) : aucune règle ni aucun paramètre ne le nomme", self.enums[enum].span, hint="une situation avec cette valeur serait traitée comme « toute autre valeur » : encodez-la, ou déclarez-la `non encodé`")
 
     def _param_coverage(self, rules: list[ir.RuleInfo], articles: list[ir.ArticleInfo], coverage: ast.Period | None) -> None:
         """A parameter must have a value on every day a rule that reads it is in force (E311)."""

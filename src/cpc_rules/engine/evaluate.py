@@ -44,6 +44,7 @@ class Item:
     permits: tuple[int, ...]
     forbids: tuple[int, ...]
     obliges: tuple[int, ...]
+    unencoded: tuple[int, ...] = ()  # `non encodé` rules whose scope holds this member's enumeration
 
 
 class Program:
@@ -78,7 +79,14 @@ class Program:
             for m in r.values:
                 found.setdefault((r.enum, m), {"permit": [], "forbid": [], "oblige": []})[r.kind].append(r.index)
         ordered = sorted(found, key=lambda k: (k[0], self.rb.enums[k[0]].members.index(k[1])))
-        return tuple(Item(e, m, tuple(found[e, m]["permit"]), tuple(found[e, m]["forbid"]), tuple(found[e, m]["oblige"])) for e, m in ordered)
+        unencoded: dict[str, list[int]] = {}
+        for r in self.rb.rules:
+            for e in r.scope:
+                unencoded.setdefault(e, []).append(r.index)
+        return tuple(
+            Item(e, m, tuple(found[e, m]["permit"]), tuple(found[e, m]["forbid"]), tuple(found[e, m]["oblige"]), tuple(unencoded.get(e, ())))
+            for e, m in ordered
+        )
 
     def in_coverage(self, d: dt.date) -> bool:
         return self.rb.coverage is None or self.rb.coverage.contains(d)

@@ -61,6 +61,8 @@ def decision_json(d: Decision, with_trace: bool = True) -> dict[str, Any]:
             "obligation": s.obligation,
             "grounds": [d.rule_ref(r) for r in s.grounds],
         }
+        if s.unencoded:
+            c["unencoded"] = [{"reason": rb.rules[r].text, "certain": d.activations[r] is True, **d.rule_ref(r)} for r in s.unencoded]
         if s.pending:
             c["pending"] = [d.rule_ref(r) for r in s.pending]
         if s.refused:

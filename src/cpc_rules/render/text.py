@@ -22,6 +22,7 @@ _WORDS = {
         "mandatory": "● obligatoire",
         "not_mandatory": "○ non obligatoire",
         "ground": "fondement",
+        "unencoded": "non encodé",
         "why_not": "condition non remplie",
         "pending": "dépend de",
         "missing": "Faits manquants (ils pourraient changer la décision)",
@@ -57,6 +58,7 @@ _WORDS = {
         "mandatory": "● mandatory",
         "not_mandatory": "○ not mandatory",
         "ground": "ground",
+        "unencoded": "not encoded",
         "why_not": "condition not met",
         "pending": "depends on",
         "missing": "Missing facts (they could change the decision)",
@@ -161,6 +163,9 @@ def explain(d: Decision, lang: str = "fr", full: bool = False) -> str:
         for s in statuses:
             marks = [w[x] for x in (s.permission, s.obligation) if x is not None]
             out.append(f"  {' / '.join(marks)} : {s.label}")
+            for r in s.unencoded:
+                maybe = "" if d.activations[r] is True else " " + w["maybe"]
+                out.append(f"      {w['unencoded']} : {rb.rules[r].text}{maybe}  ({rb.articles[rb.rules[r].article].ref})")
             for r in s.grounds:
                 out.append(f"      {w['ground']} : {_rule_line(d, r, w)}")
                 for note in rb.rules[r].notes:

@@ -258,7 +258,16 @@ class Inform:
     span: Span | None = _span
 
 
-Conclusion = Deontic | Define | Inform
+@attrs.frozen
+class Unencoded:
+    """`non encodé "raison" pour e1, e2`: the members of these enumerations are undetermined where it applies."""
+
+    reason: str
+    enums: tuple[str, ...]
+    span: Span | None = _span
+
+
+Conclusion = Deontic | Define | Inform | Unencoded
 
 
 @attrs.frozen
@@ -303,7 +312,7 @@ class Assignment:
 
 
 ExpectKind = TLiteral[
-    "allowed", "forbidden", "not_allowed", "mandatory", "not_mandatory", "undetermined"
+    "allowed", "forbidden", "not_allowed", "mandatory", "not_mandatory", "undetermined", "unencoded"
 ]
 
 

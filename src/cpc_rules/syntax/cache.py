@@ -1,64 +1,200 @@
-"""A per-user disk cache of parsed files: parsing is most of a load, and rulebook files rarely change.
+"""A per-user disk cache of what parsing produces: data only, validated on load, never code.
 
-An entry is keyed by the file's path and text and by a fingerprint of the parser
-(the grammar, the syntax modules, the package version), so any change to either
-misses. Where: `CPC_RULES_CACHE` if set (`off` disables the cache), else
-`$XDG_CACHE_HOME/cpc-rules`, else `~/.cache/cpc-rules`. A cache that cannot be
-read or written is ignored: it only ever saves time.
+Parsing (and building the parser) is most of a load, and rulebook files rarely
+change. Two kinds of entries, both JSON:
+
+* a parsed file (`ast-*.json`): the AST (syntax/serial.py), bound to the sha256 of
+  the file's text, its path, the grammar and the engine version, and re-checked
+  against the text when read (serial.load);
+* the parser's LALR tables (`lark-*.json`, see syntax/parse.py), bound to the
+  grammar, the Lark version and the engine version.
+
+Nothing is unpickled or executed from the cache. Where: `CPC_RULES_CACHE` if set
+(`off`, in any case, disables it), else `$XDG_CACHE_HOME/cpc-rules`, else
+`~/.cache/cpc-rules`. Like ssh with `~/.ssh`, a folder (or entry) that another user
+can write, or that the current user does not own, is refused: a warning on
+stderr, and no cache. Writes go to a temporary file renamed over the entry, and
+the temporary is removed on any failure. A cache that cannot be read or written
+is otherwise ignored: it only ever saves time.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
-import pickle
+import stat
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from cpc_rules import __version__, resources
-from cpc_rules.syntax import ast
+from cpc_rules.syntax import ast, serial
+
+_MAX_ENTRY = 64 * 1024 * 1024  # bytes; an entry larger than this is not read
 
 
-def _directory() -> Path | None:
-    setting = os.environ.get("CPC_RULES_CACHE")
-    if setting == "off":
+def _setting() -> str | None:
+    return os.environ.get("CPC_RULES_CACHE")
+
+
+def disabled() -> bool:
+    setting = _setting()
+    return setting is not None and setting.strip().lower() == "off"
+
+
+def _location() -> Path | None:
+    if disabled():
         return None
+    setting = _setting()
     if setting:
         return Path(setting)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "cpc-rules"
 
 
+_warned: set[str] = set()
+
+
+def _warn(message: str) -> None:
+    """Once per process and message: the cache is an optimisation, a user must still know it is off."""
+    if message not in _warned:
+        _warned.add(message)
+        print(f"avertissement : {message}", file=sys.stderr)
+
+
+def _unsafe(st: os.stat_result) -> str | None:
+    """Why a file or folder with this status cannot be trusted (None: it can)."""
+    if not hasattr(os, "getuid"):  # pragma: no cover - no POSIX ownership (Windows): the user's profile protects it
+        return None
+    if st.st_uid != os.getuid():
+        return "il appartient à un autre utilisateur"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return "d'autres utilisateurs peuvent y écrire"
+    return None
+
+
+def directory(create: bool = False) -> Path | None:
+    """The cache folder if it is safe to use (created, private, when `create`), else None."""
+    where = _location()
+    if where is None:
+        return None
+    try:
+        st = os.stat(where)
+    except FileNotFoundError:
+        if not create:
+            return None
+        try:
+            where.mkdir(parents=True, mode=0o700, exist_ok=True)
+            st = os.stat(where)
+        except OSError:
+            return None
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode):
+        return None
+    reason = _unsafe(st)
+    if reason is not None:
+        _warn(f"cache {where} ignoré : {reason} (chmod 700, ou CPC_RULES_CACHE=off)")
+        return None
+    return where
+
+
+def read(name: str, binding: dict[str, Any]) -> Any:
+    """The payload of entry `name` if it is a private regular file written for `binding`, else None."""
+    where = directory()
+    if where is None:
+        return None
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(where / name, flags)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_ENTRY:
+            return None
+        reason = _unsafe(st)
+        if reason is not None:
+            _warn(f"entrée de cache {where / name} ignorée : {reason}")
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            raw = f.read(_MAX_ENTRY + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    try:
+        entry = json.loads(raw, parse_float=_no_float, parse_constant=_no_float)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(entry, dict) or entry.get("binding") != binding or "payload" not in entry:
+        return None
+    return entry["payload"]
+
+
+def _no_float(text: str) -> Any:
+    raise ValueError("no floats in a cache entry")
+
+
+def write(name: str, binding: dict[str, Any], payload: Any) -> None:
+    """Write an entry atomically (temporary file, then rename); never leave the temporary behind."""
+    where = directory(create=True)
+    if where is None:
+        return
+    tmp: str | None = None
+    try:
+        data = json.dumps({"binding": binding, "payload": payload}, ensure_ascii=False, separators=(",", ":")).encode()
+        fd, tmp = tempfile.mkstemp(dir=where, prefix=".", suffix=".tmp")  # mode 0600
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, where / name)
+        tmp = None
+    except (OSError, ValueError, TypeError, RecursionError):
+        pass
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
 @functools.cache
-def _fingerprint() -> bytes:
-    h = hashlib.sha256(__version__.encode())
+def grammar_hash() -> str:
+    return hashlib.sha256(resources.grammar_path().read_bytes()).hexdigest()
+
+
+@functools.cache
+def _parser_fingerprint() -> str:
+    """The parse depends on the grammar, the builder (parse.py) and the AST classes and their encoding."""
+    h = hashlib.sha256(f"{__version__}\0{serial.FORMAT}\0{grammar_hash()}".encode())
     here = Path(__file__).parent
-    for f in (resources.grammar_path(), here / "ast.py", here / "parse.py"):
+    for f in (here / "ast.py", here / "parse.py", here / "serial.py", here / "literals.py"):
         h.update(f.read_bytes())
-    return h.digest()
+    return h.hexdigest()
 
 
 def cached(parse: Callable[[str, str], ast.Module], text: str, path: str) -> ast.Module:
     """`parse(text, path)`, or the module parsed before from the same text by the same parser."""
-    directory = _directory()
-    if directory is None:
+    if _location() is None:
         return parse(text, path)
-    key = hashlib.sha256(_fingerprint() + path.encode() + b"\0" + text.encode()).hexdigest()
-    entry = directory / f"{key}.pickle"
-    try:
-        module = pickle.loads(entry.read_bytes())
-        if isinstance(module, ast.Module):
-            return module
-    except Exception:  # noqa: BLE001, S110 - a missing or unreadable entry is a miss
-        pass
+    text_hash = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    binding = {"kind": "ast", "engine": __version__, "parser": _parser_fingerprint(), "path": path, "text": text_hash}
+    name = "ast-" + hashlib.sha256(json.dumps(binding, sort_keys=True).encode("utf-8", "surrogatepass")).hexdigest() + ".json"
+    payload = read(name, binding)
+    if payload is not None:
+        try:
+            return serial.load(payload, text, path)
+        except (serial.Invalid, TypeError, ValueError, RecursionError):
+            pass  # not what this text parses to: parse it again, and overwrite the entry
     module = parse(text, path)  # a syntax error propagates and is not cached
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=directory, delete=False, suffix=".tmp") as tmp:
-            tmp.write(pickle.dumps(module, protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(tmp.name, entry)
-    except OSError:
-        pass
+        payload = serial.dump(module)
+    except (TypeError, RecursionError):  # pragma: no cover - a node type serial does not know
+        return module
+    write(name, binding, payload)
     return module

@@ -149,6 +149,8 @@ def _rule(r: ast.Rule) -> list[str]:
         concl = f"{word} {c.enum} {', '.join(c.values)}"
     elif isinstance(c, ast.Define):
         concl = f"définit {c.name} = {expr(c.expr)}"
+    elif isinstance(c, ast.Unencoded):
+        concl = f"non encodé {_q(c.reason)} pour {', '.join(c.enums)}"
     else:
         concl = f"informe {_q(c.text)}"
     lines = [head + " :", f"    {concl}"]
@@ -169,6 +171,7 @@ def _expectation(x: ast.Expectation) -> str:
             "mandatory": "obligatoire",
             "not_mandatory": "non obligatoire",
             "undetermined": "indéterminé",
+            "unencoded": "non encodé",
         }[x.status]
         return f"{word} {x.enum} {x.value}"
     if isinstance(x, ast.ExpectValue):

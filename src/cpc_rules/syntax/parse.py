@@ -8,58 +8,81 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import lark
 from lark import Lark, Token, Transformer, Tree, v_args
+from lark.grammar import Rule as LarkRule
+from lark.lexer import TerminalDef
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-from cpc_rules import resources
+from cpc_rules import __version__, resources
 from cpc_rules.diagnostics import CpcError, Diagnostic, Span
-from cpc_rules.syntax import ast
+from cpc_rules.syntax import ast, cache
+from cpc_rules.syntax.literals import parse_money, parse_percent
 
 _OPTIONS: dict[str, Any] = {"parser": "lalr", "propagate_positions": True, "maybe_placeholders": False}
 
 
-def _prebuilt_header(grammar: str, lark_version: str = lark.__version__) -> bytes:
-    """What a prebuilt parser must match: this grammar with these options, and this Lark."""
-    key = hashlib.sha256(f"{grammar}\0{sorted(_OPTIONS.items())}".encode()).hexdigest()
-    return f"cpc-rules lark parser {key} lark {lark_version}\n".encode()
+def _encode(x: Any) -> Any:
+    """Lark's serialised parser (dicts with int keys, tuples, lists) as JSON values, exactly."""
+    if isinstance(x, dict):
+        return ["D", *[y for k, v in x.items() for y in (_encode(k), _encode(v))]]
+    if isinstance(x, tuple):
+        return ["T", *map(_encode, x)]
+    if isinstance(x, list):
+        return ["L", *map(_encode, x)]
+    if x is None or isinstance(x, bool | int | str):
+        return x
+    raise TypeError(type(x).__name__)
+
+
+def _decode(x: Any) -> Any:
+    if isinstance(x, list):
+        if not x or x[0] not in ("D", "T", "L"):
+            raise ValueError("bad tag")
+        items = [_decode(v) for v in x[1:]]
+        if x[0] == "D":
+            if len(items) % 2:
+                raise ValueError("odd map")
+            return dict(zip(items[::2], items[1::2], strict=True))
+        return tuple(items) if x[0] == "T" else items
+    if x is None or isinstance(x, bool | int | str):
+        return x
+    raise ValueError(type(x).__name__)
+
+
+def _tables_binding() -> dict[str, Any]:
+    return {"kind": "lark", "engine": __version__, "lark": lark.__version__, "grammar": cache.grammar_hash(), "options": repr(sorted(_OPTIONS.items()))}
 
 
 @functools.cache
 def parser(strict: bool = False) -> Lark:
     """The LALR parser, built once per process.
 
-    Building Lark's tables takes ~300 ms, so the package ships them prebuilt
-    (`grammar/cpc.lark.parser`, written by `save_prebuilt_parser`, see CONTRIBUTING.md);
-    they are used only if they were built from this very grammar by this Lark
-    version. Otherwise Lark builds the parser (and caches it on disk).
+    Building Lark's tables takes ~0.3-0.6 s, so they are kept in the user's cache
+    (syntax/cache.py) as plain JSON data bound to this grammar, this Lark and this
+    engine; Lark's own pickle cache is never used. A missing, foreign or damaged
+    entry is rebuilt. Most loads do not even get here: the parsed files are cached.
     """
     grammar = resources.grammar_path().read_text(encoding="utf-8")
-    if not strict:
-        prebuilt = resources.grammar_path().with_suffix(".lark.parser")
+    if strict:
+        return Lark(grammar, strict=True, cache=False, **_OPTIONS)
+    binding = _tables_binding()
+    payload = cache.read("lark-" + binding["grammar"][:32] + ".json", binding)
+    if payload is not None:
         try:
-            with prebuilt.open("rb") as f:
-                if f.readline() == _prebuilt_header(grammar):
-                    return Lark.load(f)
-        except Exception:  # noqa: BLE001, S110 - missing, stale or unreadable: build it
+            tables = _decode(payload)
+            return Lark._load_from_dict(tables["data"], tables["memo"])
+        except Exception:  # noqa: BLE001, S110 - a damaged or foreign entry: build the parser
             pass
-    return Lark(grammar, strict=strict, cache=not strict, **_OPTIONS)
-
-
-def save_prebuilt_parser() -> Path:
-    """Write grammar/cpc.lark.parser for the current grammar (run after changing the grammar)."""
-    path = resources.grammar_path().with_suffix(".lark.parser")
-    grammar = resources.grammar_path().read_text(encoding="utf-8")
     built = Lark(grammar, cache=False, **_OPTIONS)
-    with path.open("wb") as f:
-        f.write(_prebuilt_header(grammar))
-        built.save(f)
-    return path
+    if not cache.disabled():
+        data, memo = built.memo_serialize([TerminalDef, LarkRule])
+        cache.write("lark-" + binding["grammar"][:32] + ".json", binding, _encode({"data": data, "memo": memo}))
+    return built
 
 
 def parse_text(text: str, path: str = "<texte>") -> ast.Module:
@@ -263,21 +286,6 @@ def _first(children: list[Any], kind: type) -> Any:
     return None
 
 
-def parse_money(text: str) -> Decimal:
-    """`25 000,50 €` → Decimal('25000.50')."""
-    digits = text.replace("€", "").replace("EUR", "")
-    for space in (" ", "\u00a0", "\u202f"):
-        digits = digits.replace(space, "")
-    return Decimal(digits.replace(",", "."))
-
-
-def parse_percent(text: str) -> Decimal:
-    digits = text.replace("%", "")
-    for space in (" ", "\u00a0", "\u202f"):
-        digits = digits.replace(space, "")
-    return Decimal(digits.replace(",", "."))
-
-
 @v_args(meta=True)
 class _Builder(Transformer):  # type: ignore[type-arg]
     def __init__(self, path: str) -> None:
@@ -422,8 +430,11 @@ class _Builder(Transformer):  # type: ignore[type-arg]
     def inform(self, meta: Any, c: list[Token]) -> ast.Inform:
         return ast.Inform(_unquote(c[0]), self._span(meta))
 
+    def unencoded(self, meta: Any, c: list[Token]) -> ast.Unencoded:
+        return ast.Unencoded(_unquote(c[0]), tuple(str(t) for t in c[1:]), self._span(meta))
+
     def rule(self, meta: Any, c: list[Any]) -> ast.Rule:
-        conclusion = next(x for x in c if isinstance(x, ast.Deontic | ast.Define | ast.Inform))
+        conclusion = next(x for x in c if isinstance(x, ast.Deontic | ast.Define | ast.Inform | ast.Unencoded))
         cond = _first(c, _Condition)
         return ast.Rule(
             str(c[0]),
@@ -552,6 +563,9 @@ class _Builder(Transformer):  # type: ignore[type-arg]
 
     def expect_undetermined(self, meta: Any, c: list[Token]) -> ast.ExpectStatus:
         return self._status("undetermined", meta, c)
+
+    def expect_unencoded(self, meta: Any, c: list[Token]) -> ast.ExpectStatus:
+        return self._status("unencoded", meta, c)
 
     def expect_informed(self, meta: Any, c: list[Token]) -> ast.ExpectInformed:
         return ast.ExpectInformed(str(c[0]), True, self._span(meta))

@@ -1,0 +1,397 @@
+"""cpc-rules against the reference decision (bench/reference/SPEC.md), in one run.
+
+    PYTHONPATH=src python bench/reference.py            # the full run (figures of bench/README.md)
+    PYTHONPATH=src python bench/reference.py --quick    # a smaller, faster run
+
+Run from the repository root. The reference is the "procedure choice" decision of the
+shared benchmark anchors: its hand-written Python function (`impl_plain.py`), the same
+recording the fired rules (`decide_traced`), and its NumPy version (`impl_numpy.py`),
+copied into bench/reference/. cpc-rules decides it from `bench/reference/procedure.cpc`.
+
+1. Agreement, before any timing: the 19 golden cases of SPEC.md, N generated situations
+   (seeded generator of SPEC.md section 7) and the same N moved 0.01 € under a threshold
+   that applies to them, with the public API (`Rulebook.decide`) and the batch path
+   (`Rulebook.decide_many`); allowed procedures, publicity and fired rules must be equal.
+   A disagreement stops the run.
+2. Timings, interleaved: every round times each variant once on the same situations, and
+   the ratio to the reference is taken within the round; the report gives the median of
+   the per-round ratios (the machine is shared and noisy: ratios, not microseconds).
+3. Peak memory of the batch paths (tracemalloc), loads of the bundled rulebook cold and
+   warm, and `cpc-rules decide` as a whole process beside a plain Python script.
+
+Nothing in CI runs this file (tests/test_reference_bench.py checks the agreement part).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+REF = ROOT / "bench" / "reference"
+sys.path.insert(0, str(REF))
+try:  # installed, or PYTHONPATH=src; else the checkout's src/
+    import cpc_rules  # noqa: F401
+except ImportError:
+    sys.path.insert(0, str(ROOT / "src"))
+
+import adapter  # noqa: E402
+import common  # noqa: E402
+import impl_numpy  # noqa: E402
+import impl_plain  # noqa: E402
+import numpy as np  # noqa: E402
+
+from cpc_rules.api import load_rulebook  # noqa: E402
+
+
+# ---------------------------------------------------------------------- agreement
+def check_agreement(rb: Any, n: int, seed: int) -> dict[str, Any]:
+    """Golden cases, n generated situations and the same n under a threshold: decide and decide_many vs impl_plain."""
+    report: dict[str, Any] = {}
+    bad = []
+    for args, expected in adapter.golden_cases():
+        got = adapter.outputs(rb.decide(adapter.situation(*args[:5]), at=args[5]))
+        if got != expected or tuple(adapter.reference(args)) != expected:
+            bad.append((args, got, expected))
+    report["golden"] = (len(adapter.golden_cases()), len(bad))
+    if bad:
+        raise SystemExit(f"golden cases disagree: {bad[:3]}")
+    cols = common.generate(n, seed)
+    for label, c in (("generated", cols), ("0.01 € under a threshold", adapter.under_thresholds(cols))):
+        tuples = common.to_python(c)
+        t0 = time.perf_counter()
+        n_bad = 0
+        for s in tuples:
+            got = adapter.outputs(rb.decide(adapter.situation(*s[:5]), at=s[5]))
+            if got != tuple(adapter.reference(s)):
+                n_bad += 1
+                if n_bad < 4:
+                    print("  disagreement:", s, got, adapter.reference(s))
+        report[label] = (len(tuples), n_bad, time.perf_counter() - t0)
+        if n_bad:
+            raise SystemExit(f"{label}: {n_bad} disagreements with impl_plain")
+        if hasattr(rb, "decide_many"):
+            n_bad = _check_many(rb, c, tuples)
+            report[label + " (decide_many)"] = (len(tuples), n_bad)
+            if n_bad:
+                raise SystemExit(f"{label}: decide_many disagrees on {n_bad} situations")
+    return report
+
+
+def _check_many(rb: Any, cols: dict[str, Any], tuples: list[tuple[Any, ...]]) -> int:
+    results = rb.decide_many(_batch(cols), focus=adapter.FOCUS_ALL)
+    n_bad = 0
+    for s, r in zip(tuples, results, strict=True):
+        if adapter.outputs_light(r) != tuple(adapter.reference(s)):
+            n_bad += 1
+            if n_bad < 4:
+                print("  decide_many disagreement:", s, adapter.outputs_light(r), adapter.reference(s))
+    return n_bad
+
+
+def _batch(cols: dict[str, Any]) -> list[tuple[dict[str, Any], dt.date]]:
+    return [(adapter.situation(*s[:5]), s[5]) for s in common.to_python(cols)]
+
+
+# ---------------------------------------------------------------------- timing
+def per_call(fn: Any, items: list[Any]) -> float:
+    """Seconds per item of fn over items (one pass, GC off as timeit does)."""
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        fn(items)
+        return (time.perf_counter() - t0) / len(items)
+    finally:
+        if gc_was:
+            gc.enable()
+
+
+def single_variants(rb: Any) -> dict[str, Any]:
+    """One decision at a time; each takes the list of reference tuples."""
+    prog = rb.program
+    plain, traced = impl_plain.decide, impl_plain.decide_traced
+    situation, outputs = adapter.situation, adapter.outputs
+    proc_status = adapter.read_conclusions
+
+    def ref_plain(items: list[Any]) -> None:
+        for s in items:
+            plain(*s)
+
+    def ref_traced(items: list[Any]) -> None:
+        for s in items:
+            traced(*s)
+
+    def api(items: list[Any]) -> None:
+        decide = rb.decide
+        for s in items:
+            proc_status(decide(situation(s[0], s[1], s[2], s[3], s[4]), s[5]))
+
+    def api_fired(items: list[Any]) -> None:
+        decide = rb.decide
+        for s in items:
+            outputs(decide(situation(s[0], s[1], s[2], s[3], s[4]), s[5], trace=True))
+
+    def api_tree(items: list[Any]) -> None:
+        decide = rb.decide
+        for s in items:
+            d = decide(situation(s[0], s[1], s[2], s[3], s[4]), s[5], trace=True)
+            proc_status(d)
+            d.trace  # noqa: B018 - the tree is built on first read
+
+    prepared: list[Any] = []
+
+    def run_alone(items: list[Any]) -> None:
+        run = prog.run
+        for facts, at in prepared:
+            run(facts, at)
+
+    def prepare(items: list[Any]) -> None:
+        prepared[:] = [(prog.facts_vector(situation(*s[:5])), prog.at(s[5])) for s in items]
+
+    def typing(items: list[Any]) -> None:
+        fv = prog.facts_vector
+        for s in items:
+            fv(situation(s[0], s[1], s[2], s[3], s[4]))
+
+    return {
+        "ref": ref_plain,
+        "ref_traced": ref_traced,
+        "api": api,
+        "api_fired": api_fired,
+        "api_tree": api_tree,
+        "run": run_alone,
+        "typing": typing,
+        "_prepare": prepare,
+    }
+
+
+def rounds(rb: Any, n_single: int, n_batch: int, n_rounds: int, seed: int) -> dict[str, list[float]]:
+    singles = common.to_python(common.generate(n_single, seed + 1))
+    v = single_variants(rb)
+    v["_prepare"](singles)
+    bcols = common.generate(n_batch, seed + 2)
+    btuples = common.to_python(bcols)
+    bitems = _batch(bcols)
+    out: dict[str, list[float]] = {}
+
+    def add(key: str, x: float) -> None:
+        out.setdefault(key, []).append(x)
+
+    for r in range(n_rounds):
+        t = {k: per_call(f, singles) for k, f in v.items() if not k.startswith("_")}
+        for k in ("api", "run", "typing"):
+            add(k + "/ref", t[k] / t["ref"])
+        add("api_fired/ref_traced", t["api_fired"] / t["ref_traced"])
+        add("api_tree/ref_traced", t["api_tree"] / t["ref_traced"])
+        for k, x in t.items():
+            add("us:" + k, x * 1e6)
+        # batch: decisions per second
+        tb = {}
+        tb["ref_loop"] = per_call(lambda items: impl_plain.run_batch(items), btuples)
+        tb["numpy"] = per_call(lambda items: impl_numpy.decide(bcols, trace=True), btuples)
+        one = btuples[: max(1, n_batch // 20)]
+        tb["one_at_a_time"] = per_call(v["api"], one)
+        if hasattr(rb, "decide_many"):
+            tb["decide_many"] = per_call(lambda items: rb.decide_many(items, focus=adapter.FOCUS), bitems)
+            tb["decide_many_read"] = per_call(lambda items: [adapter.outputs_light(x) for x in rb.decide_many(items, focus=adapter.FOCUS_ALL)], bitems)
+            if hasattr(rb, "decide_columns"):
+                tb["columns"] = per_call(lambda items: rb.decide_columns(adapter.columns(bcols), focus=adapter.FOCUS), btuples)
+        for k, x in tb.items():
+            add("per_s:" + k, 1.0 / x)
+        print(f"  round {r + 1}/{n_rounds}: api ×{out['api/ref'][-1]:.1f}, run ×{out['run/ref'][-1]:.1f}, " f"trace tree ×{out['api_tree/ref_traced'][-1]:.1f}", flush=True)
+    return out
+
+
+def memory(rb: Any, n: int, seed: int) -> dict[str, float]:
+    """Peak traced memory (MiB) of deciding n situations in batch, beside the NumPy anchor."""
+    cols = common.generate(n, seed + 3)
+    out = {}
+    for label, fn in (
+        ("numpy", lambda: impl_numpy.decide(cols, trace=True)),
+        ("ref_loop", lambda: impl_plain.run_batch(common.to_python(cols))),
+        ("decide_many", (lambda: rb.decide_many(_batch(cols), focus=adapter.FOCUS)) if hasattr(rb, "decide_many") else None),
+        ("columns", (lambda: rb.decide_columns(adapter.columns(cols), focus=adapter.FOCUS)) if hasattr(rb, "decide_columns") else None),
+    ):
+        if fn is None:
+            continue
+        gc.collect()
+        tracemalloc.start()
+        res = fn()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        del res
+        out[label] = peak / 2**20
+    return out
+
+
+# ---------------------------------------------------------------------- processes
+_LOAD = """
+import statistics, sys, time
+t0 = time.perf_counter()
+from cpc_rules.api import load_rulebook
+from cpc_rules import resources
+t1 = time.perf_counter()
+load_rulebook(resources.bundled_rulebook_path(), tests=False)
+t2 = time.perf_counter()
+warm = []
+for _ in range(5):
+    t = time.perf_counter()
+    load_rulebook(resources.bundled_rulebook_path(), tests=False)
+    warm.append(time.perf_counter() - t)
+print(t1 - t0, t2 - t1, statistics.median(warm))
+"""
+
+_PLAIN_SCRIPT = """
+import datetime, json, sys
+sys.path.insert(0, sys.argv[1])
+import impl_plain
+s = json.load(open(sys.argv[2]))
+allowed, publicity = impl_plain.decide(s["acheteur"], s["nature"], float(s["valeur"]), s["innovant"], s["urgent"], datetime.date.fromisoformat(s["date"]))
+print(json.dumps({"allowed": allowed, "publicity": publicity}))
+"""
+
+
+def _env(tmp: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p)
+    if tmp is not None:  # empty caches, as on a machine that never ran cpc-rules
+        env["TMPDIR"] = tmp
+        env["CPC_RULES_CACHE"] = str(Path(tmp) / "parsed")
+        env["XDG_CACHE_HOME"] = str(Path(tmp) / "xdg")
+    return env
+
+
+def loads(n: int) -> dict[str, tuple[float, float, float]]:
+    """(import, first load, later loads) in ms, median of n fresh interpreters, cold and with filled caches."""
+    out = {}
+    for label in ("cold", "filled"):
+        runs = []
+        for _ in range(n):
+            with tempfile.TemporaryDirectory() as tmp:
+                env = _env(tmp if label == "cold" else None)
+                p = subprocess.run([sys.executable, "-c", _LOAD], capture_output=True, text=True, env=env, check=True)
+            runs.append([float(x) * 1000 for x in p.stdout.split()])
+        out[label] = tuple(statistics.median(r[i] for r in runs) for i in range(3))  # type: ignore[assignment]
+    return out
+
+
+def whole_process(n: int) -> dict[str, float]:
+    """`cpc-rules decide` on one situation of the reference rulebook vs a plain script, seconds, median of n (interleaved)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        situation = {"acheteur": "collectivite", "nature": "travaux", "valeur": "99999", "innovant": False, "urgent": False, "date": "2024-12-31"}
+        sit = Path(tmp) / "situation.json"
+        sit.write_text(json.dumps({"date": situation["date"], "faits": {k: v for k, v in situation.items() if k != "date"}}))
+        plain_sit = Path(tmp) / "plain.json"
+        plain_sit.write_text(json.dumps(situation))
+        script = Path(tmp) / "plain.py"
+        script.write_text(_PLAIN_SCRIPT)
+        env = _env(None)
+        cli = [sys.executable, "-m", "cpc_rules.cli", "decide", str(sit), "-r", str(adapter.RULEBOOK), "--format", "json"]
+        cli_bundled = [sys.executable, "-m", "cpc_rules.cli", "decide", str(ROOT / "examples" / "fournitures-collectivite-2026.json"), "--format", "json"]
+        plain = [sys.executable, str(script), str(REF), str(plain_sit)]
+        for cmd in (cli, cli_bundled, plain):  # warm the disk caches once
+            subprocess.run(cmd, capture_output=True, env=env, check=True)
+        times: dict[str, list[float]] = {"cli": [], "cli_bundled": [], "plain": []}
+        for _ in range(n):
+            for key, cmd in (("cli", cli), ("cli_bundled", cli_bundled), ("plain", plain)):
+                t0 = time.perf_counter()
+                subprocess.run(cmd, capture_output=True, env=env, check=True)
+                times[key].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+# ---------------------------------------------------------------------- main
+def med(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def spread(xs: list[float]) -> str:
+    return f"{med(xs):.2f} ({min(xs):.2f}–{max(xs):.2f})"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=100_000, help="generated situations checked for agreement (default 100 000)")
+    ap.add_argument("--single", type=int, default=5_000, help="situations per round for one-at-a-time timings")
+    ap.add_argument("--batch", type=int, default=200_000, help="situations per round for batch timings")
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--procs", type=int, default=7, help="fresh interpreters for load and whole-process timings")
+    ap.add_argument("--seed", type=int, default=common.DEFAULT_SEED)
+    ap.add_argument("--quick", action="store_true", help="n=5 000, 1 000 per round, batch 50 000, 3 rounds, 3 processes")
+    ap.add_argument("--json", type=Path, help="also write the figures to this file")
+    a = ap.parse_args()
+    if a.quick:
+        a.n, a.single, a.batch, a.rounds, a.procs = 5_000, 1_000, 50_000, 3, 3
+
+    print(f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
+    rb = load_rulebook(adapter.RULEBOOK)
+    print("agreement with impl_plain …", flush=True)
+    agree = check_agreement(rb, a.n, a.seed)
+    for k, vals in agree.items():
+        print(f"  {k}: {vals[0]} situations, {vals[1]} disagreements")
+    print("timings (interleaved rounds) …", flush=True)
+    r = rounds(rb, a.single, a.batch, a.rounds, a.seed)
+    print("memory …", flush=True)
+    mem = memory(rb, a.batch, a.seed)
+    print("loads and whole processes …", flush=True)
+    ld = loads(a.procs)
+    wp = whole_process(a.procs)
+
+    print()
+    print(f"## Against the reference ({a.rounds} rounds, medians of per-round ratios, min–max in brackets)")
+    print()
+    print("| measure | × reference |")
+    print("|---|---:|")
+    print(f"| one decision, `Rulebook.decide` then reading allowed procedures and publicity, × `impl_plain.decide` | {spread(r['api/ref'])} |")
+    print(f"| one decision with the fired rules (`trace=True`, read from the activations), × `decide_traced` | {spread(r['api_fired/ref_traced'])} |")
+    print(f"| one decision with the trace tree built (`Decision.trace`), × `decide_traced` | {spread(r['api_tree/ref_traced'])} |")
+    print(f"| `Program.run` alone (facts typed and date prepared beforehand), × `impl_plain.decide` | {spread(r['run/ref'])} |")
+    print(f"| typing the input alone (`Program.facts_vector`), × `impl_plain.decide` | {spread(r['typing/ref'])} |")
+    print()
+    print("| µs per decision (medians) | " + " | ".join(k for k in r if k.startswith("us:")) + " |")
+    print("| " + " | ".join(f"{med(v):.2f}" for k, v in r.items() if k.startswith("us:")) + " |")
+    print()
+    print(f"Batch, decisions per second, {a.batch} situations per round (one at a time: {max(1, a.batch // 20)}):")
+    print()
+    print("| path | decisions/s | × NumPy anchor |")
+    print("|---|---:|---:|")
+    for k in ("ref_loop", "numpy", "one_at_a_time", "decide_many", "decide_many_read", "columns"):
+        key = "per_s:" + k
+        if key in r:
+            ratios = [x / y for x, y in zip(r[key], r["per_s:numpy"], strict=True)]
+            print(f"| {k} | {med(r[key]):,.0f} | {med(ratios):.3f} |")
+    print()
+    print(f"Peak traced memory (tracemalloc) deciding {a.batch} situations, MiB: " + ", ".join(f"{k} {v:.1f}" for k, v in mem.items()))
+    print()
+    print("Bundled rulebook (rulebooks/ccp) in a fresh interpreter, ms, median of", a.procs, ":")
+    print()
+    print("| caches | import cpc_rules | first load | later loads |")
+    print("|---|---:|---:|---:|")
+    for k, (imp, first, warm) in ld.items():
+        print(f"| {k} | {imp:.0f} | {first:.0f} | {warm:.0f} |")
+    print()
+    print(
+        f"Whole process, median of {a.procs}: `cpc-rules decide` (reference rulebook) {wp['cli'] * 1000:.0f} ms, "
+        f"(bundled rulebook, examples/fournitures-collectivite-2026.json) {wp['cli_bundled'] * 1000:.0f} ms, "
+        f"plain script {wp['plain'] * 1000:.0f} ms: × {wp['cli'] / wp['plain']:.1f} and × {wp['cli_bundled'] / wp['plain']:.1f}"
+    )
+    if a.json:
+        a.json.write_text(json.dumps({"agreement": agree, "rounds": r, "memory": mem, "loads": ld, "process": wp}, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

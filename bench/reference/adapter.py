@@ -1,0 +1,90 @@
+"""The reference decision (SPEC.md) in cpc-rules: situations in, (allowed, publicity, trace) out.
+
+`procedure.cpc` encodes SPEC.md; this module maps a reference situation to the
+facts of that rulebook and a decision back to the reference outputs, reads the
+golden cases from SPEC.md, and checks agreement with the hand-written function
+(`impl_plain.py`). The benchmark (bench/reference.py) and the test suite use it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import common
+import impl_plain
+
+HERE = Path(__file__).resolve().parent
+RULEBOOK = HERE / "procedure.cpc"
+SPEC = HERE / "SPEC.md"
+
+PROCEDURES = common.PROCEDURES
+PUBLICITIES = common.PUBLICITIES
+# the SPEC's rule names, as rule names of procedure.cpc (a name has no dot)
+RULE_NAMES = {r: r.replace(".", "_") for r in common.TRACE_RULES}
+SPEC_NAME = {v: k for k, v in RULE_NAMES.items()}
+
+
+def situation(buyer: str, nature: str, value: float | Decimal, innovative: bool, urgent: bool) -> dict[str, Any]:
+    return {"acheteur": buyer, "nature": nature, "valeur": value, "innovant": innovative, "urgent": urgent}
+
+
+def outputs(decision: Any) -> tuple[list[str], str | None, list[str]]:
+    """allowed procedures, the publicity owed, the fired rules in SPEC order (SPEC.md section 4)."""
+    allowed = [p for p in PROCEDURES if decision.status("procédure", p).permission == "allowed"]
+    owed = [p for p in PUBLICITIES if decision.status("publicité", p).obligation == "mandatory"]
+    rules = decision.rulebook.rules
+    fired = {rules[i].name for i, a in enumerate(decision.activations) if a is True}
+    trace = [r for r in common.TRACE_RULES if RULE_NAMES[r] in fired]
+    return allowed, (owed[0] if len(owed) == 1 else None), trace
+
+
+_ABBREV = {"SP": "sans_publicite", "MAPA": "mapa", "AO": "appel_offres", "NEG": "negociee"}
+
+
+def golden_cases() -> list[tuple[tuple[Any, ...], tuple[list[str], str, list[str]]]]:
+    """The hand-computed cases of SPEC.md section 6: ((buyer, nature, value, innov, urgent, date), expected)."""
+    out = []
+    text = SPEC.read_text(encoding="utf-8").split("## 6.")[1].split("## 7.")[0]
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 10 or not cells[0].isdigit():
+            continue
+        _, buyer, nature, value, innov, urgent, date, allowed, pub, bits = cells
+        args = (buyer, nature, float(value.replace(" ", "")), innov == "yes", urgent == "yes", dt.date.fromisoformat(date))
+        procs = [_ABBREV[a.strip()] for a in allowed.split(",")]
+        trace = [common.TRACE_RULES[int(b)] for b in re.split(r"\s*,\s*", bits)]
+        out.append((args, (procs, pub, trace)))
+    return out
+
+
+def reference(args: tuple[Any, ...]) -> tuple[list[str], str, list[str]]:
+    allowed, publicity, trace = impl_plain.decide_traced(*args)
+    return allowed, publicity, trace
+
+
+def under_thresholds(cols: dict[str, Any]) -> dict[str, Any]:
+    """The same situations with the value moved 0.01 € under one threshold that applies to each."""
+    import numpy as np
+
+    dt_, eu = common._gen_thresholds(cols["buyer"], cols["nature"], cols["days"])
+    n = len(cols["value"])
+    choices = np.stack([dt_, np.full(n, 100_000.0), np.full(n, 90_000.0), eu], axis=1)
+    pick = choices[np.arange(n), np.arange(n) % 4]
+    out = dict(cols)
+    out["value"] = np.round(pick - 0.01, 2)
+    return out
+
+
+def read_conclusions(decision: Any) -> tuple[list[str], list[str]]:
+    """What a user reads from a decision: the allowed procedures and the publicity owed."""
+    allowed = [p for p in PROCEDURES if decision.status("procédure", p).permission == "allowed"]
+    owed = [p for p in PUBLICITIES if decision.status("publicité", p).obligation == "mandatory"]
+    return allowed, owed
+
+
+FOCUS = ("procédure", "publicité")  # the conclusions a batch returns
+FOCUS_ALL = FOCUS
