@@ -246,6 +246,150 @@ def explain(situation: str, at: str | None, rulebook_path: str | None, output_fo
         click.echo(d.explain(lang=lang, full=True), nl=False)
 
 
+# ---------------------------------------------------------------- ask (the interview, src/cpc_rules/interview.py)
+
+
+def _focus_option(value: str | None) -> tuple[str, ...] | None:
+    return tuple(x.strip() for x in value.split(",")) if value else None
+
+
+@main.command()
+@click.argument("situation", required=False, type=click.Path(allow_dash=True))
+@click.option("--at", default=None, help="Consultation launch date, YYYY-MM-DD (asked if neither given nor in the situation).")
+@click.option("--focus", default=None, help="Enumerations to settle, by priority, comma-separated (default: procédure, publicité, then the rest).")
+@click.option("--save", "save_path", type=click.Path(dir_okay=False), default=None, help="Write the situation answered here (JSON); without it, it is printed.")
+@rulebook_option
+@format_option
+@guarded
+def ask(situation: str | None, at: str | None, focus: str | None, save_path: str | None, rulebook_path: str | None, output_format: str) -> None:
+    """An interview in French: asks only what can change the answer, then decides.
+
+    \b
+    One question at a time, the most decisive first; a number picks a choice,
+    « ? » means « je ne sais pas », « < » goes back. Ctrl-C or the end of input
+    stops: what was answered is saved, exit 1. With --format json, prints the
+    ranked next questions for SITUATION and exits (no interview).
+    """
+    from cpc_rules.interview import BadFocus, Interview
+
+    facts, file_date = load_situation(situation) if situation else ({}, None)
+    rb = _rulebook(rulebook_path)
+    date = at or file_date
+    focus_t = _focus_option(focus)
+    if date is None:
+        if output_format == "json":
+            raise click.UsageError("donnez la date de lancement de la consultation : --at AAAA-MM-JJ, ou \"date\" dans la situation")
+        date = _ask_date()
+        if date is None:
+            sys.exit(1)
+    try:
+        interview = Interview(rb, facts, date, focus_t)
+    except BadFocus as e:
+        raise click.BadParameter(str(e), param_hint="--focus") from None
+    if output_format == "json":
+        qs = interview.questions()
+        click.echo(json.dumps({"date": interview.at.isoformat(), "questions": [q.to_json() for q in qs]}, ensure_ascii=False, indent=2))
+        return
+    finished = _run_interview(interview)
+    _save_situation(interview.situation_json(), save_path)
+    if not finished:
+        sys.exit(1)
+    d = rb.decide(interview.situation, interview.at)
+    click.echo("")
+    click.echo(d.explain(), nl=False)
+
+
+def _read_answer() -> str | None:
+    """One line typed by the buyer; None at the end of input or on Ctrl-C."""
+    click.echo("> ", nl=False)
+    try:
+        return input()
+    except (EOFError, KeyboardInterrupt):
+        click.echo("")
+        return None
+
+
+def _ask_date() -> str | None:
+    from cpc_rules.interview import _date
+
+    while True:
+        click.echo("Date de lancement de la consultation (AAAA-MM-JJ) :")
+        line = _read_answer()
+        if line is None:
+            click.echo("Entretien interrompu avant la première question.")
+            return None
+        try:
+            return _date(line.strip()).isoformat()
+        except CpcError:
+            click.echo(f"Date non comprise : « {line.strip()} » ; écrivez-la AAAA-MM-JJ, par exemple 2026-05-01.")
+
+
+def _run_interview(interview: Any) -> bool:
+    """Ask until nothing relevant is left; False if the buyer stopped (end of input, Ctrl-C)."""
+    from cpc_rules.interview import BadAnswer, parse_answer
+
+    click.echo(
+        "Entretien cpc-rules : une question à la fois, seulement ce qui peut changer la réponse.\n"
+        "Répondez par un numéro ; « ? » : je ne sais pas ; « < » : question précédente ; Ctrl-C : arrêter (vos réponses sont gardées)."
+    )
+    q = interview.next()
+    while q is not None:
+        n = len(interview.history) + 1
+        click.echo("")
+        click.echo(f"Question {n} — {q.label}")
+        click.echo(f"  {q.help}")
+        if q.kind == "checklist":
+            for i, c in enumerate(q.choices, start=1):
+                click.echo(f"  {i}. {c.label}")
+            click.echo("  0. Aucune de ces circonstances")
+            click.echo("  ?. Je ne sais pas")
+            click.echo("  (tapez les numéros qui s'appliquent, séparés par des espaces)")
+        elif q.choices:
+            for i, c in enumerate(q.choices, start=1):
+                click.echo(f"  {i}. {c.label}")
+            click.echo(f"  {len(q.choices) + 1}. Je ne sais pas")
+        else:
+            click.echo(f"  Réponse : {q.accepted} ; « ? » : je ne sais pas")
+        while True:
+            line = _read_answer()
+            if line is None:
+                click.echo("Entretien interrompu.")
+                return False
+            if line.strip().lower() in ("<", "retour"):
+                back = interview.back()
+                if back is None:
+                    click.echo("Pas de question précédente.")
+                    continue
+                q = back
+                break
+            try:
+                answer = parse_answer(interview.rulebook, q, line)
+            except BadAnswer as e:
+                click.echo(f"Réponse non comprise : {e}.")
+                continue
+            interview.answer(q, answer)
+            q = interview.next()
+            break
+        else:  # pragma: no cover
+            pass
+    click.echo("")
+    click.echo(f"Plus aucune question ne peut changer la réponse ({len(interview.history)} réponse(s)).")
+    return True
+
+
+def _save_situation(data: dict[str, Any], path: str | None) -> None:
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if path is None:
+        click.echo("Situation (rejouez-la avec `cpc-rules decide`, ou enregistrez-la avec --save FICHIER) :")
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise CpcError([Diagnostic("E001", f"écriture impossible de {path} : {e.strerror or e}")]) from None
+    click.echo(f"Situation enregistrée dans {path} ; `cpc-rules decide {path}` la rejoue.")
+
+
 @main.command()
 @rulebook_option
 @click.option("--format", "output_format", type=click.Choice(["dot", "json"]), default="dot", show_default=True)
