@@ -284,6 +284,7 @@ class Service:
 
     async def questions(self, request: Request) -> Response:
         options = _options(request, self.rb)
+        skip = self._facts_param(request, "skip")
         document = _decode(await _body(request, self.limits.body_bytes), "situation", self.limits)
 
         def ask() -> dict[str, Any]:
@@ -295,11 +296,20 @@ class Service:
             if date is None:
                 raise _error(422, "E413", "situation : date de lancement de la consultation manquante", hint='donnez "date": "AAAA-MM-JJ"')
             try:
-                return catalogue.questions_json(self.rb, situation.facts, date, options.focus)
+                return catalogue.questions_json(self.rb, situation.facts, date, options.focus, skip)
             except CpcError as e:
                 raise RequestError(422, e.diagnostics) from None
 
         return JSON(await _in_time(self.limits, ask), headers=self.headers)
+
+    def _facts_param(self, request: Request, name: str) -> tuple[str, ...]:
+        raw = request.query_params.get(name, "")
+        names = tuple(n.strip() for n in raw.split(",") if n.strip())
+        known = {f.name for f in self.rb.checked.facts}
+        for n in names:
+            if n not in known:
+                raise _error(422, "E410", f"{name} : fait inconnu « {n[:60]} »", hint="voir GET /schema pour les faits attendus")
+        return names
 
     async def batch(self, request: Request) -> Response:
         options = _options(request, self.rb)

@@ -93,7 +93,8 @@ def close_articles(rb: Rulebook, ref: str) -> list[str]:
     return difflib.get_close_matches(ref, [a.ref for a in rb.checked.articles], n=3, cutoff=0.6)
 
 
-def questions_json(rb: Rulebook, facts: dict[str, Any], at: str, focus: tuple[str, ...] | None) -> dict[str, Any]:
+def questions_json(rb: Rulebook, facts: dict[str, Any], at: str, focus: tuple[str, ...] | None, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     """The ranked next questions for a situation (the interview's logic, `Rulebook.questions`)."""
-    questions = rb.questions(facts, at=at, focus=focus)
-    return {"questions": [q.to_json() for q in questions]}
+    from cpc_rules.interview import next_questions
+
+    return {"questions": [q.to_json() for q in next_questions(rb, facts, at, focus=focus, skip=skip)]}

@@ -125,7 +125,11 @@ def openapi_document(rb: Rulebook) -> dict[str, Any]:
                 "post": {
                     "summary": "Les prochaines questions utiles pour une situation, les plus décisives d'abord",
                     "operationId": "questions",
-                    "parameters": [_QUERY["at"], _QUERY["focus"]],
+                    "parameters": [
+                        _QUERY["at"],
+                        _QUERY["focus"],
+                        {"name": "skip", "in": "query", "description": "Faits que l'acheteur ne connaît pas (« je ne sais pas ») : ils ne sont plus demandés.", "schema": {"type": "string"}},
+                    ],
                     "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Situation"}}}},
                     "responses": {"200": _json({"type": "object", "required": ["questions"], "properties": {"questions": {"type": "array"}}}, "Les questions"), **bad},
                 }

@@ -3,7 +3,8 @@
 // No framework, no external resource: it works on a machine without internet.
 "use strict";
 
-const state = { schema: null, facts: {}, answers: {}, asked: {}, checklistFacts: new Set(), decision: null };
+const SHOWN = 3; // unanswered questions shown at once, the most decisive first
+const state = { schema: null, facts: {}, answers: {}, skipped: new Set(), asked: {}, checklistFacts: new Set(), decision: null };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -62,8 +63,8 @@ function field(q) {
     options.push({ value: "", label: "Je ne sais pas" });
     options.forEach((opt, i) => {
       const input = el("input", { type: "radio", name: id, id: id + "-" + i, value: String(opt.value) });
-      if (String(current ?? "") === String(opt.value)) input.checked = true;
-      input.addEventListener("change", () => answer(name, opt.value));
+      if (opt.value === "" ? state.skipped.has(name) : String(current ?? "") === String(opt.value)) input.checked = true;
+      input.addEventListener("change", () => (opt.value === "" ? skip(name) : answer(name, opt.value)));
       fs.append(el("label", { class: "choice", for: id + "-" + i }, input, " " + opt.label));
     });
     box.append(fs);
@@ -78,15 +79,25 @@ function field(q) {
       } else answer(name, raw);
     });
     box.append(input);
+    const unknown = el("button", { type: "button", class: "unknown", text: "Je ne sais pas" });
+    unknown.addEventListener("click", () => skip(name));
+    box.append(" ", unknown);
   }
   box.append(el("p", { class: "help", id: helpId, text: [q.help, q.accepted ? "Réponse : " + q.accepted + "." : ""].filter(Boolean).join(" ") }));
-  if (q.articles && q.articles.length) box.append(el("p", { class: "articles", text: "Compte pour : " + q.articles.join(", ") }));
   return box;
 }
 
 function answer(name, value) {
+  state.skipped.delete(name);
   if (value === "") delete state.answers[name];
   else state.answers[name] = value;
+  refresh();
+}
+
+// "Je ne sais pas": the fact stays unknown and is not asked again.
+function skip(name) {
+  delete state.answers[name];
+  state.skipped.add(name);
   refresh();
 }
 
@@ -97,7 +108,7 @@ async function refresh() {
   if (!date) return;
   const seq = (refreshing = Symbol());
   try {
-    const data = await api("/questions", situation());
+    const data = await api("/questions", situation(), state.skipped.size ? { skip: [...state.skipped].join(",") } : {});
     if (seq !== refreshing) return;
     render(data.questions || []);
     status.textContent = (data.questions || []).length ? "" : "Toutes les questions utiles ont une réponse.";
@@ -113,7 +124,8 @@ function render(questions) {
   const checklist = questions.find((q) => q.kind === "checklist");
   const rare = new Set(checklist ? checklist.facts : []);
   // Answered facts stay on the page so that an answer can be changed.
-  const names = [...Object.keys(state.answers).filter((n) => !rare.has(n) && !state.checklistFacts.has(n)), ...asked.map((q) => q.fact)];
+  const known = [...Object.keys(state.answers), ...state.skipped].filter((n) => !rare.has(n) && !state.checklistFacts.has(n));
+  const names = [...known, ...asked.filter((q) => !known.includes(q.fact)).slice(0, SHOWN).map((q) => q.fact)];
   const container = document.getElementById("questions");
   const focused = document.activeElement && document.activeElement.id;
   container.replaceChildren();
@@ -235,7 +247,7 @@ async function start() {
   date.value = new Date().toISOString().slice(0, 10);
   date.addEventListener("change", refresh);
   document.getElementById("situation-form").addEventListener("submit", decide);
-  document.getElementById("reset-button").addEventListener("click", () => { state.answers = {}; state.checklistFacts = new Set(); document.getElementById("verdict").hidden = true; refresh(); });
+  document.getElementById("reset-button").addEventListener("click", () => { state.answers = {}; state.skipped = new Set(); state.checklistFacts = new Set(); document.getElementById("verdict").hidden = true; refresh(); });
   document.getElementById("copy-button").addEventListener("click", copySituation);
   await refresh();
 }
