@@ -99,7 +99,7 @@ def test_planted_pickle_never_runs(cache_dir: Path, tmp_path: Path) -> None:
         entry.with_suffix(".pickle").write_bytes(planted)  # the old entry name, too
     rb = api.load_rulebook(resources.bundled_rulebook_path(), tests=False)
     assert not marker.exists()
-    assert _answer(rb) == "undetermined"
+    assert _answer(rb) == "not_allowed"
 
 
 def _answer(rb: api.Rulebook) -> str:
@@ -140,7 +140,7 @@ def test_poisoned_threshold_is_not_loaded(cache_dir: Path, tmp_path: Path, monke
             hits += 1
     assert hits == 1
     digest = api.load_rulebook(resources.bundled_rulebook_path(), tests=False).digest
-    assert _genuine_answer() == "undetermined"
+    assert _genuine_answer() == "not_allowed"
     monkeypatch.setenv("CPC_RULES_CACHE", "off")
     forged_rb = _forged_rulebook(tmp_path, genuine, forged_text)
     assert _answer(forged_rb) == "allowed" and forged_rb.digest != digest
@@ -156,7 +156,7 @@ def test_edited_literal_in_place_is_not_loaded(cache_dir: Path, tmp_path: Path, 
             entry.write_text(raw.replace('{"#d":"216000"}', '{"#d":"2160000"}'), encoding="utf-8")
             changed += 1
     assert changed
-    assert _genuine_answer() == "undetermined"
+    assert _genuine_answer() == "not_allowed"
     monkeypatch.setenv("CPC_RULES_CACHE", "off")
     assert _answer(_forged_rulebook(tmp_path, " 216 000 €", " 2 160 000 €")) == "allowed"
 

@@ -16,7 +16,7 @@ from conftest import GOLDEN, ROOT
 
 from cpc_rules import load_rulebook
 from cpc_rules.api import default_rulebook
-from cpc_rules.cli import load_situation
+from cpc_rules.situation import decode, situation_from_value
 from cpc_rules.diagnostics import CpcError, Diagnostic, Sources, render_gnu, render_human
 from cpc_rules.engine.runtime import EvaluationError
 
@@ -39,6 +39,14 @@ def _rulebook_for(situation: Path):  # type: ignore[no-untyped-def]
     return default_rulebook()
 
 
+def load_situation(path: Path):  # type: ignore[no-untyped-def]
+    """A golden situation: a situation document whose "rulebook" key (for this test only) names its rulebook."""
+    data = decode(path.read_text(encoding="utf-8"), _rel(path))  # refused documents (invalid JSON…) fail here, as in the CLI
+    if isinstance(data, dict):
+        data.pop("rulebook", None)
+    return situation_from_value(data, _rel(path))
+
+
 def diagnostics_for(path: Path) -> tuple[list[Diagnostic], Sources | None]:
     """The diagnostics a user gets for this input (none if it is accepted), and the texts they quote."""
     try:
@@ -46,8 +54,8 @@ def diagnostics_for(path: Path) -> tuple[list[Diagnostic], Sources | None]:
             load_rulebook(_rel(path))
         else:
             rb = _rulebook_for(path)
-            facts, date = load_situation(_rel(path))
-            rb.decide(facts, at=date or "2024-01-01")
+            s = load_situation(path)
+            rb.decide(s.facts, at=s.date or "2024-01-01")
     except CpcError as e:
         return list(e.diagnostics), getattr(e, "sources", None)
     except EvaluationError as e:
@@ -71,7 +79,7 @@ def test_error_golden(path: Path, golden, repo_root) -> None:  # type: ignore[no
 @pytest.mark.parametrize("path", TRACES, ids=lambda p: p.stem)
 def test_trace_golden(path: Path, golden, repo_root) -> None:  # type: ignore[no-untyped-def]
     rb = _rulebook_for(path)
-    facts, date = load_situation(_rel(path))
-    d = rb.decide(facts, at=date)
+    s = load_situation(path)
+    d = rb.decide(s.facts, at=s.date)
     golden.check(path.with_suffix(".explain.txt"), d.explain(full=True))
-    golden.check(path.with_suffix(".trace.json"), json.dumps(d.to_json(), ensure_ascii=False, indent=2, sort_keys=True))
+    golden.check(path.with_suffix(".trace.json"), json.dumps(d.to_json(trace=True), ensure_ascii=False, indent=2, sort_keys=True))

@@ -9,6 +9,8 @@ same statuses; (e) deciding is deterministic.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import json
 from typing import Any
 
@@ -77,7 +79,7 @@ RB = load_rulebook(GOLDEN / "rulebooks" / "props.cpc")
 
 money = st.decimals(min_value=0, max_value=6_000_000, places=2, allow_nan=False, allow_infinity=False).map(abs)
 # amounts near the thresholds of the rulebook matter most
-money = st.one_of(money, st.sampled_from([0, 39999.99, 40000, 89999.99, 90000, 99999.99, 100000, 199999.99, 200000, 220000, 1000000, 5000000]))
+money = st.one_of(money, st.sampled_from([0, Decimal("39999.99"), 40000, Decimal("89999.99"), 90000, Decimal("99999.99"), 100000, Decimal("199999.99"), 200000, 220000, 1000000, 5000000]))
 lots = st.lists(st.fixed_dictionaries({}, optional={"montant_lot": money, "réservé": st.booleans()}), max_size=3)
 
 FACTS: dict[str, st.SearchStrategy[Any]] = {

@@ -415,7 +415,7 @@ def test_threshold_boundary_and_parameter_steps() -> None:
 
 def test_situation_values_are_coerced() -> None:
     rb = default_rulebook()
-    for raw in (39999.99, "39999.99", "39 999,99 €", Decimal("39999.99"), "39999.990"):
+    for raw in ("39999.99", "39 999,99 €", "39\u202f999,99\u00a0€", "39999,99 EUR", Decimal("39999.99"), "39999.990"):
         d = rb.decide({"valeur_estimée_besoin": raw}, at="2024-05-01")
         assert d.value("valeur_estimée") == Decimal("39999.99")
 
@@ -431,6 +431,7 @@ def test_situation_values_are_coerced() -> None:
         ({"valeur_estimée_besoin": "1000000000000000"}, "E411"),
         ({"valeur_estimée_besoin": "39999.999"}, "E411"),  # an amount is in cents
         ({"valeur_estimée_besoin": -1}, "E411"),
+        ({"valeur_estimée_besoin": 39999.99}, "E411"),  # a float may already be rounded: refused, never guessed
         ({"nature": "fourniture"}, "E412"),
     ],
 )
@@ -488,7 +489,7 @@ def test_trace_short_circuit_and_shared_leaves() -> None:
 
 def test_trace_code_holds_no_rulebook_text() -> None:
     rb = with_rules('fait x : montant "x\\"); import os; ("\n', '  règle r "\\"); bad(); (\\"" :\n    autorise proc mapa\n    si x > 1 €\n')
-    source = rb.program.trace_plan.source
+    source = rb.trace_plan.source
     assert "import os" not in source and "bad()" not in source
     assert rb.decide({"x": 2}, at="2024-01-01", trace=True).trace["rules"]["r"]["applies"] is True
 
@@ -594,7 +595,7 @@ def test_unencoded_beats_every_certain_status() -> None:
     for m in ("mapa", "ao", "négo"):  # allowed, forbidden, allowed without it
         s = d.status("proc", m)
         assert s is not None and s.permission == "undetermined" and not s.grounds and not s.missing
-    j = d.to_json()
+    j = d.to_json(trace=True)
     assert {c["member"]: c["unencoded"][0]["certain"] for c in j["conclusions"]} == {"mapa": True, "ao": True, "négo": True}
     assert j["trace"]["rules"]["hors"]["applies"] is True
     text = d.explain()
@@ -630,3 +631,20 @@ def test_check_warns_uncovered_members_W314() -> None:
 def test_bundled_rulebook_has_no_uncovered_member() -> None:
     rb = default_rulebook(tests=True)
     assert [w.message for w in rb.warnings if w.code == "W314"] == []
+
+
+def test_out_of_period_gives_the_coverage_notes_as_reason() -> None:
+    rb = default_rulebook()
+    d = rb.decide({}, at="2019-03-31")
+    assert d.out_of_period
+    message = d.to_json()["message"]
+    assert "ordonnance n° 2015-899" in message and "décret n° 2016-360" in message
+    assert "ordonnance n° 2015-899" in d.explain()
+    assert not rb.decide({}, at="2019-04-01").out_of_period
+
+
+def test_coverage_notes_parse_and_format() -> None:
+    text = 'couverture depuis 2020-01-01\n  note "Avant : ancien texte."\n'
+    m = parse_text(text, "c.cpc")
+    assert m.items[0].notes == ("Avant : ancien texte.",)  # type: ignore[union-attr]
+    assert format_text(text, "c.cpc").startswith(text)

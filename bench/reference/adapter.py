@@ -29,7 +29,10 @@ SPEC_NAME = {v: k for k, v in RULE_NAMES.items()}
 
 
 def situation(buyer: str, nature: str, value: float | Decimal, innovative: bool, urgent: bool) -> dict[str, Any]:
-    return {"acheteur": buyer, "nature": nature, "valeur": value, "innovant": innovative, "urgent": urgent}
+    # the generator's amounts are floats of whole cents: their shortest repr is the exact amount
+    # (the engine refuses floats, which could have been rounded on the way)
+    amount = Decimal(repr(value)) if isinstance(value, float) else value
+    return {"acheteur": buyer, "nature": nature, "valeur": amount, "innovant": innovative, "urgent": urgent}
 
 
 def outputs(decision: Any) -> tuple[list[str], str | None, list[str]]:

@@ -2,8 +2,15 @@
 
     from cpc_rules import default_rulebook
     rb = default_rulebook()
-    decision = rb.decide({"nature": "fournitures", "valeur_besoin": "39999.99"}, at="2024-05-01")
+    decision = rb.decide({"acheteur": "autre_pouvoir_adjudicateur", "nature": "fournitures", "valeur_estimée_besoin": "39999.99"}, at="2024-05-01")
     print(decision.explain())
+
+Deciding applies the rulebook's presumptions by default (`presumptions=True`): a
+buyer gives four facts (who buys, what, how much, when) and does not know that
+ten rare exceptions (urgency, an unsuccessful procedure, a single operator…)
+matter; each is presumed absent, and the decision lists every presumption it
+relied on, per conclusion. `presumptions=False` decides strictly: a fact not
+given stays unknown. The CLI and the HTTP API share this default.
 """
 
 from __future__ import annotations
@@ -16,11 +23,13 @@ from typing import Any
 
 from cpc_rules import __version__, resources
 from cpc_rules.check.checker import check
-from cpc_rules.decision import Decision
-from cpc_rules.diagnostics import CpcError, Diagnostic, Sources
-from cpc_rules.engine.evaluate import Program
+from cpc_rules import decision as _decision
+from cpc_rules.diagnostics import CpcError, Diagnostic, Sources, did_you_mean
+from cpc_rules.engine.evaluate import AtDate, Program
 from cpc_rules.engine.runtime import EvaluationError
+from cpc_rules.engine.trace import TracePlan
 from cpc_rules.ir import Rulebook as CheckedRulebook
+from cpc_rules.situation import parse_date
 from cpc_rules.syntax import ast, cache
 
 
@@ -73,12 +82,33 @@ def _parse_text(text: str, path: str) -> ast.Module:
 def _as_date(at: dt.date | str) -> dt.date:
     if isinstance(at, dt.datetime):
         return at.date()
-    if isinstance(at, dt.date):
-        return at
-    try:
-        return dt.date.fromisoformat(str(at))
-    except ValueError:
-        raise CpcError([Diagnostic("E413", f"date invalide « {at} »", hint="une date s'écrit AAAA-MM-JJ")]) from None
+    return parse_date(at, "date de décision")
+
+
+class Decision(_decision.Decision):
+    """A decision (plain data, decision.py) with its two renderings at hand.
+
+    The conveniences live here, above the renderers, so that the decision module
+    never imports a renderer: data flows decision → render → api.
+    """
+
+    def to_json(self, trace: bool = False) -> dict[str, Any]:
+        """The versioned JSON decision (docs/trace-format.md); the trace tree only if `trace`."""
+        from cpc_rules.render.json import decision_json
+
+        return decision_json(self, with_trace=trace)
+
+    def explain(self, lang: str = "fr", full: bool = False, detail: bool = True) -> str:
+        """The decision in French (or English): the verdict, then the report (`detail`), then the trace (`full`)."""
+        from cpc_rules.render.text import explain
+
+        return explain(self, lang=lang, full=full, detail=detail)
+
+    def verdict(self, lang: str = "fr") -> str:
+        """The answer first: at most ~15 lines (procedures and their publicity, obligations, what is left open)."""
+        from cpc_rules.render.text import verdict
+
+        return verdict(self, lang=lang)
 
 
 class Rulebook:
@@ -95,23 +125,88 @@ class Rulebook:
     def digest(self) -> str:
         return self.checked.digest
 
-    def decide(self, situation: Mapping[str, Any], at: dt.date | str, trace: bool = False) -> Decision:
+    @functools.cached_property
+    def trace_plan(self) -> TracePlan:
+        """What every trace of this rulebook shares, compiled on the first trace."""
+        return TracePlan(self.checked)
+
+    def focus(self, focus: Iterable[str] | str | None) -> tuple[str, ...] | None:
+        """Check a focus (enumeration names, or one comma-separated text); raises CpcError E415."""
+        if focus is None:
+            return None
+        names = [n.strip() for n in focus.split(",")] if isinstance(focus, str) else [str(n).strip() for n in focus]
+        names = [n for n in names if n]
+        concluded = list(dict.fromkeys(item.enum for item in self.program.items))
+        errors = [
+            Diagnostic("E415", f"`{n}` n'est pas une énumération sur laquelle le recueil conclut", None, hint=did_you_mean(n, concluded) or "énumérations : " + ", ".join(concluded))
+            for n in names
+            if n not in concluded
+        ]
+        if errors:
+            raise CpcError(errors)
+        if not names:
+            raise CpcError([Diagnostic("E415", "focus vide", None, hint="énumérations : " + ", ".join(concluded))])
+        return tuple(dict.fromkeys(names))
+
+    def decide(
+        self,
+        situation: Mapping[str, Any],
+        at: dt.date | str,
+        *,
+        trace: bool = False,
+        presumptions: bool = True,
+        focus: Iterable[str] | str | None = None,
+    ) -> Decision:
         """Decide a situation (facts by name) for a consultation launched at `at`.
 
-        Raises CpcError (E41x) for a situation that does not fit the declared facts,
-        and EvaluationError (E40x) for a fault of the rulebook met on the way.
+        `presumptions` (default True): a fact the situation does not give takes the
+        value the rulebook presumes (`présumé …`), and the decision lists those it
+        relied on; False decides strictly. `focus`: enumeration names (e.g.
+        `("procédure", "publicité")`) to which the conclusions are restricted.
+
+        Raises CpcError (E41x) for a situation that does not fit the declared facts
+        or an unknown focus, and EvaluationError (E40x) for a fault of the rulebook.
         """
         date = _as_date(at)
-        facts = self.program.facts_vector(situation)
+        focus_names = self.focus(focus)
+        given = self.program.facts_vector(situation)
+        facts, presumed = self.program.presume(given) if presumptions else (given, ())
+        mode: _decision.Mode = "presumptions" if presumptions else "strict"
+        common: dict[str, Any] = {"items": self.program.items, "reads": self.program.reads, "mode": mode, "focus": focus_names}
         if not self.program.in_coverage(date):
-            return Decision(self.program, date, facts, None, None, __version__)
+            return Decision(self.checked, date, facts, None, None, __version__, **common)
         at_date = self.program.at(date)
+        result = self._run(facts, at_date, trace)
+        rb = self.checked
+        applied = tuple(
+            _decision.Presumption(f.name, f.label, facts[i], f.type, f.presumed.reason, f.presumed.articles)  # type: ignore[union-attr]
+            for i in presumed
+            for f in (rb.facts[i],)
+        )
+        names = frozenset(p.fact for p in applied)
+        return Decision(
+            rb,
+            date,
+            facts,
+            result,
+            at_date,
+            __version__,
+            **common,
+            presumed=applied,
+            strict_run=(lambda: self._run(given, at_date, False)) if applied else None,
+            tracer=lambda d, v: self.trace_plan.build(at_date, d.activations, v, names),
+            rerun=lambda d: self._run(facts, at_date, True)[2],  # type: ignore[return-value]
+            alternative=lambda d, extra: self.decide(
+                {**situation, **extra["facts"]}, date, presumptions=presumptions, focus=extra["focus"] if extra["focus"] is not None else focus_names
+            ),
+        )
+
+    def _run(self, facts: list[Any], at: AtDate, trace: bool) -> _decision.Result:
         try:
-            result = self.program.run(facts, at_date, trace)
+            return self.program.run(facts, at, trace)
         except EvaluationError as e:
             e.sources = self.sources  # so that the message can quote the rule's line
             raise
-        return Decision(self.program, date, facts, result, at_date, __version__)
 
 
 def load_rulebook(path: Path | str, title: str | None = None, tests: bool = True) -> Rulebook:

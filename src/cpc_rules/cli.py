@@ -6,10 +6,13 @@ differences, a bad situation); 2 command-line usage; 3 internal error (a bug).
 
 from __future__ import annotations
 
-import datetime as dt
+import errno
 import functools
 import json
+import os
+import re
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +43,17 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
         fmt = kwargs.get("output_format", "text")
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            sys.stdout.flush()  # a full disk or a closed pipe surfaces here, not at interpreter exit
+            return result
+        except BrokenPipeError:
+            _detach_stdout()  # the reader has gone (`| head`): nothing to tell it
+            sys.exit(1)
+        except OSError as e:  # writing the output failed (ENOSPC on /dev/full, EIO…): the environment, not a bug
+            _detach_stdout()
+            where = f"de {e.filename}" if e.filename else "de la sortie"
+            click.echo(render_human(Diagnostic("E002", f"écriture impossible {where} : {_os_reason(e)}")), err=True)
+            sys.exit(1)
         except CpcError as e:
             _emit_diagnostics(e.diagnostics, "json" if fmt == "json" else "text", getattr(e, "sources", None))
             sys.exit(1)
@@ -55,6 +68,43 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(3)
 
     return wrapper
+
+
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's final flush of the lost output cannot fail again (exit 120)."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test runner's buffer)
+        pass
+
+
+def _os_reason(e: OSError) -> str:
+    reasons = {errno.ENOSPC: "plus de place sur le disque", errno.EDQUOT: "quota de disque dépassé", errno.EACCES: "permission refusée", errno.EROFS: "système de fichiers en lecture seule"}
+    return reasons.get(e.errno or 0, e.strerror or str(e))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` by `text` through a temporary file in the same folder and a rename.
+
+    The original is never truncated: on any failure (full disk, permissions) it is left
+    intact, the temporary file is removed, and CpcError E002 says why.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise CpcError([Diagnostic("E002", f"écriture impossible de {path} : {_os_reason(e)} ; le fichier d'origine est intact")]) from None
 
 
 def _rulebook(path: str | None, tests: bool = False) -> Any:
@@ -124,13 +174,16 @@ def fmt(paths: tuple[str, ...], check_only: bool, write: bool) -> None:
     files = [f for p in (paths or (str(resources.bundled_rulebook_path()),)) for f in rulebook_files(p)]
     changed = []
     for f in files:
-        text = f.read_text(encoding="utf-8")
+        try:
+            text = f.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise CpcError([Diagnostic("E001", f"lecture impossible de {f} : {e}")]) from None
         out = format_text(text, str(f))
         if out == text:
             continue
         changed.append(f)
         if write:
-            f.write_text(out, encoding="utf-8")
+            write_atomically(f, out)
         elif not check_only:
             click.echo(out, nl=False)
     if check_only and changed:
@@ -150,6 +203,11 @@ def test_cmd(path: str | None, name_filter: str | None, output_format: str) -> N
     """Run the test cases written beside the rules; exits 1 if one fails."""
     from cpc_rules.testing import run_tests
 
+    if name_filter is not None:
+        try:
+            re.compile(name_filter)
+        except re.error as e:
+            raise click.BadParameter(f"expression régulière invalide « {name_filter} » : {e}", param_hint="-k") from None
     rb = _rulebook(path, tests=True)
     results = run_tests(rb, name_filter)
     failed = [r for r in results if not r.passed]
@@ -175,43 +233,23 @@ def test_cmd(path: str | None, name_filter: str | None, output_format: str) -> N
         sys.exit(1)
 
 
-def load_situation(path: str) -> tuple[dict[str, Any], str | None]:
-    """A situation file: {"date": …, "faits": {…}} or the facts alone; JSON or YAML; `-` reads stdin."""
-    import yaml
+def _decide(situation: str, at: str | None, rulebook_path: str | None, presumptions: bool = True, focus: str | None = None, trace: bool = False) -> Any:
+    from cpc_rules.situation import parse_date, read_situation_file
 
-    text = sys.stdin.read() if path == "-" else _read(path)
-    try:
-        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-    except json.JSONDecodeError as e:
-        raise CpcError([Diagnostic("E414", f"{path}:{e.lineno}:{e.colno} : JSON invalide : {e.msg}")]) from None
-    except yaml.YAMLError as e:
-        raise CpcError([Diagnostic("E414", f"{path} : YAML/JSON invalide : {str(e).splitlines()[0]}")]) from None
-    if not isinstance(data, dict):
-        raise CpcError([Diagnostic("E414", f"{path} : attendu un objet {{\"date\": …, \"faits\": {{…}}}}")])
-    date = data.get("date")
-    facts = data.get("faits", data.get("facts"))
-    if facts is None:
-        facts = {k: v for k, v in data.items() if k != "date"}
-    if not isinstance(facts, dict):
-        raise CpcError([Diagnostic("E414", f"{path} : « faits » doit être un objet {{nom: valeur}}")])
-    if isinstance(date, dt.date):
-        date = date.isoformat()
-    return facts, date
-
-
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise CpcError([Diagnostic("E414", f"lecture impossible de {path} : {e}")]) from None
-
-
-def _decide(situation: str, at: str | None, rulebook_path: str | None) -> Any:
-    facts, file_date = load_situation(situation)
-    date = at or file_date
+    s = read_situation_file(situation, sys.stdin.read() if situation == "-" else None)
+    date = parse_date(at, "--at") if at is not None else s.date
     if date is None:
         raise click.UsageError("donnez la date de lancement de la consultation : --at AAAA-MM-JJ, ou \"date\" dans la situation")
-    return _rulebook(rulebook_path).decide(facts, at=date)
+    return _rulebook(rulebook_path).decide(s.facts, at=date, presumptions=presumptions, focus=focus, trace=trace)
+
+
+presumptions_option = click.option(
+    "--presumptions/--no-presumptions",
+    default=True,
+    show_default=True,
+    help="Presume the rulebook's ordinary case for the facts not given (no urgency, no single operator…) and list the presumptions relied on; --no-presumptions leaves them unknown.",
+)
+focus_option = click.option("--focus", default=None, metavar="ENUMS", help="Restrict the decision to these enumerations, comma-separated (e.g. procédure,publicité).")
 
 
 @main.command()
@@ -220,14 +258,22 @@ def _decide(situation: str, at: str | None, rulebook_path: str | None) -> Any:
 @rulebook_option
 @format_option
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@presumptions_option
+@focus_option
+@click.option("--detail", is_flag=True, help="Text: after the verdict, the full report (every conclusion, its grounds, computed values, articles).")
+@click.option("--trace", is_flag=True, help="JSON: include the trace tree. Text: append it (as `explain`).")
 @guarded
-def decide(situation: str, at: str | None, rulebook_path: str | None, output_format: str, lang: str) -> None:
-    """Decide a situation (JSON or YAML): procedures, publicity, obligations, with their articles."""
-    d = _decide(situation, at, rulebook_path)
+def decide(situation: str, at: str | None, rulebook_path: str | None, output_format: str, lang: str, presumptions: bool, focus: str | None, detail: bool, trace: bool) -> None:
+    """Decide a situation (JSON or YAML): the verdict first (procedures, publicity, obligations, what is open).
+
+    Presumptions are on by default: a buyer's four facts (who buys, what, how much,
+    when) must give an answer; every presumption relied on is listed.
+    """
+    d = _decide(situation, at, rulebook_path, presumptions, focus, trace)
     if output_format == "json":
-        click.echo(json.dumps(d.to_json(trace=True), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(d.to_json(trace=trace), ensure_ascii=False, indent=2))
     else:
-        click.echo(d.explain(lang=lang), nl=False)
+        click.echo(d.explain(lang=lang, full=trace, detail=detail or trace), nl=False)
 
 
 @main.command()
@@ -236,10 +282,12 @@ def decide(situation: str, at: str | None, rulebook_path: str | None, output_for
 @rulebook_option
 @format_option
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@presumptions_option
+@focus_option
 @guarded
-def explain(situation: str, at: str | None, rulebook_path: str | None, output_format: str, lang: str) -> None:
-    """Decide and print the whole trace tree: every rule, its conditions and their values."""
-    d = _decide(situation, at, rulebook_path)
+def explain(situation: str, at: str | None, rulebook_path: str | None, output_format: str, lang: str, presumptions: bool, focus: str | None) -> None:
+    """Decide and print everything: the verdict, the report and the whole trace tree (every rule, its conditions and their values)."""
+    d = _decide(situation, at, rulebook_path, presumptions, focus, trace=True)
     if output_format == "json":
         click.echo(json.dumps(d.to_json(trace=True), ensure_ascii=False, indent=2))
     else:
@@ -487,26 +535,29 @@ def diff(old: str | None, new: str | None, path: str | None, git_mode: bool, out
 
 
 def _read_situations(path: str) -> list[tuple[int, dict[str, Any], Any]]:
-    """A JSONL file: one situation per line, {"date": …, "faits": {…}}; blank lines and # comments skipped."""
-    out = []
-    errors = []
-    for n, line in enumerate(_read(path).splitlines(), start=1):
+    """A JSONL file: one situation per line, {"date": …, "faits": {…}}; blank lines and # comments skipped.
+
+    Each line is read exactly as `decide` reads a situation (situation.py); every bad line is reported.
+    """
+    from cpc_rules.situation import read_situation
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CpcError([Diagnostic("E414", f"lecture impossible de {path} : {e}")]) from None
+    out, errors = [], []
+    for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError as e:
-            errors.append(Diagnostic("E414", f"{path}:{n}:{e.colno} : JSON invalide : {e.msg}"))
+            s = read_situation(line, f"{path}:{n}", "json")
+        except CpcError as e:
+            errors.extend(e.diagnostics)
             continue
-        facts = data.get("faits", data.get("facts")) if isinstance(data, dict) else None
-        date = data.get("date") if isinstance(data, dict) else None
-        if not isinstance(facts, dict) or not isinstance(date, str):
-            errors.append(Diagnostic("E414", f"{path}:{n} : attendu un objet {{\"date\": \"AAAA-MM-JJ\", \"faits\": {{…}}}}"))
+        if s.date is None:
+            errors.append(Diagnostic("E413", f"{path}:{n} : date manquante", hint='chaque ligne : {"date": "AAAA-MM-JJ", "faits": {…}}'))
             continue
-        try:
-            out.append((n, facts, dt.date.fromisoformat(date)))
-        except ValueError:
-            errors.append(Diagnostic("E413", f"{path}:{n} : date invalide « {date} »", hint="une date s'écrit AAAA-MM-JJ"))
+        out.append((n, dict(s.facts), s.date))
     if errors:
         raise CpcError(errors)
     return out

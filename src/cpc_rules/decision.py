@@ -1,26 +1,31 @@
-"""The Decision: what a rulebook concludes for a situation at a date, and why.
+"""The Decision: what a rulebook concludes for a situation at a date, as plain data.
 
-A decision is cheap to make: it holds the raw rule activations and definition
-values, and derives statuses, missing facts and the trace only when asked. The
-JSON form (`to_json`) is versioned by `TRACE_FORMAT` (docs/trace-format.md).
+A decision holds the raw rule activations and definition values; statuses,
+missing facts, the presumptions relied on and the trace are derived only when
+asked (reading one conclusion computes that one only). It imports no renderer:
+the renderers (`render/text.py`, `render/json.py`) read it, and the API hands
+it the two callables it cannot compute alone (the strict run that tells which
+conclusions rest on a presumption, and the trace builder).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 import attrs
 
 from cpc_rules import ir, values
-from cpc_rules.engine.evaluate import AtDate, Item, Program
+from cpc_rules.engine.evaluate import AtDate, Item
 from cpc_rules.engine.runtime import Unknown
 
 TRACE_FORMAT = 1
 
 Permission = Literal["allowed", "forbidden", "not_allowed", "undetermined"]
 Obligation = Literal["mandatory", "not_mandatory", "undetermined"]
+Mode = Literal["presumptions", "strict"]
 
 
 @attrs.frozen
@@ -38,8 +43,30 @@ class Status:
     missing: frozenset[str]
     unencoded: tuple[int, ...] = ()  # `non encodé` rules that apply or may apply: the status is undetermined for their reason
 
+    @property
+    def undetermined(self) -> bool:
+        return "undetermined" in (self.permission, self.obligation)
 
-def _status(item: Item, a: tuple[Any, ...], label: str) -> Status:
+
+@attrs.frozen
+class Presumption:
+    """A presumption the decision applied: a fact the situation did not give, and what was presumed."""
+
+    fact: str
+    label: str | None
+    value: Any
+    type: ir.Type
+    reason: str
+    articles: tuple[str, ...]
+
+    @property
+    def display(self) -> str:
+        return values.display(self.value, self.type)
+
+
+def compute_status(item: Item, a: tuple[Any, ...], label: str) -> Status:
+    """The status of one member from the rule activations (Kleene: a rule may be True, False or Unknown)."""
+
     def split(rules: tuple[int, ...]) -> tuple[list[int], list[int]]:
         return [r for r in rules if a[r] is True], [r for r in rules if a[r].__class__ is Unknown]
 
@@ -92,30 +119,63 @@ def _status(item: Item, a: tuple[Any, ...], label: str) -> Status:
     return Status(item.enum, item.member, label, permission, obligation, tuple(grounds), tuple(pending), tuple(refused), missing, tuple(unencoded))
 
 
+Result = tuple[tuple[Any, ...], tuple[Any, ...], list[Any] | None]
+
+
 class Decision:
-    """The answer for one situation at one date; see docs/trace-format.md for its JSON form."""
+    """The answer for one situation at one date; see docs/trace-format.md for its JSON form.
+
+    `mode` is "presumptions" when the rulebook's presumptions completed the
+    situation (the default: a buyer's four facts must give an answer), "strict"
+    when a fact not given stayed unknown. `focus`, when set, restricts the
+    conclusions (and the missing facts) to those enumerations.
+    """
 
     def __init__(
         self,
-        program: Program,
+        rulebook: ir.Rulebook,
         date: dt.date,
         facts: list[Any] | None,
-        result: tuple[tuple[Any, ...], tuple[Any, ...], list[Any] | None] | None,
+        result: Result | None,
         at: AtDate | None,
         engine_version: str,
+        *,
+        items: tuple[Item, ...] = (),
+        reads: tuple[tuple[frozenset[int], frozenset[int]], ...] = (),
+        mode: Mode = "strict",
+        presumed: tuple[Presumption, ...] = (),
+        focus: tuple[str, ...] | None = None,
+        strict_run: Callable[[], Result] | None = None,
+        tracer: Callable[[Decision, list[Any]], Any] | None = None,
+        rerun: Callable[[Decision], list[Any]] | None = None,
+        alternative: Callable[[Decision, dict[str, Any]], Decision] | None = None,
     ) -> None:
-        self.program = program
-        self.rulebook = program.rb
+        self.rulebook = rulebook
         self.date = date
         self.facts = facts
         self._result = result
         self._at = at
         self.engine_version = engine_version
+        self.mode: Mode = mode
+        self.applied: tuple[Presumption, ...] = presumed  # every presumption applied (relied on or not)
+        self.focus = focus
+        self._items = items
+        self._item_index = {(it.enum, it.member): i for i, it in enumerate(items)}
+        self._reads = reads
+        self._strict_run = strict_run
+        self._tracer = tracer
+        self._rerun = rerun
+        self._alternative = alternative
+        self._status_cache: dict[int, Status] = {}
 
     # ------------------------------------------------------------ what is decided
     @property
     def out_of_period(self) -> bool:
         return self._result is None
+
+    @property
+    def at_date(self) -> AtDate | None:
+        return self._at
 
     @property
     def activations(self) -> tuple[Any, ...]:
@@ -125,18 +185,30 @@ class Decision:
     def definition_values(self) -> tuple[Any, ...]:
         return self._result[1] if self._result else ()
 
+    def in_focus(self, enum: str) -> bool:
+        return self.focus is None or enum in self.focus
+
+    def _status_at(self, i: int) -> Status:
+        s = self._status_cache.get(i)
+        if s is None:
+            item = self._items[i]
+            s = compute_status(item, self._result[0], self.rulebook.enums[item.enum].labels.get(item.member) or item.member)  # type: ignore[index]
+            self._status_cache[i] = s
+        return s
+
     @functools.cached_property
     def statuses(self) -> tuple[Status, ...]:
+        """The conclusions in focus, in the order of the rulebook's enumerations."""
         if self._result is None:
             return ()
-        rb, a = self.rulebook, self._result[0]
-        return tuple(_status(item, a, rb.enums[item.enum].labels.get(item.member) or item.member) for item in self.program.items)
+        return tuple(self._status_at(i) for i, item in enumerate(self._items) if self.in_focus(item.enum))
 
     def status(self, enum: str, member: str) -> Status | None:
-        for s in self.statuses:
-            if s.enum == enum and s.member == member:
-                return s
-        return None
+        """One conclusion, computed alone (None: no rule concludes on it, or it is out of focus)."""
+        i = self._item_index.get((enum, member))
+        if i is None or self._result is None or not self.in_focus(enum):
+            return None
+        return self._status_at(i)
 
     def value(self, name: str) -> Any:
         for d in self.rulebook.definitions:
@@ -146,16 +218,20 @@ class Decision:
 
     @functools.cached_property
     def information(self) -> tuple[tuple[int, bool], ...]:
-        """(rule, certain) for each information rule that applies or may apply."""
+        """(rule, certain) for each information rule that applies or may apply (none under a focus)."""
         a = self.activations
+        if self.focus is not None:
+            return ()
         return tuple((r.index, a[r.index] is True) for r in self.rulebook.rules if r.kind == "inform" and a and a[r.index] is not False)
 
     @functools.cached_property
     def missing(self) -> tuple[str, ...]:
-        """The missing facts that could still change an undetermined conclusion, sorted."""
+        """The missing facts that could still change an undetermined conclusion (in focus), sorted."""
         out: set[str] = set()
         for s in self.statuses:
             out |= s.missing
+        if self.focus is not None:
+            return tuple(sorted(out))
         needed = self._at.needed if self._at else ()
         for i, v in enumerate(self.definition_values):
             # a definition that a rule in force reads counts through that rule's own outcome:
@@ -168,6 +244,92 @@ class Decision:
                 out |= a[r].missing
         return tuple(sorted(out))
 
+    # ------------------------------------------------------------ presumptions
+    @functools.cached_property
+    def _strict(self) -> Result | None:
+        """The same situation decided strictly (only run when presumptions were applied)."""
+        if not self.applied or self._strict_run is None or self._result is None:
+            return None
+        return self._strict_run()
+
+    def presumed_for(self, s: Status) -> tuple[str, ...]:
+        """The presumed facts a conclusion rests on: those that, unknown, left it undetermined.
+
+        A conclusion the strict decision already settles rests on none: every
+        completion of the situation, presumed or not, gives it.
+        """
+        strict = self._strict
+        if strict is None:
+            return ()
+        i = self._item_index[(s.enum, s.member)]
+        item = self._items[i]
+        st = compute_status(item, strict[0], s.label)
+        if not st.undetermined:
+            return ()
+        names = {p.fact for p in self.applied}
+        return tuple(sorted(n for n in st.missing if n in names))
+
+    def presumed_for_rule(self, index: int) -> tuple[str, ...]:
+        """The presumed facts an information rule's outcome rests on."""
+        strict = self._strict
+        if strict is None:
+            return ()
+        a = strict[0][index]
+        if a.__class__ is not Unknown:
+            return ()
+        names = {p.fact for p in self.applied}
+        return tuple(sorted(n for n in a.missing if n in names))
+
+    @functools.cached_property
+    def presumptions(self) -> tuple[Presumption, ...]:
+        """The presumptions relied on: those some conclusion in focus (or information, or value) rests on."""
+        strict = self._strict
+        if strict is None:
+            return ()
+        used: set[str] = set()
+        for s in self.statuses:
+            used.update(self.presumed_for(s))
+        for r, _ in self.information:
+            used.update(self.presumed_for_rule(r))
+        if self.focus is None:
+            for v0, v in zip(strict[1], self.definition_values, strict=True):
+                if isinstance(v0, Unknown) and not isinstance(v, Unknown):
+                    used.update(v0.missing)
+        return tuple(p for p in self.applied if p.fact in used)
+
+    def presumption(self, fact: str) -> Presumption | None:
+        for p in self.applied:
+            if p.fact == fact:
+                return p
+        return None
+
+    # ------------------------------------------------------------ what-if and trace
+    def alternative(self, facts: dict[str, Any], focus: Iterable[str] | None = None) -> Decision | None:
+        """The same decision with some facts added (e.g. the procedure chosen), restricted to `focus`."""
+        if self._alternative is None or self._result is None:
+            return None
+        return self._alternative(self, {"facts": facts, "focus": tuple(focus) if focus is not None else None})
+
+    @functools.cached_property
+    def trace(self) -> Any:
+        """The full trace tree (engine/trace.py), computed on first use."""
+        if self._result is None or self._at is None or self.facts is None or self._tracer is None:
+            return None
+        v = self._result[2]
+        if v is None and self._rerun is not None:
+            v = self._rerun(self)
+        return self._tracer(self, v)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ citations
+    def rule_ref(self, index: int) -> dict[str, Any]:
+        r = self.rulebook.rules[index]
+        art = self.rulebook.articles[r.article]
+        out: dict[str, Any] = {"rule": r.name, "article": art.ref}
+        confirm = self.to_confirm(index)
+        if confirm:
+            out["to_confirm"] = list(confirm)
+        return out
+
     @functools.cached_property
     def articles_cited(self) -> tuple[int, ...]:
         """Articles of the rules that decided something, in the order of the rulebook."""
@@ -177,8 +339,9 @@ class Decision:
             rules.update(r for r in s.unencoded if self.activations[r] is True)
         rules.update(r for r, _ in self.information)
         a = self.activations
-        for d in self.rulebook.definitions:
-            rules.update(r for r in d.rules if a[r] is True)
+        if self.focus is None:
+            for d in self.rulebook.definitions:
+                rules.update(r for r in d.rules if a[r] is True)
         return tuple(sorted({self.rulebook.rules[r].article for r in rules}))
 
     @functools.cached_property
@@ -187,36 +350,6 @@ class Decision:
         if self._at is None:
             return ()
         return tuple(sorted({self.rulebook.rules[i].article for i, on in enumerate(self._at.active) if not on}))
-
-    @functools.cached_property
-    def trace(self) -> Any:
-        """The full trace tree (engine/trace.py), computed on first use."""
-        if self._result is None or self._at is None or self.facts is None:
-            return None
-        v = self._result[2]
-        if v is None:
-            v = self.program.run(self.facts, self._at, trace=True)[2]
-        return self.program.trace_plan.build(self, v)
-
-    # ------------------------------------------------------------ output
-    def to_json(self, trace: bool = True) -> dict[str, Any]:
-        from cpc_rules.render.json import decision_json
-
-        return decision_json(self, with_trace=trace)
-
-    def explain(self, lang: str = "fr", full: bool = False) -> str:
-        from cpc_rules.render.text import explain
-
-        return explain(self, lang=lang, full=full)
-
-    def rule_ref(self, index: int) -> dict[str, Any]:
-        r = self.rulebook.rules[index]
-        art = self.rulebook.articles[r.article]
-        out: dict[str, Any] = {"rule": r.name, "article": art.ref}
-        confirm = self.to_confirm(index)
-        if confirm:
-            out["to_confirm"] = list(confirm)
-        return out
 
     def to_confirm(self, index: int) -> tuple[str, ...]:
         """The readings "à confirmer" a rule's conclusion rests on, at the decision date.
@@ -239,7 +372,7 @@ class Decision:
             for c in dict.fromkeys((r.confirm, art.confirm)):
                 if c:
                     out.append(where + c)
-            params, defs = self.program.reads[i]
+            params, defs = self._reads[i]
             for p in sorted(params):
                 step = at.steps[p] if at else None
                 if step is not None and step.confirm:

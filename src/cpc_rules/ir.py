@@ -205,12 +205,23 @@ class RecordInfo:
 
 
 @attrs.frozen
+class Presumed:
+    """A fact's presumption, checked: its runtime value, the reason and the articles (references) it rests on."""
+
+    value: object
+    reason: str
+    articles: tuple[str, ...]
+    span: Span | None
+
+
+@attrs.frozen
 class FactInfo:
     index: int
     name: str
     type: Type
     label: str | None
     span: Span | None
+    presumed: Presumed | None = None
 
 
 @attrs.frozen
@@ -314,6 +325,7 @@ class Rulebook:
     tests: tuple[ast.TestCase, ...]
     modules: tuple[ast.Module, ...]
     digest: str  # sha256 of the source texts
+    coverage_notes: tuple[str, ...] = ()  # why it does not answer outside its coverage
 
     @functools.cached_property
     def beaten_by(self) -> tuple[tuple[int, ...], ...]:

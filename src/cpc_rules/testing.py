@@ -38,22 +38,14 @@ class CaseResult:
 
 def situation_of(case: ast.TestCase) -> dict[str, Any]:
     """The facts of a case as plain Python values, as a user would pass them."""
-
-    def plain(v: ast.Value) -> Any:
-        if isinstance(v, ast.Lit):
-            return v.value
-        if isinstance(v, str):
-            return v
-        return [{a.name: plain(a.value) for a in r.fields} for r in v]
-
-    return {a.name: plain(a.value) for a in case.facts}
+    return {a.name: ast.plain_value(a.value) for a in case.facts}
 
 
 def run_case(rb: Rulebook, case: ast.TestCase) -> CaseResult:
     failures: list[str] = []
     expected_errors = [x.code for x in case.expectations if isinstance(x, ast.ExpectError)]
     try:
-        decision = rb.decide(situation_of(case), at=case.date)
+        decision = rb.decide(situation_of(case), at=case.date, presumptions=case.presumptions)
     except (CpcError, EvaluationError) as e:
         diags = e.diagnostics if isinstance(e, CpcError) else [e.diagnostic]
         codes = [d.code for d in diags]

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from cpc_rules import ir, resources
+from cpc_rules import ir, resources, values
 from cpc_rules.check import graph, periods
 from cpc_rules.diagnostics import CpcError, Diagnostic, Span, did_you_mean
 from cpc_rules.ir import BOOL, INT, MONEY, PERCENT, Type
@@ -68,6 +68,7 @@ class _Checker:
         facts = tuple(self.facts.values())
         self._params()
         articles, rule_asts = self._articles(coverage)
+        facts = self._presumptions(facts, articles)
         rules = self._rules(rule_asts, articles)
         definitions = tuple(
             ir.DefInfo(i, d.name, self._type(d.type), d.label, d.span, tuple(r.index for r in rules if r.define == i))
@@ -105,6 +106,7 @@ class _Checker:
             tests=tests,
             modules=self.modules,
             digest="sha256:" + digest.hexdigest(),
+            coverage_notes=next((c.notes for c in self.items(ast.Coverage)), ()),
         )
 
     def _coverage(self) -> ast.Period | None:
@@ -275,6 +277,33 @@ class _Checker:
             )
             rules.extend((index, r) for r in a.rules)
         return articles, rules
+
+    def _presumptions(self, facts: tuple[ir.FactInfo, ...], articles: list[ir.ArticleInfo]) -> tuple[ir.FactInfo, ...]:
+        """Each `présumé …` clause: a value of the fact's type, resting on declared articles."""
+        decls = {f.name: f for f in self.items(ast.FactDecl)}
+        refs = [a.ref for a in articles]
+        out = []
+        for f in facts:
+            p = decls[f.name].presumption
+            if p is None:
+                out.append(f)
+                continue
+            errors = len(self.diags)
+            self._check_value(p.value, f.type, p.span, f"la présomption de `{f.name}`")
+            for ref in p.articles:
+                if ref not in refs:
+                    self.err("E201", f"la présomption de `{f.name}` cite l'article {ref}, que le recueil ne déclare pas", p.span, hint=did_you_mean(ref, refs))
+            if len(self.diags) > errors:
+                out.append(f)
+                continue
+            try:
+                value = values.coerce(ast.plain_value(p.value), f.type, self.enums, self.records, f.name)
+            except values.BadValue as e:  # a well-typed literal can still be out of bounds (a negative amount)
+                self.err("E301", f"la présomption de `{f.name}` : {e}", p.span)
+                out.append(f)
+                continue
+            out.append(attrs.evolve(f, presumed=ir.Presumed(value, p.reason, p.articles, p.span)))
+        return tuple(out)
 
     def _rules(self, rule_asts: list[tuple[int, ast.Rule]], articles: list[ir.ArticleInfo]) -> list[ir.RuleInfo]:
         for i, (_, r) in enumerate(rule_asts):

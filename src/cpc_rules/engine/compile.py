@@ -115,22 +115,43 @@ class _Gen:
         return _Function(self, name, body)
 
     def rule(self, r: ir.RuleInfo) -> None:
+        """`a{i}`: does rule i apply, once beaten by its exceptions; `w{i}`: does it or any rule below it apply.
+
+        `exception à` is transitive (docs/language.md): with principe ← e1 ← e2, when e2
+        applies, e1 is beaten, and so is principe, although e1 does not apply. So a rule
+        is beaten when its condition-and-chain value `w` of a direct exception is true.
+        `w{e}` = raw condition of e OR the `w` of e's own exceptions (Kleene), one
+        variable per rule that is an exception: the code stays linear in the chain.
+        """
         a = f"a{r.index}"
+        beaten_by = self.rb.beaten_by[r.index]
         self.emit(f"if ACT[{r.index}]:")
         with self.indent():
             if r.condition is None:
                 self.emit(f"{a} = True")
             else:
                 self.emit(f"{a} = {self.expr(r.condition)}")
-            for e in self.rb.beaten_by[r.index]:  # an exception that applies beats this rule
-                x = f"a{e}"
-                self.emit(f"if {a} is not False:")
-                with self.indent():
-                    self.emit(f"if {x} is True: {a} = False")
-                    self.emit(f"elif {x} is not False: {a} = {x} if {a} is True else unk({a}, {x})")
         self.emit("else:")
         with self.indent():
             self.emit(f"{a} = False")
+        if r.exceptions:  # someone's exception: what it passes up the chain
+            w = f"w{r.index}"
+            self.emit(f"{w} = {a}")
+            for e in beaten_by:
+                self._kleene_or(w, f"w{e}")
+        for e in beaten_by:  # an exception (or one below it) that applies beats this rule
+            x = f"w{e}"
+            self.emit(f"if {a} is not False:")
+            with self.indent():
+                self.emit(f"if {x} is True: {a} = False")
+                self.emit(f"elif {x} is not False: {a} = {x} if {a} is True else unk({a}, {x})")
+
+    def _kleene_or(self, acc: str, v: str) -> None:
+        self.emit(f"if {acc} is not True:")
+        with self.indent():
+            self.emit(f"if {v} is True: {acc} = True")
+            self.emit(f"elif {acc} is False: {acc} = {v}")
+            self.emit(f"elif {v} is not False: {acc} = unk({acc}, {v})")
 
     def definition(self, d: ir.DefInfo) -> None:
         c = self.tmp()

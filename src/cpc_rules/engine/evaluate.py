@@ -7,9 +7,8 @@ once per date and cached; what depends on the facts is the compiled function.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -17,9 +16,6 @@ from cpc_rules import ir, values
 from cpc_rules.diagnostics import CpcError, Diagnostic, did_you_mean
 from cpc_rules.engine.compile import compile_rulebook
 from cpc_rules.engine.runtime import Faults, Unknown
-
-if TYPE_CHECKING:
-    from cpc_rules.engine.trace import TracePlan
 
 NOT_EVALUATED = object()  # a node the traced run did not reach (short-circuit, rule not in force)
 
@@ -59,13 +55,21 @@ class Program:
         self.missing = tuple(Unknown(frozenset({f.name})) for f in rb.facts)
         self._fact_index = {f.name: f.index for f in rb.facts}
         self.reads = tuple(_reads(r) for r in rb.rules)
+        self.presumed = tuple((f.index, f.presumed.value) for f in rb.facts if f.presumed is not None)
 
-    @functools.cached_property
-    def trace_plan(self) -> TracePlan:
-        """What every trace of this rulebook shares, prepared on the first trace."""
-        from cpc_rules.engine.trace import TracePlan
+    def presume(self, facts: list[Any]) -> tuple[list[Any], tuple[int, ...]]:
+        """The facts completed with the rulebook's presumptions, and the indices of the facts presumed.
 
-        return TracePlan(self.rb)
+        Only a fact the situation does not give (Unknown) is presumed: a given
+        fact is never overridden.
+        """
+        out = list(facts)
+        used = []
+        for i, value in self.presumed:
+            if out[i].__class__ is Unknown:
+                out[i] = value
+                used.append(i)
+        return out, tuple(used)
 
     def _describe_rule(self, index: int) -> tuple[str, Any]:
         r = self.rb.rules[index]
@@ -78,7 +82,8 @@ class Program:
                 continue
             for m in r.values:
                 found.setdefault((r.enum, m), {"permit": [], "forbid": [], "oblige": []})[r.kind].append(r.index)
-        ordered = sorted(found, key=lambda k: (k[0], self.rb.enums[k[0]].members.index(k[1])))
+        enums = list(self.rb.enums)  # in declaration order: procedures before the formalities that follow them
+        ordered = sorted(found, key=lambda k: (enums.index(k[0]), self.rb.enums[k[0]].members.index(k[1])))
         unencoded: dict[str, list[int]] = {}
         for r in self.rb.rules:
             for e in r.scope:
@@ -122,7 +127,10 @@ class Program:
         for name, raw in situation.items():
             i = self._fact_index.get(name)
             if i is None:
-                errors.append(Diagnostic("E410", f"fait inconnu `{name}`", None, hint=did_you_mean(name, self._fact_index) or "voir `cpc-rules schema` pour les faits attendus"))
+                if not isinstance(name, str):
+                    errors.append(Diagnostic("E416", f"clé « {values.excerpt(name)} » : un fait se nomme par un texte", None))
+                    continue
+                errors.append(Diagnostic("E410", f"fait inconnu `{values.excerpt(name)}`", None, hint=did_you_mean(name, self._fact_index) or "voir `cpc-rules schema` pour les faits attendus"))
                 continue
             if raw is None:
                 continue  # null in JSON: not known
@@ -131,7 +139,7 @@ class Program:
                 out[i] = values.coerce(raw, f.type, rb.enums, rb.records, name)
             except values.BadValue as e:
                 code = {"enum": "E412", "date": "E413"}.get(f.type.kind, "E411")
-                errors.append(Diagnostic(code, f"`{name}` ({f.label or f.type}) : {e}", None, hint=f"attendu : {_expected(f.type, rb)}"))
+                errors.append(Diagnostic(code, f"`{name}` ({f.label or f.type}) : {e}", None, hint=e.hint or f"attendu : {_expected(f.type, rb)}"))
         if errors:
             raise CpcError(errors)
         return out
@@ -163,10 +171,10 @@ def _expected(t: ir.Type, rb: ir.Rulebook) -> str:
     if t.kind == "enum":
         return "une valeur parmi " + ", ".join(rb.enums[t.name].members)  # type: ignore[index]
     return {
-        "money": 'un montant en euros HT, nombre ou texte ("39999.99", "39 999,99 €")',
-        "percent": 'un pourcentage (50 ou "50 %")',
-        "int": "un entier",
-        "bool": "true ou false",
+        "money": 'un montant en euros HT, nombre ou texte ("39999.99", "39 999,99 €", "1 850 000")',
+        "percent": 'un pourcentage de 0 à 100 (50 ou "50 %", "12,5 %")',
+        "int": "un entier positif ou nul",
+        "bool": 'true ou false (ou "vrai", "faux", "oui", "non")',
         "date": 'une date "AAAA-MM-JJ"',
         "list": f"une liste d'objets `{t.name}`",
     }.get(t.kind, str(t))

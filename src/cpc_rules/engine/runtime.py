@@ -11,24 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 from cpc_rules.diagnostics import Diagnostic, Span
+from cpc_rules.values import Unknown, display
 
-
-class Unknown:
-    """An undetermined value, and the missing facts that could determine it."""
-
-    __slots__ = ("missing",)
-
-    def __init__(self, missing: frozenset[str]) -> None:
-        self.missing = missing
-
-    def __repr__(self) -> str:
-        return f"Unknown({sorted(self.missing)})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Unknown) and other.missing == self.missing
-
-    def __hash__(self) -> int:
-        return hash(self.missing)
+__all__ = ["EvaluationError", "Faults", "Unknown", "unk"]
 
 
 def unk(*values: Any) -> Unknown:
@@ -91,8 +76,6 @@ class Faults:
         return unk(*(x for _, a, v in candidates for x in (a, v)))
 
     def _conflict(self, def_index: int, r0: int, r1: int, v0: Any, v1: Any) -> None:
-        from cpc_rules.values import display  # values imports this module
-
         d = self._defs[def_index]
         (n0, s0), (n1, s1) = self._rule(r0), self._rule(r1)
         raise EvaluationError(

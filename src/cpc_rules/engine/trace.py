@@ -17,16 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cpc_rules import ir, values
 from cpc_rules.engine.compile import Constants
-from cpc_rules.engine.evaluate import NOT_EVALUATED
+from cpc_rules.engine.evaluate import NOT_EVALUATED, AtDate
 from cpc_rules.engine.runtime import Unknown
 from cpc_rules.syntax import format as fmt
-
-if TYPE_CHECKING:
-    from cpc_rules.decision import Decision
 
 
 def _number_texts(unit: str) -> Callable[[Any], tuple[str, str]]:
@@ -160,7 +157,10 @@ class _Gen:
         self.depth += 1
         self.emit(f'{n} = {{{head}, "outcome": "known", {self.known(e.type, "x")}{tail}}}')
         if isinstance(e, ir.FactRef):
-            self.emit(f"FR[{self.k(self.rb.facts[e.index].name)}] = {n}['value']")
+            name = self.k(self.rb.facts[e.index].name)
+            self.emit(f"FR[{name}] = {n}['value']")
+            if self.rb.facts[e.index].presumed is not None:  # a presumed value is marked as such
+                self.emit(f'if {name} in PF: {n}["presumed"] = True')
         self.depth -= 1
         if step:
             self.emit(f"if {step} is not None:")
@@ -223,7 +223,7 @@ class _Gen:
         self.emit("return R")
         body = self.lines[body_start:]
         count = len(self.constants.values)
-        head = ["def trace(V, A, W, S, FR, PR):"]
+        head = ["def trace(V, A, W, S, FR, PR, PF):"]
         if count:
             head.append("    " + "".join(f"k{i}, " for i in range(count)) + "= K")
         if self.slots:
@@ -267,16 +267,20 @@ class TracePlan:
             self._dates[d] = cached
         return cached
 
-    def build(self, decision: Decision, v: list[Any]) -> dict[str, Any]:
-        """The trace as JSON-ready data: every rule in the order of the rulebook, then the facts and parameters read."""
-        at = decision._at
-        assert at is not None
-        versions, steps = self.at(decision.date, at.steps)
+    def build(self, at: AtDate, activations: tuple[Any, ...], v: list[Any], presumed: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """The trace as JSON-ready data: every rule in the order of the rulebook, then the facts and parameters read.
+
+        `presumed`: the facts whose value a presumption gave; their nodes say `"presumed": true`.
+        """
+        versions, steps = self.at(at.date, at.steps)
         facts_read: dict[str, Any] = {}
         params_read: dict[str, Any] = {}
-        rules = self._trace(v, decision.activations, versions, steps, facts_read, params_read)
-        return {
+        rules = self._trace(v, activations, versions, steps, facts_read, params_read, presumed)
+        out = {
             "rules": rules,
             "facts": dict(sorted(facts_read.items())),
             "parameters": {k: dict(s) for k, s in sorted(params_read.items())},
         }
+        if presumed:
+            out["presumed_facts"] = sorted(f for f in presumed if f in facts_read)
+        return out

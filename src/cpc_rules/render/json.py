@@ -8,7 +8,7 @@ from cpc_rules import values
 from cpc_rules.engine.runtime import Unknown
 
 if TYPE_CHECKING:
-    from cpc_rules.decision import Decision
+    from cpc_rules.decision import Decision, Presumption
 
 
 def _article(d: Decision, index: int) -> dict[str, Any]:
@@ -31,7 +31,12 @@ def _article(d: Decision, index: int) -> dict[str, Any]:
     return out
 
 
-def decision_json(d: Decision, with_trace: bool = True) -> dict[str, Any]:
+def presumption_json(d: Decision, p: Presumption) -> dict[str, Any]:
+    return {"fact": p.fact, "label": p.label, "value": values.to_json(p.value, p.type, d.rulebook.records), "display": p.display, "reason": p.reason, "articles": list(p.articles)}
+
+
+def decision_json(d: Decision, with_trace: bool = False) -> dict[str, Any]:
+    """The decision as JSON; the trace tree (~200 KB on the bundled rulebook) only when `with_trace`."""
     rb = d.rulebook
     out: dict[str, Any] = {
         "trace_format": 1,
@@ -39,7 +44,10 @@ def decision_json(d: Decision, with_trace: bool = True) -> dict[str, Any]:
         "rulebook": {"title": rb.title, "digest": rb.digest},
         "date": d.date.isoformat(),
         "status": "out_of_period" if d.out_of_period else "decided",
+        "mode": d.mode,
     }
+    if d.focus is not None:
+        out["focus"] = list(d.focus)
     if d.out_of_period:
         cov = rb.coverage
         assert cov is not None
@@ -47,6 +55,7 @@ def decision_json(d: Decision, with_trace: bool = True) -> dict[str, Any]:
             f"Le recueil de règles couvre les consultations lancées du {cov.start.isoformat()}"
             + (f" au {cov.end.isoformat()} exclu" if cov.end else "")
             + f" : il ne répond pas pour le {d.date.isoformat()}."
+            + "".join(f" {n}" for n in rb.coverage_notes)
         )
         out["coverage"] = values.period_json(cov)
         return out
@@ -69,9 +78,13 @@ def decision_json(d: Decision, with_trace: bool = True) -> dict[str, Any]:
             c["why_not"] = [d.rule_ref(r) for r in s.refused]
         if s.missing:
             c["missing"] = sorted(s.missing)
+        presumed = d.presumed_for(s)
+        if presumed:
+            c["presumed"] = list(presumed)
         conclusions.append(c)
+    out["presumptions"] = [presumption_json(d, p) for p in d.presumptions]
     out["conclusions"] = conclusions
-    out["values"] = [
+    out["values"] = [] if d.focus is not None else [
         {
             "name": df.name,
             "label": df.label,
@@ -81,7 +94,10 @@ def decision_json(d: Decision, with_trace: bool = True) -> dict[str, Any]:
         }
         for df in rb.definitions
     ]
-    out["information"] = [{"text": rb.rules[r].text, "certain": certain, **d.rule_ref(r)} for r, certain in d.information]
+    out["information"] = [
+        {"text": rb.rules[r].text, "certain": certain, **d.rule_ref(r), **({"presumed": list(pr)} if (pr := d.presumed_for_rule(r)) else {})}
+        for r, certain in d.information
+    ]
     labels = {f.name: f.label for f in rb.facts}
     out["missing_facts"] = [{"name": m, "label": labels.get(m.split("[")[0])} for m in d.missing]
     out["articles"] = [_article(d, a) for a in d.articles_cited]

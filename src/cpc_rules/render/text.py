@@ -1,15 +1,26 @@
 """The decision in words, for a buyer: French by default, English with lang="en".
 
-The summary gives each conclusion with its articles; `full=True` adds the trace
-tree (conditions with their values, facts and parameters with their sources).
+The answer comes first (`verdict`, about fifteen lines): the procedures the buyer
+may use with the publicity each one owes, the obligations and prohibitions that
+apply, what stays open with the one question that settles most of it, and the
+presumptions the answer rests on. The report (`detail`) gives every conclusion
+with its grounds, the values that refused a condition and the articles; `full`
+adds the trace tree. A fact is always shown by its label (the question a buyer
+answers), never by its identifier alone.
 """
 
 from __future__ import annotations
 
+import textwrap
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from cpc_rules import values
+from cpc_rules.engine.runtime import EvaluationError, Unknown
+
 if TYPE_CHECKING:
-    from cpc_rules.decision import Decision
+    from cpc_rules import ir
+    from cpc_rules.decision import Decision, Presumption, Status
 
 _WORDS = {
     "fr": {
@@ -23,6 +34,8 @@ _WORDS = {
         "not_mandatory": "○ non obligatoire",
         "ground": "fondement",
         "unencoded": "non encodé",
+        "verdict_unencoded": "indéterminé, non encodé",
+        "verdict_maybe_unencoded": "peut-être hors de ce que le recueil encode (indéterminé tant que ce n'est pas précisé)",
         "why_not": "condition non remplie",
         "pending": "dépend de",
         "missing": "Faits manquants (ils pourraient changer la décision)",
@@ -47,6 +60,33 @@ _WORDS = {
         "applies": "s'applique",
         "not_applies": "ne s'applique pas",
         "engine": "Moteur cpc-rules {version}, règles {digest}",
+        "mode_presumptions": "avec présomptions",
+        "mode_strict": "sans présomption",
+        "focus": "restreinte à",
+        "possible": "possibles",
+        "only": "seule possible",
+        "must": "obligatoire",
+        "chosen": "retenue",
+        "not_possible": "non",
+        "open": "indéterminé",
+        "none_possible": "aucune n'est autorisée",
+        "obligations": "S'appliquent",
+        "open_rest": "Reste indéterminé ({n})",
+        "question": "Question qui en règle le plus",
+        "conclusions": "{n} conclusion(s)",
+        "subject_to": "Sous réserve de (présumé sauf indication contraire)",
+        "subject_to_all": "Sous réserve de (présumé {value} sauf indication contraire)",
+        "open_count": "Reste indéterminé : {n} conclusion(s) (voir --detail)",
+        "cases": "{n} cas {value} : {reason}",
+        "more": "Rapport détaillé : option --detail (la trace : --trace)",
+        "report": "Rapport détaillé",
+        "presumed": "sous réserve de",
+        "missing_none": "aucun",
+        "version_of": "version du {start}",
+        "out_of": "hors de",
+        "yes": "oui",
+        "no": "non",
+        "presumed_value": "présumé",
     },
     "en": {
         "title": "Decision at {date} — {rulebook}",
@@ -59,6 +99,8 @@ _WORDS = {
         "not_mandatory": "○ not mandatory",
         "ground": "ground",
         "unencoded": "not encoded",
+        "verdict_unencoded": "undetermined, not encoded",
+        "verdict_maybe_unencoded": "perhaps outside what the rulebook encodes (undetermined until settled)",
         "why_not": "condition not met",
         "pending": "depends on",
         "missing": "Missing facts (they could change the decision)",
@@ -83,6 +125,33 @@ _WORDS = {
         "applies": "applies",
         "not_applies": "does not apply",
         "engine": "cpc-rules engine {version}, rules {digest}",
+        "mode_presumptions": "with presumptions",
+        "mode_strict": "without presumptions",
+        "focus": "restricted to",
+        "possible": "possible",
+        "only": "the only one possible",
+        "must": "mandatory",
+        "chosen": "chosen",
+        "not_possible": "not",
+        "open": "undetermined",
+        "none_possible": "none is allowed",
+        "obligations": "Apply",
+        "open_rest": "Still undetermined ({n})",
+        "question": "The question that settles most",
+        "conclusions": "{n} conclusion(s)",
+        "subject_to": "Subject to (presumed unless stated otherwise)",
+        "subject_to_all": "Subject to (presumed {value} unless stated otherwise)",
+        "open_count": "Still undetermined: {n} conclusion(s) (see --detail)",
+        "cases": "{n} cases {value}: {reason}",
+        "more": "Detailed report: option --detail (the trace: --trace)",
+        "report": "Detailed report",
+        "presumed": "subject to",
+        "missing_none": "none",
+        "version_of": "version of {start}",
+        "out_of": "not in",
+        "yes": "yes",
+        "no": "no",
+        "presumed_value": "presumed",
     },
 }
 
@@ -144,15 +213,323 @@ def _tree(node: dict[str, Any], w: dict[str, str], depth: int, out: list[str]) -
         _tree(k, w, depth + 1, out)
 
 
-def explain(d: Decision, lang: str = "fr", full: bool = False) -> str:
+
+
+# ---------------------------------------------------------------- labels
+
+
+def short(text: str, width: int = 60) -> str:
+    """A label cut on a word, for one-line lists."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1].rsplit(" ", 1)[0].rstrip(" ,;:(")
+    return cut + "…"
+
+
+def fact_label(rb: ir.Rulebook, name: str) -> str:
+    """The question a fact answers; for a record field (`lots[2].valeur`), the list's label, the element and the field's."""
+    base, _, rest = name.partition("[")
+    f = next((f for f in rb.facts if f.name == base), None)
+    if f is None:
+        return name
+    label = f.label or f.name
+    if rest:
+        index, _, field = rest.partition("].")
+        rec = rb.records.get(f.type.name or "") if f.type.kind == "list" else None
+        flabel = next((fl for n, _, fl in rec.fields if n == field), None) if rec else None
+        label = f"{label} — n° {index} : {flabel or field}"
+    return label
+
+
+def _quoted(rb: ir.Rulebook, names: Any, width: int = 0) -> str:
+    return ", ".join(f"« {short(fact_label(rb, n), width) if width else fact_label(rb, n)} »" for n in sorted(names))
+
+
+def _arts(d: Decision, rules: Any) -> str:
+    rb = d.rulebook
+    return ", ".join(dict.fromkeys(rb.articles[rb.rules[r].article].ref for r in rules))
+
+
+def _member_label(rb: ir.Rulebook, enum: str | None, member: Any) -> str:
+    if enum and enum in rb.enums and isinstance(member, str):
+        return rb.enums[enum].labels.get(member) or member
+    return str(member)
+
+
+# ---------------------------------------------------------------- why a condition failed, in values
+
+
+_NEGATED = {"<": "≥", "<=": ">", "≤": ">", ">": "≤", ">=": "<", "≥": "<", "=": "≠", "!=": "=", "≠": "="}
+
+
+def _side(d: Decision, node: dict[str, Any] | None, text: str, w: dict[str, str]) -> str:
+    """One side of a comparison: its label and its value (`valeur estimée 215 999,99 €`)."""
+    rb = d.rulebook
+    if node is None:  # a constant: its text is its value
+        return text
+    value = _value_text(node, w)
+    if node.get("type") in rb.enums and isinstance(node.get("value"), str):
+        value = _member_label(rb, node["type"], node["value"])
+    if "fact" in node:
+        name = short(node.get("label") or node["fact"], 50)
+        return f"{name} {value}" + (f" ({w['presumed_value']})" if node.get("presumed") else "")
+    if "parameter" in node:
+        return f"{short(node.get('label') or node['parameter'], 50)} {value}"
+    if "definition" in node:
+        df = next((x for x in rb.definitions if x.name == node["definition"]), None)
+        return f"{short((df.label if df else None) or node['definition'], 50)} {value}"
+    return f"{node['expr']} = {value}"
+
+
+def refusal(d: Decision, node: dict[str, Any], w: dict[str, str]) -> str:
+    """A false condition in the values that made it false, not as an expression.
+
+    `valeur_estimée < seuil_dispense[nature]`, false, reads "Valeur estimée … 215 999,99 € ≥
+    Seuil de dispense … 40 000 €". What cannot be put so is shown as its expression.
+    """
+    expr = node["expr"]
+    kids = node.get("children", [])
+    rb = d.rulebook
+    if "fact" in node or "definition" in node:  # a boolean fact or definition that is false
+        label = short(fact_label(rb, node["fact"]), 90) if "fact" in node else _side(d, node, expr, w).rsplit(" ", 1)[0]
+        return f"« {label} » : {w['no']}" + (f" ({w['presumed_value']})" if node.get("presumed") else "")
+    if expr.startswith("non ") and len(kids) == 1 and ("fact" in kids[0] or "definition" in kids[0]):
+        k = kids[0]
+        label = short(fact_label(rb, k["fact"]), 90) if "fact" in k else k["expr"]
+        return f"« {label} » : {w['yes']}"
+    if " dans {" in expr and len(kids) == 1:
+        k = kids[0]
+        members = expr[expr.index(" dans {") + 7 : -1].split(", ")
+        enum = k.get("type")
+        return f"{_side(d, k, k['expr'], w)} ({w['out_of']} : {', '.join(_member_label(rb, enum, m) for m in members)})"
+    for op in sorted(_NEGATED, key=len, reverse=True):
+        sep = f" {op} "
+        if sep not in expr:
+            continue
+        left_text, right_text = expr.split(sep, 1)
+        left = next((k for k in kids if k["expr"] == left_text), None)
+        right = next((k for k in kids if k["expr"] == right_text and k is not left), None)
+        if (left is None and right is None) or sep in right_text:
+            break
+        enum = (left or right or {}).get("type")
+        if left is None and enum in rb.enums:
+            left_text = _member_label(rb, enum, left_text)
+        if right is None and enum in rb.enums:
+            right_text = _member_label(rb, enum, right_text)
+        return f"{_side(d, left, left_text, w)} {_NEGATED[op]} {_side(d, right, right_text, w)}"
+    return expr
+
+
+# ---------------------------------------------------------------- the verdict
+
+
+def _main(d: Decision) -> list[tuple[str, ir.FactInfo | None]]:
+    """The main enumeration (the procedures) and the fact that chooses one of its members, if the rulebook has one.
+
+    The main enumeration is the first one in focus on which rules permit or forbid
+    (the rulebook declares them in the order of the Code: procedures first).
+    """
+    rb = d.rulebook
+    main = next((s.enum for s in d.statuses if s.permission is not None), None)
+    if main is None:
+        return []
+    return [(main, next((f for f in rb.facts if f.type.kind == "enum" and f.type.name == main), None))]
+
+
+def _read_directly(d: Decision, fact: int) -> set[str]:
+    """The enumerations with a rule whose condition reads this fact itself."""
+    from cpc_rules import ir as ir_
+
+    rb = d.rulebook
+    return {
+        r.enum
+        for r in rb.rules
+        if r.enum is not None and r.condition is not None and any(isinstance(n, ir_.FactRef) and n.index == fact for n in ir_.walk(r.condition))
+    }
+
+
+def _given(d: Decision, f: ir.FactInfo) -> bool:
+    v = d.facts[f.index] if d.facts is not None else None
+    return v is not None and v.__class__ is not Unknown and d.presumption(f.name) is None
+
+
+def _wrap(head: str, items: list[str], indent: str = "  ") -> list[str]:
+    """`head : a ; b ; c` on lines of at most 110 characters, never breaking inside « … » marks or before `;`."""
+    text = head + " : " + " ; ".join(items)
+    glued = text.replace("« ", "«\u00a0").replace(" »", "\u00a0»").replace(" ;", "\u00a0;").replace(" :", "\u00a0:")
+    lines = textwrap.wrap(glued, width=110, subsequent_indent=indent, break_on_hyphens=False) or [head]
+    return [line.replace("\u00a0", " ") for line in lines]
+
+
+def _presumption_items(d: Decision, used: set[str], w: dict[str, str]) -> list[str]:
+    groups: dict[tuple[Any, ...], list[Presumption]] = {}
+    for p in d.applied:
+        if p.fact in used:
+            groups.setdefault((p.articles, p.display), []).append(p)
+    same = len({display for _, display in groups}) == 1  # then the header says it once
+    items = []
+    for (articles, display), ps in groups.items():
+        arts = ", ".join(articles)
+        if len(ps) == 1:
+            items.append(f"« {short(ps[0].label or ps[0].fact, 40)} »" + ("" if same else f" : {display}") + f" ({arts})")
+        else:
+            reason = Counter(p.reason for p in ps).most_common(1)[0][0]
+            items.append(w["cases"].format(n=len(ps), value="" if same else display, reason=reason).replace("  ", " ").replace(" :", " :") + f" ({arts})")
+    return items
+
+
+def _presumption_header(d: Decision, used: set[str], w: dict[str, str]) -> str:
+    shown = {p.display for p in d.applied if p.fact in used}
+    return w["subject_to"] if len(shown) != 1 else w["subject_to_all"].format(value=next(iter(shown)))
+
+
+def _with_arts(label: str, arts: str) -> str:
+    """`label (arts)`, unless the label already ends with those articles."""
+    if not arts:
+        return label
+    return label if label.rstrip().endswith(f"({arts})") else f"{label} ({arts})"
+
+
+def _unencoded_lines(d: Decision, w: dict[str, str]) -> list[str]:
+    """What the rulebook does not encode and this situation falls in (or may): said first, never silently."""
+    rb = d.rulebook
+    rules = dict.fromkeys(r for s in d.statuses for r in s.unencoded)
+    lines = []
+    for r in rules:
+        rule = rb.rules[r]
+        certain = d.activations[r] is True
+        head = w["verdict_unencoded"] if certain else w["verdict_maybe_unencoded"]
+        lines.append(f"⚠ {head} : {rule.text} ({rb.articles[rule.article].ref})")
+    return [""] + lines if lines else []
+
+
+def verdict(d: Decision, lang: str = "fr") -> str:
+    """The answer first, in about fifteen lines (see the module docstring)."""
     w = _WORDS.get(lang, _WORDS["fr"])
     rb = d.rulebook
-    out = [w["title"].format(date=d.date.isoformat(), rulebook=rb.title or "recueil")]
+    title = w["title"].format(date=d.date.isoformat(), rulebook=rb.title or "recueil")
+    title += f" ({w['mode_presumptions'] if d.mode == 'presumptions' else w['mode_strict']}"
+    title += f" ; {w['focus']} : {', '.join(rb.enums[e].label or e for e in d.focus)})" if d.focus else ")"
+    out = [title]
     if d.out_of_period:
         from cpc_rules.render.json import decision_json
 
         out.append(w["out"].format(message=decision_json(d)["message"]))
         return "\n".join(out) + "\n"
+    out.extend(_unencoded_lines(d, w))
+    shown: list[Status] = []  # the conclusions the verdict states: what its presumptions and question are about
+    handled: set[str] = set()  # enumerations already stated
+    open_missing: Counter[str] = Counter()
+    used: set[str] = set()
+    choice_facts = set()
+    for enum, f in _main(d):
+        statuses = [s for s in d.statuses if s.enum == enum]
+        given = f is not None and _given(d, f)
+        if f is None:
+            dependent: tuple[str, ...] = ()
+        elif given:
+            readers = _read_directly(d, f.index)
+            dependent = tuple(dict.fromkeys(s.enum for s in d.statuses if s.enum in readers and s.enum != enum))
+        else:
+            choice_facts.add(f.name)
+            dependent = tuple(dict.fromkeys(s.enum for s in d.statuses if f.name in s.missing and s.enum != enum))
+        handled.add(enum)
+        handled.update(dependent)
+        out.append("")
+        out.append(f"{rb.enums[enum].label or enum} — {w['chosen'] if given else w['possible']} :")
+        candidates = [s for s in statuses if s.member == d.facts[f.index]] if given and f is not None and d.facts is not None else [s for s in statuses if s.permission in ("allowed", "undetermined")]
+        if not candidates:
+            out.append(f"  ✘ {w['none_possible']}")
+        allowed = [s for s in statuses if s.permission == "allowed"]
+        for s in candidates:
+            shown.append(s)
+            mark = {"allowed": "✔", "undetermined": "?"}.get(s.permission or "", "✘")
+            line = f"  {mark} {_with_arts(s.label, _arts(d, s.grounds or s.pending or s.refused))}"
+            if s.obligation == "mandatory":
+                line += f" — {w['must']}"
+            elif s.permission == "allowed" and len(allowed) == 1 and len(candidates) == 1 and not given:
+                line += f" — {w['only']}"
+            if s.permission == "undetermined":
+                line += f" — {w['open']}"
+                open_missing.update(s.missing - choice_facts)
+            out.append(line)
+            if not dependent or f is None:
+                continue
+            alt = d if given else None
+            if alt is None:
+                try:
+                    alt = d.alternative({f.name: s.member}, focus=dependent)
+                except EvaluationError:
+                    alt = None
+            if alt is None:
+                continue
+            owed = [a for a in alt.statuses if a.enum in dependent and a.obligation == "mandatory"]
+            unsure = [a for a in alt.statuses if a.enum in dependent and a.undetermined]
+            for a in owed + unsure:
+                used.update(alt.presumed_for(a))
+            for e in dependent:
+                items = [f"{a.label} ({_arts(alt, a.grounds)})" for a in owed if a.enum == e]
+                items += [f"? {a.label}" for a in unsure if a.enum == e]
+                if items:
+                    out.extend(_wrap(f"      {short(rb.enums[e].label or e, 40)}", items, " " * 8))
+            for a in unsure:
+                open_missing.update(a.missing - choice_facts)
+        closed = [s for s in statuses if s not in candidates and s.permission in ("not_allowed", "forbidden")]
+        if closed and not given:
+            out.extend(_wrap(f"  ✘ {w['not_possible']}", [s.label for s in closed], "    "))
+            shown.extend(closed)
+    rest = [s for s in d.statuses if s.enum not in handled]
+    applies = [s for s in rest if s.obligation == "mandatory" or s.permission == "forbidden"]
+    if applies:
+        out.append("")
+        out.append(f"{w['obligations']} :")
+        for s in applies:
+            mark = "●" if s.obligation == "mandatory" else "✘"
+            out.append(f"  {mark} {_with_arts(short(s.label, 95), _arts(d, s.grounds))}")
+        shown.extend(applies)
+    still = [s for s in rest if s.undetermined]
+    rest_missing: Counter[str] = Counter()
+    for s in still:
+        rest_missing.update(s.missing - choice_facts)
+    shown.extend(still)
+    n_open = len(still) + sum(1 for s in shown if s.undetermined and s not in still)
+    # the question: first what the procedures and their publicity still need, then the rest
+    tier = open_missing or rest_missing
+    if n_open or tier:
+        out.append("")
+        out.append(w["open_count"].format(n=n_open))
+        if tier:
+            best, count = min(tier.items(), key=lambda kv: (-kv[1], fact_label(rb, kv[0])))
+            out.append(f"{w['question']} : « {fact_label(rb, best)} » ({w['conclusions'].format(n=count)})")
+    for s in shown:
+        used.update(d.presumed_for(s))
+    items = _presumption_items(d, used, w)
+    if items:
+        out.append("")
+        out.extend(_wrap(_presumption_header(d, used, w), items, "  "))
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- the report
+
+
+def explain(d: Decision, lang: str = "fr", full: bool = False, detail: bool = True) -> str:
+    """The verdict; then, if `detail`, the report; then, if `full`, the trace tree."""
+    w = _WORDS.get(lang, _WORDS["fr"])
+    head = verdict(d, lang)
+    if d.out_of_period:
+        return head
+    if not detail and not full:
+        return head + "\n" + w["more"] + "\n"
+    return head + "\n" + report(d, lang, full)
+
+
+def report(d: Decision, lang: str = "fr", full: bool = False) -> str:
+    """Every conclusion in focus with its grounds, pending rules, refused conditions (in values) and presumptions."""
+    w = _WORDS.get(lang, _WORDS["fr"])
+    rb = d.rulebook
+    out = [f"——— {w['report']} ———"]
     trace = d.trace if (full or any(s.refused for s in d.statuses)) else None
     by_enum: dict[str, list[Any]] = {}
     for s in d.statuses:
@@ -173,33 +550,40 @@ def explain(d: Decision, lang: str = "fr", full: bool = False) -> str:
             for r in s.pending:
                 out.append(f"      {w['pending']} : {_rule_line(d, r, w)}")
             if s.missing:
-                out.append(f"      {w['missing_item']} : {', '.join(sorted(s.missing))}")
+                out.append(f"      {w['missing_item']} : {_quoted(rb, s.missing, 70)}")
+            presumed = d.presumed_for(s)
+            if presumed:
+                out.append(f"      {w['presumed']} : " + " ; ".join(_presumed_text(d, n) for n in presumed))
             if trace is not None and not full:
                 for r in s.refused:
                     t = trace["rules"][rb.rules[r].name]
                     if not t["in_force"]:
                         continue
+                    art = rb.articles[rb.rules[r].article]
+                    version = art.version_at(d.date)
+                    where = art.ref + (f", {w['version_of'].format(start=version.period.start.isoformat())}" if version else "")
                     for failed in _failed(t.get("condition")) or ([t["condition"]] if t.get("condition") else []):
-                        out.append(f"      {w['why_not']} ({rb.articles[rb.rules[r].article].ref}) : {failed['expr']}")
+                        out.append(f"      {w['why_not']} ({where}) : {refusal(d, failed, w)}")
     if d.information:
         out.append("")
         out.append(w["info"])
         for r, certain in d.information:
             out.append(f"  ℹ {rb.rules[r].text}{'' if certain else ' ' + w['maybe']}  ({rb.articles[rb.rules[r].article].ref})")
-    if rb.definitions:
-        from cpc_rules import values
-
+    if rb.definitions and d.focus is None:
         out.append("")
         out.append(w["values"])
         for df in rb.definitions:
             out.append(f"  {df.label or df.name} : {values.display(d.definition_values[df.index], df.type, lang)}")
+    if d.presumptions:
+        out.append("")
+        out.append(w["subject_to"])
+        for p in d.presumptions:
+            out.append(f"  - {p.label or p.fact} : {p.display} ({', '.join(p.articles)}) — {p.reason}  [{p.fact}]")
     if d.missing:
-        labels = {f.name: f.label for f in rb.facts}
         out.append("")
         out.append(w["missing"])
         for m in d.missing:
-            label = labels.get(m.split("[")[0])
-            out.append(f"  - {m}" + (f" : {label}" if label else ""))
+            out.append(f"  - {fact_label(rb, m)}  [{m}]")
     out.append("")
     out.append(w["articles"])
     for a in d.articles_cited:
@@ -231,3 +615,10 @@ def explain(d: Decision, lang: str = "fr", full: bool = False) -> str:
     out.append("")
     out.append(w["engine"].format(version=d.engine_version, digest=rb.digest[:19]))
     return "\n".join(out) + "\n"
+
+
+def _presumed_text(d: Decision, fact: str) -> str:
+    p = d.presumption(fact)
+    if p is None:
+        return fact
+    return f"« {short(p.label or p.fact, 70)} » : {p.display} ({', '.join(p.articles)})"

@@ -140,6 +140,7 @@ class Period:
 class Coverage:
     period: Period
     span: Span | None = _span
+    notes: tuple[str, ...] = ()  # why the rulebook does not answer outside: the texts that govern there
 
 
 @attrs.frozen
@@ -181,10 +182,21 @@ class RecordDecl:
 
 
 @attrs.frozen
+class Presumption:
+    """What is presumed of a fact the situation does not give: `présumé faux "raison" (R2122-1)`."""
+
+    value: Value
+    reason: str
+    articles: tuple[str, ...]  # references of the articles it rests on (R2122-1, or a quoted title)
+    span: Span | None = _span
+
+
+@attrs.frozen
 class FactDecl:
     name: str
     type: TypeRef
     label: str | None = None
+    presumption: Presumption | None = None
     span: Span | None = _span
 
 
@@ -298,6 +310,15 @@ class Article:
 Value = Lit | str | tuple["RecordValue", ...]  # str: an enum member name
 
 
+def plain_value(v: Value) -> object:
+    """A literal value as a user would give it in a situation (a member name, a list of dicts)."""
+    if isinstance(v, Lit):
+        return v.value
+    if isinstance(v, str):
+        return v
+    return [{a.name: plain_value(a.value) for a in r.fields} for r in v]
+
+
 @attrs.frozen
 class RecordValue:
     fields: tuple[Assignment, ...]
@@ -367,6 +388,7 @@ class TestCase:
     facts: tuple[Assignment, ...]
     expectations: tuple[Expectation, ...]
     span: Span | None = _span
+    presumptions: bool = False  # `avec présomptions`: decide with the rulebook's presumptions (default: strictly)
 
 
 Item = Coverage | EnumDecl | RecordDecl | FactDecl | DefDecl | ParamDecl | Article | TestCase

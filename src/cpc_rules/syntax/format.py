@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 from cpc_rules.syntax import ast
 
 _PREC = {"if": 0, "or": 1, "and": 2, "not": 3, "cmp": 4, "sum": 5, "product": 6, "unary": 7, "atom": 8}
+
+
+_ARTICLE_REF = re.compile(r"[LRDA]\d{1,4}(?:-\d+)*")  # as the grammar's ARTICLE_REF: printed without quotes
 
 
 def _q(text: str) -> str:
@@ -187,7 +191,7 @@ def _expectation(x: ast.Expectation) -> str:
 
 def item(i: ast.Item) -> str:
     if isinstance(i, ast.Coverage):
-        return f"couverture {_period(i.period)}"
+        return f"couverture {_period(i.period)}" + "".join(f"\n  note {_q(n)}" for n in i.notes)
     if isinstance(i, ast.EnumDecl):
         members = ",\n".join(f"  {m.name}{_label(m.label)}" for m in i.members)
         return f"énumération {i.name}{_label(i.label)} {{\n{members}\n}}"
@@ -195,7 +199,12 @@ def item(i: ast.Item) -> str:
         fields = ",\n".join(f"  {f.name} : {_type(f.type)}{_label(f.label)}" for f in i.fields)
         return f"structure {i.name}{_label(i.label)} {{\n{fields}\n}}"
     if isinstance(i, ast.FactDecl):
-        return f"fait {i.name} : {_type(i.type)}{_label(i.label)}"
+        head = f"fait {i.name} : {_type(i.type)}{_label(i.label)}"
+        if i.presumption is None:
+            return head
+        p = i.presumption
+        refs = ", ".join(a if _ARTICLE_REF.fullmatch(a) else _q(a) for a in p.articles)
+        return f"{head}\n  présumé {_value(p.value)} {_q(p.reason)} ({refs})"
     if isinstance(i, ast.DefDecl):
         return f"définition {i.name} : {_type(i.type)}{_label(i.label)}"
     if isinstance(i, ast.ParamDecl):
@@ -218,7 +227,7 @@ def item(i: ast.Item) -> str:
             lines += _rule(r)
         return "\n".join(lines)
     if isinstance(i, ast.TestCase):
-        lines = [f"test {_q(i.name)} :", f"  date {i.date.isoformat()}"]
+        lines = [f"test {_q(i.name)} :", f"  date {i.date.isoformat()}" + (" avec présomptions" if i.presumptions else "")]
         if i.facts:
             lines.append("  faits {")
             lines += [f"    {a.name} = {_value(a.value)}" for a in i.facts]

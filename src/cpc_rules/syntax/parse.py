@@ -264,6 +264,10 @@ class _Legiarti(str):
     pass
 
 
+class _WithPresumptions:
+    pass
+
+
 def _unquote(s: str) -> str:
     body = s[1:-1]
     out, i = [], 0
@@ -341,7 +345,7 @@ class _Builder(Transformer):  # type: ignore[type-arg]
         return ast.Period(start, end, self._span(meta))
 
     def coverage(self, meta: Any, c: list[Any]) -> ast.Coverage:
-        return ast.Coverage(c[0], self._span(meta))
+        return ast.Coverage(c[0], self._span(meta), tuple(str(n) for n in c[1:] if isinstance(n, _Note)))
 
     # -- types and declarations
     def named_type(self, meta: Any, c: list[Token]) -> ast.TypeRef:
@@ -364,8 +368,11 @@ class _Builder(Transformer):  # type: ignore[type-arg]
         fields = tuple(x for x in c if isinstance(x, ast.FieldDecl))
         return ast.RecordDecl(str(c[0]), _first(c[1:], _Label), fields, self._span(meta))
 
+    def presumption(self, meta: Any, c: list[Any]) -> ast.Presumption:
+        return ast.Presumption(c[0], _unquote(c[1]), tuple(ref for ref, _ in c[2:]), self._span(meta))
+
     def fact_decl(self, meta: Any, c: list[Any]) -> ast.FactDecl:
-        return ast.FactDecl(str(c[0]), c[1], _first(c[2:], _Label), self._span(meta))
+        return ast.FactDecl(str(c[0]), c[1], _first(c[2:], _Label), _first(c[2:], ast.Presumption), self._span(meta))
 
     def def_decl(self, meta: Any, c: list[Any]) -> ast.DefDecl:
         return ast.DefDecl(str(c[0]), c[1], _first(c[2:], _Label), self._span(meta))
@@ -589,12 +596,18 @@ class _Builder(Transformer):  # type: ignore[type-arg]
     def expect_error(self, meta: Any, c: list[Token]) -> ast.ExpectError:
         return ast.ExpectError(str(c[0]), self._span(meta))
 
+    def with_presumptions(self, meta: Any, c: list[Any]) -> _WithPresumptions:
+        return _WithPresumptions()
+
     def test_case(self, meta: Any, c: list[Any]) -> ast.TestCase:
         facts: tuple[ast.Assignment, ...] = ()
         rest = c[2:]
+        presumptions = bool(rest) and isinstance(rest[0], _WithPresumptions)
+        if presumptions:
+            rest = rest[1:]
         if rest and isinstance(rest[0], tuple):
             facts, rest = rest[0], rest[1:]
-        return ast.TestCase(_unquote(c[0]), self._date(c[1]), facts, tuple(rest), self._span(meta))
+        return ast.TestCase(_unquote(c[0]), self._date(c[1]), facts, tuple(rest), self._span(meta), presumptions)
 
     def start(self, meta: Any, c: list[Any]) -> Tree:  # type: ignore[type-arg]
         return Tree("start", c)
