@@ -52,7 +52,7 @@ def test_decide_with_trace_and_date_override(client: TestClient) -> None:
         (json.dumps({"date": "2026-05-15", "faits": {"valeur_estimée_besoin": True}}).encode(), 422, "E41"),
         (json.dumps({"faits": {"nature": "travaux"}}).encode(), 422, "E413"),
         (json.dumps({"date": "hier", "faits": {}}).encode(), 422, "E413"),
-        (json.dumps({"date": "2026-05-15", "faits": {}, "extra": 1}).encode(), 422, "E414"),
+        (json.dumps({"date": "2026-05-15", "faits": {}, "extra": 1}).encode(), 422, "E416"),
         (b"[" * 40 + b"]" * 40, 400, "E420"),
         (b'{"date": "2026-05-15", "faits": {"nature": "' + b"x" * (70 << 10) + b'"}}', 413, "E420"),
     ],

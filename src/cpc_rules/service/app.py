@@ -10,7 +10,6 @@ that says whose fault it is: 400 unreadable request, 404 unknown resource, 413 t
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import hashlib
 import json
 import time
@@ -26,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from cpc_rules import __version__
+from cpc_rules import __version__, situation
 from cpc_rules.api import Rulebook, default_rulebook
 from cpc_rules.diagnostics import CpcError, Diagnostic
 from cpc_rules.engine.runtime import EvaluationError
@@ -102,11 +101,16 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
-def _decode(text: str | bytes, what: str, limits: Limits) -> Any:
+def _decode(raw: str | bytes, what: str, limits: Limits) -> Any:
+    """A JSON body, read exactly as `decide` reads a situation file (situation.py): 400 if it cannot be."""
     try:
-        value = json.loads(text, parse_float=decimal.Decimal)
-    except (ValueError, RecursionError) as e:
-        raise _error(400, "E414", f"{what} : JSON invalide : {str(e)[:120]}") from None
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        raise _error(400, "E419", f"{what} : le corps n'est pas du texte UTF-8") from None
+    try:
+        value = situation.decode(text.lstrip("\ufeff"), what, "json")
+    except CpcError as e:
+        raise RequestError(400, e.diagnostics) from None
     if _depth(value, limits.json_depth) > limits.json_depth:
         raise _error(400, "E420", f"{what} : document JSON trop profond (plus de {limits.json_depth} niveaux)")
     return value
@@ -164,55 +168,22 @@ def _options(request: Request, rb: Rulebook) -> Options:
 # ---------------------------------------------------------------- deciding
 
 
-@attrs.frozen
-class Situation:
-    facts: dict[str, Any]
-    date: str | None
-
-
-def situation_from_value(value: Any, where: str) -> Situation:
-    """A decoded situation document: {"date": …, "faits": {…}}."""
-    if not isinstance(value, dict):
-        raise CpcError([Diagnostic("E414", f'{where} : attendu un objet {{"date": …, "faits": {{…}}}}')])
-    unknown = [k for k in value if k not in ("date", "faits")]
-    if unknown:
-        raise CpcError([Diagnostic("E414", f"{where} : clé inconnue « {str(unknown[0])[:40]} »", hint='une situation a deux clés : "date" et "faits"')])
-    if "faits" not in value:
-        raise CpcError([Diagnostic("E414", f"{where} : « faits » manquant", hint='une situation : {"date": "AAAA-MM-JJ", "faits": {…}} ; un fait absent est inconnu')])
-    facts = value["faits"]
-    if not isinstance(facts, dict):
-        raise CpcError([Diagnostic("E414", f"{where} : « faits » doit être un objet {{nom: valeur}}")])
-    date = value.get("date")
-    if date is not None and not isinstance(date, str):
-        raise CpcError([Diagnostic("E413", f"{where} : la date s'écrit AAAA-MM-JJ")])
-    return Situation(facts, date)
-
-
 def decide_document(rb: Rulebook, document: Any, options: Options, where: str = "situation") -> dict[str, Any]:
     """One situation document → the decision's JSON, or RequestError (422 for a situation, 400 for a date)."""
     try:
-        situation = situation_from_value(document, where)
+        found = situation.situation_from_value(document, where)
     except CpcError as e:
         raise RequestError(422, e.diagnostics) from None
-    date = options.at or situation.date
+    date = options.at or found.date
     if date is None:
         raise _error(422, "E413", f"{where} : date de lancement de la consultation manquante", hint='donnez "date": "AAAA-MM-JJ" dans la situation, ou ?at=AAAA-MM-JJ')
     try:
-        decision = rb.decide(situation.facts, at=date, **_decide_options(rb, options))
+        decision = rb.decide(found.facts, at=date, trace=options.trace, focus=options.focus, presumptions=options.presumptions)
     except CpcError as e:
         raise RequestError(422, e.diagnostics) from None
     except EvaluationError as e:
         raise RequestError(422, list(e.diagnostics)) from None
     return decision.to_json(trace=options.trace)
-
-
-def _decide_options(rb: Rulebook, options: Options) -> dict[str, Any]:
-    """The keyword options the installed `Rulebook.decide` understands."""
-    import inspect
-
-    accepted = inspect.signature(rb.decide).parameters
-    wanted = {"trace": options.trace, "focus": options.focus, "presumptions": options.presumptions}
-    return {k: v for k, v in wanted.items() if k in accepted}
 
 
 async def _in_time(limits: Limits, fn: Callable[[], Any]) -> Any:
@@ -289,14 +260,14 @@ class Service:
 
         def ask() -> dict[str, Any]:
             try:
-                situation = situation_from_value(document, "situation")
+                found = situation.situation_from_value(document, "situation")
             except CpcError as e:
                 raise RequestError(422, e.diagnostics) from None
-            date = options.at or situation.date
+            date = options.at or found.date
             if date is None:
                 raise _error(422, "E413", "situation : date de lancement de la consultation manquante", hint='donnez "date": "AAAA-MM-JJ"')
             try:
-                return catalogue.questions_json(self.rb, situation.facts, date, options.focus, skip)
+                return catalogue.questions_json(self.rb, found.facts, date, options.focus, skip)
             except CpcError as e:
                 raise RequestError(422, e.diagnostics) from None
 

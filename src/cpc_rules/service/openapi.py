@@ -117,7 +117,7 @@ def openapi_document(rb: Rulebook) -> dict[str, Any]:
                             "headers": _HEADERS,
                             "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
                         },
-                        **{k: v for k, v in bad.items() if k != "422"},
+                        **bad,
                     },
                 }
             },
