@@ -2,7 +2,9 @@
 
 `next_questions` ranks the facts that can still change a focused conclusion (procedures,
 then publicity, then obligations and levers). A fact is *relevant* when two of its
-admissible values give different focused conclusions, the other facts as they are: that is
+admissible values give different focused conclusions, the other facts as they are — or when
+every value gives a conclusion that its being unknown leaves open (Kleene logic cannot see
+that a value is under the threshold of every nature: only the answer settles it). That is
 checked by deciding, not guessed, over the fact's enumeration members, both booleans, and
 for amounts the rulebook's thresholds at the date ±0.01 €. Rare exceptions (the facts a
 rulebook presumes) are grouped into one checklist question.
@@ -22,7 +24,6 @@ This module imports the API and the decision; nothing in the engine imports it.
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -30,33 +31,12 @@ from typing import Any
 import attrs
 
 from cpc_rules import ir
-from cpc_rules.diagnostics import CpcError, Diagnostic
+from cpc_rules.decision import compute_status
+from cpc_rules.diagnostics import CpcError
+from cpc_rules.engine.runtime import EvaluationError
 
 CENT = Decimal("0.01")
 DONT_KNOW = "je ne sais pas"
-
-# Until the rulebook declares presumptions (`présumé …` on a fact), the rare exceptions of the
-# bundled rulebook a buyer does not know matter; a fact declaring a presumption is rare by itself.
-# TODO(coordinator): drop this list once every one of these facts declares `présumé` in the rulebook.
-INTERIM_RARE = frozenset(
-    {
-        "urgence_impérieuse",
-        "procédure_infructueuse",
-        "opérateur_unique",
-        "achat_innovant",
-        "examen_d_un_lot",
-        "services_sociaux_spécifiques",
-        "accord_cadre_sans_maximum",
-        "besoin_adaptation_solutions",
-        "solution_innovante",
-        "prestations_de_conception",
-        "négociation_préalable_nécessaire",
-        "spécifications_imprécises",
-        "offres_irrégulières_après_appel_d_offres",
-        "objet_énergie_renouvelable",
-        "exception_condition_sociale_invoquée",
-    }
-)
 
 DEFAULT_TIERS = (("procédure",), ("publicité",))  # then every other enumeration, as one tier
 
@@ -107,23 +87,17 @@ class Question:
 # ---------------------------------------------------------------- focus
 
 
-class BadFocus(ValueError):
-    """A focus naming no enumeration the rulebook concludes on (a usage mistake: the CLI exits 2)."""
-
-
-def focus_tiers(rb: ir.Rulebook, focus: Iterable[str] | None = None) -> tuple[tuple[str, ...], ...]:
+def focus_tiers(rulebook: Any, focus: Iterable[str] | str | None = None) -> tuple[tuple[str, ...], ...]:
     """The focused enumerations, grouped in tiers of decreasing priority.
 
     Default: procedures, then publicity, then every other enumeration a rule concludes on.
-    A given focus is a list of enumeration names, each its own tier in the order given.
+    A given focus (enumeration names, or one comma-separated text) is checked as `decide`
+    checks it (E415) and each name is its own tier, in the order given.
     """
-    concluded = [e for e in rb.enums if any(r.enum == e for r in rb.rules)]
-    if focus is not None:
-        names = [f.strip() for f in focus if f.strip()]
-        bad = [n for n in names if n not in concluded]
-        if bad or not names:
-            raise BadFocus(f"focus inconnu : {', '.join(bad) or '(vide)'} ; énumérations possibles : {', '.join(concluded)}")
-        return tuple((n,) for n in dict.fromkeys(names))
+    names = rulebook.focus(focus)
+    if names is not None:
+        return tuple((n,) for n in names)
+    concluded = list(dict.fromkeys(item.enum for item in rulebook.program.items))
     tiers = [t for t in DEFAULT_TIERS if t[0] in concluded]
     rest = tuple(e for e in concluded if all(e not in t for t in tiers))
     return tuple(tiers) + ((rest,) if rest else ())
@@ -137,39 +111,73 @@ def _undetermined(s: Any) -> bool:
 
 
 class _Oracle:
-    """Decides situations for one rulebook, date and focus, strictly (no presumption), with a cache."""
+    """Decides situations for one rulebook, date and focus, strictly (no presumption), quickly.
+
+    A ranking decides hundreds of variants of one situation, so it runs the compiled
+    program on a copy of the facts vector with one or two values changed, and computes
+    only the focused conclusions (cached by the activations of their rules).
+    """
 
     def __init__(self, rulebook: Any, at: dt.date, tiers: tuple[tuple[str, ...], ...]) -> None:
         self.rulebook = rulebook
+        self.program = rulebook.program
         self.at = at
         self.tiers = tiers
         self.tier_of = {e: i for i, t in enumerate(tiers) for e in t}
-        self._cache: dict[Any, tuple[Any, ...]] = {}
-        # strictly: an engine with presumptions is asked to use none; one without decides strictly already
-        self._strict = {"presumptions": False} if "presumptions" in inspect.signature(rulebook.decide).parameters else {}
+        self.items = tuple(it for it in self.program.items if it.enum in self.tier_of)
+        self.rules = tuple(sorted({r for it in self.items for r in (*it.permits, *it.forbids, *it.obliges, *it.unencoded)}))
+        self.at_date = self.program.at(at) if self.program.in_coverage(at) else None
+        self.index = {f.name: f.index for f in rulebook.checked.facts}
+        self._values: dict[tuple[str, Any], Any] = {}
+        self._patterns: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
     def decide(self, situation: Mapping[str, Any]) -> Any:
-        return self.rulebook.decide(situation, self.at, **self._strict)
+        return self.rulebook.decide(situation, self.at, presumptions=False)
 
-    def outcome(self, situation: Mapping[str, Any]) -> tuple[Any, ...]:
-        """The focused conclusions: (enum, member, permission, obligation) for each focused member."""
-        key = _freeze(situation)
-        got = self._cache.get(key)
+    def vector(self, situation: Mapping[str, Any]) -> list[Any]:
+        return self.program.facts_vector(situation)
+
+    def _value(self, name: str, v: Any) -> Any:
+        key = (name, _freeze(v))
+        got = self._values.get(key, self)
+        if got is self:
+            got = self.program.facts_vector({name: v})[self.index[name]]
+            self._values[key] = got
+        return got
+
+    def outcome(self, base: list[Any], changes: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+        """The focused conclusions, (enum, member, permission, obligation, not encoded) each, of `base` with `changes`
+        (JSON values by fact); None when the rulebook faults on it (E40x: say, a total that contradicts its parts)
+        or a value does not fit its fact."""
+        if self.at_date is None:
+            return ()
+        facts = list(base)
+        try:
+            for name, v in (changes or {}).items():
+                facts[self.index[name]] = self._value(name, v)
+            a = self.program.run(facts, self.at_date)[0]
+        except (EvaluationError, CpcError):  # a fault, or a value the reader refuses: not an answer to try
+            return None
+        pattern = tuple(a[r] if a[r] is True or a[r] is False else None for r in self.rules)
+        got = self._patterns.get(pattern)
         if got is None:
-            d = self.decide(situation)
-            got = tuple((s.enum, s.member, s.permission, s.obligation) for s in d.statuses if s.enum in self.tier_of)
-            if len(self._cache) > 20000:
-                self._cache.clear()
-            self._cache[key] = got
+            got = tuple((it.enum, it.member, *_conclusion(it, a)) for it in self.items)
+            self._patterns[pattern] = got
         return got
 
     def left(self, outcome: tuple[Any, ...]) -> tuple[int, ...]:
         """Undetermined focused conclusions, counted per tier."""
         counts = [0] * len(self.tiers)
-        for enum, _, perm, obl in outcome:
-            if perm == "undetermined" or obl == "undetermined":
+        for enum, _, perm, obl, unencoded in outcome:
+            if (perm == "undetermined" or obl == "undetermined") and not unencoded:
                 counts[self.tier_of[enum]] += 1
         return tuple(counts)
+
+
+def _conclusion(item: Any, a: tuple[Any, ...]) -> tuple[Any, Any, bool]:
+    """Permission, obligation, and whether a `non encodé` rule applies (undetermined for good: no answer settles it)."""
+    s = compute_status(item, a, "")
+    return s.permission, s.obligation, any(a[r] is True for r in item.unencoded)
 
 
 def _freeze(v: Any) -> Any:
@@ -181,11 +189,21 @@ def _freeze(v: Any) -> Any:
 
 
 def undetermined(rulebook: Any, situation: Mapping[str, Any], at: dt.date | str, focus: Iterable[str] | None = None) -> list[tuple[str, str]]:
-    """The focused conclusions (enum, member) the situation leaves undetermined, deciding strictly."""
-    date = _date(at)
-    tiers = focus_tiers(rulebook.checked, focus)
-    o = _Oracle(rulebook, date, tiers)
-    return [(e, m) for e, m, p, ob in o.outcome(situation) if p == "undetermined" or ob == "undetermined"]
+    """The focused conclusions (enum, member) the situation leaves undetermined, deciding strictly,
+    except those a `non encodé` rule declares outside the rulebook (no answer can settle them)."""
+    return [(s.enum, s.member) for s, unencoded in _open(rulebook, situation, at, focus) if not unencoded]
+
+
+def not_encoded(rulebook: Any, situation: Mapping[str, Any], at: dt.date | str, focus: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """The focused conclusions left undetermined because the rulebook declares the situation not encoded."""
+    return [(s.enum, s.member) for s, unencoded in _open(rulebook, situation, at, focus) if unencoded]
+
+
+def _open(rulebook: Any, situation: Mapping[str, Any], at: dt.date | str, focus: Iterable[str] | None) -> list[tuple[Any, bool]]:
+    o = _Oracle(rulebook, _date(at), focus_tiers(rulebook, focus))
+    d = o.decide(situation)
+    a = d.activations
+    return [(s, any(a[r] is True for r in s.unencoded)) for s in d.statuses if s.enum in o.tier_of and _undetermined(s)]
 
 
 # ---------------------------------------------------------------- admissible values
@@ -261,7 +279,8 @@ def _list_samples(rb: ir.Rulebook, record: str, at: dt.date) -> list[Any]:
 
 
 def _rare(f: ir.FactInfo) -> bool:
-    return getattr(f, "presumption", None) is not None or getattr(f, "presumed", None) is not None or f.name in INTERIM_RARE
+    """A rare exception: a fact the rulebook presumes (`présumé …`) when the situation does not give it."""
+    return f.presumed is not None
 
 
 def _articles(rb: ir.Rulebook, program: Any, fact: int, tiers: tuple[tuple[str, ...], ...], at: dt.date) -> tuple[str, ...]:
@@ -330,16 +349,13 @@ def _candidates(rulebook: Any, situation: Mapping[str, Any], skip: set[str], ora
     return [f for f in rulebook.checked.facts if f.name in names and f.name not in situation and f.name not in skip], groups
 
 
-def _with(situation: Mapping[str, Any], **facts: Any) -> dict[str, Any]:
-    out = dict(situation)
-    out.update(facts)
-    return out
-
-
-def _classes(oracle: _Oracle, situation: Mapping[str, Any], name: str, values: Sequence[Any]) -> dict[tuple[Any, ...], list[Any]]:
+def _classes(oracle: _Oracle, base: list[Any], name: str, values: Sequence[Any]) -> dict[tuple[Any, ...], list[Any]]:
+    """The values of a fact grouped by the focused conclusions they give (a value the rulebook faults on is left out)."""
     out: dict[tuple[Any, ...], list[Any]] = {}
     for v in values:
-        out.setdefault(oracle.outcome(_with(situation, **{name: v})), []).append(v)
+        o = oracle.outcome(base, {name: v})
+        if o is not None:
+            out.setdefault(o, []).append(v)
     return out
 
 
@@ -363,15 +379,18 @@ def next_questions(
     """
     date = _date(at)
     rb = rulebook.checked
-    tiers = focus_tiers(rb, focus)
+    tiers = focus_tiers(rulebook, focus)
     oracle = _Oracle(rulebook, date, tiers)
     skipped = set(skip)
-    rulebook.program.facts_vector(situation)  # a situation that does not fit is refused here, located
+    base = oracle.vector(situation)  # a situation that does not fit is refused here, located
     cands, groups = _candidates(rulebook, situation, skipped, oracle)
+    now = oracle.outcome(base)
     singles: list[tuple[ir.FactInfo, dict[tuple[Any, ...], list[Any]]]] = []
     for f in cands:
-        classes = _classes(oracle, situation, f.name, admissible_values(rb, f, date))
-        if len(classes) >= 2:
+        classes = _classes(oracle, base, f.name, admissible_values(rb, f, date))
+        # relevant: two values conclude differently, or every value settles what the unknown leaves open
+        # (Kleene logic cannot see that all the nature's thresholds lie above the value: asking settles it)
+        if len(classes) >= 2 or (len(classes) == 1 and now not in classes):
             singles.append((f, classes))
     questions: list[Question] = []
     rare_bools = [(f, c) for f, c in singles if _rare(f) and f.type.kind == "bool"]
@@ -380,26 +399,27 @@ def next_questions(
             continue
         questions.append(_question(rulebook, f, date, tiers, _cost(oracle, classes), rare=_rare(f)))
     if len(rare_bools) > 1:
-        questions.append(_checklist(rulebook, situation, rare_bools, date, tiers, oracle))
+        questions.append(_checklist(rulebook, base, rare_bools, date, tiers, oracle))
     inert = [f for f in cands if all(f is not g for g, _ in singles)]
     if inert:
         # a fact that selects a parameter (the nature, the buyer) may decide only with another one
         # (nature and value against a threshold): pair those first, and every inert fact if nothing else is left
         keys = _param_keys(rb)
         firsts = inert if not questions else [f for f in inert if f.index in keys]
-        questions += _joint_questions(rulebook, situation, firsts, inert, groups, date, tiers, oracle)
+        questions += _joint_questions(rulebook, base, now, firsts, inert, groups, date, tiers, oracle)
     order = {f.name: f.index for f in rb.facts}
     questions.sort(key=lambda q: (q.cost, len(q.choices) or 99, order[q.fact]))
     return questions
 
 
-def _checklist(rulebook: Any, situation: Mapping[str, Any], rare: list[Any], date: dt.date, tiers: Any, oracle: _Oracle) -> Question:
+def _checklist(rulebook: Any, base: list[Any], rare: list[Any], date: dt.date, tiers: Any, oracle: _Oracle) -> Question:
     """One question for the rare exceptions: the usual answer (none applies) and each one applying alone."""
     rb = rulebook.checked
-    none = _with(situation, **{f.name: False for f, _ in rare})
-    outcomes = {oracle.outcome(none)}
+    none = {f.name: False for f, _ in rare}
+    outcomes = {oracle.outcome(base, none)}
     for f, _ in rare:
-        outcomes.add(oracle.outcome(_with(none, **{f.name: True})))
+        outcomes.add(oracle.outcome(base, {**none, f.name: True}))
+    outcomes.discard(None)
     facts = tuple(f.name for f, _ in rare)
     arts = tuple(dict.fromkeys(a for f, _ in rare for a in _articles(rb, rulebook.program, f.index, tiers, date)))
     return Question(
@@ -427,7 +447,8 @@ def _param_keys(rb: ir.Rulebook) -> set[int]:
 
 def _joint_questions(
     rulebook: Any,
-    situation: Mapping[str, Any],
+    base: list[Any],
+    now: tuple[Any, ...] | None,
     firsts: list[ir.FactInfo],
     cands: list[ir.FactInfo],
     groups: set[frozenset[str]],
@@ -436,28 +457,47 @@ def _joint_questions(
     oracle: _Oracle,
 ) -> list[Question]:
     """Facts that change no conclusion alone (say the threshold depends on the nature, not yet known, and the
-    value) but do together with another: found by brute force over pairs, asked with `joint_with`."""
+    value) but do together with another: found by brute force over pairs, asked with `joint_with`.
+
+    One partner is enough as a witness: a pair of values concluding otherwise than the situation as it is,
+    or than another pair. The facts lacked by most undetermined conclusions are tried first, with partners
+    of few values first (an enumeration before an amount); each pair stops at its first difference, and the
+    search stops after `JOINT_BUDGET` runs: pairs of amounts alone would cost thousands of runs for nothing.
+    """
     rb = rulebook.checked
     values = {f.name: admissible_values(rb, f, date) for f in cands}
+    by_size = sorted(cands, key=lambda f: (len(values[f.name]), f.index))
     out: list[Question] = []
-    for f in firsts:
-        partners = []
-        outcomes: set[tuple[Any, ...]] = set()
-        for g in cands:
+    budget = JOINT_BUDGET
+    # the fact most undetermined conclusions lack first (the value before a rare framework-agreement case)
+    for f in sorted(firsts, key=lambda f: (-sum(f.name in grp for grp in groups), len(values[f.name]), f.index)):
+        for g in by_size:
             if g is f or not any(f.name in grp and g.name in grp for grp in groups):
                 continue
-            pairs = ((vf, vg) for vf in values[f.name] for vg in values[g.name])
-            seen: set[tuple[Any, ...]] = set()
-            for vf, vg in pairs:
-                seen.add(oracle.outcome(_with(situation, **{f.name: vf, g.name: vg})))
-                if len(seen) >= 2 and partners:
-                    break  # decisive with this one too; the cost comes from the first partner, in full
+            seen: set[tuple[Any, ...] | None] = {now}
+            for vf in values[f.name]:
+                for vg in values[g.name]:
+                    budget -= 1
+                    o = oracle.outcome(base, {f.name: vf, g.name: vg})
+                    if o is not None:
+                        seen.add(o)
+                    if len(seen) >= 2 or budget <= 0:
+                        break
+                if len(seen) >= 2 or budget <= 0:
+                    break
             if len(seen) >= 2:
-                partners.append(g.name)
-                outcomes |= seen
-        if partners:
-            out.append(_question(rulebook, f, date, tiers, _cost(oracle, outcomes), rare=_rare(f), joint_with=tuple(partners)))
+                # the cost over f's values, g taking each of its values: as many classes as the pair gives, within reason
+                step = max(1, len(values[g.name]) // 8)
+                outcomes = {o for o in seen if o is not None and o != now}
+                outcomes |= {o for vf in values[f.name] for vg in values[g.name][::step] if (o := oracle.outcome(base, {f.name: vf, g.name: vg})) is not None}
+                out.append(_question(rulebook, f, date, tiers, _cost(oracle, outcomes), rare=_rare(f), joint_with=(g.name,)))
+                break
+            if budget <= 0:
+                return out
     return out
+
+
+JOINT_BUDGET = 3000
 
 
 def _label(f: ir.FactInfo) -> str:
@@ -490,12 +530,12 @@ def _question(rulebook: Any, f: ir.FactInfo, date: dt.date, tiers: Any, cost: tu
         fields = " / ".join(f"{lbl or n}" for n, _, lbl in rec.fields)
         accepted = f"« aucun » ; ou un élément par « ; », ses champs séparés par « / » dans l'ordre : {fields} (ex. « 30 000 / oui ; 250 000 / non »)"
     help_text = f"Compte pour : {', '.join(arts)}." if arts else "Compte pour une conclusion encore indéterminée."
-    reason = getattr(f, "presumption", None)
-    why = getattr(reason, "reason", None) if reason is not None else None
+    why = f.presumed.reason if f.presumed is not None else None
     if why:
         help_text += f" Présumé sinon : {why}."
     if joint_with:
-        help_text += " Décisif avec : " + ", ".join(_label(rb.facts[[x.name for x in rb.facts].index(j)]) for j in joint_with[:3]) + "."
+        partner = next(x for x in rb.facts if x.name == joint_with[0])
+        help_text += f" Décisif avec : {_label(partner)}."
     return Question(f.name, (f.name,), kind, _label(f), help_text, arts, choices, accepted, rare, joint_with, cost)
 
 
@@ -590,11 +630,10 @@ def _plain_number(rulebook: Any, fact: str, value: Any) -> str:
 class Interview:
     """A running interview: the situation so far, the facts the buyer does not know, and the way back."""
 
-    def __init__(self, rulebook: Any, situation: Mapping[str, Any], at: dt.date | str, focus: Iterable[str] | None = None) -> None:
+    def __init__(self, rulebook: Any, situation: Mapping[str, Any], at: dt.date | str, focus: Iterable[str] | str | None = None) -> None:
         self.rulebook = rulebook
         self.at = _date(at)
-        self.focus = tuple(focus) if focus is not None else None
-        focus_tiers(rulebook.checked, self.focus)  # refuse a bad focus before the first question
+        self.focus = rulebook.focus(focus)  # a bad focus is refused (E415) before the first question
         self.situation: dict[str, Any] = dict(situation)
         self.unknown: set[str] = {k for k, v in situation.items() if v is None}
         for k in self.unknown:
@@ -609,10 +648,16 @@ class Interview:
         return qs[0] if qs else None
 
     def answer(self, q: Question, facts: dict[str, Any] | None) -> None:
-        """Record an answer (None: « je ne sais pas », the facts stay unknown and are not asked again)."""
+        """Record an answer (None: « je ne sais pas », the facts stay unknown and are not asked again).
+
+        Raises BadAnswer when the rulebook faults on the situation it makes (E40x)."""
         if facts is None:
             self.unknown.update(q.facts)
         else:
+            try:
+                self.rulebook.program.run(self.rulebook.program.facts_vector({**self.situation, **facts}), self.rulebook.program.at(self.at))
+            except EvaluationError as e:  # say, lots whose total contradicts the estimated value given
+                raise BadAnswer(f"incompatible avec vos réponses : {e.diagnostic.message}") from None
             self.situation.update(facts)
         self.history.append((q, facts))
 
@@ -620,7 +665,7 @@ class Interview:
         """Undo the last answer; returns the question it answered (to ask it again), or None at the start."""
         if not self.history:
             return None
-        q, facts = self.history.pop()
+        q, _ = self.history.pop()
         for f in q.facts:
             self.situation.pop(f, None)
             self.unknown.discard(f)
@@ -634,11 +679,6 @@ class Interview:
 
 
 def _date(at: dt.date | str) -> dt.date:
-    if isinstance(at, dt.datetime):
-        return at.date()
-    if isinstance(at, dt.date):
-        return at
-    try:
-        return dt.date.fromisoformat(str(at))
-    except ValueError:
-        raise CpcError([Diagnostic("E413", f"date invalide « {at} »", hint="une date s'écrit AAAA-MM-JJ")]) from None
+    from cpc_rules.situation import parse_date
+
+    return at.date() if isinstance(at, dt.datetime) else parse_date(at)
