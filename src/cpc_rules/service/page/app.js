@@ -107,13 +107,16 @@ async function refresh() {
   const date = document.getElementById("f-date").value;
   if (!date) return;
   const seq = (refreshing = Symbol());
+  document.body.dataset.busy = "1"; // for assistive technology and tests: the questions are being updated
   try {
     const data = await api("/questions", situation(), state.skipped.size ? { skip: [...state.skipped].join(",") } : {});
     if (seq !== refreshing) return;
+    delete document.body.dataset.busy;
     render(data.questions || []);
     status.textContent = (data.questions || []).length ? "" : "Toutes les questions utiles ont une réponse.";
     status.className = "";
   } catch (e) {
+    delete document.body.dataset.busy;
     status.textContent = "Erreur : " + e.message;
     status.className = "error";
   }
@@ -182,9 +185,11 @@ function verdictLines(d) {
   for (const c of owed) ob.append(el("li", { class: "verdict-line" }, el("span", { class: "allowed", text: "● obligatoire : " }), c.label + " (" + ruleArticles(d, c.grounds) + ")"));
   for (const c of pending) ob.append(el("li", { class: "verdict-line" }, el("span", { class: "undetermined", text: "? indéterminé : " }), c.label));
   out.push(el("h3", { text: "Publicité et obligations" }), ob);
-  if ((d.missing_facts || []).length) {
-    out.push(el("p", { text: "Reste à préciser : " + d.missing_facts.map((m) => m.label || m.name).join(" ; ") }));
-  }
+  const unencoded = new Map();
+  for (const c of d.conclusions || []) for (const u of c.unencoded || []) if (u.certain) unencoded.set(u.reason, u.article);
+  for (const [reason, article] of unencoded) out.unshift(el("p", { class: "undetermined", text: "⚠ indéterminé, non encodé : " + reason + " (" + article + ")" }));
+  const missing = (d.missing_facts || []).length;
+  if (missing) out.push(el("p", { text: missing + " fait(s) pourraient encore changer la réponse : répondez aux questions ci-dessus, ou laissez « Je ne sais pas »." }));
   return out;
 }
 
@@ -195,7 +200,12 @@ function showDecision(d) {
   document.getElementById("verdict-body").replaceChildren(...verdictLines(d));
   const pres = document.getElementById("presumptions");
   const presumed = d.presumptions || [];
-  pres.replaceChildren(presumed.length ? el("ul", {}, ...presumed.map((p) => el("li", { text: (p.label || p.fact) + " : " + (p.reason || "") }))) : el("p", { text: "Aucune." }));
+  pres.replaceChildren(
+    presumed.length
+      ? el("details", {}, el("summary", { text: presumed.length + " circonstance(s) présumée(s) absente(s) : la réponse vaut sous cette réserve" }),
+          el("ul", {}, ...presumed.map((p) => el("li", { text: (p.label || p.fact) + " : " + (p.display || String(p.value)) + " — " + (p.reason || "") + (p.articles && p.articles.length ? " (" + p.articles.join(", ") + ")" : "") }))))
+      : el("p", { text: "Aucune." }),
+  );
   const grounds = el("ul");
   for (const a of d.articles || []) {
     const text = a.article + (a.title ? " — " + a.title : "");
@@ -241,7 +251,9 @@ async function copySituation() {
 async function start() {
   const [schema, rulebook] = await Promise.all([api("/schema"), api("/rulebook")]);
   state.schema = schema;
-  state.facts = schema.properties.faits.properties;
+  // the document shape with "date" and "faits" (the schema also admits the facts alone)
+  const shape = (schema.anyOf || [schema]).find((s) => s.properties && s.properties.faits);
+  state.facts = shape.properties.faits.properties;
   document.getElementById("rulebook-info").textContent = "Recueil : " + rulebook.title + ".";
   const date = document.getElementById("f-date");
   date.value = new Date().toISOString().slice(0, 10);
