@@ -53,8 +53,8 @@ def test_decide_with_trace_and_date_override(client: TestClient) -> None:
         (json.dumps({"faits": {"nature": "travaux"}}).encode(), 422, "E413"),
         (json.dumps({"date": "hier", "faits": {}}).encode(), 422, "E413"),
         (json.dumps({"date": "2026-05-15", "faits": {}, "extra": 1}).encode(), 422, "E416"),
-        (b"[" * 40 + b"]" * 40, 400, "E420"),
-        (b'{"date": "2026-05-15", "faits": {"nature": "' + b"x" * (70 << 10) + b'"}}', 413, "E420"),
+        (b"[" * 40 + b"]" * 40, 400, "E430"),
+        (b'{"date": "2026-05-15", "faits": {"nature": "' + b"x" * (70 << 10) + b'"}}', 413, "E430"),
     ],
 )
 def test_bad_requests_get_a_diagnostic_never_a_500(client: TestClient, body: bytes, status: int, code: str) -> None:
@@ -74,7 +74,7 @@ def test_bad_query_parameters(client: TestClient) -> None:
 
 def test_unknown_routes_and_methods_are_json(client: TestClient) -> None:
     r = client.get("/nulle-part")
-    assert r.status_code == 404 and r.json()["errors"][0]["code"] == "E423"
+    assert r.status_code == 404 and r.json()["errors"][0]["code"] == "E433"
     r = client.get("/decide")
     assert r.status_code == 405 and r.json()["errors"]
 

@@ -76,12 +76,12 @@ async def _body(request: Request, limit: int) -> bytes:
     """The request body, read as it arrives and refused (413) as soon as it passes `limit`."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _error(413, "E420", f"corps de requête trop grand : {declared} octets (limite {limit})")
+        raise _error(413, "E430", f"corps de requête trop grand : {declared} octets (limite {limit})")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _error(413, "E420", f"corps de requête trop grand : plus de {limit} octets")
+            raise _error(413, "E430", f"corps de requête trop grand : plus de {limit} octets")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -112,7 +112,7 @@ def _decode(raw: str | bytes, what: str, limits: Limits) -> Any:
     except CpcError as e:
         raise RequestError(400, e.diagnostics) from None
     if _depth(value, limits.json_depth) > limits.json_depth:
-        raise _error(400, "E420", f"{what} : document JSON trop profond (plus de {limits.json_depth} niveaux)")
+        raise _error(400, "E430", f"{what} : document JSON trop profond (plus de {limits.json_depth} niveaux)")
     return value
 
 
@@ -124,7 +124,7 @@ def _flag(request: Request, name: str, default: bool) -> bool:
         return True
     if raw.lower() in ("0", "false", "non", "no"):
         return False
-    raise _error(400, "E421", f"paramètre « {name} » : attendu true ou false, reçu « {raw[:40]} »")
+    raise _error(400, "E431", f"paramètre « {name} » : attendu true ou false, reçu « {raw[:40]} »")
 
 
 def _focus(request: Request, rb: Rulebook) -> tuple[str, ...] | None:
@@ -192,7 +192,7 @@ async def _in_time(limits: Limits, fn: Callable[[], Any]) -> Any:
         with anyio.fail_after(limits.seconds):
             return await anyio.to_thread.run_sync(fn, abandon_on_cancel=True)
     except TimeoutError:
-        raise _error(503, "E422", f"délai dépassé ({limits.seconds:g} s) : la requête n'a pas abouti") from None
+        raise _error(503, "E432", f"délai dépassé ({limits.seconds:g} s) : la requête n'a pas abouti") from None
 
 
 # ---------------------------------------------------------------- endpoints
@@ -228,7 +228,7 @@ class Service:
         found = catalogue.article_json(self.rb, ref)
         if found is None:
             close = catalogue.close_articles(self.rb, ref)
-            raise _error(404, "E423", f"article inconnu « {ref[:60]} »", hint=("voulez-vous dire : " + ", ".join(close)) if close else None)
+            raise _error(404, "E433", f"article inconnu « {ref[:60]} »", hint=("voulez-vous dire : " + ", ".join(close)) if close else None)
         return self._cached(request, found)
 
     async def health(self, request: Request) -> Response:
@@ -305,15 +305,15 @@ class Service:
         else:
             items = [_Line(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
         if len(items) > self.limits.batch_items:
-            raise _error(413, "E420", f"lot trop long : {len(items)} situations (limite {self.limits.batch_items})")
+            raise _error(413, "E430", f"lot trop long : {len(items)} situations (limite {self.limits.batch_items})")
         if not items:
-            raise _error(400, "E420", "lot vide : attendu un tableau JSON de situations ou des lignes JSON")
+            raise _error(400, "E430", "lot vide : attendu un tableau JSON de situations ou des lignes JSON")
         return items
 
     def _batch_line(self, index: int, item: Any, options: Options, deadline: float) -> dict[str, Any]:
         where = f"situation {index}"
         if time.monotonic() > deadline:
-            return {"index": index, "errors": [Diagnostic("E422", f"{where} : délai du lot dépassé, non décidée").to_json()]}
+            return {"index": index, "errors": [Diagnostic("E432", f"{where} : délai du lot dépassé, non décidée").to_json()]}
         try:
             if isinstance(item, _Line):
                 item = _decode(item.text, f"ligne {item.number}", self.limits)
@@ -346,7 +346,7 @@ def create_app(rulebook: Rulebook | None = None, limits: Limits | None = None) -
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         message = {404: f"ressource inconnue : {request.url.path[:80]}", 405: f"méthode {request.method} non permise sur {request.url.path[:80]}"}.get(exc.status_code, str(exc.detail))
-        return JSON(errors_json([Diagnostic("E423", message)]), status_code=exc.status_code, headers={**service.headers, **(exc.headers or {})})
+        return JSON(errors_json([Diagnostic("E433", message)]), status_code=exc.status_code, headers={**service.headers, **(exc.headers or {})})
 
     async def on_internal_error(request: Request, exc: Exception) -> Response:
         diag = Diagnostic("E900", f"erreur interne ({type(exc).__name__}) : c'est un défaut de cpc-rules, merci de le signaler")
