@@ -128,14 +128,14 @@ def _flag(request: Request, name: str, default: bool) -> bool:
 
 
 def _focus(request: Request, rb: Rulebook) -> tuple[str, ...] | None:
+    """`focus=procédure,publicité`, checked as `decide --focus` checks it (E421)."""
     raw = request.query_params.get("focus")
-    if not raw:
+    if raw is None:
         return None
-    names = tuple(n.strip() for n in raw.split(",") if n.strip())
-    unknown = [n for n in names if n not in rb.checked.enums]
-    if unknown:
-        raise _error(422, "E421", f"focus : énumération inconnue « {unknown[0][:60]} »", hint="valeurs possibles : " + ", ".join(rb.checked.enums))
-    return names
+    try:
+        return rb.focus(raw)
+    except CpcError as e:
+        raise RequestError(422, e.diagnostics) from None
 
 
 @attrs.frozen
