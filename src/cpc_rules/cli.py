@@ -722,5 +722,26 @@ def audit(data: tuple[str, ...], rulebook_path: str | None, output_format: str, 
             click.echo(f"Rapport : {Path(out_dir) / 'report.html'} ; verdicts : {Path(out_dir) / 'verdicts.jsonl'}")
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (127.0.0.1: this machine only).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes (each loads the rulebook once).")
+@rulebook_option
+@guarded
+def serve(host: str, port: int, workers: int, rulebook_path: str | None) -> None:
+    """Serve the HTTP API and the buyer's page (docs/http.md), the rulebook loaded once per worker."""
+    import os
+
+    import uvicorn
+
+    _rulebook(rulebook_path)  # refuse a bad rulebook here, with its diagnostics, before listening
+    if rulebook_path:
+        os.environ["CPC_RULES_RULEBOOK"] = str(Path(rulebook_path).resolve())
+    else:
+        os.environ.pop("CPC_RULES_RULEBOOK", None)
+    click.echo(f"cpc-rules : page et API sur http://{host}:{port}/ (documentation : /docs) — Ctrl-C pour arrêter", err=True)
+    uvicorn.run("cpc_rules.service.main:app", host=host, port=port, workers=workers, log_level="warning", factory=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
