@@ -126,6 +126,10 @@ def test_the_page_answers_the_readme_examples(browser: Any, base: str, example: 
     assert "✔ autorisé : Procédure adaptée (MAPA)" in verdict  # both examples are under the EU thresholds
     assert page.locator("#grounds a[href^='https://www.legifrance.gouv.fr/']").count() >= 1
     assert not errors, errors
+    if example == EXAMPLES[0]:  # the README shows this verdict as a screen reader reads it
+        readme = (ROOT / "README.md").read_text(encoding="utf-8")
+        shown = readme.split("sous la forme que lit un lecteur")[1].split("```text\n")[1].split("\n```")[0]
+        assert page.locator("#verdict-body").aria_snapshot().strip() == shown.strip()
     page.close()
 
 
