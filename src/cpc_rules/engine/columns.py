@@ -497,6 +497,9 @@ class _Eval:
         assert scale > c.scale
         factor = 10 ** (scale - c.scale)
         val = c.val
+        if factor >= I64_SAFE:  # scales piled up by products: nothing fits, those rows fall back
+            self.batch.fall_back(c.known if c.known is not None else np.ones(self.n, dtype=bool), live)
+            return Col(c.known, np.zeros(self.n, dtype=np.int64), scale, c.none)
         if isinstance(val, np.ndarray):
             over = np.abs(val) >= I64_SAFE // factor
             if over.any():
