@@ -352,8 +352,9 @@ def decide_columns(
                 bad |= known & ((val < 0) | (val > 100 * 10**6))
             elif kind == "int":
                 bad |= known & ((val < 0) | (val >= 10**15))
-            col = Col(known, np.where(known, val, 0).astype(val.dtype), scale)
             absent = ~known
+            all_known = not absent.any()
+            col = Col(None if all_known else known, val if all_known else np.where(known, val, 0).astype(val.dtype), scale)  # None: known on every row
         cols.append(cp._presume(col, f.presumed if presumptions else None, absent, batch, f.type))
     batch.fallback |= bad
     acts = cp.run(batch, fo.rules)
