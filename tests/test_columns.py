@@ -385,3 +385,20 @@ def test_decide_columns_equals_decide_many() -> None:
         assert bool(res.covered[i]) == (a.ok and not a.out_of_period), items[i]
         if res.covered[i]:
             assert res.codes[i].tolist() == list(a._codes), items[i]
+
+
+def test_a_rulebook_without_coverage() -> None:
+    text = """énumération proc "P" { p0, p1 }
+fait m : montant
+article A1 "Article"
+  version depuis 2020-01-01
+    source "t"
+
+  règle r :
+    autorise proc p0
+    si m < 100 €
+"""
+    rb = rulebook(text, "columns_nocov")
+    items = [({"m": Decimal(v)}, dt.date(2021, 1, 1)) for v in ("99.99", "100", "100.01")] + [({}, dt.date(2019, 1, 1))]
+    check_agreement(rb, items)
+    assert check_activations(rb, items[:3]) == 3

@@ -201,13 +201,11 @@ def _decide_range(rb: Rulebook, items: list[Any], offset: int, at: Any, fo: Focu
             perm, obl = status_codes(item, acts, n)
             mat[:, 2 * k] = perm
             mat[:, 2 * k + 1] = obl
-        covered = cp.coverage is None or None
-        if cp.coverage is not None:
-            covered = (days >= cp.coverage[0]) & (days < cp.coverage[1])
+        covered = np.ones(n, dtype=bool) if cp.coverage is None else (days >= cp.coverage[0]) & (days < cp.coverage[1])
         codes = mat.tolist()
-        fallback = (batch.fallback & covered if covered is not None else batch.fallback).tolist()
+        fallback = (batch.fallback & covered).tolist()
         slow_l = slow.tolist()
-        covered_l = covered.tolist() if covered is not None else [True] * n
+        covered_l = covered.tolist()
         for j, i in enumerate(rows):
             if slow_l[j] or fallback[j]:
                 out[i] = _one(rb, offset + i, dates[j], sits[j], fo, presumptions)
