@@ -88,12 +88,12 @@ class Answer:
         return Conclusion(PERMISSIONS[self._codes[2 * k]], OBLIGATIONS[self._codes[2 * k + 1]])
 
     def permission(self, enum: str, member: str) -> str | None:
-        c = self.conclusion(enum, member)
-        return c.permission if c else None
+        k = self._focus.position.get((enum, member))
+        return None if k is None or self._codes is None else PERMISSIONS[self._codes[2 * k]]
 
     def obligation(self, enum: str, member: str) -> str | None:
-        c = self.conclusion(enum, member)
-        return c.obligation if c else None
+        k = self._focus.position.get((enum, member))
+        return None if k is None or self._codes is None else OBLIGATIONS[self._codes[2 * k + 1]]
 
     @property
     def conclusions(self) -> dict[tuple[str, str], Conclusion]:
