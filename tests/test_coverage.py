@@ -84,7 +84,8 @@ def test_coverage_command_min_and_formats(tmp_path) -> None:
 
 
 # The documented minimum of the bundled rulebook (docs/audit-rules.md): CI fails under it.
-BUNDLED_MINIMUM = {"rule": 98.8, "condition": 92.7, "threshold": 62.0, "date_edge": 100.0}
+BUNDLED_MINIMUM = {"rule": 98, "condition": 93, "threshold": 65, "date_edge": 100}
+DOCUMENTED_EXCEPTIONS = {"dispense_travaux_asap_petit_lot"}
 
 
 def test_bundled_rulebook_coverage_minimum() -> None:
@@ -93,7 +94,7 @@ def test_bundled_rulebook_coverage_minimum() -> None:
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     # the documented exceptions (docs/audit-rules.md) are the only rules not tested both ways
-    assert sorted(u["name"] for u in data["uncovered"] if u["kind"] == "rule") == ["dispense_travaux_asap_petit_lot"]
+    assert {u["name"] for u in data["uncovered"] if u["kind"] == "rule"} <= DOCUMENTED_EXCEPTIONS
 
 
 # ---------------------------------------------------------------- graph
@@ -124,3 +125,16 @@ def test_graph_full_mermaid_has_every_rule() -> None:
     assert res.exit_code == 0
     for r in rb.rules:
         assert f"{r.name} ({rb.articles[r.article].ref})" in res.output
+
+
+def test_coverage_reads_cases_as_the_test_runner_does() -> None:
+    """A case `avec présomptions` is decided with them: the presumed fact counts for the conditions."""
+    text = SMALL.replace("fait urgence : booléen", 'fait urgence : booléen\n  présumé faux "exception à établir" (R1)')
+    text = text[: text.index('test "')] + (
+        'test "présumé" : date 2025-12-31 avec présomptions faits { valeur = 39 999,99 € } attendu { autorisé proc dispense }\n'
+        'test "strict" : date 2025-12-31 faits { valeur = 39 999,99 € } attendu { indéterminé proc dispense }\n'
+    )
+    report = cov.coverage(rulebook(text))
+    conds = _items(report, "condition")
+    assert (conds["dispense : non urgence"].true, conds["dispense : non urgence"].false) == (1, 0)  # the strict case leaves it unknown
+    assert _items(report, "rule")["dispense"].true == 1

@@ -233,10 +233,25 @@ def test_cmd(path: str | None, name_filter: str | None, output_format: str) -> N
         sys.exit(1)
 
 
+def _stdin() -> str:
+    """Standard input, at most one character past the situation size limit (the reader then refuses it, E418)."""
+    from cpc_rules.situation import MAX_BYTES
+
+    return sys.stdin.read(MAX_BYTES + 1)
+
+
+def load_situation(path: str) -> tuple[dict[str, Any], str | None]:
+    """Kept for callers of the former helper: the facts and the ISO date of a situation file (see situation.py)."""
+    from cpc_rules.situation import read_situation_file
+
+    s = read_situation_file(path, _stdin() if path == "-" else None)
+    return dict(s.facts), s.date.isoformat() if s.date else None
+
+
 def _decide(situation: str, at: str | None, rulebook_path: str | None, presumptions: bool = True, focus: str | None = None, trace: bool = False) -> Any:
     from cpc_rules.situation import parse_date, read_situation_file
 
-    s = read_situation_file(situation, sys.stdin.read() if situation == "-" else None)
+    s = read_situation_file(situation, _stdin() if situation == "-" else None)
     date = parse_date(at, "--at") if at is not None else s.date
     if date is None:
         raise click.UsageError("donnez la date de lancement de la consultation : --at AAAA-MM-JJ, ou \"date\" dans la situation")
@@ -294,6 +309,185 @@ def explain(situation: str, at: str | None, rulebook_path: str | None, output_fo
         click.echo(d.explain(lang=lang, full=True), nl=False)
 
 
+# ---------------------------------------------------------------- ask (the interview, src/cpc_rules/interview.py)
+
+
+@main.command()
+@click.argument("situation", required=False, type=click.Path(allow_dash=True))
+@click.option("--at", default=None, help="Consultation launch date, YYYY-MM-DD (asked if neither given nor in the situation).")
+@click.option("--focus", default=None, help="Enumerations to settle, by priority, comma-separated (default: procédure, publicité, then the rest).")
+@click.option("--save", "save_path", type=click.Path(dir_okay=False), default=None, help="Write the situation answered here (JSON); without it, it is printed.")
+@rulebook_option
+@format_option
+@guarded
+def ask(situation: str | None, at: str | None, focus: str | None, save_path: str | None, rulebook_path: str | None, output_format: str) -> None:
+    """An interview in French: asks only what can change the answer, then decides.
+
+    \b
+    One question at a time, the most decisive first; a number picks a choice,
+    « ? » means « je ne sais pas », « < » goes back. Ctrl-C or the end of input
+    stops: what was answered is saved, exit 1. With --format json, prints the
+    ranked next questions for SITUATION and exits (no interview).
+    """
+    from cpc_rules.interview import Interview
+    from cpc_rules.situation import parse_date, read_situation_file
+
+    s = read_situation_file(situation, sys.stdin.read() if situation == "-" else None) if situation else None
+    facts, file_date = (dict(s.facts), s.date) if s else ({}, None)
+    rb = _rulebook(rulebook_path)
+    date = parse_date(at, "--at") if at is not None else file_date
+    if date is None:
+        if output_format == "json":
+            raise click.UsageError("donnez la date de lancement de la consultation : --at AAAA-MM-JJ, ou \"date\" dans la situation")
+        date = _ask_date()
+        if date is None:
+            sys.exit(1)
+    interview = Interview(rb, facts, date, focus)
+    if output_format == "json":
+        qs = interview.questions()
+        click.echo(json.dumps({"date": interview.at.isoformat(), "questions": [q.to_json() for q in qs]}, ensure_ascii=False, indent=2))
+        return
+    finished = _run_interview(interview)
+    _save_situation(interview.situation_json(), save_path, interview.focus)
+    if not finished:
+        sys.exit(1)
+    d = rb.decide(interview.situation, interview.at, focus=interview.focus)
+    click.echo("")
+    click.echo(d.explain(detail=False), nl=False)
+
+
+def _read_answer() -> str | None:
+    """One line typed by the buyer; None at the end of input or on Ctrl-C."""
+    click.echo("> ", nl=False)
+    try:
+        return input()
+    except (EOFError, KeyboardInterrupt):
+        click.echo("")
+        return None
+
+
+def _ask_date() -> Any:
+    from cpc_rules.situation import parse_date
+
+    while True:
+        click.echo("Date de lancement de la consultation (AAAA-MM-JJ) :")
+        line = _read_answer()
+        if line is None:
+            click.echo("Entretien interrompu avant la première question.")
+            return None
+        try:
+            return parse_date(line.strip())
+        except CpcError:
+            click.echo(f"Date non comprise : « {line.strip()} » ; écrivez-la AAAA-MM-JJ, par exemple 2026-05-01.")
+
+
+def _run_interview(interview: Any) -> bool:
+    """Ask until nothing relevant is left; False if the buyer stopped (end of input, Ctrl-C)."""
+    from cpc_rules.interview import BadAnswer, parse_answer
+
+    click.echo(
+        "Entretien cpc-rules : une question à la fois, seulement ce qui peut changer la réponse.\n"
+        "Répondez par un numéro ; « ? » : je ne sais pas ; « < » : question précédente ; Ctrl-C : arrêter (vos réponses sont gardées)."
+    )
+    q = interview.next()
+    while q is not None:
+        n = len(interview.history) + 1
+        click.echo("")
+        click.echo(f"Question {n} — {q.label}")
+        click.echo(f"  {q.help}")
+        if q.kind == "checklist":
+            for i, c in enumerate(q.choices, start=1):
+                click.echo(f"  {i}. {c.label}")
+            click.echo("  0. Aucune de ces circonstances")
+            click.echo("  ?. Je ne sais pas")
+            click.echo("  (tapez les numéros qui s'appliquent, séparés par des espaces)")
+        elif q.choices:
+            for i, c in enumerate(q.choices, start=1):
+                click.echo(f"  {i}. {c.label}")
+            click.echo(f"  {len(q.choices) + 1}. Je ne sais pas")
+        else:
+            click.echo(f"  Réponse : {q.accepted} ; « ? » : je ne sais pas")
+        while True:
+            line = _read_answer()
+            if line is None:
+                click.echo("Entretien interrompu.")
+                return False
+            if line.strip().lower() in ("<", "retour"):
+                back = interview.back()
+                if back is None:
+                    click.echo("Pas de question précédente.")
+                    continue
+                q = back
+                break
+            try:
+                interview.answer(q, parse_answer(interview.rulebook, q, line))
+            except BadAnswer as e:
+                click.echo(f"Réponse non comprise : {e}.")
+                continue
+            q = interview.next()
+            break
+        else:  # pragma: no cover
+            pass
+    click.echo("")
+    click.echo(f"Plus aucune question ne peut changer la réponse ({len(interview.history)} réponse(s)).")
+    return True
+
+
+def _save_situation(data: dict[str, Any], path: str | None, focus: tuple[str, ...] | None) -> None:
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if path is None:
+        click.echo("Situation (rejouez-la avec `cpc-rules decide`, ou enregistrez-la avec --save FICHIER) :")
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise CpcError([Diagnostic("E001", f"écriture impossible de {path} : {e.strerror or e}")]) from None
+    again = f" --focus {','.join(focus)}" if focus else ""
+    click.echo(f"Situation enregistrée dans {path} ; `cpc-rules decide {path}{again}` la rejoue.")
+
+
+@main.command()
+@click.argument("decision", type=click.Path(allow_dash=True))
+@rulebook_option
+@format_option
+@guarded
+def replay(decision: str, rulebook_path: str | None, output_format: str) -> None:
+    """Re-decide a recorded decision (`decide --format json`) and check the answer and the rulebook digest match.
+
+    Exits 0 if they match, 1 with the list of differences otherwise.
+    """
+    from cpc_rules.replay import replay as replay_decision
+    from cpc_rules.situation import decode
+
+    if decision == "-":
+        text, name = _stdin(), "<entrée standard>"
+    else:
+        name = decision
+        try:
+            text = Path(decision).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise CpcError([Diagnostic("E420", f"lecture impossible de {decision} : {e}")]) from None
+    result = replay_decision(decode(text, name, "json"), _rulebook(rulebook_path), name)
+    if output_format == "json":
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    elif result.match:
+        click.echo(f"rejeu de {name} : même décision ({result.date}, recueil {result.replayed_digest})")
+    else:
+        click.echo(f"rejeu de {name} : {len(result.differences)} différence(s) ({result.date})")
+        for d in result.differences:
+            click.echo(f"  {d.path} : enregistré {_short(d.recorded)} ; rejoué {_short(d.replayed)}")
+    if result.recorded_engine != result.replayed_engine and output_format != "json":
+        click.echo(f"  (décision enregistrée par cpc-rules {result.recorded_engine}, rejouée par {result.replayed_engine})")
+    if not result.match:
+        sys.exit(1)
+
+
+def _short(value: Any) -> str:
+    from cpc_rules.values import excerpt
+
+    return excerpt(json.dumps(value, ensure_ascii=False, default=str), 160)
+
 @main.command()
 @rulebook_option
 @click.option("--format", "output_format", type=click.Choice(["dot", "mermaid", "json"]), default="dot", show_default=True)
@@ -335,7 +529,11 @@ def _git_snapshot(rev: str, path: str, into: Path) -> Path:
         err = (e.stderr.decode("utf-8", "replace") if isinstance(e.stderr, bytes) else e.stderr or "").strip().splitlines()
         raise CpcError([Diagnostic("E001", f"git : impossible de lire {path} à la révision « {rev} » : {err[-1] if err else e}")]) from None
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        tar.extractall(into, filter="data")
+        members = [m for m in tar.getmembers() if (m.isfile() or m.isdir()) and not m.name.startswith("/") and ".." not in Path(m.name).parts]
+        try:
+            tar.extractall(into, members=members, filter="data")
+        except TypeError:  # Python < 3.11.4: no extraction filter; the members were checked above
+            tar.extractall(into, members=members)
     return into / (prefix + path)
 
 
@@ -493,6 +691,34 @@ def dump(stage: str, rulebook_path: str | None) -> None:
     else:
         for r in rb.checked.rules:
             click.echo(repr(r))
+
+
+# ---------------------------------------------------------------- audit (docs/audit.md)
+@main.command()
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True))
+@rulebook_option
+@format_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Folder for verdicts.jsonl, summary.json, summary.txt and report.html.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Processes deciding in parallel.")
+@guarded
+def audit(data: tuple[str, ...], rulebook_path: str | None, output_format: str, out_dir: str | None, jobs: int) -> None:
+    """Audit published contract data (DECP JSON, JSON Lines, CSV; gzip): a verdict for every record."""
+    from cpc_rules.audit import run_audit
+    from cpc_rules.audit.report import dumps, text_summary
+
+    def progress(msg: str) -> None:
+        click.echo(f"\r{msg}…", err=True, nl=False)
+
+    tty = sys.stderr.isatty()
+    s = run_audit(data, _rulebook(rulebook_path), out_dir, jobs, progress if tty else None)
+    if tty:
+        click.echo("", err=True)
+    if output_format == "json":
+        click.echo(dumps(s, indent=2))
+    else:
+        click.echo(text_summary(s), nl=False)
+        if out_dir:
+            click.echo(f"Rapport : {Path(out_dir) / 'report.html'} ; verdicts : {Path(out_dir) / 'verdicts.jsonl'}")
 
 
 if __name__ == "__main__":  # pragma: no cover

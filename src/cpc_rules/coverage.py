@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -88,7 +89,15 @@ def _pct(n: int, total: int) -> float:
 
 
 def _loc(span: Span | None) -> str | None:
-    return None if span is None else f"{span.file}:{span.line}"
+    """`file:line`, the file relative to the current folder when it lies under it (no machine paths in reports)."""
+    if span is None:
+        return None
+    path = Path(span.file)
+    try:
+        path = path.resolve().relative_to(Path.cwd().resolve())
+    except (ValueError, OSError):
+        pass
+    return f"{path.as_posix()}:{span.line}"
 
 
 def _bool_nodes(e: ir.Expr) -> list[ir.Expr]:
@@ -122,6 +131,8 @@ def coverage(rb: Any) -> Report:
         except CpcError:
             failed += 1
             continue
+        if getattr(case, "presumptions", False) and hasattr(program, "presume"):
+            facts = program.presume(facts)[0]  # `avec présomptions`: as the test runner decides it
         if not program.in_coverage(case.date):
             continue
         at = program.at(case.date)
@@ -226,6 +237,7 @@ def _period(p: Any) -> str:
 # ---------------------------------------------------------------- rendering
 
 _KIND_FR = {"rule": "règles", "condition": "conditions", "threshold": "seuils (par période et case)", "date_edge": "bords de dates"}
+_ONE_FR = {"rule": "règle", "condition": "condition", "threshold": "seuil", "date_edge": "bord de date"}
 _SIDES = {"rule": ("s'applique", "ne s'applique pas"), "condition": ("vraie", "fausse"), "threshold": ("comparaison vraie", "comparaison fausse"), "date_edge": ("à partir du bord", "avant le bord")}
 
 
@@ -239,7 +251,7 @@ def render_text(report: Report, limit: int | None = 40) -> str:
     for i in un[:limit] if limit else un:
         yes, no = _SIDES[i.kind]
         missing = no if i.true else yes
-        lines.append(f"  {i.location or '—'} : {_KIND_FR[i.kind][:-1] if i.kind != 'threshold' else 'seuil'} {i.name} — aucun cas « {missing} »")
+        lines.append(f"  {i.location or '—'} : {_ONE_FR[i.kind]} {i.name} — aucun cas « {missing} »")
     if limit and len(un) > limit:
         lines.append(f"  … {len(un) - limit} autre(s) (voir --format json)")
     return "\n".join(lines) + "\n"

@@ -9,31 +9,43 @@ from __future__ import annotations
 
 from typing import Any
 
-import networkx as nx
-
 from cpc_rules import ir
-from cpc_rules.check.graph import dependency_graph
+from cpc_rules.check.graph import Graph, dependency_graph
 
 Node = tuple[str, Any]
 
 
-def rule_graph(rb: ir.Rulebook) -> nx.DiGraph:
+def rule_graph(rb: ir.Rulebook) -> Graph:
     """Definitions and rules: a definition → the rules reading it; a rule → what it defines; exceptions."""
     reads = {r.index: {n.index for e in (r.condition, r.value) if e is not None for n in ir.walk(e) if isinstance(n, ir.DefRef)} for r in rb.rules}
     return dependency_graph(rb.rules, rb.definitions, reads)
 
 
-def focus(g: nx.DiGraph, rb: ir.Rulebook, ref: str) -> nx.DiGraph:
+def focus(g: Graph, rb: ir.Rulebook, ref: str) -> Graph:
     """The neighbourhood of article `ref`: its rules, their ancestors and descendants, the facts,
     parameters and conclusions they touch. KeyError if no rule belongs to the article."""
     art = next((a for a in rb.articles if a.ref == ref), None)
     own = [("rule", r.index) for r in rb.rules if art is not None and r.article == art.index]
     if not own:
         raise KeyError(ref)
+    pred: dict[Node, list[Node]] = {}
+    for a, b in g.edges():
+        pred.setdefault(b, []).append(a)
     keep: set[Node] = set(own)
-    for n in own:
-        keep |= nx.ancestors(g, n) | nx.descendants(g, n)
-    out = g.subgraph(keep).copy()
+    for links in (pred, g.succ):  # what the article's rules read (transitively), then what reads them
+        todo = list(own)
+        seen: set[Node] = set(own)
+        while todo:
+            for m in links.get(todo.pop(), ()):
+                if m not in seen:
+                    seen.add(m)
+                    todo.append(m)
+        keep |= seen
+    out = Graph()
+    out.add_nodes_from(sorted(keep))
+    for a, b, d in g.edges(data=True):
+        if a in keep and b in keep:
+            out.add_edge(a, b, why=d["why"])
     for kind, i in list(out.nodes):
         if kind != "rule":
             continue
@@ -77,7 +89,7 @@ def _dot_id(text: str) -> str:
 _DOT_SHAPES = {"def": "ellipse", "rule": "box", "fact": "note", "param": "folder", "item": "hexagon"}
 
 
-def to_dot(g: nx.DiGraph, rb: ir.Rulebook) -> str:
+def to_dot(g: Graph, rb: ir.Rulebook) -> str:
     lines = ["digraph cpc_rules {", "  rankdir=LR;"]
     for n in sorted(g.nodes, key=_key):
         lines.append(f"  {_dot_id(_label(n, rb))} [shape={_DOT_SHAPES[n[0]]}];")
@@ -101,7 +113,7 @@ def _mermaid_text(text: str) -> str:
 _MERMAID_SHAPES = {"def": ("([", "])"), "rule": ("[", "]"), "fact": ("[/", "/]"), "param": ("[(", ")]"), "item": ("{{", "}}")}
 
 
-def to_mermaid(g: nx.DiGraph, rb: ir.Rulebook) -> str:
+def to_mermaid(g: Graph, rb: ir.Rulebook) -> str:
     """A Mermaid flowchart (```mermaid in Markdown): rules as boxes, definitions rounded, facts slanted,
     parameters as cylinders, conclusions as hexagons; exceptions dashed."""
     ids: dict[Node, str] = {}
@@ -120,7 +132,7 @@ def to_mermaid(g: nx.DiGraph, rb: ir.Rulebook) -> str:
 _JSON_KINDS = {"def": "definition", "rule": "rule", "fact": "fact", "param": "parameter", "item": "conclusion"}
 
 
-def to_json(g: nx.DiGraph, rb: ir.Rulebook) -> dict[str, Any]:
+def to_json(g: Graph, rb: ir.Rulebook) -> dict[str, Any]:
     return {
         "nodes": [{"id": _label(n, rb), "kind": _JSON_KINDS[n[0]]} for n in sorted(g.nodes, key=_key)],
         "edges": [{"from": _label(a, rb), "to": _label(b, rb), "kind": d["why"]} for a, b, d in sorted(g.edges(data=True), key=lambda e: (_key(e[0]), _key(e[1])))],
