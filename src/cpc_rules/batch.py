@@ -29,9 +29,10 @@ from cpc_rules.engine.columns import OBLIGATIONS, PERMISSIONS, ColumnProgram, No
 from cpc_rules.engine.runtime import EvaluationError
 
 if TYPE_CHECKING:
-    from cpc_rules.api import Rulebook
     from cpc_rules.decision import Decision
     from cpc_rules.engine.evaluate import Item
+
+Rulebook = Any  # cpc_rules.api.Rulebook: api imports this module (decide_many), not the other way round
 
 MIN_COLUMNS = 32  # below this many rows, one at a time is as fast as building columns
 
@@ -123,11 +124,14 @@ class Failure:
 
 
 def _date(at: Any) -> dt.date:
-    from cpc_rules.api import _as_date
+    """The decision date as `decide` reads it (api._as_date; batch is below api, so it reads it the same way)."""
+    from cpc_rules.situation import parse_date
 
     if at is None:
         raise CpcError([Diagnostic("E413", "date de la décision manquante", hint="donnez `at` à decide_many, ou des paires (situation, date)")])
-    return _as_date(at)
+    if isinstance(at, dt.datetime):
+        return at.date()
+    return parse_date(at, "date de décision")
 
 
 def _column_program(rb: Rulebook) -> ColumnProgram | None:
@@ -172,6 +176,9 @@ def _decide_range(rb: Rulebook, items: list[Any], offset: int, at: Any, fo: Focu
             default_date = _date(at)
         except CpcError as e:
             return [Failure(offset + i, e.diagnostics) for i in range(len(items))]
+    if default_date is None and all(it.__class__ is tuple and len(it) == 2 and it[0].__class__ is dict and it[1].__class__ is dt.date for it in items):
+        rows, sits, dates = list(range(len(items))), [it[0] for it in items], [it[1] for it in items]  # the usual form, without the checks below
+        items = []
     for i, item in enumerate(items):
         try:
             if default_date is not None:
