@@ -1,4 +1,4 @@
-"""cpc-rules against the reference decision (bench/reference/SPEC.md), in one run.
+"""cpc-rules against the reference decision (SPEC.md of the shared anchors, ../shared/bench-anchors/), in one run.
 
     PYTHONPATH=src python bench/reference.py            # the full run (figures of bench/README.md)
     PYTHONPATH=src python bench/reference.py --quick    # a smaller, faster run
@@ -51,7 +51,7 @@ try:  # installed, or PYTHONPATH=src; else the checkout's src/
 except ImportError:
     sys.path.insert(0, str(ROOT / "src"))
 
-import adapter  # noqa: E402
+import adapter  # noqa: E402  (puts the shared anchors on sys.path: bench/reference/anchors.py)
 import common  # noqa: E402
 import impl_numpy  # noqa: E402
 import impl_plain  # noqa: E402

@@ -14,12 +14,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import common
-import impl_plain
+import anchors
+
+if not anchors.importable():
+    raise ImportError(f"the shared benchmark anchors are missing: {anchors.ANCHORS}")
+
+import common  # noqa: E402
+import impl_plain  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RULEBOOK = HERE / "procedure.cpc"
-SPEC = HERE / "SPEC.md"
+SPEC = anchors.ANCHORS / "SPEC.md"
 
 PROCEDURES = common.PROCEDURES
 PUBLICITIES = common.PUBLICITIES
