@@ -309,6 +309,144 @@ def explain(situation: str, at: str | None, rulebook_path: str | None, output_fo
         click.echo(d.explain(lang=lang, full=True), nl=False)
 
 
+# ---------------------------------------------------------------- ask (the interview, src/cpc_rules/interview.py)
+
+
+@main.command()
+@click.argument("situation", required=False, type=click.Path(allow_dash=True))
+@click.option("--at", default=None, help="Consultation launch date, YYYY-MM-DD (asked if neither given nor in the situation).")
+@click.option("--focus", default=None, help="Enumerations to settle, by priority, comma-separated (default: procédure, publicité, then the rest).")
+@click.option("--save", "save_path", type=click.Path(dir_okay=False), default=None, help="Write the situation answered here (JSON); without it, it is printed.")
+@rulebook_option
+@format_option
+@guarded
+def ask(situation: str | None, at: str | None, focus: str | None, save_path: str | None, rulebook_path: str | None, output_format: str) -> None:
+    """An interview in French: asks only what can change the answer, then decides.
+
+    \b
+    One question at a time, the most decisive first; a number picks a choice,
+    « ? » means « je ne sais pas », « < » goes back. Ctrl-C or the end of input
+    stops: what was answered is saved, exit 1. With --format json, prints the
+    ranked next questions for SITUATION and exits (no interview).
+    """
+    from cpc_rules.interview import Interview
+    from cpc_rules.situation import parse_date, read_situation_file
+
+    s = read_situation_file(situation, sys.stdin.read() if situation == "-" else None) if situation else None
+    facts, file_date = (dict(s.facts), s.date) if s else ({}, None)
+    rb = _rulebook(rulebook_path)
+    date = parse_date(at, "--at") if at is not None else file_date
+    if date is None:
+        if output_format == "json":
+            raise click.UsageError("donnez la date de lancement de la consultation : --at AAAA-MM-JJ, ou \"date\" dans la situation")
+        date = _ask_date()
+        if date is None:
+            sys.exit(1)
+    interview = Interview(rb, facts, date, focus)
+    if output_format == "json":
+        qs = interview.questions()
+        click.echo(json.dumps({"date": interview.at.isoformat(), "questions": [q.to_json() for q in qs]}, ensure_ascii=False, indent=2))
+        return
+    finished = _run_interview(interview)
+    _save_situation(interview.situation_json(), save_path, interview.focus)
+    if not finished:
+        sys.exit(1)
+    d = rb.decide(interview.situation, interview.at, focus=interview.focus)
+    click.echo("")
+    click.echo(d.explain(detail=False), nl=False)
+
+
+def _read_answer() -> str | None:
+    """One line typed by the buyer; None at the end of input or on Ctrl-C."""
+    click.echo("> ", nl=False)
+    try:
+        return input()
+    except (EOFError, KeyboardInterrupt):
+        click.echo("")
+        return None
+
+
+def _ask_date() -> Any:
+    from cpc_rules.situation import parse_date
+
+    while True:
+        click.echo("Date de lancement de la consultation (AAAA-MM-JJ) :")
+        line = _read_answer()
+        if line is None:
+            click.echo("Entretien interrompu avant la première question.")
+            return None
+        try:
+            return parse_date(line.strip())
+        except CpcError:
+            click.echo(f"Date non comprise : « {line.strip()} » ; écrivez-la AAAA-MM-JJ, par exemple 2026-05-01.")
+
+
+def _run_interview(interview: Any) -> bool:
+    """Ask until nothing relevant is left; False if the buyer stopped (end of input, Ctrl-C)."""
+    from cpc_rules.interview import BadAnswer, parse_answer
+
+    click.echo(
+        "Entretien cpc-rules : une question à la fois, seulement ce qui peut changer la réponse.\n"
+        "Répondez par un numéro ; « ? » : je ne sais pas ; « < » : question précédente ; Ctrl-C : arrêter (vos réponses sont gardées)."
+    )
+    q = interview.next()
+    while q is not None:
+        n = len(interview.history) + 1
+        click.echo("")
+        click.echo(f"Question {n} — {q.label}")
+        click.echo(f"  {q.help}")
+        if q.kind == "checklist":
+            for i, c in enumerate(q.choices, start=1):
+                click.echo(f"  {i}. {c.label}")
+            click.echo("  0. Aucune de ces circonstances")
+            click.echo("  ?. Je ne sais pas")
+            click.echo("  (tapez les numéros qui s'appliquent, séparés par des espaces)")
+        elif q.choices:
+            for i, c in enumerate(q.choices, start=1):
+                click.echo(f"  {i}. {c.label}")
+            click.echo(f"  {len(q.choices) + 1}. Je ne sais pas")
+        else:
+            click.echo(f"  Réponse : {q.accepted} ; « ? » : je ne sais pas")
+        while True:
+            line = _read_answer()
+            if line is None:
+                click.echo("Entretien interrompu.")
+                return False
+            if line.strip().lower() in ("<", "retour"):
+                back = interview.back()
+                if back is None:
+                    click.echo("Pas de question précédente.")
+                    continue
+                q = back
+                break
+            try:
+                interview.answer(q, parse_answer(interview.rulebook, q, line))
+            except BadAnswer as e:
+                click.echo(f"Réponse non comprise : {e}.")
+                continue
+            q = interview.next()
+            break
+        else:  # pragma: no cover
+            pass
+    click.echo("")
+    click.echo(f"Plus aucune question ne peut changer la réponse ({len(interview.history)} réponse(s)).")
+    return True
+
+
+def _save_situation(data: dict[str, Any], path: str | None, focus: tuple[str, ...] | None) -> None:
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if path is None:
+        click.echo("Situation (rejouez-la avec `cpc-rules decide`, ou enregistrez-la avec --save FICHIER) :")
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise CpcError([Diagnostic("E001", f"écriture impossible de {path} : {e.strerror or e}")]) from None
+    again = f" --focus {','.join(focus)}" if focus else ""
+    click.echo(f"Situation enregistrée dans {path} ; `cpc-rules decide {path}{again}` la rejoue.")
+
+
 @main.command()
 @click.argument("decision", type=click.Path(allow_dash=True))
 @rulebook_option
@@ -352,22 +490,27 @@ def _short(value: Any) -> str:
 
 @main.command()
 @rulebook_option
-@click.option("--format", "output_format", type=click.Choice(["dot", "json"]), default="dot", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["dot", "mermaid", "json"]), default="dot", show_default=True)
+@click.option("--article", "article", default=None, help="Only this article's neighbourhood: what its rules read and what reads them (e.g. R2122-8).")
 @guarded
-def graph(rulebook_path: str | None, output_format: str) -> None:
+def graph(rulebook_path: str | None, output_format: str, article: str | None) -> None:
     """The rule graph: which rule reads which definition, which is an exception to which."""
-    from cpc_rules.check.graph import dependency_graph
-    from cpc_rules.render.graph import to_dot, to_json
+    from cpc_rules.diagnostics import did_you_mean
+    from cpc_rules.render.graph import focus, rule_graph, to_dot, to_json, to_mermaid
 
-    rb = _rulebook(rulebook_path)
-    c = rb.checked
-    reads: dict[int, set[int]] = {}
-    from cpc_rules import ir
-
-    for r in c.rules:
-        reads[r.index] = {n.index for e in (r.condition, r.value) if e is not None for n in ir.walk(e) if isinstance(n, ir.DefRef)}
-    g = dependency_graph(c.rules, c.definitions, reads)
-    click.echo(to_dot(g, c) if output_format == "dot" else json.dumps(to_json(g, c), ensure_ascii=False, indent=2))
+    c = _rulebook(rulebook_path).checked
+    g = rule_graph(c)
+    if article is not None:
+        try:
+            g = focus(g, c, article)
+        except KeyError:
+            refs = [a.ref for a in c.articles if any(r.article == a.index for r in c.rules)]
+            hint = did_you_mean(article, refs)
+            raise click.UsageError(f"--article : aucune règle dans l'article « {article} »" + (f" ; {hint}" if hint else "")) from None
+    if output_format == "json":
+        click.echo(json.dumps(to_json(g, c), ensure_ascii=False, indent=2))
+    else:
+        click.echo(to_mermaid(g, c) if output_format == "mermaid" else to_dot(g, c))
 
 
 def _git_snapshot(rev: str, path: str, into: Path) -> Path:
@@ -386,7 +529,11 @@ def _git_snapshot(rev: str, path: str, into: Path) -> Path:
         err = (e.stderr.decode("utf-8", "replace") if isinstance(e.stderr, bytes) else e.stderr or "").strip().splitlines()
         raise CpcError([Diagnostic("E001", f"git : impossible de lire {path} à la révision « {rev} » : {err[-1] if err else e}")]) from None
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        tar.extractall(into, filter="data")
+        members = [m for m in tar.getmembers() if (m.isfile() or m.isdir()) and not m.name.startswith("/") and ".." not in Path(m.name).parts]
+        try:
+            tar.extractall(into, members=members, filter="data")
+        except TypeError:  # Python < 3.11.4: no extraction filter; the members were checked above
+            tar.extractall(into, members=members)
     return into / (prefix + path)
 
 
@@ -475,6 +622,48 @@ def _read_situations(path: str) -> list[tuple[int, dict[str, Any], Any]]:
     return out
 
 
+@main.command("coverage")
+@rulebook_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "html"]), default="text", show_default=True, help="Output format.")
+@click.option("--min", "minimums", multiple=True, help="Exit 1 under this percentage: PCT for every figure, or KIND=PCT (rule, condition, threshold, date_edge); repeatable.")
+@guarded
+def coverage_cmd(rulebook_path: str | None, output_format: str, minimums: tuple[str, ...]) -> None:
+    """How well the rulebook's test cases exercise it: rules, conditions, thresholds, date edges, each both ways."""
+    from cpc_rules import coverage
+
+    limits = _parse_minimums(minimums)
+    report = coverage.coverage(_rulebook(rulebook_path, tests=True))
+    if output_format == "json":
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    elif output_format == "html":
+        click.echo(coverage.render_html(report), nl=False)
+    else:
+        click.echo(coverage.render_text(report), nl=False)
+    figures = report.figures()
+    below = [f"{k} {figures[k]['percent']} % < {pct} %" for k, pct in limits.items() if figures[k]["percent"] < pct]
+    if below:
+        click.echo(f"échec : couverture sous le minimum (--min) : {' ; '.join(below)}", err=True)
+        sys.exit(1)
+
+
+def _parse_minimums(minimums: tuple[str, ...]) -> dict[str, float]:
+    kinds = ("rule", "condition", "threshold", "date_edge")
+    out: dict[str, float] = {}
+    for m in minimums:
+        kind, _, pct = m.rpartition("=")
+        try:
+            value = float(pct.strip().rstrip("%"))
+        except ValueError:
+            raise click.UsageError(f"--min « {m} » : attendu un pourcentage (95) ou TYPE=POURCENTAGE (rule=100)") from None
+        if not 0 <= value <= 100:
+            raise click.UsageError(f"--min « {m} » : le pourcentage est entre 0 et 100")
+        if kind and kind not in kinds:
+            raise click.UsageError(f"--min « {m} » : type inconnu « {kind} » ; types : {', '.join(kinds)}")
+        for k in (kind,) if kind else kinds:
+            out[k] = value
+    return out
+
+
 @main.command()
 @rulebook_option
 @guarded
@@ -502,6 +691,34 @@ def dump(stage: str, rulebook_path: str | None) -> None:
     else:
         for r in rb.checked.rules:
             click.echo(repr(r))
+
+
+# ---------------------------------------------------------------- audit (docs/audit.md)
+@main.command()
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True))
+@rulebook_option
+@format_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Folder for verdicts.jsonl, summary.json, summary.txt and report.html.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Processes deciding in parallel.")
+@guarded
+def audit(data: tuple[str, ...], rulebook_path: str | None, output_format: str, out_dir: str | None, jobs: int) -> None:
+    """Audit published contract data (DECP JSON, JSON Lines, CSV; gzip): a verdict for every record."""
+    from cpc_rules.audit import run_audit
+    from cpc_rules.audit.report import dumps, text_summary
+
+    def progress(msg: str) -> None:
+        click.echo(f"\r{msg}…", err=True, nl=False)
+
+    tty = sys.stderr.isatty()
+    s = run_audit(data, _rulebook(rulebook_path), out_dir, jobs, progress if tty else None)
+    if tty:
+        click.echo("", err=True)
+    if output_format == "json":
+        click.echo(dumps(s, indent=2))
+    else:
+        click.echo(text_summary(s), nl=False)
+        if out_dir:
+            click.echo(f"Rapport : {Path(out_dir) / 'report.html'} ; verdicts : {Path(out_dir) / 'verdicts.jsonl'}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,6 +1,6 @@
 """The decision in words, for a buyer: French by default, English with lang="en".
 
-The answer comes first (`verdict`, about fifteen lines): the procedures the buyer
+The answer comes first (`verdict`, fifteen to twenty-five lines, the presumptions included): the procedures the buyer
 may use with the publicity each one owes, the obligations and prohibitions that
 apply, what stays open with the one question that settles most of it, and the
 presumptions the answer rests on. The report (`detail`) gives every conclusion
@@ -60,6 +60,7 @@ _WORDS = {
         "applies": "s'applique",
         "not_applies": "ne s'applique pas",
         "engine": "Moteur cpc-rules {version}, règles {digest}",
+        "lang": "fr",
         "mode_presumptions": "avec présomptions",
         "mode_strict": "sans présomption",
         "focus": "restreinte à",
@@ -125,6 +126,7 @@ _WORDS = {
         "applies": "applies",
         "not_applies": "does not apply",
         "engine": "cpc-rules engine {version}, rules {digest}",
+        "lang": "en",
         "mode_presumptions": "with presumptions",
         "mode_strict": "without presumptions",
         "focus": "restricted to",
@@ -200,7 +202,7 @@ def _tree(node: dict[str, Any], w: dict[str, str], depth: int, out: list[str]) -
     pad = "    " * depth
     line = f"{pad}{node['expr']} : {_value_text(node, w)}"
     if "fact" in node:
-        line += f"  ({w['fact']}{' « ' + node['label'] + ' »' if node.get('label') else ''})"
+        line += f"  ({w['fact']}{' « ' + node['label'] + ' »' if node.get('label') else ''}{', ' + w['presumed_value'] if node.get('presumed') else ''})"
     if "parameter" in node and "step" in node:
         step = node["step"]
         line += f"  ({w['param']} {w['since']} {step['from']}, {w['source']} : {step['source']})"
@@ -366,7 +368,7 @@ def _presumption_items(d: Decision, used: set[str], w: dict[str, str]) -> list[s
     groups: dict[tuple[Any, ...], list[Presumption]] = {}
     for p in d.applied:
         if p.fact in used:
-            groups.setdefault((p.articles, p.display), []).append(p)
+            groups.setdefault((p.articles, values.display(p.value, p.type, w["lang"])), []).append(p)
     same = len({display for _, display in groups}) == 1  # then the header says it once
     items = []
     for (articles, display), ps in groups.items():
@@ -380,7 +382,7 @@ def _presumption_items(d: Decision, used: set[str], w: dict[str, str]) -> list[s
 
 
 def _presumption_header(d: Decision, used: set[str], w: dict[str, str]) -> str:
-    shown = {p.display for p in d.applied if p.fact in used}
+    shown = {values.display(p.value, p.type, w["lang"]) for p in d.applied if p.fact in used}
     return w["subject_to"] if len(shown) != 1 else w["subject_to_all"].format(value=next(iter(shown)))
 
 
@@ -405,7 +407,7 @@ def _unencoded_lines(d: Decision, w: dict[str, str]) -> list[str]:
 
 
 def verdict(d: Decision, lang: str = "fr") -> str:
-    """The answer first, in about fifteen lines (see the module docstring)."""
+    """The answer first, in fifteen to twenty-five lines (see the module docstring)."""
     w = _WORDS.get(lang, _WORDS["fr"])
     rb = d.rulebook
     title = w["title"].format(date=d.date.isoformat(), rulebook=rb.title or "recueil")
@@ -446,6 +448,8 @@ def verdict(d: Decision, lang: str = "fr") -> str:
             shown.append(s)
             mark = {"allowed": "✔", "undetermined": "?"}.get(s.permission or "", "✘")
             line = f"  {mark} {_with_arts(s.label, _arts(d, s.grounds or s.pending or s.refused))}"
+            if s.permission in ("not_allowed", "forbidden"):
+                line += f" — {w[s.permission].split(' ', 1)[1]}"
             if s.obligation == "mandatory":
                 line += f" — {w['must']}"
             elif s.permission == "allowed" and len(allowed) == 1 and len(candidates) == 1 and not given:
@@ -454,6 +458,8 @@ def verdict(d: Decision, lang: str = "fr") -> str:
                 line += f" — {w['open']}"
                 open_missing.update(s.missing - choice_facts)
             out.append(line)
+            if given and s.permission != "allowed" and allowed:  # the procedure retained is not open: say which are
+                out.extend(_wrap(f"    {w['possible']}", [a.label for a in allowed], "      "))
             if not dependent or f is None:
                 continue
             alt = d if given else None
@@ -578,7 +584,7 @@ def report(d: Decision, lang: str = "fr", full: bool = False) -> str:
         out.append("")
         out.append(w["subject_to"])
         for p in d.presumptions:
-            out.append(f"  - {p.label or p.fact} : {p.display} ({', '.join(p.articles)}) — {p.reason}  [{p.fact}]")
+            out.append(f"  - {p.label or p.fact} : {values.display(p.value, p.type, lang)} ({', '.join(p.articles)}) — {p.reason}  [{p.fact}]")
     if d.missing:
         out.append("")
         out.append(w["missing"])
