@@ -62,11 +62,12 @@ def parse_amount(raw: Any, what: str = "montant") -> tuple[Decimal | None, str |
         return None, f"{what} négatif ({raw} €)"
     if d == 0:
         return None, f"{what} invraisemblable : 0 €"
-    if d <= 1:
-        return None, f"{what} invraisemblable : {raw} € (valeur de remplissage)"
     if d >= IMPLAUSIBLE_HIGH:
         return None, f"{what} invraisemblable : {raw} € (≥ 999 999 999 €, valeur de remplissage ou erreur de saisie)"
-    return d.quantize(CENT), None
+    amount = d.quantize(CENT)  # published in euros: cents are the unit of every threshold
+    if amount <= 1:  # after rounding: 1,004 € is 1,00 €, a filler like 1 €
+        return None, f"{what} invraisemblable : {raw} € (valeur de remplissage)"
+    return amount, None
 
 
 _DATE = re.compile(r"^\s*(\d{1,4})-(\d{1,2})-(\d{1,2})(.*)$")
