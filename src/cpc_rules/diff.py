@@ -47,16 +47,6 @@ KINDS = {
     "error": "erreur d'évaluation dans une seule des versions",
 }
 
-STATUS_WORDS = {
-    "allowed": "autorisé",
-    "forbidden": "interdit",
-    "not_allowed": "non autorisé",
-    "undetermined": "indéterminé",
-    "mandatory": "obligatoire",
-    "not_mandatory": "non obligatoire",
-    None: "sans statut",
-}
-
 
 # ---------------------------------------------------------------- structural
 
@@ -1216,7 +1206,7 @@ def render_text(report: Report, markdown: bool = False, corpus_result: dict[str,
 def _status_words(s: dict[str, Any]) -> str:
     if "error" in s:
         return s["error"]
-    parts = [STATUS_WORDS[x] for x in (s["permission"], s["obligation"]) if x is not None] or [STATUS_WORDS[None]]
+    parts = [values.STATUS_WORDS[x] for x in (s["permission"], s["obligation"]) if x is not None] or [values.STATUS_WORDS[None]]
     g = f" ({', '.join(s['grounds'])})" if s.get("grounds") else ""
     return " et ".join(parts) + g
 

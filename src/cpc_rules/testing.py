@@ -13,16 +13,6 @@ from cpc_rules.engine.runtime import EvaluationError, Unknown
 from cpc_rules.syntax import ast
 from cpc_rules.syntax import format as fmt
 
-_STATUS_WORDS = {
-    "allowed": "autorisé",
-    "forbidden": "interdit",
-    "not_allowed": "non autorisé",
-    "undetermined": "indéterminé",
-    "mandatory": "obligatoire",
-    "not_mandatory": "non obligatoire",
-    "unencoded": "indéterminé, non encodé",
-    None: "sans statut",
-}
 
 
 @attrs.frozen
@@ -72,7 +62,7 @@ def run_case(rb: Rulebook, case: ast.TestCase) -> CaseResult:
                     got = "unencoded"
             if got != x.status:
                 detail = f" (manque : {', '.join(sorted(s.missing))})" if s is not None and s.missing else ""
-                failures.append(f"{x.enum} {x.value} : attendu {_STATUS_WORDS[x.status]}, obtenu {_STATUS_WORDS[got]}{detail}")
+                failures.append(f"{x.enum} {x.value} : attendu {values.STATUS_WORDS[x.status]}, obtenu {values.STATUS_WORDS[got]}{detail}")
         elif isinstance(x, ast.ExpectValue):
             df = next(d for d in rb.checked.definitions if d.name == x.name)
             got_value = decision.value(x.name)

@@ -295,3 +295,16 @@ def display(value: Any, t: Type | None, lang: str = "fr") -> str:
     if isinstance(value, tuple):
         return f"[{len(value)} élément(s)]" if lang == "fr" else f"[{len(value)} item(s)]"
     return str(value)
+
+
+# How a conclusion's status reads in French (test failures, rule diffs).
+STATUS_WORDS = {
+    "allowed": "autorisé",
+    "forbidden": "interdit",
+    "not_allowed": "non autorisé",
+    "undetermined": "indéterminé",
+    "mandatory": "obligatoire",
+    "not_mandatory": "non obligatoire",
+    "unencoded": "indéterminé, non encodé",
+    None: "sans statut",
+}
