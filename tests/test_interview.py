@@ -359,6 +359,10 @@ def test_ask_usage_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert r.exit_code == 2 and "--at" in r.output
     r = CliRunner().invoke(main, ["ask", "--at", "2026-13-01", "--format", "json"])
     assert r.exit_code == 1 and "E413" in r.output
+    r = CliRunner().invoke(main, ["ask", "-", "--at", "2026-05-01"], input="{}")
+    assert r.exit_code == 2 and "entrée standard" in r.output  # the answers come from standard input
+    r = CliRunner().invoke(main, ["ask", "-", "--at", "2026-05-01", "--format", "json"], input='{"nature": "travaux"}')
+    assert r.exit_code == 0 and json.loads(r.output)["questions"]
 
 
 def test_ask_whole_interview_saves_a_replayable_situation(tmp_path) -> None:  # type: ignore[no-untyped-def]
