@@ -86,7 +86,6 @@ types = st.builds(ast.TypeRef, names, st.booleans())
 coverages = st.builds(ast.Coverage, periods())
 enum_decls = st.builds(ast.EnumDecl, names, labels, st.lists(st.builds(ast.EnumMember, names, labels), min_size=1, max_size=4).map(tuple))
 record_decls = st.builds(ast.RecordDecl, names, labels, st.lists(st.builds(ast.FieldDecl, names, types, labels), min_size=1, max_size=3).map(tuple))
-fact_decls = st.builds(ast.FactDecl, names, types, labels)
 def_decls = st.builds(ast.DefDecl, names, types, labels)
 
 patterns = st.none() | name_tuples
@@ -137,6 +136,10 @@ code_refs = st.builds(
     st.lists(st.integers(0, 9999), min_size=1, max_size=3),
 )
 
+# a fact with or without `présumé VALUE "reason" (ARTICLES)`: the articles are references or quoted titles
+presumptions = st.none() | st.builds(ast.Presumption, literals | names, texts, st.lists(code_refs | texts, min_size=1, max_size=2).map(tuple))
+fact_decls = st.builds(ast.FactDecl, names, types, labels, presumptions)
+
 
 @st.composite
 def articles(draw: st.DrawFn) -> ast.Article:
@@ -176,6 +179,8 @@ test_cases = st.builds(
     dates,
     st.lists(assignments, max_size=3).map(tuple),
     st.lists(expectations, max_size=4).map(tuple),
+    st.none(),
+    st.booleans(),  # `avec présomptions`
 )
 
 items = st.one_of(coverages, enum_decls, record_decls, fact_decls, def_decls, param_decls(), articles(), test_cases)

@@ -44,7 +44,17 @@ def load_situation(path: Path):  # type: ignore[no-untyped-def]
     data = decode(path.read_text(encoding="utf-8"), _rel(path))  # refused documents (invalid JSON…) fail here, as in the CLI
     if isinstance(data, dict):
         data.pop("rulebook", None)
+        data.pop("focus", None)
     return situation_from_value(data, _rel(path))
+
+
+def _focus_for(path: Path) -> str | None:
+    """The "focus" key of a golden situation (for this test only): the --focus of the decision."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return None
+    return data.get("focus") if isinstance(data, dict) else None
 
 
 def diagnostics_for(path: Path) -> tuple[list[Diagnostic], Sources | None]:
@@ -55,7 +65,7 @@ def diagnostics_for(path: Path) -> tuple[list[Diagnostic], Sources | None]:
         else:
             rb = _rulebook_for(path)
             s = load_situation(path)
-            rb.decide(s.facts, at=s.date or "2024-01-01")
+            rb.decide(s.facts, at=s.date or "2024-01-01", focus=_focus_for(path))
     except CpcError as e:
         return list(e.diagnostics), getattr(e, "sources", None)
     except EvaluationError as e:
