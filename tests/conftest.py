@@ -30,6 +30,12 @@ GOLDEN = ROOT / "tests" / "golden"
 # reads and nothing is written to the user's cache; test_parse_cache turns it on in a tmp dir.
 os.environ["CPC_RULES_CACHE"] = "off"
 
+# Loading raises Python's recursion limit once (syntax/ast.py deep_enough); do it before any test so
+# that hypothesis does not see it change under its feet.
+from cpc_rules.syntax.ast import deep_enough  # noqa: E402
+
+deep_enough()
+
 settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("medium", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("deep", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -259,7 +259,7 @@ def test_amounts_accepted(raw: object, expected: Decimal) -> None:
         "1e3", "+5", "1_000", " 100", "\u00a0100", "100 ", "١٠٠", "１００", "²",  # not the documented forms
         "0100", "00", "-0", "-0,00", "-5", "-0.01",  # leading zero, negative
         "1000000000000000", "1 000 000 000 000 000", "39999.999", "0.001",  # bounds and cents
-        "1" * 5000, "NaN", "inf", "", "€", True, [], {}, 39999.99, Decimal("NaN"), Decimal("-0"), 10**5000,
+        "1" * 5000, "NaN", "inf", "", "€", True, [], {}, 39999.99, 39999.999, float("inf"), Decimal("NaN"), Decimal("-0"), 10**5000,
     ],
     ids=lambda v: _id(v),
 )
@@ -320,3 +320,15 @@ def test_api_non_string_fact_name() -> None:
     with pytest.raises(CpcError) as e:
         default_rulebook().decide({1: 2, None: 3}, at="2026-03-01")  # type: ignore[dict-item]
     assert {d.code for d in e.value.diagnostics} == {"E416"}
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_endless_inputs_are_bounded() -> None:
+    """A file without a size (a device, a FIFO) and standard input are read up to the limit, then refused."""
+    from cpc_rules.situation import read_situation_file
+
+    with pytest.raises(CpcError) as e:
+        read_situation_file("/dev/zero")
+    assert e.value.diagnostics[0].code == "E418"
+    r = run("decide", "-", "--at", "2026-03-01", "--format", "json", input="#" * (MAX_BYTES + 5))
+    assert r.exit_code == 1 and json.loads(r.stdout)["diagnostics"][0]["code"] == "E418"

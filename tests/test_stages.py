@@ -6,6 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from helpers import with_rules
 
 from cpc_rules import default_rulebook
@@ -432,6 +434,7 @@ def test_situation_values_are_coerced() -> None:
         ({"valeur_estimée_besoin": "39999.999"}, "E411"),  # an amount is in cents
         ({"valeur_estimée_besoin": -1}, "E411"),
         ({"valeur_estimée_besoin": 39999.99}, "E411"),  # a float may already be rounded: refused, never guessed
+        ({"valeur_estimée_besoin": float("nan")}, "E411"),
         ({"nature": "fourniture"}, "E412"),
     ],
 )
@@ -648,3 +651,27 @@ def test_coverage_notes_parse_and_format() -> None:
     m = parse_text(text, "c.cpc")
     assert m.items[0].notes == ("Avant : ancien texte.",)  # type: ignore[union-attr]
     assert format_text(text, "c.cpc").startswith(text)
+
+
+_BUNDLED = default_rulebook()
+_SCOPED = ("procédure", "publicité", "formalité", "levier", "formalité_responsable")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    nature=st.sampled_from(["travaux", "fournitures", "services"]),
+    cents=st.integers(min_value=0, max_value=2_000_000_000),
+    day=st.dates(min_value=dt.date(2019, 4, 1), max_value=dt.date(2027, 12, 31)),
+    retenue=st.sampled_from([None, "procédure_adaptée", "appel_d_offres", "sans_publicité_ni_mise_en_concurrence"]),
+    buyer=st.sampled_from([{"acheteur": "défense_sécurité"}, {}, {"type_acheteur": "état_administration_centrale", "marché_de_défense_ou_de_sécurité": True}]),
+)
+def test_property_nothing_certain_in_the_part_declared_not_encoded(nature, cents, day, retenue, buyer) -> None:  # type: ignore[no-untyped-def]
+    """Livre III is declared `non encodé`: a défense buyer, or a buyer not given, never gets a certain status there."""
+    facts = {"nature": nature, "valeur_estimée_besoin": str(Decimal(cents) / 100), **buyer}
+    if retenue:
+        facts["procédure_retenue"] = retenue
+    d = _BUNDLED.decide(facts, at=day)
+    for s in d.statuses:
+        if s.enum in _SCOPED:
+            assert "undetermined" in (s.permission, s.obligation) and s.unencoded, (s.enum, s.member, s.permission, s.obligation)
+            assert s.permission in (None, "undetermined") and s.obligation in (None, "undetermined")

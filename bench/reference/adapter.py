@@ -91,3 +91,10 @@ def read_conclusions(decision: Any) -> tuple[list[str], list[str]]:
 
 FOCUS = ("procédure", "publicité")  # the conclusions a batch returns
 FOCUS_ALL = FOCUS
+
+
+def outputs_light(answer: Any) -> tuple[list[str], str | None, list[str]]:
+    """allowed procedures, the publicity owed, from an Answer of decide_many (no trace there: [])."""
+    allowed = [p for p in PROCEDURES if answer.permission("procédure", p) == "allowed"]
+    owed = [p for p in PUBLICITIES if answer.obligation("publicité", p) == "mandatory"]
+    return allowed, (owed[0] if len(owed) == 1 else None), []

@@ -30,7 +30,7 @@ from cpc_rules.engine.runtime import EvaluationError
 from cpc_rules.engine.trace import TracePlan
 from cpc_rules.ir import Rulebook as CheckedRulebook
 from cpc_rules.situation import parse_date
-from cpc_rules.syntax import ast, cache
+from cpc_rules.syntax import ast, cache, source
 
 
 def rulebook_files(path: Path | str, tests: bool = True) -> list[Path]:
@@ -55,7 +55,7 @@ def parse_files(files: Iterable[Path]) -> tuple[list[ast.Module], Sources, dict[
     modules, errors, sources, texts = [], [], Sources(), {}
     for f in files:
         try:
-            text = f.read_text(encoding="utf-8")
+            text = source.normalise(f.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as e:
             errors.append(Diagnostic("E001", f"lecture impossible de {f} : {e}"))
             continue
@@ -208,6 +208,27 @@ class Rulebook:
             e.sources = self.sources  # so that the message can quote the rule's line
             raise
 
+    def decide_many(
+        self,
+        situations: Iterable[Any],
+        at: dt.date | str | None = None,
+        *,
+        focus: Iterable[str] | str | None = None,
+        presumptions: bool = True,
+        jobs: int = 1,
+    ) -> list[Any]:
+        """Decide many situations: facts by name with `at`, or (situation, date) pairs when `at` is None.
+
+        Returns, in input order, an `Answer` (the statuses of the `focus`, enumeration names as
+        for `decide`; `.decision()` gives the full Decision) or a `Failure` (its diagnostics): an
+        error never stops the batch. `presumptions` as for `decide`. `jobs` > 1 uses that many
+        processes (0: every core). Each answer equals what `decide` gives (batch.py); raises
+        CpcError only for an unknown focus (E415).
+        """
+        from cpc_rules.batch import decide_many
+
+        return decide_many(self, situations, at, focus=focus, presumptions=presumptions, jobs=jobs)
+
 
     def questions(self, situation: Mapping[str, Any], at: dt.date | str, *, focus: Iterable[str] | None = None, skip: Iterable[str] = ()) -> list[Any]:
         """The ranked next questions (interview.Question) for a situation: only facts that can still change a
@@ -220,13 +241,18 @@ class Rulebook:
 def load_rulebook(path: Path | str, title: str | None = None, tests: bool = True) -> Rulebook:
     """Parse, check and compile the rulebook at `path` (a file or a folder); `tests=False` skips its test files."""
     p = Path(path)
+    ast.deep_enough()
     modules, sources, texts = parse_files(rulebook_files(p, tests))
     try:
         checked, warnings = check(modules, texts, title or _title(p))
     except CpcError as e:
         e.sources = sources  # type: ignore[attr-defined]
         raise
-    return Rulebook(checked, warnings, sources, p)
+    try:
+        return Rulebook(checked, warnings, sources, p)
+    except CpcError as e:  # E107: a rule Python cannot compile
+        e.sources = sources  # type: ignore[attr-defined]
+        raise
 
 
 def _title(path: Path) -> str:

@@ -233,10 +233,25 @@ def test_cmd(path: str | None, name_filter: str | None, output_format: str) -> N
         sys.exit(1)
 
 
+def _stdin() -> str:
+    """Standard input, at most one character past the situation size limit (the reader then refuses it, E418)."""
+    from cpc_rules.situation import MAX_BYTES
+
+    return sys.stdin.read(MAX_BYTES + 1)
+
+
+def load_situation(path: str) -> tuple[dict[str, Any], str | None]:
+    """Kept for callers of the former helper: the facts and the ISO date of a situation file (see situation.py)."""
+    from cpc_rules.situation import read_situation_file
+
+    s = read_situation_file(path, _stdin() if path == "-" else None)
+    return dict(s.facts), s.date.isoformat() if s.date else None
+
+
 def _decide(situation: str, at: str | None, rulebook_path: str | None, presumptions: bool = True, focus: str | None = None, trace: bool = False) -> Any:
     from cpc_rules.situation import parse_date, read_situation_file
 
-    s = read_situation_file(situation, sys.stdin.read() if situation == "-" else None)
+    s = read_situation_file(situation, _stdin() if situation == "-" else None)
     date = parse_date(at, "--at") if at is not None else s.date
     if date is None:
         raise click.UsageError("donnez la date de lancement de la consultation : --at AAAA-MM-JJ, ou \"date\" dans la situation")
@@ -435,23 +450,69 @@ def _save_situation(data: dict[str, Any], path: str | None, focus: tuple[str, ..
 
 
 @main.command()
+@click.argument("decision", type=click.Path(allow_dash=True))
 @rulebook_option
-@click.option("--format", "output_format", type=click.Choice(["dot", "json"]), default="dot", show_default=True)
+@format_option
 @guarded
-def graph(rulebook_path: str | None, output_format: str) -> None:
+def replay(decision: str, rulebook_path: str | None, output_format: str) -> None:
+    """Re-decide a recorded decision (`decide --format json`) and check the answer and the rulebook digest match.
+
+    Exits 0 if they match, 1 with the list of differences otherwise.
+    """
+    from cpc_rules.replay import replay as replay_decision
+    from cpc_rules.situation import decode
+
+    if decision == "-":
+        text, name = _stdin(), "<entrée standard>"
+    else:
+        name = decision
+        try:
+            text = Path(decision).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise CpcError([Diagnostic("E420", f"lecture impossible de {decision} : {e}")]) from None
+    result = replay_decision(decode(text, name, "json"), _rulebook(rulebook_path), name)
+    if output_format == "json":
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    elif result.match:
+        click.echo(f"rejeu de {name} : même décision ({result.date}, recueil {result.replayed_digest})")
+    else:
+        click.echo(f"rejeu de {name} : {len(result.differences)} différence(s) ({result.date})")
+        for d in result.differences:
+            click.echo(f"  {d.path} : enregistré {_short(d.recorded)} ; rejoué {_short(d.replayed)}")
+    if result.recorded_engine != result.replayed_engine and output_format != "json":
+        click.echo(f"  (décision enregistrée par cpc-rules {result.recorded_engine}, rejouée par {result.replayed_engine})")
+    if not result.match:
+        sys.exit(1)
+
+
+def _short(value: Any) -> str:
+    from cpc_rules.values import excerpt
+
+    return excerpt(json.dumps(value, ensure_ascii=False, default=str), 160)
+
+@main.command()
+@rulebook_option
+@click.option("--format", "output_format", type=click.Choice(["dot", "mermaid", "json"]), default="dot", show_default=True)
+@click.option("--article", "article", default=None, help="Only this article's neighbourhood: what its rules read and what reads them (e.g. R2122-8).")
+@guarded
+def graph(rulebook_path: str | None, output_format: str, article: str | None) -> None:
     """The rule graph: which rule reads which definition, which is an exception to which."""
-    from cpc_rules.check.graph import dependency_graph
-    from cpc_rules.render.graph import to_dot, to_json
+    from cpc_rules.diagnostics import did_you_mean
+    from cpc_rules.render.graph import focus, rule_graph, to_dot, to_json, to_mermaid
 
-    rb = _rulebook(rulebook_path)
-    c = rb.checked
-    reads: dict[int, set[int]] = {}
-    from cpc_rules import ir
-
-    for r in c.rules:
-        reads[r.index] = {n.index for e in (r.condition, r.value) if e is not None for n in ir.walk(e) if isinstance(n, ir.DefRef)}
-    g = dependency_graph(c.rules, c.definitions, reads)
-    click.echo(to_dot(g, c) if output_format == "dot" else json.dumps(to_json(g, c), ensure_ascii=False, indent=2))
+    c = _rulebook(rulebook_path).checked
+    g = rule_graph(c)
+    if article is not None:
+        try:
+            g = focus(g, c, article)
+        except KeyError:
+            refs = [a.ref for a in c.articles if any(r.article == a.index for r in c.rules)]
+            hint = did_you_mean(article, refs)
+            raise click.UsageError(f"--article : aucune règle dans l'article « {article} »" + (f" ; {hint}" if hint else "")) from None
+    if output_format == "json":
+        click.echo(json.dumps(to_json(g, c), ensure_ascii=False, indent=2))
+    else:
+        click.echo(to_mermaid(g, c) if output_format == "mermaid" else to_dot(g, c))
 
 
 def _git_snapshot(rev: str, path: str, into: Path) -> Path:
@@ -470,7 +531,11 @@ def _git_snapshot(rev: str, path: str, into: Path) -> Path:
         err = (e.stderr.decode("utf-8", "replace") if isinstance(e.stderr, bytes) else e.stderr or "").strip().splitlines()
         raise CpcError([Diagnostic("E001", f"git : impossible de lire {path} à la révision « {rev} » : {err[-1] if err else e}")]) from None
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        tar.extractall(into, filter="data")
+        members = [m for m in tar.getmembers() if (m.isfile() or m.isdir()) and not m.name.startswith("/") and ".." not in Path(m.name).parts]
+        try:
+            tar.extractall(into, members=members, filter="data")
+        except TypeError:  # Python < 3.11.4: no extraction filter; the members were checked above
+            tar.extractall(into, members=members)
     return into / (prefix + path)
 
 
@@ -559,6 +624,48 @@ def _read_situations(path: str) -> list[tuple[int, dict[str, Any], Any]]:
     return out
 
 
+@main.command("coverage")
+@rulebook_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "html"]), default="text", show_default=True, help="Output format.")
+@click.option("--min", "minimums", multiple=True, help="Exit 1 under this percentage: PCT for every figure, or KIND=PCT (rule, condition, threshold, date_edge); repeatable.")
+@guarded
+def coverage_cmd(rulebook_path: str | None, output_format: str, minimums: tuple[str, ...]) -> None:
+    """How well the rulebook's test cases exercise it: rules, conditions, thresholds, date edges, each both ways."""
+    from cpc_rules import coverage
+
+    limits = _parse_minimums(minimums)
+    report = coverage.coverage(_rulebook(rulebook_path, tests=True))
+    if output_format == "json":
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    elif output_format == "html":
+        click.echo(coverage.render_html(report), nl=False)
+    else:
+        click.echo(coverage.render_text(report), nl=False)
+    figures = report.figures()
+    below = [f"{k} {figures[k]['percent']} % < {pct} %" for k, pct in limits.items() if figures[k]["percent"] < pct]
+    if below:
+        click.echo(f"échec : couverture sous le minimum (--min) : {' ; '.join(below)}", err=True)
+        sys.exit(1)
+
+
+def _parse_minimums(minimums: tuple[str, ...]) -> dict[str, float]:
+    kinds = ("rule", "condition", "threshold", "date_edge")
+    out: dict[str, float] = {}
+    for m in minimums:
+        kind, _, pct = m.rpartition("=")
+        try:
+            value = float(pct.strip().rstrip("%"))
+        except ValueError:
+            raise click.UsageError(f"--min « {m} » : attendu un pourcentage (95) ou TYPE=POURCENTAGE (rule=100)") from None
+        if not 0 <= value <= 100:
+            raise click.UsageError(f"--min « {m} » : le pourcentage est entre 0 et 100")
+        if kind and kind not in kinds:
+            raise click.UsageError(f"--min « {m} » : type inconnu « {kind} » ; types : {', '.join(kinds)}")
+        for k in (kind,) if kind else kinds:
+            out[k] = value
+    return out
+
+
 @main.command()
 @rulebook_option
 @guarded
@@ -586,6 +693,34 @@ def dump(stage: str, rulebook_path: str | None) -> None:
     else:
         for r in rb.checked.rules:
             click.echo(repr(r))
+
+
+# ---------------------------------------------------------------- audit (docs/audit.md)
+@main.command()
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True))
+@rulebook_option
+@format_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Folder for verdicts.jsonl, summary.json, summary.txt and report.html.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Processes deciding in parallel.")
+@guarded
+def audit(data: tuple[str, ...], rulebook_path: str | None, output_format: str, out_dir: str | None, jobs: int) -> None:
+    """Audit published contract data (DECP JSON, JSON Lines, CSV; gzip): a verdict for every record."""
+    from cpc_rules.audit import run_audit
+    from cpc_rules.audit.report import dumps, text_summary
+
+    def progress(msg: str) -> None:
+        click.echo(f"\r{msg}…", err=True, nl=False)
+
+    tty = sys.stderr.isatty()
+    s = run_audit(data, _rulebook(rulebook_path), out_dir, jobs, progress if tty else None)
+    if tty:
+        click.echo("", err=True)
+    if output_format == "json":
+        click.echo(dumps(s, indent=2))
+    else:
+        click.echo(text_summary(s), nl=False)
+        if out_dir:
+            click.echo(f"Rapport : {Path(out_dir) / 'report.html'} ; verdicts : {Path(out_dir) / 'verdicts.jsonl'}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -94,7 +94,8 @@ class Sources:
         self._lines: dict[str, list[str]] = {}
 
     def add(self, file: str, text: str) -> None:
-        self._lines[file] = text.splitlines()
+        # lines as the parser and editors count them: only \n ends a line (not U+2028, \f, \x1c…)
+        self._lines[file] = [line.removesuffix("\r") for line in text.split("\n")]
 
     def line(self, file: str, n: int) -> str | None:
         lines = self._lines.get(file)

@@ -34,6 +34,7 @@ from cpc_rules.engine.runtime import EvaluationError
 from cpc_rules.syntax import format as fmt
 
 DEFAULT_BUDGET = 4000
+SHRUNK_REGIONS = 12  # regions per change whose witness is reduced to a minimal one
 
 KINDS = {
     "widened": "élargi : désormais autorisé",
@@ -111,6 +112,7 @@ def _rule_sig(rb: ir.Rulebook, r: ir.RuleInfo) -> tuple[Any, ...]:
         tuple(sorted(rb.rules[e].name for e in r.exceptions)),
         rb.articles[r.article].ref,
         r.text,
+        tuple(getattr(r, "scope", ())),
     )
 
 
@@ -148,6 +150,10 @@ def structural(old: ir.Rulebook, new: ir.Rulebook, old_root: str | None = None, 
     for name in added_removed("fact", of, nf, lambda f: str(f.type)):
         if of[name].type != nf[name].type:
             add("fact", "changed", name, f"type {of[name].type} → {nf[name].type}", nf[name].span)
+        pa, pb = _presumed(of[name]), _presumed(nf[name])
+        if pa != pb:
+            show = lambda p, f: "aucune" if p is None else f"{values.display(p[0], f.type)} ({p[1]})"
+            add("fact", "changed", name, f"présomption {show(pa, of[name])} → {show(pb, nf[name])}", nf[name].span)
     od, nd = by_name(old.definitions), by_name(new.definitions)
     for name in added_removed("definition", od, nd, lambda d: str(d.type)):
         if od[name].type != nd[name].type:
@@ -208,13 +214,19 @@ def structural(old: ir.Rulebook, new: ir.Rulebook, old_root: str | None = None, 
     for name in added_removed("rule", orules, nrules, lambda r: f"{r.kind} ({(new if r.name in nrules else old).articles[r.article].ref})"):
         a, b = orules[name], nrules[name]
         sa, sb = _rule_sig(old, a), _rule_sig(new, b)
-        fields = ("nature", "énumération", "membres", "définition", "valeur", "condition", "exception à", "article", "information")
+        fields = ("nature", "énumération", "membres", "définition", "valeur", "condition", "exception à", "article", "information ou raison", "portée (non encodé)")
         for field, x, y in zip(fields, sa, sb, strict=True):
             if x != y:
                 add("rule", "changed", name, f"{field} : {_show(x)} → {_show(y)}", b.span)
         if (a.label, a.confirm, a.notes) != (b.label, b.confirm, b.notes):
             add("rule", "changed", name, "intitulé, notes ou point à confirmer", b.span)
     return out
+
+
+def _presumed(f: ir.FactInfo) -> tuple[Any, ...] | None:
+    """What a fact is presumed to be when not given (engine presumptions), without its location."""
+    p = getattr(f, "presumed", None)
+    return None if p is None else (p.value, p.reason, tuple(p.articles))
 
 
 def _show(x: Any) -> str:
@@ -239,11 +251,18 @@ class Cone:
 
 
 def _item_rules(rb: ir.Rulebook) -> dict[tuple[str, str], list[int]]:
+    """The rules a conclusion's status depends on: those that permit, forbid or oblige it, and the
+    `non encodé` rules whose scope covers its enumeration (they make it undetermined)."""
     out: dict[tuple[str, str], list[int]] = {}
     for r in rb.rules:
         if r.enum is not None and r.kind in ("permit", "forbid", "oblige"):
             for m in r.values:
                 out.setdefault((r.enum, m), []).append(r.index)
+    for r in rb.rules:
+        for e in getattr(r, "scope", ()):
+            for key, rules in out.items():
+                if key[0] == e:
+                    rules.append(r.index)
     return out
 
 
@@ -303,9 +322,11 @@ def _stable_definitions(old: ir.Rulebook, new: ir.Rulebook) -> dict[str, str]:
         od = next((x for x in old.definitions if x.name == d.name), None)
         if od is None:
             continue
-        r1, _, _, p1, _ = _closure(new, d.rules, frozenset())
-        r2, _, _, p2, _ = _closure(old, od.rules, frozenset())
-        if _signature(new, r1, p1) != _signature(old, r2, p2):
+        r1, _, f1, p1, _ = _closure(new, d.rules, frozenset())
+        r2, _, f2, p2, _ = _closure(old, od.rules, frozenset())
+        pres1 = sorted((new.facts[f].name, _presumed(new.facts[f])) for f in f1)
+        pres2 = sorted((old.facts[f].name, _presumed(old.facts[f])) for f in f2)
+        if _signature(new, r1, p1) != _signature(old, r2, p2) or pres1 != pres2:
             continue
         for ri in d.rules:
             r = new.rules[ri]
@@ -320,7 +341,8 @@ def cone(rb: ir.Rulebook, item: tuple[str, str], carriers: Mapping[str, str]) ->
     rules, _, facts, params, cut = _closure(rb, start, frozenset(carriers))
     names = {rb.facts[f].name for f in facts} | {carriers[c] for c in cut}
     arts = frozenset(rb.articles[rb.rules[r].article].ref for r in rules)
-    sig = _signature(rb, rules, params) + (tuple(sorted(cut)),)
+    presumed = tuple(sorted((f.name, _presumed(f)) for f in rb.facts if f.name in names))
+    sig = _signature(rb, rules, params) + (tuple(sorted(cut)), presumed)
     return Cone(frozenset(names), frozenset(rb.params[p].name for p in params), arts, sig)
 
 
@@ -478,20 +500,47 @@ def _status_list(d: Any) -> Sequence[Any]:
 Outcome = dict[tuple[str, str], tuple[Any, Any, tuple[str, ...]]] | str
 
 
-def outcome(rb: Any, facts: Mapping[str, Any], date: dt.date) -> Outcome:
-    """Each conclusion's (permission, obligation, articles of its grounds), or the error code."""
+def outcome(rb: Any, facts: Mapping[str, Any], date: dt.date, focus: Sequence[str] | None = None) -> Outcome:
+    """Each conclusion's (permission, obligation, articles of its grounds), or the error code.
+
+    Decided as `decide` decides by default (presumptions on); `focus` restricts the conclusions
+    to some enumerations (about twice as fast: statuses are most of the cost)."""
     try:
-        d = rb.decide(facts, at=date)
+        d = rb.decide(facts, at=date, focus=list(focus)) if focus else rb.decide(facts, at=date)
     except CpcError as e:
         return "erreur " + ", ".join(x.code for x in e.diagnostics)
     except EvaluationError as e:
         return "erreur " + e.diagnostic.code
     c = rb.checked
-    out = {}
+    out: dict[Any, Any] = {}
     for s in _status_list(d):
         arts = tuple(sorted({c.articles[c.rules[g].article].ref for g in s.grounds}))
         out[(s.enum, s.member)] = (s.permission, s.obligation, arts)
+        if getattr(s, "unencoded", ()):
+            out[(s.enum, UNENCODED)] = True
     return out
+
+
+UNENCODED = "*non encodé*"  # outcome key: a `non encodé` rule applies or may apply to this enumeration
+
+
+def pair_status(a: Outcome, b: Outcome, item: tuple[str, str]) -> tuple[Any, Any]:
+    """The statuses of one conclusion on both sides. A conclusion one version has no rule for is
+    read as that version would answer it with the other's kinds of rules and none applying:
+    undetermined where a `non encodé` rule covers its enumeration, else no status."""
+    x = a if isinstance(a, str) else a.get(item)
+    y = b if isinstance(b, str) else b.get(item)
+    if x is None and isinstance(y, tuple) and isinstance(a, dict):
+        x = _absent(y, a.get((item[0], UNENCODED), False))
+    if y is None and isinstance(x, tuple) and isinstance(b, dict):
+        y = _absent(x, b.get((item[0], UNENCODED), False))
+    return x, y
+
+
+def _absent(shape: tuple[Any, Any, Any], unencoded: bool) -> tuple[Any, Any, tuple[str, ...]]:
+    if not unencoded:
+        return (None, None, ())
+    return ("undetermined" if shape[0] is not None else None, "undetermined" if shape[1] is not None else None, ())
 
 
 def _status_json(o: Any) -> dict[str, Any]:
@@ -505,12 +554,18 @@ def _status_json(o: Any) -> dict[str, Any]:
 _PERM_RANK = {"allowed": 2, "undetermined": 1, "not_allowed": 0, "forbidden": 0, None: 0}
 
 
+def _effective(o: Any) -> tuple[Any, Any, tuple[str, ...]]:
+    o = o or (None, None, ())
+    return (o[0] or "not_allowed", o[1] or "not_mandatory", o[2])
+
+
 def change_kind(a: Any, b: Any) -> str | None:
     """The kind of change of one conclusion between two outcomes (None: no change)."""
     if isinstance(a, str) or isinstance(b, str):
         return None if a == b else "error"
-    a = a or (None, None, ())
-    b = b or (None, None, ())
+    # no rule at all about a member answers as "not allowed" / "not mandatory" do
+    a = _effective(a)
+    b = _effective(b)
     if a[1] != b[1]:
         if b[1] == "undetermined":
             return "undetermined"
@@ -518,8 +573,7 @@ def change_kind(a: Any, b: Any) -> str | None:
             return "newly-mandatory"
         if a[1] == "mandatory":
             return "no-longer-mandatory"
-        if a[1] == "undetermined":
-            return "determined"
+        return "determined"
     if a[0] != b[0]:
         if b[0] == "undetermined":
             return "undetermined"
@@ -529,11 +583,9 @@ def change_kind(a: Any, b: Any) -> str | None:
             return "narrowed"
         if a[0] == "undetermined":
             return "determined"
-        if a[0] is None and b[0] == "forbidden":
-            return "narrowed"
-        return "re-cited"  # forbidden ↔ not allowed: same effect, another ground
-    if a[1] != b[1]:
-        return "re-cited"  # not mandatory ↔ no obligation rule at all
+        if b[0] == "forbidden":
+            return "narrowed"  # not allowed → forbidden: a prohibition now stands
+        return "re-cited"  # forbidden → not allowed: same effect, another ground
     if a[2] != b[2]:
         return "re-cited"
     return None
@@ -557,6 +609,7 @@ class _Explorer:
         types: dict[str, ir.Type] = {f.name: f.type for f in o.facts}
         types.update({f.name: f.type for f in n.facts})
         self.types = types
+        self._cache: dict[Any, tuple[Outcome, Outcome]] = {}
         covs = [c for c in (o.coverage, n.coverage) if c is not None]
         self.start = max((c.start for c in covs), default=None)
         ends = [c.end for c in covs if c.end is not None]
@@ -636,6 +689,9 @@ class _Explorer:
 
         (ro, po), (rn, pn) = state(o), state(n)
         changed_params = {p for p in set(po) | set(pn) if po.get(p) != pn.get(p)}
+        fo = {f.name: _presumed(f) for f in o.facts}
+        fn = {f.name: _presumed(f) for f in n.facts}
+        changed_facts = {f for f in set(fo) | set(fn) if fo.get(f) != fn.get(f)}
         changed_defs: set[str] = set()
         delta: set[str] = {name for name in set(ro) | set(rn) if ro.get(name) != rn.get(name)}
         facts: set[str] = set()
@@ -647,7 +703,10 @@ class _Explorer:
                         continue
                     nodes = _reads(r.condition) + _reads(r.value)
                     if r.name in delta or any(
-                        (isinstance(x, ir.ParamRef) and rb.params[x.index].name in changed_params) or (isinstance(x, ir.DefRef) and rb.definitions[x.index].name in changed_defs) for x in nodes
+                        (isinstance(x, ir.ParamRef) and rb.params[x.index].name in changed_params)
+                        or (isinstance(x, ir.DefRef) and rb.definitions[x.index].name in changed_defs)
+                        or (isinstance(x, ir.FactRef) and rb.facts[x.index].name in changed_facts)
+                        for x in nodes
                     ):
                         delta.add(r.name)
                         if r.define is not None:
@@ -683,6 +742,7 @@ class _Explorer:
             plan.append((d, Interval(d, True, hi, False), cells, size, primary))
             total += size
         mode = "exhaustive" if total <= self.budget else "guided"
+        focus = tuple(sorted({e for e, _ in items}))
         rng = random.Random(self.seed)
         found: dict[Any, list[Any]] = {}
         decided = 0
@@ -693,14 +753,12 @@ class _Explorer:
                 points = self._guided(facts, cells, primary, rng, max(1, self.budget // len(plan)))
             for p in points:
                 situation = {facts[i]: _json_value(cells[i][j].rep, self.types[facts[i]]) for i, j in enumerate(p) if cells[i][j].rep is not None}
-                a = outcome(self.old, self._only(self.old, situation), d)
-                b = outcome(self.new, self._only(self.new, situation), d)
+                a, b = self.pair(situation, d, focus)
                 decided += 1
                 if a == b:
                     continue
                 for item in items:
-                    x = a if isinstance(a, str) else a.get(item)
-                    y = b if isinstance(b, str) else b.get(item)
+                    x, y = pair_status(a, b, item)
                     kind = change_kind(x, y)
                     if kind is None:
                         continue
@@ -725,7 +783,7 @@ class _Explorer:
         while len(assignments) < min(per, 64):
             assignments.append({i: rng.randrange(len(cells[i])) for i in sec})
         out: list[tuple[int, ...]] = []
-        if size * 2 <= budget * 4:
+        if size <= budget * 2:  # every cell of the difference, two guided assignments of the others at least: up to 4 × budget
             for combo in itertools.product(*(range(len(cells[i])) for i in prim)):
                 for sa in assignments[: max(2, budget // max(size, 1))]:
                     point = [0] * len(facts)
@@ -734,12 +792,30 @@ class _Explorer:
                     for i, j in sa.items():
                         point[i] = j
                     out.append(tuple(point))
-        else:
+        else:  # too many cells even for the facts of the difference: sample them, the others guided as above
             seen = set()
-            for _ in range(budget):
-                seen.add(tuple(rng.randrange(len(c)) for c in cells))
+            for k in range(budget):
+                point = [0] * len(facts)
+                for i in prim:
+                    point[i] = rng.randrange(len(cells[i]))
+                for i, j in assignments[k % len(assignments)].items():
+                    point[i] = j
+                seen.add(tuple(point))
             out = sorted(seen)
         return list(dict.fromkeys(out))
+
+    def pair(self, situation: dict[str, Any], d: dt.date, focus: tuple[str, ...] = ()) -> tuple[Outcome, Outcome]:
+        """Both versions' outcomes for one situation, cached (shrinking asks for the same ones again)."""
+        key = (d, focus, tuple(sorted((k, json_key(v)) for k, v in situation.items())))
+        hit = self._cache.get(key)
+        if hit is None:
+            fo = tuple(e for e in focus if e in self.old.checked.enums)
+            fn = tuple(e for e in focus if e in self.new.checked.enums)
+            hit = (outcome(self.old, self._only(self.old, situation), d, fo), outcome(self.new, self._only(self.new, situation), d, fn))
+            if len(self._cache) > 200_000:
+                self._cache.clear()
+            self._cache[key] = hit
+        return hit
 
     @staticmethod
     def _only(rb: Any, situation: dict[str, Any]) -> dict[str, Any]:
@@ -747,8 +823,8 @@ class _Explorer:
         return {k: v for k, v in situation.items() if k in names}
 
 
-def _freeze_outcome(o: Any) -> Any:
-    return o
+def json_key(v: Any) -> Any:
+    return tuple(json_key(x) for x in v) if isinstance(v, list) else v
 
 
 # ---------------------------------------------------------------- regions
@@ -762,7 +838,7 @@ ANY = "*"  # a fact the region does not constrain (guided exploration: the other
 
 def _box_of(names: Sequence[str], kinds: Sequence[str], point: Any) -> tuple[Any, ...]:
     """A decided cell as a box: date interval, then per fact a set of values or of intervals."""
-    d, div, cells, _, _, _, primary = point
+    _, div, cells, _, _, _, primary = point
     comps: list[Any] = [(normalize([div]), False)]
     for name, kind, c in zip(names, kinds, cells, strict=True):
         if primary is not None and name not in primary:
@@ -788,8 +864,10 @@ def _union(a: Any, b: Any) -> Any:
     return (normalize(a[0] + b[0]), a[1] or b[1])
 
 
-def merge_boxes(boxes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Merge boxes that differ in one component only, until none do: each result is a union of explored cells."""
+def merge_boxes(boxes: list[tuple[Any, ...]], order: Sequence[int] | None = None) -> list[tuple[Any, ...]]:
+    """Merge boxes that differ in one component only, until none do: each result is a union of explored cells.
+
+    Greedy: the result depends on the order the components are merged in (`order`)."""
     current = list(dict.fromkeys(boxes))
     if not current:
         return []
@@ -797,7 +875,7 @@ def merge_boxes(boxes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     changed = True
     while changed:
         changed = False
-        for k in range(ndims):
+        for k in order if order is not None else range(ndims):
             groups: dict[Any, Any] = {}
             for b in current:
                 key = b[:k] + b[k + 1 :]
@@ -848,9 +926,15 @@ def region_text(facts: Sequence[str], types: Mapping[str, ir.Type], box: tuple[A
             if comp >= all_values[k]:
                 continue
             given = [v for v in sorted(comp, key=lambda x: (x is None, str(x))) if v is not None]
+            js[name] = {"values": [v if not isinstance(v, tuple) else list(v) for v in given], "not_given": None in comp}
+            if None not in comp and set(given) == {v for v in all_values[k] if v is not None} and len(given) > 1:
+                parts.append(f"{name} donné (toute valeur)")
+                continue
             words = [("vrai" if v else "faux") if isinstance(v, bool) else ("[]" if v == () else str(v)) for v in given]
-            parts.append(f"{name} = {' ou '.join(words)}" if words else f"{name} non donné")
-            js[name] = [v if not isinstance(v, tuple) else list(v) for v in given]
+            if not words:
+                parts.append(f"{name} non donné")
+            else:
+                parts.append(f"{name} = {' ou '.join(words)}" + (" ou non donné" if None in comp else ""))
             continue
         ivs, has_none = comp
         if _full(t.kind, comp, start):
@@ -965,12 +1049,20 @@ def semantic(old: Any, new: Any, budget: int = DEFAULT_BUDGET, seed: int = 0) ->
             for name in facts:
                 vals = {_hashable(c.rep) for c in ex.dims_cells([name], params, consts, points[0][0])[0]}
                 all_values.append(frozenset(vals))
-            boxes = merge_boxes([_box_of(facts, kinds, p) for p in points])
+            point_boxes = [_box_of(facts, kinds, p) for p in points]
+            ordered = [k + 1 for k, kind in enumerate(kinds) if kind not in _DISCRETE]
+            discrete = [k + 1 for k, kind in enumerate(kinds) if kind in _DISCRETE]
+            tries = [merge_boxes(point_boxes, order) for order in (None, ordered + [0] + discrete, [0] + ordered + discrete, ordered + discrete + [0])]
+            boxes = min(tries, key=len)
             regions = []
-            for box in sorted(boxes, key=lambda b: _box_order(b)):
-                text, js = region_text(facts, ex.types, box, all_values, ex.start, ex.end)
+            texts = {box: region_text(facts, ex.types, box, all_values, ex.start, ex.end) for box in boxes}
+            for box in sorted(boxes, key=lambda b: (_box_order(b), texts[b][0])):  # deterministic: sets print in a fixed order
+                text, js = texts[box]
                 inside = [p for p in points if _in_box(box, _box_of(facts, kinds, p))]
-                witness, x, y = _shrink(ex, item, kind, inside[0])
+                if len(regions) < SHRUNK_REGIONS:
+                    witness, x, y = _shrink(ex, item, kind, inside[0])
+                else:  # past the first regions, the cell's own situation (valid, not minimal)
+                    witness, x, y = {"date": inside[0][0].isoformat(), "faits": dict(inside[0][3])}, inside[0][4], inside[0][5]
                 projected = inside[0][6] is not None
                 if projected:
                     text += " (pour certaines valeurs des autres faits : voir le témoin)"
@@ -988,7 +1080,7 @@ def semantic(old: Any, new: Any, budget: int = DEFAULT_BUDGET, seed: int = 0) ->
 
 def _box_order(box: tuple[Any, ...]) -> Any:
     ivs = box[0][0]
-    return (ivs[0].lo if ivs else dt.date.min, str(box))
+    return ivs[0].lo if ivs else dt.date.min
 
 
 def _shrink(ex: _Explorer, item: tuple[str, str], kind: str, point: Any) -> tuple[dict[str, Any], Any, Any]:
@@ -997,10 +1089,8 @@ def _shrink(ex: _Explorer, item: tuple[str, str], kind: str, point: Any) -> tupl
     current = dict(situation)
     for name in list(current):
         trial = {k: v for k, v in current.items() if k != name}
-        a = outcome(ex.old, ex._only(ex.old, trial), d)
-        b = outcome(ex.new, ex._only(ex.new, trial), d)
-        xx = a if isinstance(a, str) else a.get(item)
-        yy = b if isinstance(b, str) else b.get(item)
+        a, b = ex.pair(trial, d, (item[0],))
+        xx, yy = pair_status(a, b, item)
         if change_kind(xx, yy) == kind:
             current, x, y = trial, xx, yy
     return {"date": d.isoformat(), "faits": current}, x, y
@@ -1027,11 +1117,11 @@ def corpus(old: Any, new: Any, situations: Iterable[tuple[int, dict[str, Any], d
         if a == b:
             continue
         diffs = []
-        keys = sorted(set(a if isinstance(a, dict) else ()) | set(b if isinstance(b, dict) else ()))
+        keys = sorted(k for k in set(a if isinstance(a, dict) else ()) | set(b if isinstance(b, dict) else ()) if k[1] != UNENCODED)
         if isinstance(a, str) or isinstance(b, str):
             diffs.append({"conclusion": None, "kind": "error", "old": _status_json(a if isinstance(a, str) else None), "new": _status_json(b if isinstance(b, str) else None)})
         for k in keys:
-            x, y = (a.get(k) if isinstance(a, dict) else a), (b.get(k) if isinstance(b, dict) else b)
+            x, y = pair_status(a, b, k)
             kind = change_kind(x, y)
             if kind and kind != "error":
                 diffs.append({"conclusion": f"{k[0]}.{k[1]}", "kind": kind, "old": _status_json(x), "new": _status_json(y)})
@@ -1051,12 +1141,23 @@ def render_text(report: Report, markdown: bool = False, corpus_result: dict[str,
     lines.append("")
     lines.append(f"{h2}Changements de texte ({len(report.structural)})")
     lines.append("")
-    what = {"coverage": "couverture", "enumeration": "énumération", "fact": "fait", "definition": "définition", "parameter": "paramètre", "step": "période de paramètre", "article": "article", "version": "version d'article", "rule": "règle"}
+    what = {
+        "coverage": ("couverture", "e"),
+        "enumeration": ("énumération", "e"),
+        "fact": ("fait", ""),
+        "definition": ("définition", "e"),
+        "parameter": ("paramètre", ""),
+        "step": ("période de paramètre", "e"),
+        "article": ("article", ""),
+        "version": ("version d'article", "e"),
+        "rule": ("règle", "e"),
+    }
     change = {"added": "ajouté", "removed": "retiré", "changed": "modifié"}
     for c in report.structural:
         loc = f" ({c.location})" if c.location else ""
         name = f"`{c.name}`" if markdown else c.name
-        lines.append(f"{bullet}{what.get(c.what, c.what)} {change[c.change]} : {name}{' — ' + c.detail if c.detail else ''}{loc}")
+        noun, agree = what.get(c.what, (c.what, ""))
+        lines.append(f"{bullet}{noun} {change[c.change]}{agree} : {name}{' — ' + c.detail if c.detail else ''}{loc}")
     if not report.structural:
         lines.append(f"{bullet}aucun")
     lines.append("")

@@ -79,7 +79,7 @@ class _Refused(Exception):
 def number_from_text(token: str) -> Decimal | int:
     """A JSON/YAML number token as an exact value; refuses what cannot be a buyer's number (E417)."""
     if len(token) > MAX_NUMBER_CHARS:
-        raise _Refused("E417", f"nombre trop long ({len(token)} caractères) : « {excerpt(token)} »", token[:EXCERPT], "un montant a au plus 15 chiffres avant la virgule")
+        raise _Refused("E417", f"nombre trop long ({len(token)} caractères) : « {excerpt(token)} »", token[:EXCERPT], f"un nombre s'écrit en au plus {MAX_NUMBER_CHARS} caractères")
     if not token.isascii():
         raise _Refused("E417", f"chiffres non ASCII dans « {excerpt(token)} »", token)
     digits = token.lstrip("+-")
@@ -90,7 +90,7 @@ def number_from_text(token: str) -> Decimal | int:
         if value == 0 and token.startswith("-"):
             raise _Refused("E417", f"zéro négatif « {token} »", token, "écrivez 0")
         if abs(value) >= 10**MAX_EXPONENT:
-            raise _Refused("E417", f"nombre hors limites « {excerpt(token)} »", token, "un montant est inférieur à 1 000 000 000 000 000 €")
+            raise _Refused("E417", f"nombre hors limites « {excerpt(token)} »", token, f"un nombre d'une situation est inférieur à 10^{MAX_EXPONENT}")
         return value
     try:
         d = Decimal(token)
@@ -101,7 +101,7 @@ def number_from_text(token: str) -> Decimal | int:
     if d.is_zero() and d.is_signed():
         raise _Refused("E417", f"zéro négatif « {token} »", token, "écrivez 0")
     if not d.is_zero() and not -MAX_EXPONENT <= d.adjusted() <= MAX_EXPONENT:
-        raise _Refused("E417", f"nombre hors limites « {excerpt(token)} »", token, "un montant est inférieur à 1 000 000 000 000 000 € et a au plus 2 décimales")
+        raise _Refused("E417", f"nombre hors limites « {excerpt(token)} »", token, f"un nombre d'une situation est nul ou compris entre 10^-{MAX_EXPONENT} et 10^{MAX_EXPONENT}")
     return d
 
 
@@ -319,12 +319,12 @@ def read_situation_file(path: str, stdin_text: str | None = None) -> Situation:
         return read_situation(stdin_text or "", "<entrée standard>", "yaml")
     from pathlib import Path
 
-    p = Path(path)
     try:
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            raise _error("E418", f"document trop volumineux ({size // 1024} Kio ; au plus {MAX_BYTES >> 20} Mio)", path)
-        text = p.read_text(encoding="utf-8")
+        with Path(path).open("rb") as f:  # read at most the limit: a FIFO or /dev/zero has no size
+            data = f.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise _error("E418", f"document trop volumineux (plus de {MAX_BYTES >> 20} Mio)", path)
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise _error("E414", f"lecture impossible : {excerpt(str(e), 160)}", path) from None
     return read_situation(text, path)

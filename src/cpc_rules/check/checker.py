@@ -171,7 +171,15 @@ class _Checker:
             self.records[r.name] = ir.RecordInfo(r.name, r.label, tuple(fields), r.span)
         for f in self.items(ast.FactDecl):
             if f.name not in self.facts and self.value_names.get(f.name) is f.span:
-                self.facts[f.name] = ir.FactInfo(len(self.facts), f.name, self._type(f.type), f.label, f.span)
+                ftype = self._type(f.type)
+                if ftype.kind == "record":  # a situation gives a list of records, never a single one
+                    self.err(
+                        "E205",
+                        f"le fait `{f.name}` ne peut pas être une structure `{ftype.name}` : une situation donne une liste de structures ou des valeurs simples",
+                        f.type.span,
+                        hint=f"déclarez `fait {f.name} : liste de {ftype.name}`, ou un fait par champ",
+                    )
+                self.facts[f.name] = ir.FactInfo(len(self.facts), f.name, ftype, f.label, f.span)
         for d in self.items(ast.DefDecl):
             if d.name not in self.defs and self.value_names.get(d.name) is d.span:
                 self.def_index[d.name] = len(self.defs)
@@ -428,7 +436,7 @@ class _Checker:
 
     def _enum_member(self, name: str, expected: Type | None) -> str | None:
         """The enum a bare member name belongs to, using the expected type when several fit."""
-        if expected is not None and expected.kind == "enum" and name in self.enums[expected.name].members:  # type: ignore[index]
+        if expected is not None and expected.kind == "enum" and expected.name in self.enums and name in self.enums[expected.name].members:  # type: ignore[index]
             return expected.name
         owners = [e.name for e in self.enums.values() if name in e.members]
         return owners[0] if len(owners) == 1 else None
@@ -603,6 +611,8 @@ class _Checker:
             self.err("E301", f"`{e.op}` ne s'applique pas à un {left.type} et un {right.type}", e.span, hint=hint)
             return self._node(ir.Arith, left.type, e, kind="add", left=left, right=right)
         kind, t = found
+        if kind in ("div", "ratio") and isinstance(right, ir.Const) and right.value == 0:
+            self.err("E315", "division par zéro : le diviseur est toujours nul", e.span, hint="divisez par une valeur qui ne peut être nulle, ou testez-la avant avec `si`")
         return self._node(ir.Arith, t, e, kind=kind, left=left, right=right)
 
     def _e_Neg(self, e: ast.Neg, scope: Any, expected: Type | None) -> ir.Expr:

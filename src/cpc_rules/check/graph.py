@@ -154,7 +154,20 @@ def topological_order(g: Graph, key: Any) -> list[Any]:
     return order
 
 
-def dependency_graph(rules: Sequence[ir.RuleInfo], definitions: Sequence[ir.DefInfo], reads: dict[int, set[int]]) -> Graph:
+def dependency_graph(rules: Sequence[ir.RuleInfo], definitions: Sequence[ir.DefInfo], reads: dict[int, set[int]]) -> Any:
+    """The same graph as a networkx DiGraph, for the `graph` command's renderers (render/graph.py)
+    and their algorithms (ancestors, subgraphs); networkx is imported only there."""
+    import networkx as nx
+
+    g = _dependencies(rules, definitions, reads)
+    out = nx.DiGraph()
+    out.add_nodes_from(g.succ)
+    for a, b, data in g.edges(data=True):
+        out.add_edge(a, b, **data)
+    return out
+
+
+def _dependencies(rules: Sequence[ir.RuleInfo], definitions: Sequence[ir.DefInfo], reads: dict[int, set[int]]) -> Graph:
     g = Graph()
     g.add_nodes_from(("def", d.index) for d in definitions)
     g.add_nodes_from(("rule", r.index) for r in rules)
@@ -195,7 +208,7 @@ def check_graph(
     diags: list[Diagnostic],
 ) -> tuple[NodeKey, ...]:
     """Append the graph diagnostics; return the evaluation order (empty if there is a cycle)."""
-    g = dependency_graph(rules, definitions, reads)
+    g = _dependencies(rules, definitions, reads)
 
     def name(n: NodeKey) -> str:
         if n[0] == "def":

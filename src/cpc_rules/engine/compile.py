@@ -12,40 +12,99 @@ which the trace is rebuilt (engine/trace.py).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
-import attrs
-
 from cpc_rules import ir
-from cpc_rules.engine.runtime import HUNDRED, ZERO, Faults, Unknown, unk
+from cpc_rules.diagnostics import CpcError, Diagnostic
+from cpc_rules.engine.runtime import HUNDRED, ZERO, Faults, Unknown, equal, if_chain, kleene_not, unk
 
 RunFn = Callable[..., tuple[tuple[Any, ...], tuple[Any, ...]]]
 
+_LOOPS_PER_FUNCTION = 8  # nested aggregate loops in one generated function (Python allows 20 blocks)
 
-@attrs.frozen
+
 class Compiled:
-    run: RunFn  # run(F, P, ACT, NEED) -> (rule activations, definition values)
-    run_traced: RunFn  # run_traced(F, P, ACT, NEED, V), V filled with node values
-    source: str  # the generated code, for `cpc-rules dump --stage python`
+    """The generated functions: `run` compiled at load; `run_traced` compiled on the first traced run.
+
+    Most processes (`cpc-rules decide` in text, a web service answering without a
+    trace) never need the traced function, and compiling it was a fifth of a load.
+    """
+
+    def __init__(self, run: RunFn, fast_source: str, make_traced: Callable[[], tuple[RunFn, str]]) -> None:
+        self.run = run  # run(F, P, ACT, NEED) -> (rule activations, definition values)
+        self._fast_source = fast_source
+        self._make_traced = make_traced
+
+    @functools.cached_property
+    def _traced(self) -> tuple[RunFn, str]:
+        return self._make_traced()
+
+    @property
+    def run_traced(self) -> RunFn:
+        """run_traced(F, P, ACT, NEED, V), V filled with node values."""
+        return self._traced[0]
+
+    @property
+    def source(self) -> str:
+        """The generated code of both functions, for `cpc-rules dump --stage python`."""
+        return self._fast_source + "\n\n" + self._traced[1]
 
 
 def compile_rulebook(rb: ir.Rulebook, faults: Faults) -> Compiled:
+    """Generate and compile `run` (and, later, `run_traced`); a rule beyond what Python can compile is E107, located."""
     constants = Constants()
-    fast = _Gen(rb, constants, traced=False).function("run")
-    traced = _Gen(rb, constants, traced=True).function("run_traced")
-    source = fast.text + "\n\n" + traced.text
-    namespace: dict[str, Any] = {
-        "K": tuple(constants.values),
-        "U": Unknown,
-        "unk": unk,
-        "H": HUNDRED,
-        "ZERO": ZERO,
-        "FA": faults,
-        "__builtins__": {"min": min, "max": max},
-    }
-    exec(compile(source, f"<cpc-rules {rb.digest[:19]}>", "exec"), namespace)  # noqa: S102 - code built from the IR only
-    return Compiled(namespace["run"], namespace["run_traced"], source)
+    filename = f"<cpc-rules {rb.digest[:19]}>"
+
+    def build(traced: bool) -> tuple[RunFn, str]:
+        gen = _Gen(rb, constants, traced=traced)
+        name = "run_traced" if traced else "run"
+        try:
+            text = gen.function(name).text
+            code = compile(text, filename, "exec")
+        except (SyntaxError, RecursionError, MemoryError) as e:
+            raise CpcError([_too_complex(rb, [gen, gen], e)]) from None
+        namespace: dict[str, Any] = {
+            "K": tuple(constants.values),
+            "U": Unknown,
+            "unk": unk,
+            "IFC": if_chain,
+            "EQ": equal,
+            "NOT": kleene_not,
+            "H": HUNDRED,
+            "ZERO": ZERO,
+            "FA": faults,
+            "__builtins__": {"min": min, "max": max},
+        }
+        exec(code, namespace)  # noqa: S102 - code built from the IR only
+        return namespace[name], text
+
+    run, fast_source = build(False)
+    return Compiled(run, fast_source, lambda: build(True))
+
+
+def _too_complex(rb: ir.Rulebook, gens: list[_Gen], e: BaseException) -> Diagnostic:
+    """The rule whose code Python could not compile (or the last one generated), as a located E107."""
+    rule: ir.RuleInfo | None = None
+    gen = gens[0]
+    line = getattr(e, "lineno", None)
+    if isinstance(e, SyntaxError) and line is not None:
+        heads = 1 + bool(rb.facts) + bool(rb.params) + bool(gen.constants.values)  # lines before the body
+        offset = line - heads - 1
+        for start, r in gen.rule_lines:
+            if start <= offset:
+                rule = r
+    else:
+        busy = gens[1] if gens[1].rule_lines else gens[0]
+        rule = busy.rule_lines[-1][1] if busy.rule_lines else None
+    what = f"la règle `{rule.name}`" if rule is not None else "une règle"
+    return Diagnostic(
+        "E107",
+        f"{what} est trop complexe pour être compilée : imbrication au-delà des limites de Python",
+        rule.span if rule is not None else None,
+        hint="découpez l'expression en définitions intermédiaires",
+    )
 
 
 def _may_be_unknown(e: ir.Expr) -> bool:
@@ -80,6 +139,8 @@ class _Gen:
         self.depth = 1
         self.counter = 0
         self.record = traced  # off inside aggregate bodies: one value per node, not per element
+        self.loops = 0  # loops open around the code being emitted, in the current function
+        self.rule_lines: list[tuple[int, ir.RuleInfo]] = []  # (first line, rule): to locate a failure
 
     # ------------------------------------------------------------ output
     def emit(self, line: str) -> None:
@@ -115,6 +176,10 @@ class _Gen:
         return _Function(self, name, body)
 
     def rule(self, r: ir.RuleInfo) -> None:
+        self.rule_lines.append((len(self.lines), r))
+        self._rule(r)
+
+    def _rule(self, r: ir.RuleInfo) -> None:
         """`a{i}`: does rule i apply, once beaten by its exceptions; `w{i}`: does it or any rule below it apply.
 
         `exception à` is transitive (docs/language.md): with principe ← e1 ← e2, when e2
@@ -231,6 +296,9 @@ class _Gen:
     def e_Compare(self, e: ir.Compare) -> str:
         left, right = self.expr(e.left), self.expr(e.right)
         t = self.tmp()
+        if e.left.type.kind in ("list", "record"):  # fields may be unknown: compared field by field (runtime.equal)
+            self.guard([(left, e.left), (right, e.right)], f"{'' if e.op == '=' else 'NOT('}EQ({left}, {right}){'' if e.op == '=' else ')'}", t)
+            return t
         self.guard([(left, e.left), (right, e.right)], f"{left} {self._CMP[e.op]} {right}", t)
         return t
 
@@ -261,23 +329,78 @@ class _Gen:
         return t
 
     def e_If(self, e: ir.If) -> str:
-        c = self.expr(e.cond)
-        t = self.tmp()
-        self.emit(f"if {c} is True:")
+        """`si c1 alors v1 sinon si c2 alors v2 … sinon vN`, as one flat sequence of levels.
+
+        Each branch is emitted once (emitting both branches again for an unknown
+        condition doubled the code at every `sinon si`: 16 levels took 4.7 GB), and the
+        levels of a `sinon si` chain follow one another at the same indentation instead
+        of nesting (a 1 000-level chain stays within Python's limits). A level runs only
+        while no earlier condition was true; the levels whose condition is unknown are
+        kept in a list and folded from the last one by `if_chain` (runtime.py), which
+        gives exactly the Kleene value of the nested `si`s (and, traced, each one's value).
+        """
+        levels: list[ir.If] = [e]
+        while isinstance(levels[-1].otherwise, ir.If):
+            levels.append(levels[-1].otherwise)  # type: ignore[arg-type]
+        t, done, pending = self.tmp(), self.tmp(), self.tmp()
+        traced = self.record
+        self.emit(f"{done} = False")
+        self.emit(f"{pending} = []")
+        for i, level in enumerate(levels):
+            if i:
+                self.emit(f"if not {done}:")
+                self.depth += 1
+            c = self.expr(level.cond)
+            self.emit(f"if {c} is not False:")
+            with self.indent():
+                v = self.expr(level.then)
+                self.emit(f"if {c} is True:")
+                with self.indent():
+                    self.emit(f"{t} = {v}")
+                    self.emit(f"{done} = True")
+                    if traced:
+                        self.emit(f"{pending}.append(({level.nid}, True, {v}))")
+                self.emit("else:")
+                with self.indent():
+                    self.emit(f"{pending}.append(({level.nid}, {c}, {v}))")
+            if traced:
+                self.emit("else:")
+                with self.indent():
+                    self.emit(f"{pending}.append(({level.nid}, False, None))")
+            if i:
+                self.depth -= 1
+        self.emit(f"if not {done}:")
         with self.indent():
-            self.emit(f"{t} = {self.expr(e.then)}")
-        self.emit(f"elif {c} is False:")
-        with self.indent():
-            self.emit(f"{t} = {self.expr(e.otherwise)}")
-        self.emit("else:")
-        with self.indent():
-            a, b = self.expr(e.then), self.expr(e.otherwise)
-            self.emit(f"{t} = {a} if ({a}.__class__ is not U and {b}.__class__ is not U and {a} == {b}) else unk({c}, {a}, {b})")
+            self.emit(f"{t} = {self.expr(levels[-1].otherwise)}")
+        if traced:
+            self.emit(f"{t} = IFC({pending}, {t}, V)")
+        else:
+            self.emit(f"if {pending}: {t} = IFC({pending}, {t}, None)")
         return t
 
     def e_Aggregate(self, e: ir.Aggregate) -> str:
+        """A loop over the list; nested loops beyond _LOOPS_PER_FUNCTION go into a helper function.
+
+        Python refuses more than 20 statically nested blocks in one function (21 nested
+        `existe(…)` raised SyntaxError, issue 8); a nested function starts a new count and
+        reads the enclosing variables as a closure.
+        """
         src = self.expr(e.source)
+        if self.loops < _LOOPS_PER_FUNCTION:
+            return self._aggregate(e, src)
+        h, t = f"h{self.tmp()}", self.tmp()
+        self.emit(f"def {h}():")
+        with self.indent():
+            loops, self.loops = self.loops, 0
+            inner = self._aggregate(e, src)
+            self.loops = loops
+            self.emit(f"return {inner}")
+        self.emit(f"{t} = {h}()")
+        return t
+
+    def _aggregate(self, e: ir.Aggregate, src: str) -> str:
         t, pend, loop = self.tmp(), self.tmp(), f"l{e.slot}"
+        self.loops += 1
         recording, self.record = self.record, False
         self.emit(f"if {src}.__class__ is U:")
         with self.indent():
@@ -311,6 +434,7 @@ class _Gen:
                     self.emit(f"else: {pend} = unk({w}, {b}) if {pend} is None else unk({pend}, {w}, {b})")
                 self.emit(f"if {pend} is not None: {t} = {pend}")
         self.record = recording
+        self.loops -= 1
         return t
 
     def e_MinMax(self, e: ir.MinMax) -> str:

@@ -111,7 +111,7 @@ class Program:
         """The definitions that a rule in force reads, directly or through definitions it reads."""
         rb = self.rb
         needed = [False] * len(rb.definitions)
-        todo = [r.index for r in rb.rules if active[r.index] and r.kind != "define"]
+        todo = [r.index for r in rb.rules if active[r.index]]  # a definition read by a definition is needed too
         while todo:
             for d in self.reads[todo.pop()][1]:
                 if not needed[d]:

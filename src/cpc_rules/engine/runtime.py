@@ -25,6 +25,48 @@ def unk(*values: Any) -> Unknown:
     return Unknown(missing)
 
 
+def if_chain(levels: list[tuple[int, Any, Any]], last: Any, V: Any) -> Any:
+    """The value of a `si … sinon si …` chain whose first levels' conditions were not all known.
+
+    `levels` are (node, condition, value) of the levels evaluated, in order; `last` is the
+    value of the level that decided (condition true) or of the final `sinon`. Folding from
+    the end gives what the nested `si`s give: an unknown condition keeps the value only if
+    both sides are known and equal. Traced (`V`), each level's value is recorded.
+    """
+    r = last
+    for nid, c, v in reversed(levels):
+        if c is True:
+            r = v
+        elif c is not False:
+            r = v if (v.__class__ is not Unknown and r.__class__ is not Unknown and v == r) else unk(c, v, r)
+        if V is not None:
+            V[nid] = r
+    return r
+
+
+def equal(a: Any, b: Any) -> Any:
+    """`=` on lists of records (tuples of tuples) in Kleene logic: a known difference makes them
+    different; otherwise an unknown field makes the answer unknown (never a silent `faux`)."""
+    if a.__class__ is Unknown or b.__class__ is Unknown:
+        return unk(a, b)
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        if len(a) != len(b):
+            return False
+        pending: Any = True
+        for x, y in zip(a, b, strict=True):
+            r = equal(x, y)
+            if r is False:
+                return False
+            if r is not True:
+                pending = r if pending is True else unk(pending, r)
+        return pending
+    return a == b
+
+
+def kleene_not(x: Any) -> Any:
+    return x if x.__class__ is Unknown else not x
+
+
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 

@@ -75,6 +75,9 @@ def _step_json(step: ir.StepInfo) -> dict[str, Any]:
     return out
 
 
+_FLAT_BEYOND = 40  # indentation levels; see _Gen._flat_node
+
+
 class _Gen:
     """Writes the `trace` function: one block per rule, one nested block per expression node."""
 
@@ -137,6 +140,8 @@ class _Gen:
         else:
             kids = tuple(c for c in ir.children(e) if not isinstance(c, ir.Const) or isinstance(e, ir.ParamRef))
         step = f"S[{e.index}]" if isinstance(e, ir.ParamRef) else None
+        if self.depth > _FLAT_BEYOND:
+            return self._flat_node(e, n, head, tail, shared, step, kids)
         self.emit(f"x = V[{e.nid}]")
         self.emit("if x is NE:")
         self.emit(f'    {n} = {{{head}, "outcome": "not_evaluated"{tail}}}')
@@ -161,6 +166,45 @@ class _Gen:
             self.emit(f"FR[{name}] = {n}['value']")
             if self.rb.facts[e.index].presumed is not None:  # a presumed value is marked as such
                 self.emit(f'if {name} in PF: {n}["presumed"] = True')
+        self.depth -= 1
+        if step:
+            self.emit(f"if {step} is not None:")
+            self.emit(f'    {n}["step"] = dict({step})')
+            self.emit(f"    PR[{self.k(self.rb.params[e.index].name)}] = {step}")
+        if shared:
+            self.emit(f"{shared} = {n}")
+        self.depth -= 1
+        return n
+
+    def _flat_node(self, e: ir.Expr, n: str, head: str, tail: str, shared: str | None, step: str | None, kids: tuple[ir.Expr, ...]) -> str:
+        """The same node, its children built at the same indentation rather than one level deeper.
+
+        Only for expressions nested beyond _FLAT_BEYOND levels (a 1 000-level `sinon si`, a
+        1 000-term sum): Python refuses code indented more than 100 levels. Children of a node
+        not evaluated are then built too (as not evaluated) and dropped: slower, same tree.
+        """
+        self.emit(f"{n} = None")
+        self.emit(f"x = V[{e.nid}]")
+        self.emit("if x is NE:")
+        self.emit(f'    {n} = {{{head}, "outcome": "not_evaluated"{tail}}}')
+        if step:
+            self.emit(f'    if {step} is not None: {n}["step"] = dict({step})')
+        if shared:
+            self.emit(f"elif {shared} is not None:")
+            self.emit(f"    {n} = {shared}")
+        built = [self.node(c) for c in kids]
+        if built:
+            tail += f', "children": [{", ".join(built)}]'
+        self.emit(f"if {n} is None:")
+        self.depth += 1
+        self.emit(f"x = V[{e.nid}]")
+        self.emit("if x.__class__ is U:")
+        self.emit(f'    {n} = {{{head}, "outcome": "unknown", "missing": sorted(x.missing){tail}}}')
+        self.emit("else:")
+        self.depth += 1
+        self.emit(f'{n} = {{{head}, "outcome": "known", {self.known(e.type, "x")}{tail}}}')
+        if isinstance(e, ir.FactRef):
+            self.emit(f"FR[{self.k(self.rb.facts[e.index].name)}] = {n}['value']")
         self.depth -= 1
         if step:
             self.emit(f"if {step} is not None:")

@@ -7,6 +7,7 @@ Spans are left out of equality, so two parses of equivalent text compare equal
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from decimal import Decimal
 from typing import Literal as TLiteral
 
@@ -15,6 +16,19 @@ import attrs
 from cpc_rules.diagnostics import Span
 
 _span = attrs.field(eq=False, default=None, repr=False)
+
+MAX_LENGTH = 5000  # levels of a syntax tree counting every link of a chain (`sinon si`, `a + b + …`)
+RECURSION_LIMIT = 4 * MAX_LENGTH + 2000  # Python frames the recursive stages may need for such a tree
+
+
+def deep_enough() -> None:
+    """Let the recursive stages (check, compile, format, trace) walk every tree the parser accepts.
+
+    Python 3.11 does not use the C stack for Python-to-Python calls, so a higher limit
+    is safe; it is only ever raised, never lowered.
+    """
+    if sys.getrecursionlimit() < RECURSION_LIMIT:
+        sys.setrecursionlimit(RECURSION_LIMIT)
 
 
 # ---------------------------------------------------------------- expressions

@@ -180,6 +180,7 @@ def _parser_fingerprint() -> str:
 
 def cached(parse: Callable[[str, str], ast.Module], text: str, path: str) -> ast.Module:
     """`parse(text, path)`, or the module parsed before from the same text by the same parser."""
+    ast.deep_enough()
     if _location() is None:
         return parse(text, path)
     text_hash = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

@@ -20,7 +20,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from cpc_rules import __version__, resources
 from cpc_rules.diagnostics import CpcError, Diagnostic, Span
-from cpc_rules.syntax import ast, cache
+from cpc_rules.syntax import ast, cache, source
 from cpc_rules.syntax.literals import parse_money, parse_percent
 
 _OPTIONS: dict[str, Any] = {"parser": "lalr", "propagate_positions": True, "maybe_placeholders": False}
@@ -87,18 +87,20 @@ def parser(strict: bool = False) -> Lark:
 
 def parse_text(text: str, path: str = "<texte>") -> ast.Module:
     """Parse one file's text; raise CpcError with located diagnostics on failure."""
+    deep_enough()
+    text = source.normalise(text)
     try:
         tree = parser().parse(text)
     except UnexpectedInput as e:
         raise CpcError([_syntax_diagnostic(e, text, path)]) from None
     too_deep = _too_deep(tree)
     if too_deep is not None:
-        meta = too_deep.meta
+        meta = too_deep[0].meta
         raise CpcError(
             [
                 Diagnostic(
                     "E105",
-                    f"expression trop imbriquée : plus de {MAX_DEPTH} niveaux",
+                    f"expression trop imbriquée : plus de {too_deep[1]} niveaux",
                     Span(path, meta.line, meta.column, meta.line, meta.column),
                     hint="découpez-la en définitions intermédiaires",
                 )
@@ -114,17 +116,40 @@ def parse_text(text: str, path: str = "<texte>") -> ast.Module:
     return ast.Module(path, tuple(items.children))
 
 
-MAX_DEPTH = 64  # levels of the syntax tree; the bundled rulebook needs 9
+MAX_DEPTH = 64  # levels of nesting of an expression; the bundled rulebook needs 9
+MAX_LENGTH = ast.MAX_LENGTH
+MAX_DIGITS = 30  # in a number literal
+deep_enough = ast.deep_enough
 
 
-def _too_deep(tree: Tree) -> Tree | None:  # type: ignore[type-arg]
-    """The first node nested deeper than MAX_DEPTH, found without recursion (the later stages recurse)."""
-    stack = [(tree, 1)]
+def _chain_link(parent: Tree, index: int, child: Tree) -> bool:  # type: ignore[type-arg]
+    """Is `child` one more link of its parent's chain rather than a level of nesting?
+
+    `si … sinon si …` (the `sinon` part of a `si`) and `a + b + c` (the left operand of an
+    operator of the same precedence, as the left-recursive grammar builds it) read as flat
+    lists, so they are not counted as nesting: a 61-term sum or a 1 000-level `sinon si`
+    is ordinary legal drafting (issue 8). Their length is bounded by MAX_LENGTH.
+    """
+    if parent.data == "if_expr" and child.data == "if_expr":
+        return index == 2
+    if parent.data == "binop" and child.data == "binop" and index == 0:
+        ops = {"+": 0, "-": 0, "*": 1, "/": 1}
+        return ops.get(str(parent.children[1])) == ops.get(str(child.children[1]))
+    return False
+
+
+def _too_deep(tree: Tree) -> tuple[Tree, int] | None:  # type: ignore[type-arg]
+    """The first node nested deeper than MAX_DEPTH (or MAX_LENGTH counting chains), found without recursion."""
+    stack = [(tree, 1, 1)]
     while stack:
-        node, depth = stack.pop()
+        node, depth, length = stack.pop()
         if depth > MAX_DEPTH:
-            return node
-        stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
+            return node, MAX_DEPTH
+        if length > MAX_LENGTH:
+            return node, MAX_LENGTH
+        for i, c in enumerate(node.children):
+            if isinstance(c, Tree):
+                stack.append((c, depth if _chain_link(node, i, c) else depth + 1, length + 1))
     return None
 
 
@@ -342,6 +367,15 @@ class _Builder(Transformer):  # type: ignore[type-arg]
     def period(self, meta: Any, c: list[Token]) -> ast.Period:
         start = self._date(c[0])
         end = self._date(c[1]) if len(c) > 1 else None
+        if end is not None and end <= start and start != dt.date(1, 1, 1) and end != dt.date(1, 1, 1):
+            self.errors.append(
+                Diagnostic(
+                    "E106",
+                    f"période vide : elle finit le {end.isoformat()} (exclu), pas après son début le {start.isoformat()}",
+                    self._span(meta),
+                    hint="une période s'écrit `depuis DÉBUT jusqu'au FIN exclu`, la fin après le début",
+                )
+            )
         return ast.Period(start, end, self._span(meta))
 
     def coverage(self, meta: Any, c: list[Any]) -> ast.Coverage:
@@ -512,7 +546,16 @@ class _Builder(Transformer):  # type: ignore[type-arg]
     def _lit(self, kind: ast.LiteralKind, value: Any, meta: Any) -> ast.Lit:
         return ast.Lit(kind, value, self._span(meta))
 
+    def _too_long(self, tok: Token, what: str) -> bool:
+        """A literal with more digits than any amount of public procurement (and than Python converts)."""
+        if sum(ch.isdigit() for ch in str(tok)) <= MAX_DIGITS:
+            return False
+        self.errors.append(Diagnostic("E104", f"{what} trop long : plus de {MAX_DIGITS} chiffres", self._tspan(tok), hint="un nombre de la commande publique tient en moins de 30 chiffres"))
+        return True
+
     def money(self, meta: Any, c: list[Token]) -> ast.Lit:
+        if self._too_long(c[0], "montant"):
+            return self._lit("money", Decimal(0), meta)
         try:
             return self._lit("money", parse_money(c[0]), meta)
         except InvalidOperation:  # pragma: no cover - the token's regex admits only valid amounts
@@ -520,12 +563,16 @@ class _Builder(Transformer):  # type: ignore[type-arg]
             return self._lit("money", Decimal(0), meta)
 
     def percent(self, meta: Any, c: list[Token]) -> ast.Lit:
+        if self._too_long(c[0], "pourcentage"):
+            return self._lit("percent", Decimal(0), meta)
         return self._lit("percent", parse_percent(c[0]), meta)
 
     def date(self, meta: Any, c: list[Token]) -> ast.Lit:
         return self._lit("date", self._date(c[0]), meta)
 
     def int(self, meta: Any, c: list[Token]) -> ast.Lit:
+        if self._too_long(c[0], "entier"):
+            return self._lit("int", 0, meta)
         return self._lit("int", int(c[0]), meta)
 
     def true(self, meta: Any, c: list[Token]) -> ast.Lit:

@@ -77,7 +77,7 @@ def load(data: Any, text: str, path: str) -> ast.Module:
     return module
 
 
-_MAX_DEPTH = 400  # far above what the parser accepts (MAX_DEPTH levels of expressions)
+_MAX_DEPTH = 4 * ast.MAX_LENGTH + 100  # above what the parser accepts (each tree level is at most 2 JSON levels)
 
 
 def _load(x: Any, depth: int, path: str) -> Any:
@@ -139,7 +139,13 @@ def _predicate(hint: Any, namespace: dict[str, Any]) -> Any:
     """A function telling whether a value has the declared type `hint` (the few forms the AST uses)."""
     origin = typing.get_origin(hint)
     if origin is typing.Union or origin is types.UnionType:
-        alternatives = [_predicate(h, namespace) for h in typing.get_args(hint)]
+        args = typing.get_args(hint)
+        if all(isinstance(h, type) for h in args):  # plain classes (and None): one isinstance call
+            classes = tuple(args)
+            if int in classes and bool not in classes:
+                return lambda v: isinstance(v, classes) and v.__class__ is not bool
+            return lambda v: isinstance(v, classes)
+        alternatives = [_predicate(h, namespace) for h in args]
         return lambda v: any(p(v) for p in alternatives)
     if origin is typing.Literal:
         allowed = frozenset(typing.get_args(hint))

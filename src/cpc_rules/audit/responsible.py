@@ -1,0 +1,209 @@
+"""Responsible purchasing as a SPASER reports it (L2111-3), from the considerations DECP v2 records declare.
+
+Per buyer and year: share of contracts, in number and in value, with a social consideration, an
+environmental one, and reserved; the national plan's targets beside them as information (policy, not
+law); the buyers whose purchases would make a SPASER mandatory (an estimate: DECP amounts are contract
+totals, not a year's expenditure); and, from the loi Climat dates the rulebook encodes, the contracts
+that declare no environmental consideration although one was owed (leads).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from cpc_rules.audit.mapping import Contract, fold
+from cpc_rules.audit.verdicts import LAUNCH_WINDOW_DAYS
+
+SOCIAL = {"CLAUSE SOCIALE", "CRITERE SOCIAL", "MARCHE RESERVE", "CONCESSION RESERVEE"}
+RESERVED = {"MARCHE RESERVE", "CONCESSION RESERVEE"}
+ENVIRONMENTAL = {"CLAUSE ENVIRONNEMENTALE", "CRITERE ENVIRONNEMENTAL"}
+# Buyer kinds that are territorial authorities or their groupings (L2111-3 before the loi industrie verte);
+# for the others the status "fixed by law" is not in the data and stays unknown.
+TERRITORIAL = {"commune", "département", "région", "EPCI", "syndicat"}
+ENV_DUE = ("condition_exécution_environnementale", "critère_environnemental")
+
+
+def _share(n: int | Decimal, d: int | Decimal) -> float | None:
+    return round(float(Decimal(n) * 100 / Decimal(d)), 1) if d else None
+
+
+def indicators(contracts: list[Contract]) -> dict[str, Any]:
+    """SPASER indicators per buyer and year, and in total per year, over records that carry the considerations."""
+    cells: dict[tuple[str, int], dict[str, Any]] = {}
+    totals: dict[int, dict[str, Any]] = {}
+    for c in contracts:
+        if c.social is None and c.environmental is None or c.year is None:
+            continue
+        soc = {fold(x) for x in c.social or ()}
+        env = {fold(x) for x in c.environmental or ()}
+        flags = {"social": bool(soc & SOCIAL), "environnemental": bool(env & ENVIRONMENTAL), "réservé": bool(soc & RESERVED)}
+        for cell in (cells.setdefault((c.buyer_id, c.year), _empty(c)), totals.setdefault(c.year, _empty(None))):
+            cell["marchés"] += 1
+            if c.amount is not None:
+                cell["valeur"] += c.amount
+            for k, on in flags.items():
+                if on:
+                    cell[k]["nombre"] += 1
+                    if c.amount is not None:
+                        cell[k]["valeur"] += c.amount
+    return {
+        "par_acheteur_et_année": [_finish(v, buyer=b, year=y) for (b, y), v in sorted(cells.items(), key=lambda kv: (kv[0][1], -kv[1]["marchés"]))],
+        "par_année": [_finish(v, year=y) for y, v in sorted(totals.items())],
+    }
+
+
+def _empty(c: Contract | None) -> dict[str, Any]:
+    base: dict[str, Any] = {"marchés": 0, "valeur": Decimal(0)}
+    for k in ("social", "environnemental", "réservé"):
+        base[k] = {"nombre": 0, "valeur": Decimal(0)}
+    if c is not None:
+        base["nom"] = c.buyer_name
+        base["type"] = c.buyer.kind
+    return base
+
+
+def _finish(v: dict[str, Any], buyer: str | None = None, year: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if buyer is not None:
+        out["acheteur"] = buyer
+        out["nom"] = v.get("nom", "")
+        out["type"] = v.get("type", "")
+    out["année"] = year
+    out["marchés"] = v["marchés"]
+    out["valeur"] = str(v["valeur"])
+    for k in ("social", "environnemental", "réservé"):
+        out[k] = {
+            "nombre": v[k]["nombre"],
+            "valeur": str(v[k]["valeur"]),
+            "part_en_nombre": _share(v[k]["nombre"], v["marchés"]),
+            "part_en_valeur": _share(v[k]["valeur"], v["valeur"]),
+        }
+    return out
+
+
+def national_targets(rb: Any, years: list[int]) -> list[dict[str, Any]]:
+    """The PNAD's targets as the rulebook states them (an information rule), for the years it is in force."""
+    ck = rb.checked
+    out = []
+    for r in ck.rules:
+        if r.kind != "inform" or "PNAD" not in ck.articles[r.article].ref + str(r.label or "") + str(r.text or ""):
+            continue
+        art = ck.articles[r.article]
+        in_force = [y for y in years if any(art.version_at(d) for d in (dt.date(y, 1, 1), dt.date(y, 12, 31)))]
+        out.append(
+            {"article": art.ref, "texte": str(r.text or ""), "années_concernées": in_force, "nature": "objectifs politiques, pas des obligations juridiques"}
+        )
+    return out
+
+
+def spaser_estimate(rb: Any, contracts: list[Contract]) -> list[dict[str, Any]]:
+    """Buyers whose contracts notified in a year sum above the SPASER threshold, as the rulebook decides it (estimate)."""
+    sums: dict[tuple[str, int], Decimal] = defaultdict(Decimal)
+    meta: dict[str, Contract] = {}
+    for c in contracts:
+        if c.amount is None or c.year is None or not c.buyer_id or c.kind == "concession":
+            continue
+        sums[(c.buyer_id, c.year)] += c.amount
+        meta.setdefault(c.buyer_id, c)
+    out = []
+    for (buyer, year), total in sorted(sums.items()):
+        at = dt.date(year, 12, 31)
+        if not rb.program.in_coverage(at):
+            continue
+        c = meta[buyer]
+        facts: dict[str, Any] = {"montant_annuel_achats": str(total)}
+        if c.buyer.kind in TERRITORIAL:
+            facts["collectivité_ou_statut_légal"] = True
+        d = rb.decide(facts, at)
+        st = d.status(_enum_of(rb, "adoption_spaser"), "adoption_spaser")
+        if st is None or st.obligation not in ("mandatory", "undetermined"):
+            continue
+        out.append(
+            {
+                "acheteur": buyer,
+                "nom": c.buyer_name,
+                "type": c.buyer.kind,
+                "année": year,
+                "montant_des_marchés_notifiés": str(total),
+                "spaser": "obligatoire (estimation)" if st.obligation == "mandatory" else "indéterminé (statut de l'acheteur inconnu)",
+                "fondement": [rb.checked.articles[rb.checked.rules[r].article].ref for r in st.grounds],
+                "à_confirmer": [x for r in st.grounds for x in d.to_confirm(r)],
+                "estimation": "somme des montants des marchés notifiés dans l'année (montants totaux, pluriannuels), pas la dépense de l'année : à confirmer sur les comptes de l'acheteur",
+            }
+        )
+    return out
+
+
+def _enum_of(rb: Any, member: str) -> str:
+    """The enumeration that holds a member (the rulebook may move it: read it, do not hard-code it)."""
+    for r in rb.checked.rules:
+        if member in r.values and r.enum:
+            return str(r.enum)
+    return ""
+
+
+def climate_leads(rb: Any, contracts: list[Contract]) -> list[dict[str, Any]]:
+    """Contracts that declare no environmental consideration where the rulebook makes one mandatory (loi Climat)."""
+    leads = []
+    for c in contracts:
+        if c.environmental is None or c.date is None or c.kind != "marché" or not rb.program.in_coverage(c.date):
+            continue
+        env = {fold(x) for x in c.environmental}
+        if env & ENVIRONMENTAL:
+            continue
+        facts: dict[str, Any] = {}
+        if c.buyer.category:
+            facts["acheteur"] = c.buyer.category
+        if c.nature:
+            facts["nature"] = c.nature
+        if c.amount is not None:
+            facts["valeur_estimée_besoin"] = str(c.amount)
+        due = _env_due(rb, facts, c.date)
+        if not due:
+            continue
+        early = c.date - dt.timedelta(days=LAUNCH_WINDOW_DAYS)
+        certain = rb.program.in_coverage(early) and bool(_env_due(rb, facts, early))
+        d = rb.decide(facts, c.date)
+        confirm: list[str] = []
+        refs: list[str] = []
+        for r in rb.checked.rules:
+            if r.name in CLIMATE_RULES and d.activations and d.activations[r.index] is not False:
+                refs.append(rb.checked.articles[r.article].ref)
+                confirm += d.to_confirm(r.index)
+        if not certain:
+            confirm.append(
+                f"consultation peut-être lancée avant l'entrée en vigueur (notifié le {c.date.isoformat()}, lancement présumé au plus tôt le {early.isoformat()})"
+            )
+        leads.append(
+            {
+                "enregistrement": c.rid,
+                "acheteur": c.buyer_id,
+                "nom": c.buyer_name,
+                "date_notification": c.date.isoformat(),
+                "montant": str(c.amount) if c.amount is not None else None,
+                "piste": "considération environnementale obligatoire (L2112-2, L2152-7) non déclarée",
+                "fondement": list(dict.fromkeys(refs)),
+                "à_confirmer": list(dict.fromkeys(confirm)),
+            }
+        )
+    return leads
+
+
+CLIMATE_RULES = ("condition_environnementale_obligatoire", "critère_environnemental_obligatoire", "critère_environnemental_législatif")
+
+
+def _env_due(rb: Any, facts: dict[str, Any], at: dt.date) -> list[str]:
+    """The loi Climat environmental obligations that apply at this date (or would, whatever the buyer's category)."""
+    d = rb.decide(facts, at)
+    a = d.activations
+    out: list[str] = []
+    for r in rb.checked.rules:
+        if r.name not in CLIMATE_RULES or not a:
+            continue
+        v = a[r.index]
+        if v is True or (v is not False and set(getattr(v, "missing", ())) <= {"acheteur"}):
+            out += [m for m in r.values if m not in out]
+    return out

@@ -1,0 +1,283 @@
+"""Deciding many situations at once: `Rulebook.decide_many`.
+
+A batch audit (a year of DECP records, the national file) asks the same few questions
+of millions of situations. Three things make that cheap and safe:
+
+* errors are returned per item (`Failure`, with its diagnostics), never raised mid-batch;
+* only the conclusions of the `focus` are computed and returned (`Answer`, a light
+  result that reads them by name; `Answer.decision()` recomputes the full Decision with
+  its trace and missing facts when one is wanted);
+* the columnar backend (engine/columns.py) decides the batch as NumPy columns; the rows it
+  cannot decide exactly (a list given, a division, an error of the rulebook) are decided
+  one at a time by the scalar path, so every answer equals what `decide` gives.
+
+`jobs` > 1 splits the batch over processes (fork, where the system has it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from cpc_rules.diagnostics import CpcError, Diagnostic
+from cpc_rules.engine.columns import OBLIGATIONS, PERMISSIONS, ColumnProgram, NotColumnar, status_codes
+from cpc_rules.engine.runtime import EvaluationError
+
+if TYPE_CHECKING:
+    from cpc_rules.api import Rulebook
+    from cpc_rules.decision import Decision
+    from cpc_rules.engine.evaluate import Item
+
+MIN_COLUMNS = 32  # below this many rows, one at a time is as fast as building columns
+
+
+class Conclusion(NamedTuple):
+    """What a decision says of one enumeration member, without its grounds (see decision.Status)."""
+
+    permission: str | None
+    obligation: str | None
+
+
+class Focus:
+    """The enumeration members a batch answers for, in the order of Program.items."""
+
+    def __init__(self, items: Sequence[Item], names: tuple[str, ...] | None) -> None:
+        self.names = names  # the enumerations, as Decision.focus; None: all
+        self.items = tuple(items)
+        self.keys = tuple((i.enum, i.member) for i in self.items)
+        self.position = {k: n for n, k in enumerate(self.keys)}
+        self.rules = sorted({r for i in self.items for r in (*i.permits, *i.forbids, *i.obliges, *getattr(i, "unencoded", ()))})
+
+
+def make_focus(rb: Rulebook, focus: Iterable[str] | str | None) -> Focus:
+    """`focus`: enumeration names ("procédure", "publicité"), checked as `decide` checks them (E415); None: every one."""
+    names = rb.focus(focus)
+    return Focus([i for i in rb.program.items if names is None or i.enum in names], names)
+
+
+class Answer:
+    """The focused conclusions of one situation of a batch; `decision()` gives the full Decision."""
+
+    __slots__ = ("index", "date", "_codes", "_focus", "_rb", "_situation", "_presume")
+    ok = True
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    def __init__(self, index: int, date: dt.date, codes: Sequence[int] | None, focus: Focus, rb: Rulebook, situation: Mapping[str, Any], presume: bool = True) -> None:
+        self._presume = presume
+        self.index = index  # position in the input
+        self.date = date
+        self._codes = codes  # permission code then obligation code, per focused member; None out of the coverage
+        self._focus = focus
+        self._rb = rb
+        self._situation = situation
+
+    @property
+    def out_of_period(self) -> bool:
+        return self._codes is None
+
+    def conclusion(self, enum: str, member: str) -> Conclusion | None:
+        """None out of the coverage, or for a member outside the focus or that no rule concludes on."""
+        k = self._focus.position.get((enum, member))
+        if k is None or self._codes is None:
+            return None
+        return Conclusion(PERMISSIONS[self._codes[2 * k]], OBLIGATIONS[self._codes[2 * k + 1]])
+
+    def permission(self, enum: str, member: str) -> str | None:
+        c = self.conclusion(enum, member)
+        return c.permission if c else None
+
+    def obligation(self, enum: str, member: str) -> str | None:
+        c = self.conclusion(enum, member)
+        return c.obligation if c else None
+
+    @property
+    def conclusions(self) -> dict[tuple[str, str], Conclusion]:
+        return {k: c for k in self._focus.keys if (c := self.conclusion(*k)) is not None}
+
+    def decision(self, trace: bool = False) -> Decision:
+        """The full Decision (statuses with their grounds, missing facts, presumptions relied on, trace), recomputed."""
+        return self._rb.decide(self._situation, self.date, trace=trace, presumptions=self._presume, focus=self._focus.names)
+
+    def __repr__(self) -> str:
+        return f"Answer(#{self.index}, {self.date}, {'hors période' if self.out_of_period else self.conclusions})"
+
+
+class Failure:
+    """A situation of a batch that could not be decided, and why (E41x input errors, E40x rulebook faults)."""
+
+    __slots__ = ("index", "diagnostics")
+    ok = False
+    out_of_period = False
+
+    def __init__(self, index: int, diagnostics: Sequence[Diagnostic]) -> None:
+        self.index = index
+        self.diagnostics = tuple(diagnostics)
+
+    def __repr__(self) -> str:
+        return f"Failure(#{self.index}, {[d.code for d in self.diagnostics]})"
+
+
+def _date(at: Any) -> dt.date:
+    from cpc_rules.api import _as_date
+
+    if at is None:
+        raise CpcError([Diagnostic("E413", "date de la décision manquante", hint="donnez `at` à decide_many, ou des paires (situation, date)")])
+    return _as_date(at)
+
+
+def _column_program(rb: Rulebook) -> ColumnProgram | None:
+    prog = rb.program
+    cp = getattr(prog, "_columns", False)
+    if cp is False:
+        try:
+            cp = ColumnProgram(prog.rb, lambda d: prog.at(d).needed)
+        except NotColumnar:
+            cp = None
+        prog._columns = cp  # type: ignore[attr-defined]
+    return cp  # type: ignore[return-value]
+
+
+def decide_many(
+    rb: Rulebook,
+    situations: Iterable[Any],
+    at: dt.date | str | None = None,
+    *,
+    focus: Iterable[str] | str | None = None,
+    presumptions: bool = True,
+    jobs: int = 1,
+    columns: bool | None = None,
+) -> list[Answer | Failure]:
+    """Decide every situation; see Rulebook.decide_many."""
+    fo = make_focus(rb, focus)
+    items = list(situations)
+    if jobs != 1 and len(items) > 1:
+        return _parallel(rb, items, at, fo, presumptions, jobs, columns)
+    return _decide_range(rb, items, 0, at, fo, presumptions, columns)
+
+
+def _decide_range(rb: Rulebook, items: list[Any], offset: int, at: Any, fo: Focus, presumptions: bool, columns: bool | None) -> list[Answer | Failure]:
+    prog = rb.program
+    out: list[Answer | Failure | None] = [None] * len(items)
+    rows: list[int] = []  # items with a situation and a date, by position in `items`
+    dates: list[dt.date] = []
+    sits: list[Mapping[str, Any]] = []
+    default_date = None
+    if at is not None:
+        try:
+            default_date = _date(at)
+        except CpcError as e:
+            return [Failure(offset + i, e.diagnostics) for i in range(len(items))]
+    for i, item in enumerate(items):
+        try:
+            if default_date is not None:
+                situation, date = item, default_date
+            elif (item.__class__ is tuple or isinstance(item, tuple | list)) and len(item) == 2:
+                situation, date = item
+                if date.__class__ is not dt.date:
+                    date = _date(date)
+            else:
+                raise CpcError([Diagnostic("E413", "date de la décision manquante", hint="donnez `at` à decide_many, ou des paires (situation, date)")])
+            if situation.__class__ is not dict and not isinstance(situation, Mapping):
+                raise CpcError([Diagnostic("E410", f"une situation est un objet (faits par nom), pas un {type(situation).__name__}")])
+        except CpcError as e:
+            out[i] = Failure(offset + i, e.diagnostics)
+            continue
+        rows.append(i)
+        dates.append(date)
+        sits.append(situation)
+    cp = _column_program(rb) if columns is not False else None
+    if cp is not None and rows and (columns or len(rows) >= MIN_COLUMNS):
+        days = np.fromiter((d.toordinal() for d in dates), dtype=np.int64, count=len(dates))
+        batch, slow = cp.ingest(sits, days, prog._fact_index, presume=presumptions)
+        acts = cp.run(batch, fo.rules)
+        n = batch.n
+        mat = np.zeros((n, 2 * len(fo.items)), dtype=np.int8)
+        for k, item in enumerate(fo.items):
+            perm, obl = status_codes(item, acts, n)
+            mat[:, 2 * k] = perm
+            mat[:, 2 * k + 1] = obl
+        covered = cp.coverage is None or None
+        if cp.coverage is not None:
+            covered = (days >= cp.coverage[0]) & (days < cp.coverage[1])
+        codes = mat.tolist()
+        fallback = (batch.fallback & covered if covered is not None else batch.fallback).tolist()
+        slow_l = slow.tolist()
+        covered_l = covered.tolist() if covered is not None else [True] * n
+        for j, i in enumerate(rows):
+            if slow_l[j] or fallback[j]:
+                out[i] = _one(rb, offset + i, dates[j], sits[j], fo, presumptions)
+            elif covered_l[j]:
+                out[i] = Answer(offset + i, dates[j], codes[j], fo, rb, sits[j], presumptions)
+            else:
+                out[i] = Answer(offset + i, dates[j], None, fo, rb, sits[j], presumptions)
+    else:
+        for j, i in enumerate(rows):
+            out[i] = _one(rb, offset + i, dates[j], sits[j], fo, presumptions)
+    return out  # type: ignore[return-value]
+
+
+def _one(rb: Rulebook, index: int, date: dt.date, situation: Mapping[str, Any], fo: Focus, presume: bool) -> Answer | Failure:
+    """One situation by the scalar path (`Rulebook.decide`), its focused statuses read from the Decision."""
+    try:
+        d = rb.decide(situation, date, presumptions=presume, focus=fo.names)
+    except CpcError as e:
+        return Failure(index, e.diagnostics)
+    except EvaluationError as e:
+        return Failure(index, [e.diagnostic])
+    if d.out_of_period:
+        return Answer(index, date, None, fo, rb, situation, presume)
+    codes: list[int] = []
+    for item in fo.items:
+        s = d.status(item.enum, item.member)
+        assert s is not None
+        codes += (_P_CODE[s.permission], _O_CODE[s.obligation])
+    return Answer(index, date, codes, fo, rb, situation, presume)
+
+
+_P_CODE = {p: n for n, p in enumerate(PERMISSIONS)}
+_O_CODE = {o: n for n, o in enumerate(OBLIGATIONS)}
+
+
+# ---------------------------------------------------------------- several processes
+_WORK: dict[str, Any] = {}
+
+
+def _worker(bounds: tuple[int, int]) -> list[tuple[int, bool, Any]]:
+    w = _WORK
+    lo, hi = bounds
+    res = _decide_range(w["rb"], w["items"][lo:hi], lo, w["at"], w["focus"], w["presumptions"], w["columns"])
+    return [(r.index, True, r._codes) if isinstance(r, Answer) else (r.index, False, r.diagnostics) for r in res]
+
+
+def _parallel(rb: Rulebook, items: list[Any], at: Any, fo: Focus, presumptions: bool, jobs: int, columns: bool | None) -> list[Answer | Failure]:
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return _decide_range(rb, items, 0, at, fo, presumptions, columns)
+    jobs = (os.cpu_count() or 1) if jobs <= 0 else jobs
+    jobs = max(1, min(jobs, len(items) // MIN_COLUMNS or 1))
+    if jobs == 1:
+        return _decide_range(rb, items, 0, at, fo, presumptions, columns)
+    _column_program(rb)  # compiled once, before the fork
+    step = -(-len(items) // jobs)
+    bounds = [(lo, min(lo + step, len(items))) for lo in range(0, len(items), step)]
+    _WORK.update(rb=rb, items=items, at=at, focus=fo, presumptions=presumptions, columns=columns)
+    try:
+        with multiprocessing.get_context("fork").Pool(len(bounds)) as pool:
+            parts = pool.map(_worker, bounds)
+    finally:
+        _WORK.clear()
+    out: list[Answer | Failure] = []
+    default_date = _date(at) if at is not None else None
+    for part in parts:
+        for index, ok, payload in part:
+            if not ok:
+                out.append(Failure(index, payload))
+                continue
+            item = items[index]
+            situation, date = (item, default_date) if default_date is not None else (item[0], item[1] if item[1].__class__ is dt.date else _date(item[1]))
+            out.append(Answer(index, date, payload, fo, rb, situation, presumptions))  # type: ignore[arg-type]
+    return out

@@ -1,0 +1,692 @@
+"""The columnar backend: the same IR evaluated on a batch of situations as NumPy columns.
+
+The Python backend (compile.py) decides one situation; batch audits decide millions, and
+there the interpreter's cost per operation dominates. Here each expression node is one
+array operation over all the situations of a batch, built once per rulebook as a chain
+of closures (`ColumnProgram`).
+
+Representation, per value: a `known` boolean mask and a value array (Kleene's three values
+are two masks for a condition). Money, percentages and integers are int64 fixed-point
+numbers with a scale fixed per node (cents for money, 10⁻⁶ for percents), so comparisons are
+exact like the Decimals of the scalar path; enumerations are member codes, dates are day
+ordinals, parameters are found by date with their steps' periods, and rules in force by
+their articles' versions.
+
+Whatever cannot be decided exactly this way is not guessed: the rows concerned are marked
+`fallback` and decided one at a time by the caller (batch.py). They are the rows where a
+list is given (aggregates are not vectorised), a division happens, a fixed-point number
+would overflow, a definition is missing (E401) or in conflict (E402), or an obligation
+meets a prohibition. The missing-fact names of an undetermined answer are not tracked here
+either: the full Decision, computed on demand, gives them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from cpc_rules import ir
+
+I64_SAFE = 2**62  # a fixed-point value at or beyond this may overflow an operation: the row falls back
+_SCALE = {"money": 2, "percent": 6, "int": 0}
+
+
+class NotColumnar(Exception):
+    """The rulebook uses something this backend cannot evaluate exactly (it then decides one at a time)."""
+
+
+class Col:
+    """A value over the rows of a batch: `known` mask (None: known everywhere), values, fixed-point scale."""
+
+    __slots__ = ("known", "val", "scale", "none")
+
+    def __init__(self, known: Any, val: Any, scale: int = 0, none: Any = None) -> None:
+        self.known = known
+        self.val = val
+        self.scale = scale
+        self.none = none  # a definition without value (no rule defines it, none needed it)
+
+
+class Batch:
+    """The rows being decided: typed fact columns, day ordinals, and the rows that must fall back."""
+
+    def __init__(self, n: int, facts: list[Col], days: np.ndarray) -> None:
+        self.n = n
+        self.facts = facts
+        self.days = days
+        self.fallback = np.zeros(n, dtype=bool)
+
+    def fall_back(self, rows: Any, live: Any) -> None:
+        rows = _and(rows, live)
+        if rows is not None and rows is not False:
+            self.fallback |= rows
+
+
+def _and(a: Any, b: Any) -> Any:
+    """Mask conjunction where None means "every row"."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a & b
+
+
+def _known_all(*cols: Col) -> Any:
+    k = None
+    for c in cols:
+        k = _and(k, c.known)
+    return k
+
+
+def _kleene_or(a: Col, b: Col, n: int) -> Col:
+    t = _arr(_true(a), n, bool) | _arr(_true(b), n, bool)
+    known = t | (_arr(True if a.known is None else a.known, n, bool) & _arr(True if b.known is None else b.known, n, bool))
+    return Col(known, t)
+
+
+def _true(c: Col) -> Any:
+    """Rows where a condition is known true."""
+    return c.val if c.known is None else (c.known & c.val)
+
+
+def _false(c: Col) -> Any:
+    return ~c.val if c.known is None else (c.known & ~c.val)
+
+
+def _arr(x: Any, n: int, dtype: Any) -> np.ndarray:
+    return x if isinstance(x, np.ndarray) else np.full(n, x, dtype=dtype)
+
+
+_MAX_AMOUNT = Decimal("1e15")  # values.MAX_AMOUNT
+_HUNDRED = Decimal(100)
+
+
+def _cents(x: Any) -> int | None:
+    """Cents of an amount given as an int or a Decimal, accepted exactly as values.coerce accepts it.
+
+    None for another form (text, float: refused by values.coerce) or an invalid value: the
+    row is then typed by values.coerce, which gives the value or the located error.
+    """
+    c = x.__class__
+    if c is int:
+        return x * 100 if 0 <= x < 10**15 else None
+    if c is Decimal:
+        return _decimal(x, 2, _MAX_AMOUNT)
+    return None
+
+
+def _percent(x: Any) -> int | None:
+    """A percentage (0 to 100) given as an int or a Decimal, in millionths, as values.coerce accepts it; None otherwise."""
+    c = x.__class__
+    if c is int:
+        return x * 10**6 if 0 <= x <= 100 else None
+    if c is Decimal:
+        return _decimal(x, 6, _HUNDRED, inclusive=True)
+    return None
+
+
+def _decimal(x: Decimal, places: int, upper: Decimal, inclusive: bool = False) -> int | None:
+    """values._number then values._bounded on a Decimal, as an integer at `places`; None where they refuse it."""
+    if not x.is_finite() or (x.is_zero() and x.is_signed()) or x < 0:
+        return None
+    if (x > upper) if inclusive else (x >= upper):
+        return None
+    if x.adjusted() < -places - 1:
+        return None
+    return fixed(x, places)
+
+
+def fixed(value: Any, scale: int) -> int | None:
+    """An exact Decimal or int as an integer at `scale`, or None if it is not exact there or too large."""
+    d = Decimal(value) if not isinstance(value, Decimal) else value
+    scaled = d.scaleb(scale)
+    if scaled != scaled.to_integral_value():
+        return None
+    i = int(scaled)
+    return i if -I64_SAFE < i < I64_SAFE else None
+
+
+class ColumnProgram:
+    """A checked rulebook turned into array operations, once; `run` decides a batch."""
+
+    def __init__(self, rb: ir.Rulebook, needed_at: Callable[[dt.date], tuple[bool, ...]]) -> None:
+        self.rb = rb
+        self.needed_at = needed_at
+        self.codes = {name: {m: i for i, m in enumerate(e.members)} for name, e in rb.enums.items()}
+        for n in rb.nodes:
+            if isinstance(n, ir.Arith) and n.kind not in ("add", "sub", "mul", "scale", "div", "ratio"):
+                raise NotColumnar(n.kind)  # pragma: no cover - the checker knows no other
+        self.params = [self._param_table(p) for p in rb.params]
+        self.article_periods = [[(v.period.start.toordinal(), v.period.end.toordinal() if v.period.end else 10**7) for v in a.versions] for a in rb.articles]
+        self.coverage = (rb.coverage.start.toordinal(), rb.coverage.end.toordinal() if rb.coverage.end else 10**7) if rb.coverage else None
+
+    # ------------------------------------------------------------ static tables
+    def _param_table(self, p: ir.ParamInfo) -> tuple[list[tuple[int, int]], np.ndarray, list[int]]:
+        """Per step: its period; values [step, key combination]; the sizes of the key enumerations."""
+        sizes = [len(self.rb.enums[k].members) for k in p.keys]
+        combos = int(np.prod(sizes)) if sizes else 1
+        periods = [(s.period.start.toordinal(), s.period.end.toordinal() if s.period.end else 10**7) for s in p.steps]
+        dtype = bool if p.type.kind == "bool" else np.int64
+        table = np.zeros((max(1, len(p.steps)), combos), dtype=dtype)
+        for si, s in enumerate(p.steps):
+            if p.keys:
+                assert isinstance(s.value, dict)
+                for key, v in s.value.items():
+                    idx = 0
+                    for k, member in zip(p.keys, key, strict=True):
+                        idx = idx * len(self.rb.enums[k].members) + self.codes[k][member]
+                    table[si, idx] = self._const(v, p.type)
+            else:
+                table[si, 0] = self._const(s.value, p.type)
+        return periods, table, sizes
+
+    def _const(self, v: Any, t: ir.Type) -> Any:
+        if t.kind in _SCALE:
+            f = fixed(v, _SCALE[t.kind])
+            if f is None:
+                raise NotColumnar(f"constante {v} non exacte en virgule fixe")
+            return f
+        if t.kind == "date":
+            return v.toordinal()
+        if t.kind == "enum":
+            return self.codes[t.name][v]  # type: ignore[index]
+        if t.kind == "bool":
+            return bool(v)
+        raise NotColumnar(f"constante de type {t}")
+
+    # ------------------------------------------------------------ input
+    def columns(self, vectors: Sequence[Sequence[Any]], days: np.ndarray, given: Iterable[int] | None = None) -> Batch:
+        """Typed fact vectors (Program.facts_vector) as columns; `given`: the facts given in some row (others are all unknown)."""
+        n = len(vectors)
+        rb = self.rb
+        cols: list[Col] = []
+        batch = Batch(n, cols, days)
+        given_set = set(range(len(rb.facts))) if given is None else set(given)
+        for f in rb.facts:
+            kind = f.type.kind
+            if f.index not in given_set:
+                cols.append(Col(np.zeros(n, dtype=bool), np.zeros(n, dtype=bool if kind == "bool" else np.int64), _SCALE.get(kind, 0)))
+                continue
+            raw = [v[f.index] for v in vectors]
+            from cpc_rules.engine.runtime import Unknown
+
+            known = np.fromiter((x.__class__ is not Unknown for x in raw), dtype=bool, count=n)
+            if kind == "bool":
+                val = np.fromiter((x is True for x in raw), dtype=bool, count=n)
+            elif kind == "enum":
+                codes = self.codes[f.type.name]  # type: ignore[index]
+                val = np.fromiter((codes.get(x, 0) if k else 0 for x, k in zip(raw, known.tolist(), strict=True)), dtype=np.int64, count=n)
+            elif kind == "date":
+                val = np.fromiter((x.toordinal() if k else 0 for x, k in zip(raw, known.tolist(), strict=True)), dtype=np.int64, count=n)
+            elif kind in _SCALE:
+                scale = _SCALE[kind]
+                ints = [fixed(x, scale) if k else 0 for x, k in zip(raw, known.tolist(), strict=True)]
+                bad = np.fromiter((i is None for i in ints), dtype=bool, count=n)
+                if bad.any():
+                    batch.fallback |= bad
+                val = np.fromiter((0 if i is None else i for i in ints), dtype=np.int64, count=n)
+            elif kind == "list":
+                batch.fallback |= known  # a given list is decided one at a time (aggregates are not vectorised)
+                val = np.zeros(n, dtype=np.int64)
+            else:  # pragma: no cover - the checker allows no other fact type
+                raise NotColumnar(kind)
+            cols.append(Col(known, val, _SCALE.get(kind, 0)))
+        return batch
+
+    def ingest(self, situations: Sequence[Any], days: np.ndarray, names: dict[str, int], presume: bool = False) -> tuple[Batch, np.ndarray]:
+        """Raw situations (facts by name) straight to columns, for the usual value forms.
+
+        A value in a form this fast path does not take exactly as values.coerce does (text,
+        a percentage, a list, a wrong type…) marks its row `slow`: the caller types that row
+        with Program.facts_vector (which reports its errors) and decides it one at a time.
+        `presume`: a fact not given takes the rulebook's presumption (Program.presume).
+        Returns the batch and the slow mask (slow rows are also in batch.fallback).
+        """
+        n = len(situations)
+        rb = self.rb
+        allowed = names.keys()
+        present: set[str] = set()
+        odd = []
+        for i, s in enumerate(situations):
+            present.update(s)
+            if s.keys() - allowed:
+                odd.append(i)
+        slow = np.zeros(n, dtype=bool)
+        slow[odd] = True
+        cols: list[Col] = []
+        batch = Batch(n, cols, days)
+        for f in rb.facts:
+            kind = f.type.kind
+            scale = _SCALE.get(kind, 0)
+            presumed = f.presumed if presume else None
+            if f.name not in present:
+                col = Col(np.zeros(n, dtype=bool), np.zeros(n, dtype=bool if kind == "bool" else np.int64), scale)
+                cols.append(self._presume(col, presumed, np.ones(n, dtype=bool), batch, f.type))
+                continue
+            name = f.name
+            raw = [s.get(name) for s in situations]
+            if kind == "bool":  # 1 true, 0 false, 2 not given, 3 another form
+                code = np.array([1 if x is True else 0 if x is False else 2 if x is None else 3 for x in raw], dtype=np.int8)
+                known, val, bad = code < 2, code == 1, code == 3
+            elif kind == "enum":  # member code, -2 not given, -1 another form
+                codes = self.codes[f.type.name]  # type: ignore[index]
+                val = np.array([codes.get(x, -1) if x.__class__ is str else -2 if x is None else -1 for x in raw], dtype=np.int64)
+                known, bad = val >= 0, val == -1
+                val = np.maximum(val, 0)
+            elif kind in ("money", "percent"):  # fixed point; None: not given or another form
+                conv = _cents if kind == "money" else _percent
+                fx = [None if x is None else conv(x) for x in raw]
+                given = np.array([x is not None for x in raw], dtype=bool)
+                ok = np.array([x is not None for x in fx], dtype=bool)
+                known, bad = ok, given & ~ok
+                val = np.array([x or 0 for x in fx], dtype=np.int64)
+            elif kind == "int":  # values.coerce: 0 ≤ n < 10^15 (a Decimal or a text: the scalar path)
+                code = np.array([0 if x is None else 1 if x.__class__ is int and 0 <= x < 10**15 else 2 for x in raw], dtype=np.int8)
+                known, bad = code == 1, code == 2
+                val = np.array([x if c == 1 else 0 for x, c in zip(raw, code.tolist(), strict=True)], dtype=np.int64)
+            elif kind == "date":
+                code = np.array([0 if x is None else 1 if x.__class__ is dt.date else 2 for x in raw], dtype=np.int8)
+                known, bad = code == 1, code == 2
+                val = np.array([x.toordinal() if c == 1 else 0 for x, c in zip(raw, code.tolist(), strict=True)], dtype=np.int64)
+            else:  # lists: the scalar path
+                known = np.array([x is not None for x in raw], dtype=bool)
+                bad = known
+                val = np.zeros(n, dtype=np.int64)
+            slow |= bad
+            col = Col(known & ~bad, val, scale)
+            cols.append(self._presume(col, presumed, np.array([x is None for x in raw], dtype=bool), batch, f.type))
+        batch.fallback |= slow
+        return batch, slow
+
+    def _presume(self, col: Col, presumed: Any, absent: np.ndarray, batch: Batch, t: ir.Type) -> Col:
+        """The column with the presumed value where the fact is not given."""
+        if presumed is None or not absent.any():
+            return col
+        try:
+            v = self._const(presumed.value, t)
+        except (NotColumnar, KeyError):
+            batch.fallback |= absent  # a presumption the columns do not hold (a list): one at a time
+            return col
+        known = col.known | absent
+        val = np.where(absent, v, col.val)
+        return Col(known, val.astype(col.val.dtype), col.scale)
+
+    # ------------------------------------------------------------ run
+    def run(self, batch: Batch, rules: Iterable[int] | None = None) -> dict[int, Col]:
+        """Rule activations (Col of conditions) for `rules` and what they need (None: every rule)."""
+        rb = self.rb
+        keep = self.closure(rules) if rules is not None else None
+        days = batch.days
+        n = batch.n
+        article_on = [self._in_periods(days, periods) for periods in self.article_periods]
+        param_step = [self._step_index(days, periods) for periods, _, _ in self.params]
+        needed = self._needed_rows(days)
+        ev = _Eval(self, batch, param_step)
+        acts: dict[int, Col] = {}
+        ws: dict[int, Col] = {}  # per exception: its condition or that of an exception below it
+        for kind, index in rb.order:
+            if kind == "rule":
+                if keep is not None and index not in keep:
+                    continue
+                r = rb.rules[index]
+                on = article_on[r.article]
+                if r.condition is None:
+                    a = Col(None, on.copy())
+                else:
+                    c = ev.expr(r.condition, on)
+                    a = Col(None if c.known is None else (c.known | ~on), _arr(c.val, n, bool) & on)
+                if r.exceptions:  # an exception to others: what it passes up the chain (compile.py, `w`)
+                    w = a
+                    for e in rb.beaten_by[r.index]:
+                        w = _kleene_or(w, ws[e], n)
+                    ws[index] = w
+                for e in rb.beaten_by[r.index]:  # an exception, or one below it, that applies beats this rule
+                    x = ws[e]
+                    a_not_false = ~_false(a)
+                    beats = a_not_false & _true(x)
+                    maybe = a_not_false & ~_known_all(x) if x.known is not None else np.zeros(n, dtype=bool)
+                    known = (np.ones(n, dtype=bool) if a.known is None else a.known.copy()) & ~maybe
+                    known |= beats
+                    a = Col(known, _arr(a.val, n, bool) & ~beats)
+                acts[index] = a
+            else:
+                d = rb.definitions[index]
+                if keep is not None and not any(ri in keep for ri in d.rules):
+                    continue
+                ev.defs[index] = self._define(ev, d, acts, needed[:, index] if needed is not None else None)
+        self._deontic_conflicts(batch, acts)
+        return acts
+
+    def closure(self, rules: Iterable[int]) -> set[int]:
+        """The rules needed to settle `rules` exactly like the scalar path, errors included.
+
+        Besides the rules asked for: the exceptions that beat them, the rules defining
+        what they read, every definition (their conflicts and absences are errors of the
+        whole decision), the rules of a conflict between obligation and prohibition, and
+        any rule that divides (a division by zero is an error too); then what those need.
+        """
+        rb = self.rb
+        todo = list(rules)
+        todo += [r.index for r in rb.rules if r.kind == "define"]
+        items: dict[tuple[str, str], list[ir.RuleInfo]] = {}
+        for r in rb.rules:
+            if r.enum is not None:
+                for m in r.values:
+                    items.setdefault((r.enum, m), []).append(r)
+        for rs in items.values():
+            if {r.kind for r in rs} >= {"oblige", "forbid"}:
+                todo += [r.index for r in rs if r.kind in ("oblige", "forbid")]
+        for r in rb.rules:
+            exprs = [e for e in (r.condition, r.value) if e is not None]
+            if any(isinstance(n, ir.Arith) and n.kind in ("div", "ratio") for e in exprs for n in ir.walk(e)):
+                todo.append(r.index)
+        seen: set[int] = set()
+        while todo:
+            i = todo.pop()
+            if i in seen:
+                continue
+            seen.add(i)
+            r = rb.rules[i]
+            todo.extend(rb.beaten_by[i])
+            for e in (r.condition, r.value):
+                if e is not None:
+                    for node in ir.walk(e):
+                        if isinstance(node, ir.DefRef):
+                            todo.extend(rb.definitions[node.index].rules)
+        return seen
+
+    def _in_periods(self, days: np.ndarray, periods: list[tuple[int, int]]) -> np.ndarray:
+        on = np.zeros(len(days), dtype=bool)
+        for start, end in periods:
+            on |= (days >= start) & (days < end)
+        return on
+
+    def _step_index(self, days: np.ndarray, periods: list[tuple[int, int]]) -> np.ndarray:
+        """The first step whose period holds each day (-1: none), as ParamInfo.step_at."""
+        idx = np.full(len(days), -1, dtype=np.int64)
+        for si in range(len(periods) - 1, -1, -1):
+            start, end = periods[si]
+            idx[(days >= start) & (days < end)] = si
+        return idx
+
+    def _needed_rows(self, days: np.ndarray) -> np.ndarray | None:
+        """Per row and definition: whether a rule in force reads it (Program.at(d).needed).
+
+        It depends on the day only through the articles in force, so it is computed once
+        per distinct set of articles in force (a few per batch), not once per day.
+        """
+        if not self.rb.definitions:
+            return None
+        uniq, inverse = np.unique(days, return_inverse=True)
+        on = np.stack([self._in_periods(uniq, periods) for periods in self.article_periods], axis=1) if self.article_periods else np.zeros((len(uniq), 0), dtype=bool)
+        patterns, first, which = np.unique(on, axis=0, return_index=True, return_inverse=True)
+        table = np.array([self.needed_at(dt.date.fromordinal(int(uniq[i]))) for i in first], dtype=bool).reshape(len(first), len(self.rb.definitions))
+        return table[np.asarray(which).reshape(-1)][inverse]
+
+    def _define(self, ev: _Eval, d: ir.DefInfo, acts: dict[int, Col], needed: np.ndarray | None) -> Col:
+        n = ev.batch.n
+        have = np.zeros(n, dtype=bool)
+        candidate = np.zeros(n, dtype=bool)
+        val: Any = np.zeros(n, dtype=bool if d.type.kind == "bool" else np.int64)
+        scale = _SCALE.get(d.type.kind, 0)
+        conflict = np.zeros(n, dtype=bool)
+        parts = []
+        for ri in d.rules:
+            r = self.rb.rules[ri]
+            a = acts[ri]
+            live = ~_false(a)
+            assert r.value is not None
+            v = ev.expr(r.value, live)
+            parts.append((a, v, live))
+            if d.type.kind in _SCALE:
+                scale = max(scale, v.scale)
+        for a, v, live in parts:
+            vv = ev.rescale(v, scale, live) if d.type.kind in _SCALE else v
+            certain = _and(_true(a), vv.known)
+            certain = _arr(certain if certain is not None else True, n, bool) & live
+            vals = _arr(vv.val, n, val.dtype)
+            conflict |= certain & have & (vals != val)
+            val = np.where(certain & ~have, vals, val)
+            have |= certain
+            candidate |= live
+        none = ~candidate
+        if needed is not None:
+            ev.batch.fallback |= none & needed  # E401: the scalar path raises it
+            none &= ~needed
+        ev.batch.fallback |= conflict  # E402
+        return Col(have, val, scale, none if none.any() else None)
+
+    def _deontic_conflicts(self, batch: Batch, acts: dict[int, Col]) -> None:
+        found: dict[tuple[str, str], dict[str, list[int]]] = {}
+        for r in self.rb.rules:
+            if r.enum is not None and r.kind in ("oblige", "forbid") and r.index in acts:
+                for m in r.values:
+                    found.setdefault((r.enum, m), {"oblige": [], "forbid": []})[r.kind].append(r.index)
+        for rs in found.values():
+            if rs["oblige"] and rs["forbid"]:
+                o = np.zeros(batch.n, dtype=bool)
+                f = np.zeros(batch.n, dtype=bool)
+                for i in rs["oblige"]:
+                    o |= _arr(_true(acts[i]), batch.n, bool)
+                for i in rs["forbid"]:
+                    f |= _arr(_true(acts[i]), batch.n, bool)
+                batch.fallback |= o & f
+
+
+class _Eval:
+    """Evaluates expression nodes over a batch; `live` is the mask of rows where the scalar path evaluates the node."""
+
+    def __init__(self, prog: ColumnProgram, batch: Batch, param_step: list[np.ndarray]) -> None:
+        self.prog = prog
+        self.batch = batch
+        self.n = batch.n
+        self.param_step = param_step
+        self.defs: dict[int, Col] = {}
+
+    def expr(self, e: ir.Expr, live: Any) -> Col:
+        return getattr(self, "e_" + type(e).__name__)(e, live)  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------ fixed point
+    def rescale(self, c: Col, scale: int, live: Any) -> Col:
+        if c.scale == scale:
+            return c
+        assert scale > c.scale
+        factor = 10 ** (scale - c.scale)
+        val = c.val
+        if isinstance(val, np.ndarray):
+            over = np.abs(val) >= I64_SAFE // factor
+            if over.any():
+                self.batch.fall_back(_and(over, c.known), live)
+                val = np.where(over, 0, val)
+            return Col(c.known, val * factor, scale, c.none)
+        v = int(val) * factor
+        if abs(v) >= I64_SAFE:
+            self.batch.fall_back(np.ones(self.n, dtype=bool), live)
+            v = 0
+        return Col(c.known, v, scale, c.none)
+
+    def align(self, a: Col, b: Col, live: Any) -> tuple[Col, Col]:
+        s = max(a.scale, b.scale)
+        return self.rescale(a, s, live), self.rescale(b, s, live)
+
+    # ------------------------------------------------------------ nodes
+    def e_Const(self, e: ir.Const, live: Any) -> Col:
+        v = self.prog._const(e.value, e.type)
+        return Col(None, np.bool_(v) if e.type.kind == "bool" else np.int64(v), _SCALE.get(e.type.kind, 0))
+
+    def e_FactRef(self, e: ir.FactRef, live: Any) -> Col:
+        return self.batch.facts[e.index]
+
+    def e_DefRef(self, e: ir.DefRef, live: Any) -> Col:
+        c = self.defs[e.index]
+        if c.none is not None:
+            self.batch.fall_back(c.none, live)  # reading a definition that has no value: the scalar path fails there
+        return c
+
+    def e_ParamRef(self, e: ir.ParamRef, live: Any) -> Col:
+        periods, table, sizes = self.prog.params[e.index]
+        step = self.param_step[e.index]
+        missing = step < 0
+        if missing.any():
+            self.batch.fall_back(missing, live)
+        args = [self.expr(a, live) for a in e.args]
+        idx: Any = 0
+        for a, size in zip(args, sizes, strict=True):
+            idx = idx * size + a.val
+        flat = table[np.maximum(step, 0)] if not e.args else table[np.maximum(step, 0), idx]
+        col = flat[:, 0] if not e.args else flat
+        return Col(_known_all(*args), col, _SCALE.get(e.type.kind, 0))
+
+    def e_LocalRef(self, e: ir.LocalRef, live: Any) -> Col:
+        raise NotColumnar("variable locale hors d'un agrégat")  # pragma: no cover - only inside aggregate bodies
+
+    def e_Field(self, e: ir.Field, live: Any) -> Col:
+        raise NotColumnar("champ hors d'un agrégat")  # pragma: no cover - only inside aggregate bodies
+
+    def e_Not(self, e: ir.Not, live: Any) -> Col:
+        x = self.expr(e.operand, live)
+        return Col(x.known, ~x.val)
+
+    def e_BoolOp(self, e: ir.BoolOp, live: Any) -> Col:
+        stop_is_false = e.op == "and"
+        stopped: Any = np.zeros(self.n, dtype=bool)  # rows where an operand already decided
+        all_go: Any = np.ones(self.n, dtype=bool)  # rows where every operand so far is known to go on
+        for operand in e.operands:
+            here = _and(live, ~stopped)
+            x = self.expr(operand, here)
+            stop = _false(x) if stop_is_false else _true(x)
+            go = _true(x) if stop_is_false else _false(x)
+            stopped = stopped | stop
+            all_go = all_go & go
+        known = stopped | all_go
+        val = all_go if stop_is_false else stopped
+        return Col(known, val)
+
+    _CMP = {"=": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+
+    def e_Compare(self, e: ir.Compare, live: Any) -> Col:
+        a, b = self.expr(e.left, live), self.expr(e.right, live)
+        if e.left.type.kind in _SCALE:
+            a, b = self.align(a, b, live)
+        return Col(_known_all(a, b), self._CMP[e.op](a.val, b.val))
+
+    def e_Member(self, e: ir.Member, live: Any) -> Col:
+        x = self.expr(e.operand, live)
+        codes = self.prog.codes[e.operand.type.name]  # type: ignore[index]
+        allowed = np.zeros(len(codes), dtype=bool)
+        for m in e.values:
+            allowed[codes[m]] = True
+        return Col(x.known, allowed[x.val])
+
+    def e_Arith(self, e: ir.Arith, live: Any) -> Col:
+        a, b = self.expr(e.left, live), self.expr(e.right, live)
+        known = _known_all(a, b)
+        here = _and(live, known)
+        if e.kind in ("add", "sub"):
+            a, b = self.align(a, b, live)
+            self._guard_big(a, b, here, 1)
+            return Col(known, a.val + b.val if e.kind == "add" else a.val - b.val, a.scale)
+        if e.kind in ("mul", "scale"):
+            self._guard_big(a, b, here, 2)
+            val = a.val * b.val
+            return Col(known, val, a.scale + b.scale + (2 if e.kind == "scale" else 0))
+        # div, ratio: Decimal division is rounded to 28 digits; not vectorised, the rows fall back
+        self.batch.fall_back(np.ones(self.n, dtype=bool), here)
+        return Col(known, np.zeros(self.n, dtype=np.int64), _SCALE["percent"] if e.kind == "ratio" else 2)
+
+    def _guard_big(self, a: Col, b: Col, rows: Any, how: int) -> None:
+        """Rows where a sum (how=1) or a product (how=2) could leave int64 fall back."""
+        fa = np.abs(np.asarray(a.val, dtype=np.float64))
+        fb = np.abs(np.asarray(b.val, dtype=np.float64))
+        big = (fa + fb if how == 1 else fa * fb) >= float(I64_SAFE)
+        if np.any(big):
+            self.batch.fall_back(np.broadcast_to(big, (self.n,)).copy(), rows)
+
+    def e_Neg(self, e: ir.Neg, live: Any) -> Col:
+        x = self.expr(e.operand, live)
+        return Col(x.known, -x.val, x.scale)
+
+    def e_If(self, e: ir.If, live: Any) -> Col:
+        c = self.expr(e.cond, live)
+        t, f = _true(c), _false(c)
+        a = self.expr(e.then, _and(live, ~_arr(f, self.n, bool)))
+        b = self.expr(e.otherwise, _and(live, ~_arr(t, self.n, bool)))
+        numeric = e.type.kind in _SCALE
+        if numeric:
+            a, b = self.align(a, b, live)
+        ak = _arr(a.known if a.known is not None else True, self.n, bool)
+        bk = _arr(b.known if b.known is not None else True, self.n, bool)
+        av, bv = _arr(a.val, self.n, np.asarray(a.val).dtype), _arr(b.val, self.n, np.asarray(b.val).dtype)
+        t, f = _arr(t, self.n, bool), _arr(f, self.n, bool)
+        unknown_c = ~(t | f)
+        known = (t & ak) | (f & bk) | (unknown_c & ak & bk & (av == bv))
+        val = np.where(f, bv, av)
+        return Col(known, val, a.scale if numeric else 0)
+
+    def e_Aggregate(self, e: ir.Aggregate, live: Any) -> Col:
+        src = self.expr(e.source, live)
+        if src.known is not None:
+            self.batch.fall_back(src.known, live)  # a given list: decided one at a time
+        else:
+            self.batch.fall_back(np.ones(self.n, dtype=bool), live)
+        val: Any = np.zeros(self.n, dtype=bool if e.type.kind == "bool" else np.int64)
+        return Col(np.zeros(self.n, dtype=bool), val, _SCALE.get(e.type.kind, 0))
+
+    def e_MinMax(self, e: ir.MinMax, live: Any) -> Col:
+        args = [self.expr(a, live) for a in e.args]
+        scale = max(a.scale for a in args)
+        args = [self.rescale(a, scale, live) for a in args]
+        f = np.minimum if e.op == "min" else np.maximum
+        val = args[0].val
+        for a in args[1:]:
+            val = f(val, a.val)
+        return Col(_known_all(*args), val, scale)
+
+
+# ---------------------------------------------------------------- statuses
+PERMISSIONS = (None, "allowed", "forbidden", "not_allowed", "undetermined")
+OBLIGATIONS = (None, "mandatory", "not_mandatory", "undetermined")
+
+
+def status_codes(item: Any, acts: dict[int, Col], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Permission and obligation codes (indices in PERMISSIONS, OBLIGATIONS) of an enumeration member, as decision._status."""
+
+    def any_of(rules: tuple[int, ...], unknown: bool) -> np.ndarray:
+        out = np.zeros(n, dtype=bool)
+        for r in rules:
+            a = acts[r]
+            if unknown:
+                if a.known is not None:
+                    out |= ~a.known
+            else:
+                out |= _arr(_true(a), n, bool)
+        return out
+
+    pT, pU = any_of(item.permits, False), any_of(item.permits, True)
+    fT, fU = any_of(item.forbids, False), any_of(item.forbids, True)
+    perm = np.zeros(n, dtype=np.int8)
+    if item.permits:
+        perm[:] = 3  # not_allowed
+        perm[pT | pU | fU] = 4  # undetermined
+        perm[pT & ~fU] = 1  # allowed
+    else:
+        perm[fU] = 4
+    perm[fT] = 2  # forbidden
+    obl = np.zeros(n, dtype=np.int8)
+    if item.obliges:
+        oT, oU = any_of(item.obliges, False), any_of(item.obliges, True)
+        obl[:] = 2
+        obl[oU] = 3
+        obl[oT] = 1
+    unencoded = getattr(item, "unencoded", ())
+    if unencoded:  # a `non encodé` rule that applies or may apply: never a certain answer
+        maybe = any_of(unencoded, False) | any_of(unencoded, True)
+        if item.permits or item.forbids:
+            perm[maybe] = 4
+        if item.obliges:
+            obl[maybe] = 3
+    return perm, obl
