@@ -143,6 +143,8 @@ def answer_from(data: Any, q: Question, at: dt.date) -> dict[str, Any] | None:
     if q.kind == "checklist":
         picked = data.draw(st.sets(st.sampled_from(q.facts), max_size=2))
         return {f: f in picked for f in q.facts}
+    if q.choices:  # the choices offered (a member the answers so far contradict is not)
+        return {q.fact: data.draw(st.sampled_from([c.value for c in q.choices]))}
     return {q.fact: data.draw(st.sampled_from(values_of(q.fact, at)))}
 
 
@@ -233,6 +235,22 @@ def test_four_facts_first_question_is_the_checklist() -> None:
     assert [q.fact for q in qs[1:]] == ["besoin_non_couvert_par_le_marché", "procédure_retenue"]
     # the given facts are never asked again, nor the facts derived from them
     assert not {"type_acheteur", "acheteur", "acheteur_état_ou_collectivité", "nature", "valeur_estimée_besoin"} & {f for q in qs for f in q.facts}
+
+
+def test_choices_contradicting_the_answers_are_not_offered() -> None:
+    """The category given (a central authority; a defence contract not said): who buys offers only the State's kinds
+    and its national public bodies (for those, the category depends on the defence question), not a commune."""
+    s = {"acheteur": "autorité_centrale", "nature": "fournitures", "valeur_estimée_besoin": "150000"}
+    q = next(q for q in next_questions(RB, s, "2026-05-01", focus=["procédure", "publicité"]) if q.fact == "type_acheteur")
+    assert [c.value for c in q.choices] == [
+        "état_administration_centrale",
+        "état_service_déconcentré",
+        "établissement_public_national_listé",
+        "établissement_public_national_administratif",
+        "établissement_public_national_industriel_commercial",
+    ]
+    assert parse_answer(RB, q, "6") is None  # the last number is still « je ne sais pas »
+    assert len(next_questions(RB, {}, "2026-05-01", focus=["procédure"])[0].choices) == 16  # nothing given: every kind
 
 
 def test_the_buyer_is_asked_who_they_are() -> None:

@@ -404,7 +404,8 @@ def next_questions(
     for f, classes in singles:
         if (f, classes) in rare_bools and len(rare_bools) > 1:
             continue
-        questions.append(_question(rulebook, f, date, tiers, _cost(oracle, classes), rare=_rare(f)))
+        fits = {_freeze(v) for vs in classes.values() for v in vs}  # a member the answers so far contradict (E402) is not offered
+        questions.append(_question(rulebook, f, date, tiers, _cost(oracle, classes), rare=_rare(f), fits=fits))
     if len(rare_bools) > 1:
         questions.append(_checklist(rulebook, base, rare_bools, date, tiers, oracle))
     inert = [f for f in cands if all(f is not g for g, _ in singles)]
@@ -581,7 +582,11 @@ def _label(f: ir.FactInfo) -> str:
     return f.label or f.name.replace("_", " ")
 
 
-def _question(rulebook: Any, f: ir.FactInfo, date: dt.date, tiers: Any, cost: tuple[float, ...], rare: bool, joint_with: tuple[str, ...] = ()) -> Question:
+def _question(
+    rulebook: Any, f: ir.FactInfo, date: dt.date, tiers: Any, cost: tuple[float, ...], rare: bool, joint_with: tuple[str, ...] = (), fits: set[Any] | None = None
+) -> Question:
+    """The question on one fact; `fits`: the members the answers so far allow (say, a commune when the category given
+    is « autre pouvoir adjudicateur »), the others not offered."""
     rb = rulebook.checked
     arts = _articles(rb, rulebook.program, f.index, tiers, date)
     t = f.type
@@ -591,7 +596,7 @@ def _question(rulebook: Any, f: ir.FactInfo, date: dt.date, tiers: Any, cost: tu
     elif t.kind == "enum":
         e = rb.enums[t.name]  # type: ignore[index]
         kind = "enum"
-        choices = tuple(Choice(e.labels.get(m) or m, m) for m in e.members)
+        choices = tuple(Choice(e.labels.get(m) or m, m) for m in e.members if fits is None or m in fits)
         accepted = "le numéro d'un choix"
     elif t.kind == "money":
         kind, accepted = "amount", "un montant en euros HT, écrit comme vous l'écrivez : « 1 850 000 », « 39 999,99 € »"
