@@ -127,11 +127,11 @@ def test_focus_restricts_decision_text_and_json(four: str) -> None:
 def test_unknown_focus_is_a_located_error(four: str) -> None:
     with pytest.raises(CpcError) as e:
         default_rulebook().decide(FOUR_FACTS, at="2026-03-01", focus=["procédur"])
-    assert e.value.diagnostics[0].code == "E415" and "procédure" in (e.value.diagnostics[0].hint or "")
+    assert e.value.diagnostics[0].code == "E421" and "procédure" in (e.value.diagnostics[0].hint or "")
     r = run("decide", four, "--focus", "procédur")
-    assert r.exit_code == 1 and "E415" in r.output and "Traceback" not in r.output
+    assert r.exit_code == 1 and "E421" in r.output and "Traceback" not in r.output
     r = run("decide", four, "--focus", "procédur", "--format", "json")
-    assert r.exit_code == 1 and json.loads(r.output)["diagnostics"][0]["code"] == "E415"
+    assert r.exit_code == 1 and json.loads(r.output)["diagnostics"][0]["code"] == "E421"
 
 
 # ---------------------------------------------------------------- JSON: the trace only when asked

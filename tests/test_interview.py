@@ -305,7 +305,7 @@ def test_joint_question_when_no_fact_alone_decides() -> None:
 def test_bad_focus_is_refused() -> None:
     with pytest.raises(CpcError) as e:
         focus_tiers(RB, ["procedure"])
-    assert e.value.diagnostics[0].code == "E415"  # as `decide --focus` says it
+    assert e.value.diagnostics[0].code == "E421"  # as `decide --focus` says it
     assert focus_tiers(RB, None)[:2] == (("procédure",), ("publicité",))
     assert focus_tiers(RB, "publicité,procédure") == (("publicité",), ("procédure",))
 
@@ -401,7 +401,7 @@ def test_ask_json_lists_ranked_questions(tmp_path) -> None:  # type: ignore[no-u
 
 def test_ask_usage_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
     r = CliRunner().invoke(main, ["ask", "--at", "2026-05-01", "--focus", "procedure", "--format", "json"])
-    assert r.exit_code == 1 and "E415" in r.output and "procédure" in r.output  # as `decide --focus`, with the hint
+    assert r.exit_code == 1 and "E421" in r.output and "procédure" in r.output  # as `decide --focus`, with the hint
     r = CliRunner().invoke(main, ["ask", "--format", "json"])
     assert r.exit_code == 2 and "--at" in r.output
     r = CliRunner().invoke(main, ["ask", "--at", "2026-13-01", "--format", "json"])

@@ -131,21 +131,21 @@ class Rulebook:
         return TracePlan(self.checked)
 
     def focus(self, focus: Iterable[str] | str | None) -> tuple[str, ...] | None:
-        """Check a focus (enumeration names, or one comma-separated text); raises CpcError E415."""
+        """Check a focus (enumeration names, or one comma-separated text); raises CpcError E421."""
         if focus is None:
             return None
         names = [n.strip() for n in focus.split(",")] if isinstance(focus, str) else [str(n).strip() for n in focus]
         names = [n for n in names if n]
         concluded = list(dict.fromkeys(item.enum for item in self.program.items))
         errors = [
-            Diagnostic("E415", f"`{n}` n'est pas une énumération sur laquelle le recueil conclut", None, hint=did_you_mean(n, concluded) or "énumérations : " + ", ".join(concluded))
+            Diagnostic("E421", f"`{n}` n'est pas une énumération sur laquelle le recueil conclut", None, hint=did_you_mean(n, concluded) or "énumérations : " + ", ".join(concluded))
             for n in names
             if n not in concluded
         ]
         if errors:
             raise CpcError(errors)
         if not names:
-            raise CpcError([Diagnostic("E415", "focus vide", None, hint="énumérations : " + ", ".join(concluded))])
+            raise CpcError([Diagnostic("E421", "focus vide", None, hint="énumérations : " + ", ".join(concluded))])
         return tuple(dict.fromkeys(names))
 
     def decide(
@@ -223,7 +223,7 @@ class Rulebook:
         for `decide`; `.decision()` gives the full Decision) or a `Failure` (its diagnostics): an
         error never stops the batch. `presumptions` as for `decide`. `jobs` > 1 uses that many
         processes (0: every core). Each answer equals what `decide` gives (batch.py); raises
-        CpcError only for an unknown focus (E415).
+        CpcError only for an unknown focus (E421).
         """
         from cpc_rules.batch import decide_many
 

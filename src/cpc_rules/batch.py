@@ -55,7 +55,7 @@ class Focus:
 
 
 def make_focus(rb: Rulebook, focus: Iterable[str] | str | None) -> Focus:
-    """`focus`: enumeration names ("procédure", "publicité"), checked as `decide` checks them (E415); None: every one."""
+    """`focus`: enumeration names ("procédure", "publicité"), checked as `decide` checks them (E421); None: every one."""
     names = rb.focus(focus)
     return Focus([i for i in rb.program.items if names is None or i.enum in names], names)
 

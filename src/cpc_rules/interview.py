@@ -99,7 +99,7 @@ def focus_tiers(rulebook: Any, focus: Iterable[str] | str | None = None) -> tupl
 
     Default: procedures, then publicity, then every other enumeration a rule concludes on.
     A given focus (enumeration names, or one comma-separated text) is checked as `decide`
-    checks it (E415) and each name is its own tier, in the order given.
+    checks it (E421) and each name is its own tier, in the order given.
     """
     names = rulebook.focus(focus)
     if names is not None:
@@ -715,7 +715,7 @@ class Interview:
     def __init__(self, rulebook: Any, situation: Mapping[str, Any], at: dt.date | str, focus: Iterable[str] | str | None = None) -> None:
         self.rulebook = rulebook
         self.at = _date(at)
-        self.focus = rulebook.focus(focus)  # a bad focus is refused (E415) before the first question
+        self.focus = rulebook.focus(focus)  # a bad focus is refused (E421) before the first question
         self.situation: dict[str, Any] = dict(situation)
         self.unknown: set[str] = {k for k, v in situation.items() if v is None}
         for k in self.unknown:
