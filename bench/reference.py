@@ -1,4 +1,4 @@
-"""cpc-rules against the reference decision (bench/reference/SPEC.md), in one run.
+"""cpc-rules against the reference decision (SPEC.md of the shared anchors, ../shared/bench-anchors/), in one run.
 
     PYTHONPATH=src python bench/reference.py            # the full run (figures of bench/README.md)
     PYTHONPATH=src python bench/reference.py --quick    # a smaller, faster run
@@ -11,7 +11,8 @@ copied into bench/reference/. cpc-rules decides it from `bench/reference/procedu
 1. Agreement, before any timing: the 19 golden cases of SPEC.md, N generated situations
    (seeded generator of SPEC.md section 7) and the same N moved 0.01 € under a threshold
    that applies to them, with the public API (`Rulebook.decide`) and the batch path
-   (`Rulebook.decide_many`); allowed procedures, publicity and fired rules must be equal.
+   (`Rulebook.decide_many`), and as typed NumPy columns (`batch.decide_columns`); allowed
+   procedures, publicity and (for `decide`) fired rules must be equal.
    A disagreement stops the run.
 2. Timings, interleaved, in CPU time of the process (time.process_time; the machine is shared,
    so wall time would measure the other jobs too): every round times each variant once on the same situations, and
@@ -50,13 +51,14 @@ try:  # installed, or PYTHONPATH=src; else the checkout's src/
 except ImportError:
     sys.path.insert(0, str(ROOT / "src"))
 
-import adapter  # noqa: E402
+import adapter  # noqa: E402  (puts the shared anchors on sys.path: bench/reference/anchors.py)
 import common  # noqa: E402
 import impl_numpy  # noqa: E402
 import impl_plain  # noqa: E402
 import numpy as np  # noqa: E402
 
 from cpc_rules.api import load_rulebook  # noqa: E402
+from cpc_rules.batch import PERMISSIONS, decide_columns  # noqa: E402
 
 
 # ---------------------------------------------------------------------- agreement
@@ -85,6 +87,10 @@ def check_agreement(rb: Any, n: int, seed: int) -> dict[str, Any]:
         report[label] = (len(tuples), n_bad, time.perf_counter() - t0)
         if n_bad:
             raise SystemExit(f"{label}: {n_bad} disagreements with impl_plain")
+        n_bad = _check_columns(rb, c, tuples)
+        report[label + " (decide_columns)"] = (len(tuples), n_bad)
+        if n_bad:
+            raise SystemExit(f"{label}: decide_columns disagrees on {n_bad} situations")
         if hasattr(rb, "decide_many"):
             n_bad = _check_many(rb, c, tuples)
             report[label + " (decide_many)"] = (len(tuples), n_bad)
@@ -101,6 +107,22 @@ def _check_many(rb: Any, cols: dict[str, Any], tuples: list[tuple[Any, ...]]) ->
             n_bad += 1
             if n_bad < 4:
                 print("  decide_many disagreement:", s, adapter.outputs_light(r), adapter.reference(s))
+    return n_bad
+
+
+def _check_columns(rb: Any, cols: dict[str, Any], tuples: list[tuple[Any, ...]]) -> int:
+    """batch.decide_columns (typed NumPy columns in, no per-row Python) vs impl_plain."""
+    res = decide_columns(rb, *adapter.columns(cols), focus=adapter.FOCUS)
+    allowed = {p: (res.permission("procédure", p) == PERMISSIONS.index("allowed")).tolist() for p in adapter.PROCEDURES}
+    owed = {p: (res.obligation("publicité", p) == 1).tolist() for p in adapter.PUBLICITIES}
+    n_bad = int(res.fallback.sum())
+    for i, s in enumerate(tuples):
+        got = ([p for p in adapter.PROCEDURES if allowed[p][i]], [p for p in adapter.PUBLICITIES if owed[p][i]])
+        ref = impl_plain.decide(*s)
+        if got != (ref[0], [ref[1]]):
+            n_bad += 1
+            if n_bad < 4:
+                print("  decide_columns disagreement:", s, got, ref)
     return n_bad
 
 
@@ -213,8 +235,7 @@ def rounds(rb: Any, n_single: int, n_batch: int, n_rounds: int, seed: int) -> di
         if hasattr(rb, "decide_many"):
             tb["decide_many"] = per_call(lambda items: rb.decide_many(items, focus=adapter.FOCUS), bitems)
             tb["decide_many_read"] = per_call(lambda items: [adapter.outputs_light(x) for x in rb.decide_many(items, focus=adapter.FOCUS_ALL)], bitems)
-            if hasattr(rb, "decide_columns"):
-                tb["columns"] = per_call(lambda items: rb.decide_columns(adapter.columns(bcols), focus=adapter.FOCUS), btuples)
+            tb["decide_columns"] = per_call(lambda items: decide_columns(rb, *adapter.columns(bcols), focus=adapter.FOCUS), btuples)
         for k, x in tb.items():
             add("per_s:" + k, 1.0 / x)
         print(f"  round {r + 1}/{n_rounds}: api ×{out['api/ref'][-1]:.1f}, run ×{out['run/ref'][-1]:.1f}, " f"trace tree ×{out['api_tree/ref_traced'][-1]:.1f}", flush=True)
@@ -229,7 +250,7 @@ def memory(rb: Any, n: int, seed: int) -> dict[str, float]:
         ("numpy", lambda: impl_numpy.decide(cols, trace=True)),
         ("ref_loop", lambda: impl_plain.run_batch(common.to_python(cols))),
         ("decide_many", (lambda: rb.decide_many(_batch(cols), focus=adapter.FOCUS)) if hasattr(rb, "decide_many") else None),
-        ("columns", (lambda: rb.decide_columns(adapter.columns(cols), focus=adapter.FOCUS)) if hasattr(rb, "decide_columns") else None),
+        ("decide_columns", lambda: decide_columns(rb, *adapter.columns(cols), focus=adapter.FOCUS)),
     ):
         if fn is None:
             continue
@@ -376,7 +397,7 @@ def main() -> None:
     print()
     print("| path | decisions/s | × NumPy anchor |")
     print("|---|---:|---:|")
-    for k in ("ref_loop", "numpy", "one_at_a_time", "decide_many", "decide_many_read", "columns"):
+    for k in ("ref_loop", "numpy", "one_at_a_time", "decide_many", "decide_many_read", "decide_columns"):
         key = "per_s:" + k
         if key in r:
             ratios = [x / y for x, y in zip(r[key], r["per_s:numpy"], strict=True)]

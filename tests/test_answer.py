@@ -44,11 +44,18 @@ def test_four_facts_answer_the_procedure_question_in_the_first_lines(four: str) 
     assert "✔ Appel d'offres (ouvert ou restreint) (R2124-1)" in head
     assert "✘ non : Marché sans publicité ni mise en concurrence préalables" in head
     assert not any(x.startswith("  ?") for x in lines[:12])  # no procedure left open
+    assert "Appel d'offres ouvert" not in head  # the variants the generic line names are not repeated
     verdict = r.output.split("Rapport détaillé")[0]
-    assert "Sous réserve de" in verdict and "(R2122-1)" in verdict and "(R2124-3)" in verdict
+    assert len(verdict.rstrip().splitlines()) <= 21  # the answer first, and short (was 31 before the variants were folded)
+    # the presumptions: one paragraph of at most two lines, the count, the most relevant, the way to the rest
+    presumed = verdict[verdict.index("Sous réserve de ") :].rstrip().splitlines()
+    assert len(presumed) <= 2 and "présumé faux" in presumed[0] and "(R2124-3)" in verdict
+    assert " présomption(s) " in presumed[0] and verdict.rstrip().endswith("— détail : --detail")
     assert "urgence_impérieuse" not in verdict  # facts by their label, never their identifier
     assert "Question qui en règle le plus : « " in verdict
     assert r.output.rstrip().endswith("Rapport détaillé : option --detail (la trace : --trace)")
+    detail = run("decide", four, "--detail").output  # every presumption, with its article, is in the report
+    assert "Urgence impérieuse" in detail and "(R2122-1)" in detail
 
 
 def test_strict_leaves_the_direct_award_open(four: str) -> None:
@@ -216,3 +223,26 @@ def test_english_frame_and_values() -> None:
     text = default_rulebook().decide(FOUR_FACTS, at="2026-03-01").verdict(lang="en")
     assert text.startswith("Decision at 2026-03-01 — Code de la commande publique (with presumptions)")
     assert "Subject to (presumed false unless stated otherwise)" in text
+
+
+def test_what_may_be_unencoded_and_a_shared_publicity_are_said_once() -> None:
+    """A buyer that does not say who it is: the Livre III cases it may fall in take one ⚠ paragraph, not one line
+    each, and the publicity the procedures all owe is said once, for all of them (not as if for the last one)."""
+    d = default_rulebook().decide({"nature": "services", "valeur_estimée_besoin": "500000"}, at="2026-03-01")
+    text = d.verdict()
+    warned = [line for line in text.splitlines() if line.startswith("⚠")]
+    assert len(warned) == 1 and "peut-être hors de ce que le recueil encode" in warned[0]
+    unencoded = {r for s in d.statuses for r in s.unencoded}
+    assert len(unencoded) > 1 and f"et {len(unencoded) - 1} autre(s) — détail : --detail" in " ".join(text.split())
+    assert text.count("Publicité préalable obligatoire") == 1
+    assert "Publicité préalable obligatoire (pour ces " in text
+    assert len(text.rstrip().splitlines()) <= 22
+
+
+def test_variants_are_folded_on_both_sides_of_the_threshold() -> None:
+    rb = default_rulebook()
+    for value in ("215999.99", "216000"):
+        text = rb.decide({**FOUR_FACTS, "valeur_estimée_besoin": value}, at="2026-03-01").verdict()
+        assert "✔ Appel d'offres (ouvert ou restreint) (R2124-1)" in text
+        assert "Appel d'offres ouvert" not in text and "Appel d'offres restreint" not in text
+    assert "(R2124-1) — seule possible" in text  # at 216 000 €, no MAPA: the call for tenders is the only one

@@ -350,3 +350,55 @@ def test_the_architecture_example_runs() -> None:
     scope: dict[str, Any] = {}
     exec(block.group(1), scope)  # noqa: S102 - our own documentation
     assert scope["full"].status("procédure", "sans_publicité_ni_mise_en_concurrence").permission == "allowed"
+
+
+def test_decide_columns_equals_decide_many() -> None:
+    """Typed columns in (no per-row Python): the same codes as decide_many, unknown facts and bad values included."""
+    rb = default_rulebook()
+    c = rb.checked
+    rng = np.random.default_rng(5)
+    n = 600
+    buyers, natures = c.enums["catégorie_acheteur"].members, c.enums["nature_achat"].members
+    b = rng.integers(0, len(buyers), n)
+    nat = rng.integers(0, len(natures), n)
+    cents = rng.integers(0, 60_000_000, n) * rng.choice([1, 100], n)
+    cents[:5] = [-1, 0, 1, 4_000_000, 3_999_999]  # a negative amount: not decided by the columns
+    urgent = rng.random(n) < 0.2
+    urgent_known = rng.random(n) < 0.7
+    cov = c.coverage
+    assert cov is not None and cov.end is not None
+    days = rng.integers(cov.start.toordinal() - 10, cov.end.toordinal() + 10, n)
+    res = batch_mod.decide_columns(
+        rb, {"acheteur": b, "nature": nat, "valeur_estimée_besoin": cents, "urgence_impérieuse": (urgent, urgent_known)}, days, focus=["procédure", "publicité"]
+    )
+    assert res.fallback[0] and not res.fallback[1:5].any()
+    items = []
+    for i in range(n):
+        s: dict[str, Any] = {"acheteur": buyers[b[i]], "nature": natures[nat[i]], "valeur_estimée_besoin": Decimal(int(cents[i])) / 100}
+        if urgent_known[i]:
+            s["urgence_impérieuse"] = bool(urgent[i])
+        items.append((s, dt.date.fromordinal(int(days[i]))))
+    many = batch_mod.decide_many(rb, items, focus=["procédure", "publicité"], columns=False)
+    for i, a in enumerate(many):
+        if res.fallback[i]:
+            continue
+        assert bool(res.covered[i]) == (a.ok and not a.out_of_period), items[i]
+        if res.covered[i]:
+            assert res.codes[i].tolist() == list(a._codes), items[i]
+
+
+def test_a_rulebook_without_coverage() -> None:
+    text = """énumération proc "P" { p0, p1 }
+fait m : montant
+article A1 "Article"
+  version depuis 2020-01-01
+    source "t"
+
+  règle r :
+    autorise proc p0
+    si m < 100 €
+"""
+    rb = rulebook(text, "columns_nocov")
+    items = [({"m": Decimal(v)}, dt.date(2021, 1, 1)) for v in ("99.99", "100", "100.01")] + [({}, dt.date(2019, 1, 1))]
+    check_agreement(rb, items)
+    assert check_activations(rb, items[:3]) == 3

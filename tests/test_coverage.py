@@ -71,9 +71,9 @@ def test_coverage_command_min_and_formats(tmp_path) -> None:
     runner = CliRunner()
     res = runner.invoke(main, ["coverage", "-r", str(path), "--min", "rule=100", "--min", "threshold=50"])
     assert res.exit_code == 0, res.output
-    assert "règles" in res.output and "100.0 %" in res.output
+    assert "règles" in res.output and "100,0 %" in res.output
     res = runner.invoke(main, ["coverage", "-r", str(path), "--min", "threshold=50.1"])
-    assert res.exit_code == 1 and "threshold 50.0 % < 50.1 %" in res.output
+    assert res.exit_code == 1 and "threshold 50,0 % < 50,1 %" in res.output
     res = runner.invoke(main, ["coverage", "-r", str(path), "--format", "json"])
     data = json.loads(res.output)
     assert data["figures"]["condition"]["total"] == 4 and any(u["name"] == "dispense : urgence" for u in data["uncovered"])

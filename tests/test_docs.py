@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -49,19 +50,57 @@ def test_cli_doc_has_examples() -> None:
         assert any(needed in c for c in commands), needed
 
 
+def _redirect(args: list[str]) -> tuple[list[str], str | None]:
+    """`cpc-rules … > FILE`: the arguments, and the file the output goes to."""
+    if len(args) >= 2 and args[-2] == ">":
+        return args[:-2], args[-1]
+    return args, None
+
+
+# the files the examples write (`> decision.json`) and the rulebook `other-rulebook/` of the replay example:
+# the bundled one with the 2026 threshold of the other contracting authorities' supplies at 215 000 € instead of 216 000 €
+WRITTEN = {f for c, _ in CLI_EXAMPLES if (f := _redirect(shlex.split(c.split("  #", 1)[0]))[1])}
+OTHER = "other-rulebook"
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A folder like the repository root (its entries linked) where the examples can write their files."""
+    d = tmp_path_factory.mktemp("docs")
+    for entry in ROOT.iterdir():
+        if not entry.name.startswith("."):
+            (d / entry.name).symlink_to(entry)
+    other = d / OTHER
+    other.mkdir()
+    line = "autre_pouvoir_adjudicateur, fournitures | services : 216 000 €"
+    for src in sorted((ROOT / "rulebooks" / "ccp").glob("*.cpc")):
+        if not src.name.endswith(".test.cpc"):
+            other.joinpath(src.name).write_text(src.read_text(encoding="utf-8").replace(line, line.replace("216", "215")), encoding="utf-8")
+    assert line.replace("216", "215") in (other / "00-prologue.cpc").read_text(encoding="utf-8")
+    for command, _ in CLI_EXAMPLES:  # the files first, whatever the order the examples are run in
+        args, target = _redirect(shlex.split(command.split("  #", 1)[0]))
+        if target:
+            r = CliRunner().invoke(main, args[1:], catch_exceptions=False)
+            assert r.exit_code == 0, r.output
+            (d / target).write_text(r.stdout, encoding="utf-8")
+    return d
+
+
 @pytest.mark.parametrize(("command", "expected"), CLI_EXAMPLES, ids=[c[:80] for c, _ in CLI_EXAMPLES])
-def test_cli_doc_example_is_real(command: str, expected: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_cli_doc_example_is_real(command: str, expected: str, monkeypatch, request) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(ROOT)
     command = command.split("  #", 1)[0].strip()
     stdin = None
     if command.startswith("echo "):
         echo, _, command = command.partition(" | ")
         stdin = shlex.split(echo)[1] + "\n"
-    args = shlex.split(command)
+    args, target = _redirect(shlex.split(command))
+    if target or any(a in WRITTEN or a.rstrip("/") == OTHER for a in args):
+        monkeypatch.chdir(request.getfixturevalue("scratch"))
     assert args[0] == "cpc-rules", command
     result = CliRunner().invoke(main, args[1:], input=stdin)
     assert result.exit_code in (0, 1), (result.exit_code, result.output)
-    assert _pattern(expected).search(result.output + "\n"), f"{command}\n--- expected\n{expected}\n--- got\n{result.output}"
+    assert _pattern(expected).search((Path(target).read_text(encoding="utf-8") if target else result.output) + "\n"), f"{command}\n--- expected\n{expected}\n--- got\n{result.output}"
 
 
 def test_the_matcher_can_fail() -> None:

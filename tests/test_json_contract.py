@@ -164,3 +164,60 @@ def test_document_shapes_in_the_schema() -> None:
     assert SITUATION.is_valid({"faits": {"nature": None}})
     for bad in ({"faits": {}, "facts": {}}, {"faits": {}, "nature": "travaux"}, {"date": "20260301", "faits": {}}, {"faits": {"zz": 1}}, {"faits": {"lots": [{"zz": 1}]}}):
         assert not SITUATION.is_valid(bad), bad
+
+
+# ---------------------------------------------------------------- every fact and enumeration of the rulebook, as the reader reads them
+
+
+def _enum_samples(f: Any) -> list[object]:
+    """Each member, and near misses (case, spaces for underscores, empty, not a text)."""
+    names = list(RB.checked.enums[f.type.name].members)
+    return [*names, *(n.upper() for n in names[:3]), *(n.replace("_", " ") for n in names[:3]), "zz", "", 1, True]
+
+
+def test_the_schema_lists_every_fact_of_the_rulebook() -> None:
+    """A fact added to the rulebook (type_acheteur, objet_maîtrise_d_œuvre…) is in `cpc-rules schema`, and nothing else."""
+    faits = next(a for a in SITUATION_SCHEMA["anyOf"] if "faits" in a.get("properties", {}))["properties"]["faits"]["properties"]
+    assert set(faits) == {f.name for f in RB.checked.facts}
+
+
+@pytest.mark.parametrize("fact", [f.name for f in RB.checked.facts if f.type.kind == "enum"])
+def test_schema_and_reader_agree_on_every_enumeration(fact: str) -> None:
+    f = next(f for f in RB.checked.facts if f.name == fact)
+    samples = _enum_samples(f)
+    accepted = [raw for raw in samples if reader_accepts(fact, raw)]
+    assert set(RB.checked.enums[f.type.name].members) <= set(accepted), fact
+    for raw in samples:
+        assert SITUATION.is_valid({"faits": {fact: raw}}) == reader_accepts(fact, raw), (fact, raw)
+
+
+# ---------------------------------------------------------------- the other ways to get a decision: explain, decide_many
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("*.json")), ids=lambda p: p.name)
+def test_explain_and_traced_decide_validate_and_record_the_facts_given(path: Path) -> None:
+    for args in (["explain", str(path), "--format", "json"], ["decide", str(path), "--format", "json", "--trace"]):
+        r = CliRunner().invoke(main, args, catch_exceptions=False)
+        assert r.exit_code == 0, r.output
+        doc = json.loads(r.stdout)
+        assert_valid(doc, " ".join(args))
+        if doc["status"] == "decided":
+            given = json.loads(path.read_text(encoding="utf-8"))
+            given = given.get("faits", given.get("facts", given))
+            assert set(doc["given_facts"]) == {k for k, v in given.items() if v is not None and k != "date"}
+
+
+def test_decide_many_decisions_validate_and_replay() -> None:
+    """decide_many (columnar above MIN_COLUMNS rows) gives decisions of the same contract, and they replay."""
+    from cpc_rules.batch import MIN_COLUMNS
+    from cpc_rules.replay import replay
+
+    rows = [{"acheteur": "autre_pouvoir_adjudicateur", "nature": n, "valeur_estimée_besoin": str(v)} for n in ("travaux", "fournitures", "services") for v in (39999, 40000, 215999, 216000, 5403999, 5404000)]
+    rows = (rows * (MIN_COLUMNS // len(rows) + 1))[: MIN_COLUMNS + 1]
+    for focus in (None, "procédure"):
+        answers = RB.decide_many(rows, at="2026-03-01", focus=focus)
+        for row, a in zip(rows, answers, strict=True):
+            doc = as_json(a.decision(trace=True))
+            assert_valid(doc, f"decide_many {row} focus={focus}")
+            assert doc["given_facts"] == row
+            assert replay(doc, RB).match, row

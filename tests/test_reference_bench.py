@@ -15,6 +15,11 @@ import pytest
 REF = Path(__file__).resolve().parent.parent / "bench" / "reference"
 sys.path.insert(0, str(REF))
 
+import anchors  # noqa: E402
+
+if not anchors.importable():
+    pytest.skip(f"the shared benchmark anchors are not beside the checkout ({anchors.ANCHORS})", allow_module_level=True)
+
 import adapter  # noqa: E402
 import common  # noqa: E402
 

@@ -67,10 +67,39 @@ def test_out_of_period_replays() -> None:
     assert replay(doc, RB).match
 
 
+def test_a_given_fact_the_evaluation_did_not_read_is_replayed() -> None:
+    """Found by the invariant above: `objet_maîtrise_d_œuvre` is given but not read (maîtrise_d_œuvre, presumed false,
+    short-cuts it), yet the strict decision reads it, and so which presumptions `sans_publicité…` rests on depends on it."""
+    doc = recorded({"acheteur": None, "objet_maîtrise_d_œuvre": "construction_neuve"}, "2019-04-01")
+    assert "objet_maîtrise_d_œuvre" not in doc["trace"]["facts"]
+    assert doc["given_facts"] == {"objet_maîtrise_d_œuvre": "construction_neuve"}  # null is not given, presumed facts are not
+    sans_pub = next(c for c in doc["conclusions"] if c["member"] == "sans_publicité_ni_mise_en_concurrence")
+    assert "maîtrise_d_œuvre" not in sans_pub["presumed"]
+    assert replay(doc, RB).match
+    without = copy.deepcopy(doc)
+    del without["given_facts"]["objet_maîtrise_d_œuvre"]  # not given: the strict decision lacks it too
+    paths = [d.path for d in replay(without, RB).differences]
+    assert "conclusions[procédure/sans_publicité_ni_mise_en_concurrence].presumed" in paths
+
+
+def test_an_older_record_replays_from_its_trace() -> None:
+    """A record without `given_facts` (before it was added) is re-decided from the facts its trace read."""
+    doc = recorded({"acheteur": "autre_pouvoir_adjudicateur", "nature": "fournitures", "valeur_estimée_besoin": "215999.99", "urgence_impérieuse": False}, "2026-03-01")
+    older = copy.deepcopy(doc)
+    del older["given_facts"]
+    assert replay(older, RB).match
+    older["trace"]["facts"]["valeur_estimée_besoin"] = "216000"
+    assert "values[valeur_estimée].value" in {d.path for d in replay(older, RB).differences}
+    del older["trace"]
+    with pytest.raises(CpcError) as e:
+        replay(older, RB)
+    assert e.value.diagnostics[0].code == "E420"
+
+
 def test_a_changed_fact_is_listed() -> None:
     doc = recorded({"acheteur": "autre_pouvoir_adjudicateur", "nature": "fournitures", "valeur_estimée_besoin": "215999.99"}, "2026-03-01")
     changed = copy.deepcopy(doc)
-    changed["trace"]["facts"]["valeur_estimée_besoin"] = "216000"
+    changed["given_facts"]["valeur_estimée_besoin"] = "216000"
     result = replay(changed, RB)
     assert not result.match
     paths = {d.path for d in result.differences}
@@ -106,7 +135,7 @@ def test_another_rulebook(tmp_path: Path, golden) -> None:  # type: ignore[no-un
     assert lines[1] == f'  rulebook.digest : enregistré "{mini.digest}" ; rejoué "sha256:<bundled>"'
     assert lines[2].startswith('  status : enregistré "decided" ; rejoué "erreur : [E410] fait inconnu `montant_besoin`')
     changed = copy.deepcopy(doc)
-    changed["trace"]["facts"]["urgence"] = False
+    changed["given_facts"]["urgence"] = False
     p.write_text(json.dumps(changed, ensure_ascii=False), encoding="utf-8")
     r = run("replay", str(p), "-r", str(MINI))
     assert r.exit_code == 1

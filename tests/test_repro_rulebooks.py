@@ -309,3 +309,12 @@ def test_line_separator_in_a_comment_keeps_line_numbers() -> None:
     assert "typeinconnu" in sources.line(d.span.file, d.span.line)
     code, out = cli("check", str(REPRO / "unicode-line-separator-in-comment.cpc"))
     assert code == 1 and '4 | fait x : typeinconnu "x"' in out
+
+
+def test_trace_names_what_overrides_through_a_chain() -> None:
+    rb = load_rulebook(REPRO / "exception-chain-3.cpc")
+    rules = rb.decide({"m": "5"}, at="2024-01-01", trace=True).trace["rules"]
+    assert rules["principe"]["applies"] is False and rules["principe"]["overridden_by"] == ["exception1"]
+    assert rules["exception1"]["applies"] is False and rules["exception1"]["overridden_by"] == ["exception2"]
+    assert rules["exception2"]["applies"] is True and "overridden_by" not in rules["exception2"]
+    assert "overridden_by" not in rb.decide({"m": "0"}, at="2024-01-01", trace=True).trace["rules"]["principe"]

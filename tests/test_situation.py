@@ -332,3 +332,11 @@ def test_endless_inputs_are_bounded() -> None:
     assert e.value.diagnostics[0].code == "E418"
     r = run("decide", "-", "--at", "2026-03-01", "--format", "json", input="#" * (MAX_BYTES + 5))
     assert r.exit_code == 1 and json.loads(r.stdout)["diagnostics"][0]["code"] == "E418"
+
+
+def test_huge_unknown_fact_name_is_quoted_short() -> None:
+    """Through the Python API (no document limit): a 1 MB fact name gets a short E410, without a costly "did you mean"."""
+    with pytest.raises(CpcError) as e:
+        default_rulebook().decide({"x" * 1_000_000: 1}, at="2026-03-01")
+    [d] = e.value.diagnostics
+    assert d.code == "E410" and len(d.message) < 200

@@ -14,12 +14,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import common
-import impl_plain
+import anchors
+
+if not anchors.importable():
+    raise ImportError(f"the shared benchmark anchors are missing: {anchors.ANCHORS}")
+
+import common  # noqa: E402
+import impl_plain  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RULEBOOK = HERE / "procedure.cpc"
-SPEC = HERE / "SPEC.md"
+SPEC = anchors.ANCHORS / "SPEC.md"
 
 PROCEDURES = common.PROCEDURES
 PUBLICITIES = common.PUBLICITIES
@@ -98,3 +103,21 @@ def outputs_light(answer: Any) -> tuple[list[str], str | None, list[str]]:
     allowed = [p for p in PROCEDURES if answer.permission("procédure", p) == "allowed"]
     owed = [p for p in PUBLICITIES if answer.obligation("publicité", p) == "mandatory"]
     return allowed, (owed[0] if len(owed) == 1 else None), []
+
+
+ORDINAL_1970 = 719163  # datetime.date(1970, 1, 1).toordinal(): the generator's days are since 1970
+
+
+def columns(cols: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """The generator's columns as typed columns of procedure.cpc (batch.decide_columns): the same
+    member orders, amounts in cents (the generator's values are whole cents), day ordinals."""
+    import numpy as np
+
+    facts = {
+        "acheteur": cols["buyer"].astype(np.int64),
+        "nature": cols["nature"].astype(np.int64),
+        "valeur": np.round(cols["value"] * 100).astype(np.int64),
+        "innovant": cols["innovative"],
+        "urgent": cols["urgent"],
+    }
+    return facts, cols["days"].astype(np.int64) + ORDINAL_1970

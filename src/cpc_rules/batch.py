@@ -29,9 +29,10 @@ from cpc_rules.engine.columns import OBLIGATIONS, PERMISSIONS, ColumnProgram, No
 from cpc_rules.engine.runtime import EvaluationError
 
 if TYPE_CHECKING:
-    from cpc_rules.api import Rulebook
     from cpc_rules.decision import Decision
     from cpc_rules.engine.evaluate import Item
+
+Rulebook = Any  # cpc_rules.api.Rulebook: api imports this module (decide_many), not the other way round
 
 MIN_COLUMNS = 32  # below this many rows, one at a time is as fast as building columns
 
@@ -88,12 +89,12 @@ class Answer:
         return Conclusion(PERMISSIONS[self._codes[2 * k]], OBLIGATIONS[self._codes[2 * k + 1]])
 
     def permission(self, enum: str, member: str) -> str | None:
-        c = self.conclusion(enum, member)
-        return c.permission if c else None
+        k = self._focus.position.get((enum, member))
+        return None if k is None or self._codes is None else PERMISSIONS[self._codes[2 * k]]
 
     def obligation(self, enum: str, member: str) -> str | None:
-        c = self.conclusion(enum, member)
-        return c.obligation if c else None
+        k = self._focus.position.get((enum, member))
+        return None if k is None or self._codes is None else OBLIGATIONS[self._codes[2 * k + 1]]
 
     @property
     def conclusions(self) -> dict[tuple[str, str], Conclusion]:
@@ -123,11 +124,14 @@ class Failure:
 
 
 def _date(at: Any) -> dt.date:
-    from cpc_rules.api import _as_date
+    """The decision date as `decide` reads it (api._as_date; batch is below api, so it reads it the same way)."""
+    from cpc_rules.situation import parse_date
 
     if at is None:
         raise CpcError([Diagnostic("E413", "date de la décision manquante", hint="donnez `at` à decide_many, ou des paires (situation, date)")])
-    return _as_date(at)
+    if isinstance(at, dt.datetime):
+        return at.date()
+    return parse_date(at, "date de décision")
 
 
 def _column_program(rb: Rulebook) -> ColumnProgram | None:
@@ -172,6 +176,9 @@ def _decide_range(rb: Rulebook, items: list[Any], offset: int, at: Any, fo: Focu
             default_date = _date(at)
         except CpcError as e:
             return [Failure(offset + i, e.diagnostics) for i in range(len(items))]
+    if default_date is None and all(it.__class__ is tuple and len(it) == 2 and it[0].__class__ is dict and it[1].__class__ is dt.date for it in items):
+        rows, sits, dates = list(range(len(items))), [it[0] for it in items], [it[1] for it in items]  # the usual form, without the checks below
+        items = []
     for i, item in enumerate(items):
         try:
             if default_date is not None:
@@ -201,13 +208,11 @@ def _decide_range(rb: Rulebook, items: list[Any], offset: int, at: Any, fo: Focu
             perm, obl = status_codes(item, acts, n)
             mat[:, 2 * k] = perm
             mat[:, 2 * k + 1] = obl
-        covered = cp.coverage is None or None
-        if cp.coverage is not None:
-            covered = (days >= cp.coverage[0]) & (days < cp.coverage[1])
+        covered = np.ones(n, dtype=bool) if cp.coverage is None else (days >= cp.coverage[0]) & (days < cp.coverage[1])
         codes = mat.tolist()
-        fallback = (batch.fallback & covered if covered is not None else batch.fallback).tolist()
+        fallback = (batch.fallback & covered).tolist()
         slow_l = slow.tolist()
-        covered_l = covered.tolist() if covered is not None else [True] * n
+        covered_l = covered.tolist()
         for j, i in enumerate(rows):
             if slow_l[j] or fallback[j]:
                 out[i] = _one(rb, offset + i, dates[j], sits[j], fo, presumptions)
@@ -281,3 +286,85 @@ def _parallel(rb: Rulebook, items: list[Any], at: Any, fo: Focus, presumptions: 
             situation, date = (item, default_date) if default_date is not None else (item[0], item[1] if item[1].__class__ is dt.date else _date(item[1]))
             out.append(Answer(index, date, payload, fo, rb, situation, presumptions))  # type: ignore[arg-type]
     return out
+
+
+# ---------------------------------------------------------------- situations already as columns
+class ColumnAnswers(NamedTuple):
+    """The answers of `decide_columns`: per row, permission and obligation codes of each focused member."""
+
+    focus: Focus
+    codes: np.ndarray  # int8 [rows, 2 × members]: PERMISSIONS index, then OBLIGATIONS index
+    fallback: np.ndarray  # bool [rows]: rows the columns could not decide exactly (decide them with `decide`)
+    covered: np.ndarray  # bool [rows]: the date is in the rulebook's coverage (else: out of period)
+
+    def permission(self, enum: str, member: str) -> np.ndarray:
+        """The permission codes of a member (indices in columns.PERMISSIONS)."""
+        return self.codes[:, 2 * self.focus.position[enum, member]]
+
+    def obligation(self, enum: str, member: str) -> np.ndarray:
+        return self.codes[:, 2 * self.focus.position[enum, member] + 1]
+
+
+def decide_columns(
+    rb: Rulebook,
+    columns: Mapping[str, Any],
+    days: Any,
+    *,
+    focus: Iterable[str] | str | None = None,
+    presumptions: bool = True,
+) -> ColumnAnswers:
+    """Decide situations given as typed NumPy columns, for data that is already columnar.
+
+    `columns`: per fact name, an array of values typed as the columnar backend holds them
+    (enumerations as member indices, amounts as int64 cents, percentages as int64
+    millionths, dates and `days` as `date.toordinal()`, booleans), or a pair (values, known
+    mask); a fact left out is not given (presumed, with `presumptions`). Values out of a
+    fact's domain put their row in `fallback` rather than being decided. No per-row Python
+    work: this is the path for millions of records; `decide_many` is the one for dicts.
+    """
+    from cpc_rules.engine.columns import Batch, Col
+
+    cp = _column_program(rb)
+    if cp is None:
+        raise NotColumnar("this rulebook holds a constant the columns cannot hold exactly: use decide_many")
+    fo = make_focus(rb, focus)
+    days = np.asarray(days, dtype=np.int64)
+    n = len(days)
+    bad = np.zeros(n, dtype=bool)
+    cols: list[Col] = []
+    batch = Batch(n, cols, days)
+    unknown = set(columns) - set(rb.program._fact_index)
+    if unknown:
+        raise CpcError([Diagnostic("E410", f"fait inconnu `{sorted(unknown)[0]}`")])
+    for f in rb.checked.facts:
+        kind = f.type.kind
+        scale = {"money": 2, "percent": 6}.get(kind, 0)
+        given = columns.get(f.name)
+        if given is None or kind == "list":
+            col = Col(np.zeros(n, dtype=bool), np.zeros(n, dtype=bool if kind == "bool" else np.int64), scale)
+            absent = np.ones(n, dtype=bool)
+            if given is not None:  # lists are not columnar: those rows are decided one at a time
+                bad |= True
+        else:
+            val, known = given if isinstance(given, tuple) else (given, None)
+            val = np.asarray(val, dtype=bool if kind == "bool" else np.int64)
+            known = np.ones(n, dtype=bool) if known is None else np.asarray(known, dtype=bool)
+            if kind == "enum":
+                bad |= known & ((val < 0) | (val >= len(rb.checked.enums[f.type.name].members)))  # type: ignore[index]
+            elif kind == "money":
+                bad |= known & ((val < 0) | (val >= 10**17))
+            elif kind == "percent":
+                bad |= known & ((val < 0) | (val > 100 * 10**6))
+            elif kind == "int":
+                bad |= known & ((val < 0) | (val >= 10**15))
+            absent = ~known
+            all_known = not absent.any()
+            col = Col(None if all_known else known, val if all_known else np.where(known, val, 0).astype(val.dtype), scale)  # None: known on every row
+        cols.append(cp._presume(col, f.presumed if presumptions else None, absent, batch, f.type))
+    batch.fallback |= bad
+    acts = cp.run(batch, fo.rules)
+    mat = np.zeros((n, 2 * len(fo.items)), dtype=np.int8)
+    for k, item in enumerate(fo.items):
+        mat[:, 2 * k], mat[:, 2 * k + 1] = status_codes(item, acts, n)
+    covered = np.ones(n, dtype=bool) if cp.coverage is None else (days >= cp.coverage[0]) & (days < cp.coverage[1])
+    return ColumnAnswers(fo, mat, batch.fallback & covered, covered)

@@ -642,7 +642,8 @@ def coverage_cmd(rulebook_path: str | None, output_format: str, minimums: tuple[
     else:
         click.echo(coverage.render_text(report), nl=False)
     figures = report.figures()
-    below = [f"{k} {figures[k]['percent']} % < {pct} %" for k, pct in limits.items() if figures[k]["percent"] < pct]
+    fr = lambda x: f"{x:.1f}".replace(".", ",")
+    below = [f"{k} {fr(figures[k]['percent'])} % < {fr(pct)} %" for k, pct in limits.items() if figures[k]["percent"] < pct]
     if below:
         click.echo(f"échec : couverture sous le minimum (--min) : {' ; '.join(below)}", err=True)
         sys.exit(1)
@@ -721,6 +722,27 @@ def audit(data: tuple[str, ...], rulebook_path: str | None, output_format: str, 
         click.echo(text_summary(s), nl=False)
         if out_dir:
             click.echo(f"Rapport : {Path(out_dir) / 'report.html'} ; verdicts : {Path(out_dir) / 'verdicts.jsonl'}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (127.0.0.1: this machine only).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes (each loads the rulebook once).")
+@rulebook_option
+@guarded
+def serve(host: str, port: int, workers: int, rulebook_path: str | None) -> None:
+    """Serve the HTTP API and the buyer's page (docs/http.md), the rulebook loaded once per worker."""
+    import os
+
+    import uvicorn
+
+    _rulebook(rulebook_path)  # refuse a bad rulebook here, with its diagnostics, before listening
+    if rulebook_path:
+        os.environ["CPC_RULES_RULEBOOK"] = str(Path(rulebook_path).resolve())
+    else:
+        os.environ.pop("CPC_RULES_RULEBOOK", None)
+    click.echo(f"cpc-rules : page et API sur http://{host}:{port}/ (documentation : /docs) — Ctrl-C pour arrêter", err=True)
+    uvicorn.run("cpc_rules.service.main:app", host=host, port=port, workers=workers, log_level="warning", factory=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -241,10 +241,20 @@ _ONE_FR = {"rule": "règle", "condition": "condition", "threshold": "seuil", "da
 _SIDES = {"rule": ("s'applique", "ne s'applique pas"), "condition": ("vraie", "fausse"), "threshold": ("comparaison vraie", "comparaison fausse"), "date_edge": ("à partir du bord", "avant le bord")}
 
 
+def _pct_fr(x: float) -> str:
+    return f"{x:.1f}".replace(".", ",")
+
+
 def render_text(report: Report, limit: int | None = 40) -> str:
     lines = [f"Couverture du recueil par ses {report.cases} cas de test ({report.failed_cases} cas en erreur attendue ne couvrent rien)", ""]
     for kind, f in report.figures().items():
-        lines.append(f"  {_KIND_FR[kind]:<30} {f['covered']:>5} / {f['total']:<5} {f['percent']:>6.1f} %")
+        lines.append(f"  {_KIND_FR[kind]:<30} {f['covered']:>5} / {f['total']:<5} {_pct_fr(f['percent']):>6} %")
+    partial = [a for a in report.articles() if a["covered"] < a["total"]]
+    if partial:
+        lines.append("")
+        lines.append(f"Articles dont les règles et conditions ne sont pas toutes couvertes : {len(partial)}")
+        for a in partial:
+            lines.append(f"  {a['article']} : {a['covered']} / {a['total']} ({_pct_fr(a['percent'])} %)")
     un = [i for i in report.items if not i.covered]
     lines.append("")
     lines.append(f"Non couverts dans les deux sens : {len(un)}")
@@ -261,10 +271,10 @@ def render_html(report: Report) -> str:
     e = html.escape
     rows = []
     for kind, f in report.figures().items():
-        rows.append(f"<tr><td>{e(_KIND_FR[kind])}</td><td>{f['covered']}</td><td>{f['total']}</td><td>{f['percent']:.1f} %</td></tr>")
+        rows.append(f"<tr><td>{e(_KIND_FR[kind])}</td><td>{f['covered']}</td><td>{f['total']}</td><td>{_pct_fr(f['percent'])} %</td></tr>")
     arts = []
     for a in report.articles():
-        arts.append(f"<tr><td>{e(a['article'])}</td><td>{a['covered']}</td><td>{a['total']}</td><td>{a['percent']:.1f} %</td></tr>")
+        arts.append(f"<tr><td>{e(a['article'])}</td><td>{a['covered']}</td><td>{a['total']}</td><td>{_pct_fr(a['percent'])} %</td></tr>")
     un = []
     for i in report.items:
         if not i.covered:

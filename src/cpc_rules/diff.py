@@ -1197,7 +1197,7 @@ def render_text(report: Report, markdown: bool = False, corpus_result: dict[str,
             f"{bullet}{len(report.explored)} groupe(s) de conclusions dont les règles ou les paramètres diffèrent ; {total} cellule(s) de situations, {decided} situation(s) décidée(s) sur chaque version"
         )
         if sampled:
-            lines.append(f"{bullet}échantillonné (pas exhaustif) : {', '.join(', '.join(e.conclusions) for e in sampled)}")
+            lines.append(f"{bullet}exploration guidée, non exhaustive (voir docs/audit-rules.md) : {', '.join(', '.join(e.conclusions) for e in sampled)}")
         else:
             lines.append(f"{bullet}exploration exhaustive des cellules (voir docs/audit-rules.md pour la garantie)")
     else:

@@ -79,7 +79,11 @@ def replay(recorded: Any, rb: Rulebook, source: str = "<décision>") -> Replay:
     date = parse_date(recorded.get("date"), f"{source} : « date »")
     facts: dict[str, Any] = {}
     presumed_names: set[Any] = set()
-    if status == "decided":
+    inexact = False  # replayed from the facts read, not from the facts given
+    given = recorded.get("given_facts")
+    if status == "decided" and isinstance(given, dict):
+        facts = dict(given)  # the situation as given: the replay is exact
+    elif status == "decided":  # an older record: only the facts its trace read
         trace = recorded.get("trace")
         if not isinstance(trace, dict) or not isinstance(trace.get("facts"), dict):
             raise _refuse(source, "la décision ne contient pas sa trace : les faits lus manquent", "rejouez une sortie de `cpc-rules decide --format json --trace` (ou `explain --format json`), qui contient la trace et les faits lus")
@@ -87,6 +91,7 @@ def replay(recorded: Any, rb: Rulebook, source: str = "<décision>") -> Replay:
         presumed_names = {p.get("fact") for p in recorded.get("presumptions") or () if isinstance(p, dict)}
         presumed_names |= {f for f in trace.get("presumed_facts") or () if isinstance(f, str)}
         facts = {k: v for k, v in trace["facts"].items() if k not in presumed_names}
+        inexact = True
     mode = recorded.get("mode", "presumptions")
     if mode not in ("presumptions", "strict"):
         raise _refuse(source, f"mode {mode!r} inconnu (attendu presumptions ou strict)")
@@ -101,10 +106,12 @@ def replay(recorded: Any, rb: Rulebook, source: str = "<décision>") -> Replay:
     except EvaluationError as e:  # a conflict or a missing definition on the way
         differences.append(Difference("status", status, f"erreur : [{e.diagnostic.code}] {e.diagnostic.message}"))
     else:
-        # a fact given but not read is not recorded: replayed, it is presumed where the original
-        # had it given. It could not change the answer; drop those presumptions from the replay
-        unread = {p["fact"] for p in again.get("presumptions") or ()} - presumed_names
-        again = _without_presumed(_plain(again), unread)
+        # an older record (no `given_facts`): a fact given but not read is not in the trace, so the
+        # replay presumes it where the original had it given; drop those presumptions from the replay
+        again = _plain(again)
+        if inexact:
+            unread = {p["fact"] for p in again.get("presumptions") or ()} - presumed_names
+            again = _without_presumed(again, unread)
         for key in COMPARED:
             _diff(key, recorded.get(key), again.get(key), differences)
     from cpc_rules import __version__

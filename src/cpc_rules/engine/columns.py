@@ -416,16 +416,19 @@ class ColumnProgram:
     def _needed_rows(self, days: np.ndarray) -> np.ndarray | None:
         """Per row and definition: whether a rule in force reads it (Program.at(d).needed).
 
-        It depends on the day only through the articles in force, so it is computed once
-        per distinct set of articles in force (a few per batch), not once per day.
+        It depends on the day only through the articles in force, which change only at
+        their versions' boundaries: it is computed once per stretch between two boundaries
+        (a few per rulebook) and each row finds its stretch by binary search, with no sort
+        of the batch.
         """
         if not self.rb.definitions:
             return None
-        uniq, inverse = np.unique(days, return_inverse=True)
-        on = np.stack([self._in_periods(uniq, periods) for periods in self.article_periods], axis=1) if self.article_periods else np.zeros((len(uniq), 0), dtype=bool)
-        patterns, first, which = np.unique(on, axis=0, return_index=True, return_inverse=True)
-        table = np.array([self.needed_at(dt.date.fromordinal(int(uniq[i]))) for i in first], dtype=bool).reshape(len(first), len(self.rb.definitions))
-        return table[np.asarray(which).reshape(-1)][inverse]
+        bounds = np.array(sorted({d for periods in self.article_periods for p in periods for d in p if d < 10**7}), dtype=np.int64)
+        if not len(bounds):
+            return np.broadcast_to(np.array(self.needed_at(dt.date(2000, 1, 1)), dtype=bool), (len(days), len(self.rb.definitions)))
+        firsts = [int(bounds[0]) - 1] + [int(b) for b in bounds]  # a day inside each stretch
+        table = np.array([self.needed_at(dt.date.fromordinal(max(1, d))) for d in firsts], dtype=bool).reshape(len(firsts), len(self.rb.definitions))
+        return table[np.searchsorted(bounds, days, side="right")]
 
     def _define(self, ev: _Eval, d: ir.DefInfo, acts: dict[int, Col], needed: np.ndarray | None) -> Col:
         n = ev.batch.n
@@ -497,6 +500,9 @@ class _Eval:
         assert scale > c.scale
         factor = 10 ** (scale - c.scale)
         val = c.val
+        if factor >= I64_SAFE:  # scales piled up by products: nothing fits, those rows fall back
+            self.batch.fall_back(c.known if c.known is not None else np.ones(self.n, dtype=bool), live)
+            return Col(c.known, np.zeros(self.n, dtype=np.int64), scale, c.none)
         if isinstance(val, np.ndarray):
             over = np.abs(val) >= I64_SAFE // factor
             if over.any():

@@ -130,7 +130,7 @@ class Program:
                 if not isinstance(name, str):
                     errors.append(Diagnostic("E416", f"clé « {values.excerpt(name)} » : un fait se nomme par un texte", None))
                     continue
-                errors.append(Diagnostic("E410", f"fait inconnu `{values.excerpt(name)}`", None, hint=did_you_mean(name, self._fact_index) or "voir `cpc-rules schema` pour les faits attendus"))
+                errors.append(Diagnostic("E410", f"fait inconnu `{values.excerpt(name)}`", None, hint=(did_you_mean(name, self._fact_index) if len(name) <= 100 else None) or "voir `cpc-rules schema` pour les faits attendus"))
                 continue
             if raw is None:
                 continue  # null in JSON: not known

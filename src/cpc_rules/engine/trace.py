@@ -252,16 +252,20 @@ class _Gen:
             self.depth += 1
             self.emit(f'r["value"] = {self.node(r.value)}')
             self.depth -= 1
-        if beaten_by:
-            self.emit(f"if {' or '.join(f'A[{e}] is True' for e in beaten_by)}:")
-            pairs = self.k(tuple((e, rb.rules[e].name) for e in beaten_by))
-            self.emit(f'    r["overridden_by"] = [name for e, name in {pairs} if A[e] is True]')
+        if beaten_by:  # `exception à` is transitive: an exception whose own chain applies overrides too
+            self.emit(f"if {' or '.join(f'C{e}' for e in beaten_by)}:")
+            pairs = "".join(f"({self.k(rb.rules[e].name)}, C{e}), " for e in beaten_by)
+            self.emit(f'    r["overridden_by"] = [name for name, c in ({pairs}) if c]')
         self.depth -= 1
         self.emit(f"R[{self.k(r.name)}] = r")
 
     def function(self) -> str:
         body_start = len(self.lines)
         self.emit("R = {}")
+        rb = self.rb
+        for kind, i in rb.order:  # C{i}: rule i, or one below it in its chain of exceptions, applies
+            if kind == "rule" and rb.rules[i].exceptions:
+                self.emit(f"C{i} = A[{i}] is True" + "".join(f" or C{e}" for e in rb.beaten_by[i]))
         for r in self.rb.rules:
             self.rule(r)
         self.emit("return R")

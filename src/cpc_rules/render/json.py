@@ -102,6 +102,23 @@ def decision_json(d: Decision, with_trace: bool = False) -> dict[str, Any]:
     out["missing_facts"] = [{"name": m, "label": labels.get(m.split("[")[0])} for m in d.missing]
     out["articles"] = [_article(d, a) for a in d.articles_cited]
     out["not_in_force"] = [_article(d, a) for a in d.not_in_force]
+    if with_trace:
+        out["given_facts"] = given_facts(d)
     if trace is not None:
         out["trace"] = trace
     return out
+
+
+def given_facts(d: Decision) -> dict[str, Any]:
+    """The facts the situation gave (known, not presumed), in declaration order: what `replay` re-decides from.
+
+    The trace's `facts` are only those the evaluation read; a presumption's reach (`presumed`)
+    also depends on the strict decision, which may read other given facts.
+    """
+    assert d.facts is not None
+    presumed = {p.fact for p in d.applied}
+    return {
+        f.name: values.to_json(d.facts[f.index], f.type, d.rulebook.records)
+        for f in d.rulebook.facts
+        if f.name not in presumed and not isinstance(d.facts[f.index], Unknown)
+    }

@@ -1,6 +1,6 @@
 """The decision in words, for a buyer: French by default, English with lang="en".
 
-The answer comes first (`verdict`, fifteen to twenty-five lines, the presumptions included): the procedures the buyer
+The answer comes first (`verdict`, about fifteen to twenty lines, the presumptions included): the procedures the buyer
 may use with the publicity each one owes, the obligations and prohibitions that
 apply, what stays open with the one question that settles most of it, and the
 presumptions the answer rests on. The report (`detail`) gives every conclusion
@@ -11,6 +11,7 @@ answers), never by its identifier alone.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections import Counter
 from typing import TYPE_CHECKING, Any
@@ -35,7 +36,12 @@ _WORDS = {
         "ground": "fondement",
         "unencoded": "non encodé",
         "verdict_unencoded": "indéterminé, non encodé",
-        "verdict_maybe_unencoded": "peut-être hors de ce que le recueil encode (indéterminé tant que ce n'est pas précisé)",
+        "verdict_maybe_unencoded": "peut-être hors de ce que le recueil encode (à préciser)",
+        "and_more": "et {n} autre(s) — détail : --detail",
+        "for_these": "pour ces {n} procédures",
+        "n_presumptions": "{n} présomption(s), dont",
+        "subject_to_n": "Sous réserve de {n} présomption(s) ({value}sauf indication contraire), dont",
+        "see_detail": "détail : --detail",
         "why_not": "condition non remplie",
         "pending": "dépend de",
         "missing": "Faits manquants (ils pourraient changer la décision)",
@@ -101,7 +107,12 @@ _WORDS = {
         "ground": "ground",
         "unencoded": "not encoded",
         "verdict_unencoded": "undetermined, not encoded",
-        "verdict_maybe_unencoded": "perhaps outside what the rulebook encodes (undetermined until settled)",
+        "verdict_maybe_unencoded": "perhaps outside what the rulebook encodes (to be settled)",
+        "and_more": "and {n} more — detail: --detail",
+        "for_these": "for these {n} procedures",
+        "n_presumptions": "{n} presumption(s), among them",
+        "subject_to_n": "Subject to ({value}unless stated otherwise) {n} presumption(s), among them",
+        "see_detail": "detail: --detail",
         "why_not": "condition not met",
         "pending": "depends on",
         "missing": "Missing facts (they could change the decision)",
@@ -364,20 +375,37 @@ def _wrap(head: str, items: list[str], indent: str = "  ") -> list[str]:
     return [line.replace("\u00a0", " ") for line in lines]
 
 
-def _presumption_items(d: Decision, used: set[str], w: dict[str, str]) -> list[str]:
+def _presumption_items(d: Decision, used: set[str], w: dict[str, str], shown: list[Status] | None = None) -> list[str]:
+    """The presumptions used, grouped by articles; with `shown`, those on which most of its settled conclusions rest first."""
     groups: dict[tuple[Any, ...], list[Presumption]] = {}
     for p in d.applied:
         if p.fact in used:
             groups.setdefault((p.articles, values.display(p.value, p.type, w["lang"])), []).append(p)
     same = len({display for _, display in groups}) == 1  # then the header says it once
+    if shown is not None:
+        rests = [(s.undetermined, set(d.presumed_for(s))) for s in shown]
+
+        def weight(ps: list[Presumption]) -> tuple[int, int]:
+            facts = {p.fact for p in ps}
+            hits = [open_ for open_, on in rests if facts & on]
+            return (-sum(1 for open_ in hits if not open_), -len(hits))
+
+        groups = dict(sorted(groups.items(), key=lambda kv: weight(kv[1])))
     items = []
     for (articles, display), ps in groups.items():
         arts = ", ".join(articles)
+        if shown is not None:  # the verdict's one line: a name, not the whole question
+            reason = Counter(p.reason for p in ps).most_common(1)[0][0]
+            name = f"« {short(re.sub(r'^(?:[RL][0-9-]+|[0-9]+°) : ', '', ps[0].label or ps[0].fact), 45)} »"
+            if len(ps) > 1:
+                name = f"{len(ps)} {short(reason, 50)}" if reason.startswith(("cas ", "case")) else f"{len(ps)} {w['cases'].split(' ')[1]} : {short(reason, 45)}"
+            items.append(f"{name}\u00a0({arts})")
+            continue
         if len(ps) == 1:
             items.append(f"« {short(ps[0].label or ps[0].fact, 40)} »" + ("" if same else f" : {display}") + f" ({arts})")
         else:
             reason = Counter(p.reason for p in ps).most_common(1)[0][0]
-            items.append(w["cases"].format(n=len(ps), value="" if same else display, reason=reason).replace("  ", " ").replace(" :", " :") + f" ({arts})")
+            items.append(w["cases"].format(n=len(ps), value="" if same else display, reason=short(reason, 50) if shown is not None else reason).replace("  ", " ").replace(" :", " :") + f" ({arts})")
     return items
 
 
@@ -390,24 +418,51 @@ def _with_arts(label: str, arts: str) -> str:
     """`label (arts)`, unless the label already ends with those articles."""
     if not arts:
         return label
-    return label if label.rstrip().endswith(f"({arts})") else f"{label} ({arts})"
+    refs = arts.split(", ")
+    if label.rstrip().endswith(f"({arts})") or all(r in label for r in refs):
+        return label
+    return f"{label} ({', '.join(refs[:3])}…)" if len(refs) > 4 else f"{label} ({arts})"
+
+
+def _bare(label: str) -> str:
+    """A member's label without its articles in brackets nor its explanation after « : » (for one-line lists)."""
+    label = label.split(" : ")[0]
+    return re.sub(r"\s*\((?:[LRD]\s?\d|art)[^)]*\)", "", label).strip()
+
+
+def _variant_of(lead: Status, s: Status) -> bool:
+    """`s` is a variant of `lead` (« Appel d'offres ouvert » of « Appel d'offres (ouvert ou restreint) »): its label
+    extends the lead's stem with a word the lead's label already names, and it has the same status on the same grounds."""
+    stem = lead.label.split(" (")[0]
+    rest = _bare(s.label)
+    if s is lead or not rest.startswith(stem + " ") or "(" not in lead.label:
+        return False
+    named = rest[len(stem) + 1 :].strip()
+    return named in lead.label and (s.permission, s.obligation, tuple(s.grounds)) == (lead.permission, lead.obligation, tuple(lead.grounds))
+
+
+def _fold(statuses: list[Status]) -> list[Status]:
+    """The statuses without the variants a generic one already names (said once, not three times)."""
+    return [s for s in statuses if not any(_variant_of(lead, s) for lead in statuses)]
 
 
 def _unencoded_lines(d: Decision, w: dict[str, str]) -> list[str]:
-    """What the rulebook does not encode and this situation falls in (or may): said first, never silently."""
+    """What the rulebook does not encode and this situation falls in (each said), or may (one line: they must not swamp)."""
     rb = d.rulebook
     rules = dict.fromkeys(r for s in d.statuses for r in s.unencoded)
-    lines = []
-    for r in rules:
-        rule = rb.rules[r]
-        certain = d.activations[r] is True
-        head = w["verdict_unencoded"] if certain else w["verdict_maybe_unencoded"]
-        lines.append(f"⚠ {head} : {rule.text} ({rb.articles[rule.article].ref})")
+    certain = [r for r in rules if d.activations[r] is True]
+    maybe = [r for r in rules if d.activations[r] is not True]
+    lines = [f"⚠ {w['verdict_unencoded']} : {rb.rules[r].text} ({rb.articles[rb.rules[r].article].ref})" for r in certain]
+    if maybe:
+        first = rb.rules[maybe[0]]
+        more = f" {w['and_more'].format(n=len(maybe) - 1)}" if len(maybe) > 1 else ""
+        text = f"⚠ {w['verdict_maybe_unencoded']} : {short(first.text, 90 if not more else 50)} ({rb.articles[first.article].ref}){more}"
+        lines.extend(textwrap.wrap(text, width=110, subsequent_indent="  ", break_on_hyphens=False))
     return [""] + lines if lines else []
 
 
 def verdict(d: Decision, lang: str = "fr") -> str:
-    """The answer first, in fifteen to twenty-five lines (see the module docstring)."""
+    """The answer first, in about fifteen to twenty lines (see the module docstring)."""
     w = _WORDS.get(lang, _WORDS["fr"])
     rb = d.rulebook
     title = w["title"].format(date=d.date.isoformat(), rulebook=rb.title or "recueil")
@@ -444,6 +499,7 @@ def verdict(d: Decision, lang: str = "fr") -> str:
         if not candidates:
             out.append(f"  ✘ {w['none_possible']}")
         allowed = [s for s in statuses if s.permission == "allowed"]
+        entries: list[tuple[Status, list[str], list[tuple[str, tuple[str, ...]]]]] = []  # a procedure's lines, then the publicity it owes
         for s in candidates:
             shown.append(s)
             mark = {"allowed": "✔", "undetermined": "?"}.get(s.permission or "", "✘")
@@ -452,38 +508,53 @@ def verdict(d: Decision, lang: str = "fr") -> str:
                 line += f" — {w[s.permission].split(' ', 1)[1]}"
             if s.obligation == "mandatory":
                 line += f" — {w['must']}"
-            elif s.permission == "allowed" and len(allowed) == 1 and len(candidates) == 1 and not given:
+            elif s.permission == "allowed" and len(_fold(allowed)) == 1 and len(_fold(candidates)) == 1 and not given:
                 line += f" — {w['only']}"
             if s.permission == "undetermined":
                 line += f" — {w['open']}"
                 open_missing.update(s.missing - choice_facts)
-            out.append(line)
+            lines = [line]
             if given and s.permission != "allowed" and allowed:  # the procedure retained is not open: say which are
-                out.extend(_wrap(f"    {w['possible']}", [a.label for a in allowed], "      "))
-            if not dependent or f is None:
+                lines.extend(_wrap(f"    {w['possible']}", [a.label for a in _fold(allowed)], "      "))
+            pub: list[tuple[str, tuple[str, ...]]] = []  # (enumeration's label, items) the procedure owes
+            alt = None
+            if dependent and f is not None:
+                alt = d if given else None
+                if alt is None:
+                    try:
+                        alt = d.alternative({f.name: s.member}, focus=dependent)
+                    except EvaluationError:
+                        alt = None
+            if alt is not None:
+                owed = [a for a in alt.statuses if a.enum in dependent and a.obligation == "mandatory"]
+                unsure = [a for a in alt.statuses if a.enum in dependent and a.undetermined]
+                for a in owed + unsure:
+                    used.update(alt.presumed_for(a))
+                for e in dependent:
+                    items = [f"{a.label} ({_arts(alt, a.grounds)})" for a in owed if a.enum == e]
+                    items += [f"? {a.label}" for a in unsure if a.enum == e]
+                    if items:
+                        pub.append((short(rb.enums[e].label or e, 40), tuple(items)))
+                for a in unsure:
+                    open_missing.update(a.missing - choice_facts)
+            entries.append((s, lines, pub))
+        # a variant the generic member names is said once; procedures owing the same publicity share its lines
+        kept = [(s, lines, pub) for s, lines, pub in entries if not any(_variant_of(t, s) and pub == p for t, _, p in entries)]
+        run = 0  # how many procedures in a row owe this publicity
+        for i, (s, lines, pub) in enumerate(kept):
+            out.extend(lines)
+            run += 1
+            if i + 1 < len(kept) and kept[i + 1][2] == pub:
                 continue
-            alt = d if given else None
-            if alt is None:
-                try:
-                    alt = d.alternative({f.name: s.member}, focus=dependent)
-                except EvaluationError:
-                    alt = None
-            if alt is None:
-                continue
-            owed = [a for a in alt.statuses if a.enum in dependent and a.obligation == "mandatory"]
-            unsure = [a for a in alt.statuses if a.enum in dependent and a.undetermined]
-            for a in owed + unsure:
-                used.update(alt.presumed_for(a))
-            for e in dependent:
-                items = [f"{a.label} ({_arts(alt, a.grounds)})" for a in owed if a.enum == e]
-                items += [f"? {a.label}" for a in unsure if a.enum == e]
-                if items:
-                    out.extend(_wrap(f"      {short(rb.enums[e].label or e, 40)}", items, " " * 8))
-            for a in unsure:
-                open_missing.update(a.missing - choice_facts)
+            for label, items in pub:
+                if run > 1:  # said once for the procedures above it, not as if for the last one only
+                    out.extend(_wrap(f"    {label} ({w['for_these'].format(n=run)})", list(items), " " * 6))
+                else:
+                    out.extend(_wrap(f"      {label}", list(items), " " * 8))
+            run = 0
         closed = [s for s in statuses if s not in candidates and s.permission in ("not_allowed", "forbidden")]
         if closed and not given:
-            out.extend(_wrap(f"  ✘ {w['not_possible']}", [s.label for s in closed], "    "))
+            out.extend(_wrap(f"  ✘ {w['not_possible']}", [_bare(s.label) for s in _fold(closed)], "    "))
             shown.extend(closed)
     rest = [s for s in d.statuses if s.enum not in handled]
     applies = [s for s in rest if s.obligation == "mandatory" or s.permission == "forbidden"]
@@ -491,8 +562,11 @@ def verdict(d: Decision, lang: str = "fr") -> str:
         out.append("")
         out.append(f"{w['obligations']} :")
         for s in applies:
-            mark = "●" if s.obligation == "mandatory" else "✘"
-            out.append(f"  {mark} {_with_arts(short(s.label, 95), _arts(d, s.grounds))}")
+            if s.obligation == "mandatory":
+                out.append(f"  ● {_with_arts(short(s.label, 95), _arts(d, s.grounds))}")
+        banned = [f"{_bare(short(s.label, 55))}\u00a0({_arts(d, s.grounds).replace(' ', chr(160))})" for s in applies if s.obligation != "mandatory"]
+        if banned:  # prohibitions a buyer rarely meets: one line, not one each
+            out.extend(_wrap(f"  {w['forbidden']}", banned, "    "))
         shown.extend(applies)
     still = [s for s in rest if s.undetermined]
     rest_missing: Counter[str] = Counter()
@@ -507,13 +581,21 @@ def verdict(d: Decision, lang: str = "fr") -> str:
         out.append(w["open_count"].format(n=n_open))
         if tier:
             best, count = min(tier.items(), key=lambda kv: (-kv[1], fact_label(rb, kv[0])))
-            out.append(f"{w['question']} : « {fact_label(rb, best)} » ({w['conclusions'].format(n=count)})")
+            out.append(f"{w['question']} : « {short(fact_label(rb, best), 70)} » ({w['conclusions'].format(n=count)})")
     for s in shown:
         used.update(d.presumed_for(s))
-    items = _presumption_items(d, used, w)
-    if items:
-        out.append("")
-        out.extend(_wrap(_presumption_header(d, used, w), items, "  "))
+    items = _presumption_items(d, used, w, shown)
+    if items:  # one line: how many, the two or three that carry most of the answer; the rest in the report
+        n = sum(1 for p in d.applied if p.fact in used)
+        shown_values = {values.display(p.value, p.type, w["lang"]) for p in d.applied if p.fact in used}
+        value = f"{w['presumed_value']} {next(iter(shown_values))} " if len(shown_values) == 1 else ""
+        head = w["subject_to_n"].format(n=n, value=value)
+        k = 1  # as many of the most relevant as fit in two lines, at least one
+        while k < min(3, len(items)) and len(_wrap(head, [*items[: k + 1], w["see_detail"]], "  ")) <= 2:
+            k += 1
+        top = items[:k]
+        top[-1] += f" — {w['see_detail']}"
+        out.extend(_wrap(head, top, "  "))
     return "\n".join(out) + "\n"
 
 

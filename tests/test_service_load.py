@@ -1,0 +1,48 @@
+"""A bounded load test on loopback: a real server, a fixed number of requests, a time cap, 0 errors."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from cpc_rules import default_rulebook
+from server import running_server
+
+REQUESTS = 240
+THREADS = 4
+TIME_CAP = 120.0  # seconds: the test stops sending past it (a bound, not a measure)
+
+
+def _situations() -> list[dict]:
+    buyers = ["autorité_centrale", "autre_pouvoir_adjudicateur", "entité_adjudicatrice"]
+    natures = ["travaux", "fournitures", "services"]
+    amounts = ["39999.99", "40000", "59999.99", "60000", "89999.99", "90000", "215999.99", "216000", "5403999.99", "5404000"]
+    out = []
+    for i in range(REQUESTS):
+        out.append({"date": ["2025-06-01", "2026-03-31", "2026-04-01"][i % 3], "faits": {"acheteur": buyers[i % 3], "nature": natures[(i // 3) % 3], "valeur_estimée_besoin": amounts[i % len(amounts)]}})
+    return out
+
+
+def test_loopback_load_zero_errors_identical_answers() -> None:
+    situations = _situations()
+    rb = default_rulebook()
+    expected = [rb.decide(s["faits"], at=s["date"]).to_json(trace=False) for s in situations]
+    with running_server() as base, httpx.Client(base_url=base, timeout=30) as client:
+        start = time.monotonic()
+
+        def send(i: int) -> tuple[int, int, dict]:
+            if time.monotonic() - start > TIME_CAP:
+                return i, -1, {}
+            r = client.post("/decide", content=json.dumps(situations[i]), headers={"content-type": "application/json"})
+            return i, r.status_code, r.json()
+
+        with ThreadPoolExecutor(THREADS) as pool:
+            results = list(pool.map(send, range(len(situations))))
+    sent = [r for r in results if r[1] != -1]
+    assert len(sent) >= REQUESTS // 4, "too few requests within the time cap"
+    assert all(status == 200 for _, status, _ in sent)
+    for i, _, body in sent:
+        assert body == expected[i]
