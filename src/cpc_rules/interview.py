@@ -592,7 +592,8 @@ def _question(
     t = f.type
     choices: tuple[Choice, ...] = ()
     if t.kind == "bool":
-        kind, choices, accepted = "bool", (Choice("Oui", True), Choice("Non", False)), "le numéro d'un choix, ou oui / non"
+        kind, accepted = "bool", "le numéro d'un choix, ou oui / non"
+        choices = tuple(c for c in (Choice("Oui", True), Choice("Non", False)) if fits is None or c.value in fits)
     elif t.kind == "enum":
         e = rb.enums[t.name]  # type: ignore[index]
         kind = "enum"
