@@ -3,7 +3,8 @@
     PYTHONPATH=src python bench/interview.py            # 100 random + 100 realistic starts (DECP), seed 2026
     PYTHONPATH=src python bench/interview.py --n 30     # fewer
 
-A *start* is what a buyer knows first: buyer, nature, estimated value, date. Behind it a
+A *start* is what a buyer knows first: who buys (`type_acheteur`, as the buyer says it), nature,
+estimated value, date. Behind it a
 *truth* gives every other fact (rare exceptions true 5 % of the time, the procedure the buyer
 retains among those the law allows it, the rest drawn at random); a simulated buyer answers
 each question from the truth. Counted: the questions asked until no conclusion on procedures
@@ -16,7 +17,7 @@ encoded cannot be settled and are not waited for).
   order of declaration (as docassemble asks the first undefined variable it meets).
 
 Realistic starts come from the real DECP records in ../shared/data/decp (nature from the CPV
-code, buyer category from the SIRET's legal-form digit, value and notification date as
+code, who buys from the SIREN prefix, value and notification date as
 published); nothing is timed. Goal (issue 10): ≤ 6 questions for 90 % of starts, fewer
 than naive on average.
 """
@@ -46,8 +47,12 @@ def truth(rb: Any, start: dict[str, Any], at: dt.date, rng: random.Random, retai
     """Every fact: the start, rare exceptions mostly false, the rest drawn; the procedure retained is one the law allows."""
     c = rb.checked
     t: dict[str, Any] = dict(start)
+    if "type_acheteur" not in t:  # who buys, consistent with the category when only that is known
+        t["type_acheteur"] = rng.choice(TYPES.get(t.get("acheteur"), c.enums["qualité_acheteur"].members))
+        if t.get("acheteur") in ("autorité_centrale", "défense_sécurité"):
+            t["marché_de_défense_ou_de_sécurité"] = t["acheteur"] == "défense_sécurité"
     for f in c.facts:
-        if f.name in t or f.name == "procédure_retenue":
+        if f.name in t or f.name == "procédure_retenue" or f.name in DERIVED:
             continue
         k = f.type.kind
         if k == "bool":
@@ -68,10 +73,28 @@ def truth(rb: Any, start: dict[str, Any], at: dt.date, rng: random.Random, retai
     t.pop("valeur_lot", None)
     for name in ("montant_de_base", "montant_options", "montant_reconductions", "primes_candidats", "montant_douze_mois", "montant_maximum_accord_cadre"):
         t.pop(name, None)  # the parts of a value the buyer gave as a total: never asked
-    d = rb.decide({k: v for k, v in t.items()}, at, presumptions=False) if _has_presumptions(rb) else rb.decide(t, at)
+    d = _decide_consistent(rb, t, at)
     allowed = [s.member for s in d.statuses if s.enum == "procédure" and s.permission == "allowed"]
     t["procédure_retenue"] = retained if retained in allowed else (rng.choice(allowed) if allowed else "appel_d_offres")
     return t
+
+
+def _decide_consistent(rb: Any, t: dict[str, Any], at: dt.date) -> Any:
+    """Decide the truth; a declared fact drawn against what the rulebook derives (E402: `soumis_au_livre_iv` given
+    false for a commune) is dropped from the truth (the buyer would not contradict the law on it)."""
+    from cpc_rules.engine.runtime import EvaluationError
+    from cpc_rules.ir import FactRef
+
+    c = rb.checked
+    declared = [c.facts[r.value.index].name for r in c.rules if r.define is not None and r.condition is None and isinstance(r.value, FactRef)]
+    while True:
+        try:
+            return rb.decide(t, at, presumptions=False) if _has_presumptions(rb) else rb.decide(t, at)
+        except EvaluationError:
+            drop = next((f for f in declared if f in t), None)
+            if drop is None:
+                raise
+            t.pop(drop)
 
 
 def _has_presumptions(rb: Any) -> bool:
@@ -81,6 +104,14 @@ def _has_presumptions(rb: Any) -> bool:
 
 
 RARE: set[str] = set()
+DERIVED = ("acheteur", "acheteur_état_ou_collectivité")  # derived from type_acheteur: drawn, they could contradict it
+TYPES = {  # the types of buyer of each category (00-prologue.cpc)
+    "autorité_centrale": ["état_administration_centrale", "état_service_déconcentré", "établissement_public_national_listé"],
+    "défense_sécurité": ["état_administration_centrale", "état_service_déconcentré"],
+    "autre_pouvoir_adjudicateur": ["commune", "département", "région", "epci", "établissement_public_local", "établissement_public_de_santé", "office_public_de_l_habitat", "sem", "organisme_privé_pouvoir_adjudicateur"],
+    "entité_adjudicatrice": ["collectivité_opérateur_de_réseau", "entreprise_opérateur_de_réseau"],
+}
+SIREN_TYPES = {"21": "commune", "22": "département", "23": "région", "24": "epci", "25": "epci", "20": "établissement_public_local", "26": "établissement_public_local", "27": "établissement_public_local", "28": "établissement_public_local"}
 
 
 def settled(rb: Any, situation: dict[str, Any], at: dt.date) -> bool:
@@ -131,7 +162,7 @@ def random_starts(rng: random.Random, n: int, rb: Any) -> list[tuple[dict[str, A
         out.append(
             (
                 {
-                    "acheteur": rng.choice(c.enums["catégorie_acheteur"].members),
+                    "type_acheteur": rng.choice(c.enums["qualité_acheteur"].members),
                     "nature": rng.choice(c.enums["nature_achat"].members),
                     "valeur_estimée_besoin": str(value),
                 },
@@ -155,7 +186,9 @@ PROCEDURES = {
 
 
 def decp_starts(rng: random.Random, n: int) -> list[tuple[dict[str, Any], dt.date, str | None]]:
-    """Real records: CPV 45 → travaux, under 45 (and 48) → fournitures, else services; SIRET 1… → State (central), else other buyer."""
+    """Real records: CPV 45 → travaux, under 45 (and 48) → fournitures, else services; who buys from the SIREN prefix
+    (1… State service, 21 commune, 22 département, 23 région, 24/25 EPCI or syndicate, 20/26–28 local public body:
+    INSEE usage, à confirmer), else only the category « autre pouvoir adjudicateur » (the interview asks who)."""
     if not DECP.exists():
         print(f"(pas de données DECP à {DECP} : départs réalistes ignorés)", file=sys.stderr)
         return []
@@ -171,8 +204,9 @@ def decp_starts(rng: random.Random, n: int) -> list[tuple[dict[str, Any], dt.dat
             if not (dt.date(2019, 4, 1) <= at < dt.date(2028, 1, 1)) or not (0 < value < Decimal("1e9")) or r["nature"] not in ("Marché", "Accord-cadre"):
                 continue
             nature = "travaux" if cpv == 45 else "fournitures" if cpv < 45 or cpv == 48 else "services"
-            buyer = "autorité_centrale" if r["acheteur_id"].startswith("1") else "autre_pouvoir_adjudicateur"
-            rows.append(({"acheteur": buyer, "nature": nature, "valeur_estimée_besoin": str(value.quantize(Decimal("0.01")))}, at, PROCEDURES.get(r["procedure"])))
+            sid = r["acheteur_id"]
+            who = {"type_acheteur": "état_service_déconcentré"} if sid.startswith("1") else {"type_acheteur": SIREN_TYPES[sid[:2]]} if sid[:2] in SIREN_TYPES else {"acheteur": "autre_pouvoir_adjudicateur"}
+            rows.append(({**who, "nature": nature, "valeur_estimée_besoin": str(value.quantize(Decimal("0.01")))}, at, PROCEDURES.get(r["procedure"])))
     rng.shuffle(rows)
     return rows[:n]
 

@@ -46,9 +46,12 @@ def test_interview_in_a_terminal(tmp_path) -> None:  # type: ignore[no-untyped-d
     child.expect("Question 3 — Procédure que l'acheteur met en œuvre")
     child.expect("> ")
     child.sendline("2")  # procédure adaptée
-    child.expect("Question 4 — L'État, ses établissements publics")
+    child.expect(r"Question 4 — Qui achète \(commune")  # the category is given: who buys, for R2131-12
     child.expect("> ")
-    child.sendline("?")  # je ne sais pas
+    child.sendline("?")  # je ne sais pas: then the quality itself is asked
+    child.expect("Question 5 — L'État, ses établissements publics")
+    child.expect("> ")
+    child.sendline("?")
     while child.expect([r"Question \d+ — ", "Plus aucune question"]) == 0:  # whatever remains: « je ne sais pas »
         child.expect("> ")
         child.sendline("?")
@@ -58,7 +61,7 @@ def test_interview_in_a_terminal(tmp_path) -> None:  # type: ignore[no-untyped-d
     assert child.exitstatus == 0
     saved = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     assert saved["faits"]["procédure_retenue"] == "procédure_adaptée"
-    assert saved["faits"]["acheteur_état_ou_collectivité"] is None  # not known: saved as null
+    assert saved["faits"]["type_acheteur"] is None and saved["faits"]["acheteur_état_ou_collectivité"] is None  # not known: null
     assert saved["faits"]["urgence_impérieuse"] is False
     # `decide` on the saved file prints the verdict the interview printed
     verdict = child.before.replace("\r\n", "\n")
@@ -70,9 +73,9 @@ def test_interview_in_a_terminal(tmp_path) -> None:  # type: ignore[no-untyped-d
 
 def test_ctrl_c_saves_what_was_answered(tmp_path) -> None:  # type: ignore[no-untyped-def]
     child = spawn("--at", "2026-05-01", "--save", "out.json", cwd=str(tmp_path))
-    child.expect("Question 1 — Catégorie de l'acheteur")
+    child.expect(r"Question 1 — Qui achète \(commune")
     child.expect("> ")
-    child.sendline("2")
+    child.sendline("6")  # Commune
     child.expect("Question 2 — ")
     child.expect("> ")
     child.sendintr()
@@ -82,4 +85,4 @@ def test_ctrl_c_saves_what_was_answered(tmp_path) -> None:  # type: ignore[no-un
     child.close()
     assert child.exitstatus == 1
     saved = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
-    assert saved == {"date": "2026-05-01", "faits": {"acheteur": "autre_pouvoir_adjudicateur"}}
+    assert saved == {"date": "2026-05-01", "faits": {"type_acheteur": "commune"}}

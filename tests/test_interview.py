@@ -126,8 +126,11 @@ AMOUNTS = st.one_of(st.sampled_from(MONEY), st.decimals(min_value=0, max_value=1
 def starts(draw: st.DrawFn) -> dict[str, Any]:
     """What a buyer knows first (each fact possibly missing), sometimes with one more fact."""
     s: dict[str, Any] = {}
-    if draw(st.booleans()) or draw(st.booleans()):
-        s["acheteur"] = draw(st.sampled_from(C.enums["catégorie_acheteur"].members))
+    if draw(st.booleans()) or draw(st.booleans()):  # who buys: as the buyer says it, or the category
+        if draw(st.booleans()):
+            s["type_acheteur"] = draw(st.sampled_from(C.enums["qualité_acheteur"].members))
+        else:
+            s["acheteur"] = draw(st.sampled_from(C.enums["catégorie_acheteur"].members))
     if draw(st.booleans()) or draw(st.booleans()):
         s["nature"] = draw(st.sampled_from(C.enums["nature_achat"].members))
     if draw(st.booleans()) or draw(st.booleans()):
@@ -140,6 +143,8 @@ def answer_from(data: Any, q: Question, at: dt.date) -> dict[str, Any] | None:
     if q.kind == "checklist":
         picked = data.draw(st.sets(st.sampled_from(q.facts), max_size=2))
         return {f: f in picked for f in q.facts}
+    if q.choices:  # the choices offered (a member the answers so far contradict is not)
+        return {q.fact: data.draw(st.sampled_from([c.value for c in q.choices]))}
     return {q.fact: data.draw(st.sampled_from(values_of(q.fact, at)))}
 
 
@@ -201,7 +206,7 @@ def test_completeness_from_nothing_default_focus() -> None:
     """The whole default focus, from an empty situation, answering the usual way (no exception applies)."""
     at = dt.date(2026, 5, 1)
     iv = Interview(RB, {}, at)
-    usual = {"acheteur": "autre_pouvoir_adjudicateur", "nature": "fournitures", "valeur_estimée_besoin": "150000", "procédure_retenue": "procédure_adaptée"}
+    usual = {"type_acheteur": "commune", "acheteur": "autre_pouvoir_adjudicateur", "nature": "fournitures", "valeur_estimée_besoin": "150000", "procédure_retenue": "procédure_adaptée"}
     for _ in range(40):
         q = iv.next()
         if q is None:
@@ -219,14 +224,55 @@ def test_completeness_from_nothing_default_focus() -> None:
 
 
 def test_four_facts_first_question_is_the_checklist() -> None:
-    s = {"acheteur": "autre_pouvoir_adjudicateur", "nature": "fournitures", "valeur_estimée_besoin": "150000"}
+    """Who buys (as the buyer says it), what, how much: the rare exceptions first; then the partnership's own
+    condition (R2172-20, not presumed by the rulebook) and the procedure (publicity); the commune is État ou
+    collectivité (R2131-12) by derivation, so neither the category nor that quality is asked."""
+    s = {"type_acheteur": "commune", "nature": "fournitures", "valeur_estimée_besoin": "150000"}
     qs = next_questions(RB, s, "2026-05-01", focus=["procédure", "publicité"])
     assert qs[0].kind == "checklist" and qs[0].rare
-    assert {"urgence_impérieuse", "procédure_infructueuse", "opérateur_unique"} <= set(qs[0].facts)
+    assert {"urgence_impérieuse", "procédure_infructueuse", "opérateur_unique", "achat_innovant"} <= set(qs[0].facts)
     assert "R2122-1" in qs[0].articles
-    assert [q.fact for q in qs[1:]] == ["procédure_retenue", "acheteur_état_ou_collectivité"]
-    # the given facts are never asked again
-    assert not {"acheteur", "nature", "valeur_estimée_besoin"} & {f for q in qs for f in q.facts}
+    assert [q.fact for q in qs[1:]] == ["besoin_non_couvert_par_le_marché", "procédure_retenue"]
+    # the given facts are never asked again, nor the facts derived from them
+    assert not {"type_acheteur", "acheteur", "acheteur_état_ou_collectivité", "nature", "valeur_estimée_besoin"} & {f for q in qs for f in q.facts}
+
+
+def test_choices_contradicting_the_answers_are_not_offered() -> None:
+    """The category given (a central authority; a defence contract not said): who buys offers only the State's kinds
+    and its national public bodies (for those, the category depends on the defence question), not a commune."""
+    s = {"acheteur": "autorité_centrale", "nature": "fournitures", "valeur_estimée_besoin": "150000"}
+    q = next(q for q in next_questions(RB, s, "2026-05-01", focus=["procédure", "publicité"]) if q.fact == "type_acheteur")
+    assert [c.value for c in q.choices] == [
+        "état_administration_centrale",
+        "état_service_déconcentré",
+        "établissement_public_national_listé",
+        "établissement_public_national_administratif",
+        "établissement_public_national_industriel_commercial",
+    ]
+    assert parse_answer(RB, q, "6") is None  # the last number is still « je ne sais pas »
+    assert len(next_questions(RB, {}, "2026-05-01", focus=["procédure"])[0].choices) == 16  # nothing given: every kind
+
+
+def test_the_buyer_is_asked_who_they_are() -> None:
+    """`type_acheteur` (« Commune ») before the category it implies (`acheteur`), even when the category alone
+    would settle more on average (a State buyer's category also needs the defence question)."""
+    start = {"nature": "fournitures", "valeur_estimée_besoin": "150000"}
+    facts = [q.fact for q in next_questions(RB, start, "2026-05-01", focus=["procédure", "publicité"])]
+    assert facts[:2] == ["type_acheteur", "acheteur"]
+    # from nothing: alone it changes nothing (only the defence category does), so it is asked with its partner
+    first = next_questions(RB, {}, "2026-05-01", focus=["procédure", "publicité"])[0]
+    assert first.fact == "type_acheteur" and first.joint_with == ("marché_de_défense_ou_de_sécurité",)
+    # the category given: who buys before the derived quality of R2131-12
+    cat = {"acheteur": "autre_pouvoir_adjudicateur", **start}
+    facts = [q.fact for q in next_questions(RB, cat, "2026-05-01", focus=["publicité"])]
+    assert facts.index("type_acheteur") < facts.index("acheteur_état_ou_collectivité")
+    # the buyer does not know: the category alone is needed, and asked
+    facts = [q.fact for q in next_questions(RB, start, "2026-05-01", focus=["procédure", "publicité"], skip={"type_acheteur"})]
+    assert "type_acheteur" not in facts and facts[0] == "acheteur"
+    # a State service, the defence question open: the category is asked last, if at all
+    st_ = {"type_acheteur": "état_administration_centrale", **start}
+    facts = [q.fact for q in next_questions(RB, st_, "2026-05-01", focus=["procédure", "publicité"])]
+    assert "acheteur" not in facts[:-1]
 
 
 def test_settled_situation_has_no_question() -> None:
@@ -249,8 +295,9 @@ def test_skipped_fact_is_not_asked_again() -> None:
 
 
 def test_joint_question_when_no_fact_alone_decides() -> None:
-    """Procedures only, nature and value unknown: the threshold depends on the nature; neither alone settles it."""
-    qs = next_questions(RB, {"acheteur": "autre_pouvoir_adjudicateur"}, "2026-05-01", focus=["procédure"])
+    """Procedures only, nothing known: the thresholds depend on the buyer and the nature; the nature alone settles
+    nothing (with a category known, new routes such as maîtrise d'œuvre make it decisive alone)."""
+    qs = next_questions(RB, {}, "2026-05-01", focus=["procédure"])
     nature = [q for q in qs if q.fact == "nature"]
     assert nature and nature[0].joint_with  # the witness partner is checked by the relevance property
 
@@ -339,7 +386,7 @@ def test_going_back_forgets_the_answer() -> None:
 # ---------------------------------------------------------------- the command (click runner; the terminal: test_ask_pty.py)
 
 
-SITUATION = {"acheteur": "autre_pouvoir_adjudicateur", "nature": "fournitures", "valeur_estimée_besoin": "150000"}
+SITUATION = {"type_acheteur": "commune", "nature": "fournitures", "valeur_estimée_besoin": "150000"}
 
 
 def test_ask_json_lists_ranked_questions(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -349,7 +396,7 @@ def test_ask_json_lists_ranked_questions(tmp_path) -> None:  # type: ignore[no-u
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
     assert out["date"] == "2026-05-01"
-    assert [q["fact"] for q in out["questions"]][1:] == ["procédure_retenue", "acheteur_état_ou_collectivité"]
+    assert [q["fact"] for q in out["questions"]][1:] == ["besoin_non_couvert_par_le_marché", "procédure_retenue"]
 
 
 def test_ask_usage_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -359,12 +406,16 @@ def test_ask_usage_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert r.exit_code == 2 and "--at" in r.output
     r = CliRunner().invoke(main, ["ask", "--at", "2026-13-01", "--format", "json"])
     assert r.exit_code == 1 and "E413" in r.output
+    r = CliRunner().invoke(main, ["ask", "-", "--at", "2026-05-01"], input="{}")
+    assert r.exit_code == 2 and "entrée standard" in r.output  # the answers come from standard input
+    r = CliRunner().invoke(main, ["ask", "-", "--at", "2026-05-01", "--format", "json"], input='{"nature": "travaux"}')
+    assert r.exit_code == 0 and json.loads(r.output)["questions"]
 
 
 def test_ask_whole_interview_saves_a_replayable_situation(tmp_path) -> None:  # type: ignore[no-untyped-def]
     p, out = tmp_path / "s.json", tmp_path / "out.json"
     p.write_text(json.dumps(SITUATION), encoding="utf-8")
-    answers = "aucune\nxyz\n2\n2\n1\n"  # checklist: none; a mistake; not a lot; MAPA; État ou collectivité: oui
+    answers = "aucune\nxyz\n2\n2\n"  # checklist: none; a mistake; not a lot; MAPA (a commune: État ou collectivité, derived)
     r = CliRunner().invoke(main, ["ask", str(p), "--at", "2026-05-01", "--focus", "procédure,publicité", "--save", str(out)], input=answers)
     assert r.exit_code == 0, r.output
     assert "Réponse non comprise" in r.output and "Plus aucune question" in r.output
@@ -377,9 +428,9 @@ def test_ask_whole_interview_saves_a_replayable_situation(tmp_path) -> None:  # 
 
 def test_ask_end_of_input_saves_what_was_answered(tmp_path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "out.json"
-    r = CliRunner().invoke(main, ["ask", "--at", "2026-05-01", "--save", str(out)], input="2\n")
+    r = CliRunner().invoke(main, ["ask", "--at", "2026-05-01", "--save", str(out)], input="6\n")  # who buys: 6. Commune
     assert r.exit_code == 1 and "Entretien interrompu" in r.output
-    assert json.loads(out.read_text(encoding="utf-8")) == {"date": "2026-05-01", "faits": {"acheteur": "autre_pouvoir_adjudicateur"}}
+    assert json.loads(out.read_text(encoding="utf-8")) == {"date": "2026-05-01", "faits": {"type_acheteur": "commune"}}
 
 
 def test_ask_back_at_the_start_and_date_asked(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -332,6 +332,8 @@ def ask(situation: str | None, at: str | None, focus: str | None, save_path: str
     from cpc_rules.interview import Interview
     from cpc_rules.situation import parse_date, read_situation_file
 
+    if situation == "-" and output_format != "json":
+        raise click.UsageError("l'entretien lit les réponses sur l'entrée standard : donnez la situation de départ dans un fichier")
     s = read_situation_file(situation, sys.stdin.read() if situation == "-" else None) if situation else None
     facts, file_date = (dict(s.facts), s.date) if s else ({}, None)
     rb = _rulebook(rulebook_path)

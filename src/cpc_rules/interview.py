@@ -18,6 +18,13 @@ rather than values, because values are ours (threshold points), not the buyer's:
 is an answer the buyer may give. The lowest cost is asked first; ties go to the fact with
 fewer choices, then to the rulebook's order.
 
+The buyer's own fact before the category it implies: a fact the rulebook also derives from
+another one (`acheteur`, a category, is derived from `type_acheteur`, « une commune ») is
+ranked right after a question on that source, whatever their costs (the source's answer
+settles the category; it may cost more only because some of its answers need one more fact,
+such as a defence contract for the State); last when the source is given; and on its own
+cost when the buyer does not know the source (then the category alone is needed).
+
 This module imports the API and the decision; nothing in the engine imports it.
 """
 
@@ -397,19 +404,90 @@ def next_questions(
     for f, classes in singles:
         if (f, classes) in rare_bools and len(rare_bools) > 1:
             continue
-        questions.append(_question(rulebook, f, date, tiers, _cost(oracle, classes), rare=_rare(f)))
+        fits = {_freeze(v) for vs in classes.values() for v in vs}  # a member the answers so far contradict (E402) is not offered
+        questions.append(_question(rulebook, f, date, tiers, _cost(oracle, classes), rare=_rare(f), fits=fits))
     if len(rare_bools) > 1:
         questions.append(_checklist(rulebook, base, rare_bools, date, tiers, oracle))
     inert = [f for f in cands if all(f is not g for g, _ in singles)]
     if inert:
         # a fact that selects a parameter (the nature, the buyer) may decide only with another one
         # (nature and value against a threshold): pair those first, and every inert fact if nothing else is left
+        # and the buyer's own fact behind a category asked (`type_acheteur` decides with `marché_de_défense…`)
         keys = _param_keys(rb)
-        firsts = inert if not questions else [f for f in inert if f.index in keys]
+        asked = {q.fact for q in questions}
+        own_facts = {s for a, srcs in _declared_sources(rb).items() if a in asked for s in srcs}
+        firsts = inert if not questions else [f for f in inert if f.index in keys or f.name in own_facts]
         questions += _joint_questions(rulebook, base, now, firsts, inert, groups, date, tiers, oracle)
     order = {f.name: f.index for f in rb.facts}
-    questions.sort(key=lambda q: (q.cost, len(q.choices) or 99, order[q.fact]))
+    own = {q.fact: (q.cost, len(q.choices) or 99, order[q.fact]) for q in questions}
+    sources = _declared_sources(rb)
+
+    def key(q: Question) -> tuple[Any, ...]:
+        # the buyer's own fact first: a fact the rulebook derives from another (`acheteur` from `type_acheteur`)
+        # comes right after a question on its source; last when the source is given (it rarely remains open);
+        # on its own merits when the source is unknown to the buyer (then the category alone is needed)
+        src = sources.get(q.fact, ())
+        if any(situation.get(s) is not None for s in src):
+            return (1, own[q.fact], 0, own[q.fact])
+        asked = [own[s] for s in src if s in own]
+        if asked:
+            return (0, min(asked), 1, own[q.fact])
+        return (0, own[q.fact], 0, own[q.fact])
+
+    questions.sort(key=key)
     return questions
+
+
+_SOURCES: dict[str, dict[str, tuple[str, ...]]] = {}
+
+
+def _declared_sources(rb: ir.Rulebook) -> dict[str, tuple[str, ...]]:
+    """Facts a buyer may declare but the rulebook also derives: fact -> the facts it is derived from.
+
+    A definition copied from a fact without condition (`définit catégorie = acheteur`) and defined
+    by other rules too is a *declared* fact; its source is an enumeration fact that every other
+    rule of that definition tests and whose every member some rule tests (`type_acheteur`: each
+    answer derives the category, with at most one more fact). The buyer knows the source
+    (« une commune »), not always the category it implies, so the interview asks the source first.
+    A partial derivation (`services_sociaux_spécifiques`, derived only for mixed services) is no source.
+    """
+    got = _SOURCES.get(rb.digest)
+    if got is not None:
+        return got
+    facts = {f.index: f for f in rb.facts}
+    by_def: dict[int, list[ir.RuleInfo]] = {}
+    for r in rb.rules:
+        if r.define is not None:
+            by_def.setdefault(r.define, []).append(r)
+    out: dict[str, tuple[str, ...]] = {}
+    for rules in by_def.values():
+        declared = [r for r in rules if r.condition is None and isinstance(r.value, ir.FactRef)]
+        others = [r for r in rules if r not in declared]
+        if not declared or not others:
+            continue
+        tested: list[dict[int, set[str]]] = [_members_tested(r.condition) for r in others]
+        common = set(tested[0]).intersection(*tested[1:])
+        for i in sorted(common):
+            f = facts[i]
+            if f.type.kind != "enum" or set(rb.enums[f.type.name].members) - set().union(*(t[i] for t in tested)):  # type: ignore[index]
+                continue
+            for r in declared:
+                name = facts[r.value.index].name  # type: ignore[union-attr]
+                if name != f.name:
+                    out[name] = (*out.get(name, ()), f.name)
+    _SOURCES[rb.digest] = out
+    return out
+
+
+def _members_tested(e: ir.Expr | None) -> dict[int, set[str]]:
+    """Enumeration facts a condition tests, with the members it names (`f dans {a, b}`, `f = a`)."""
+    out: dict[int, set[str]] = {}
+    for n in ir.walk(e) if e is not None else ():
+        if isinstance(n, ir.Member) and isinstance(n.operand, ir.FactRef):
+            out.setdefault(n.operand.index, set()).update(n.values)
+        elif isinstance(n, ir.Compare) and n.op == "=" and isinstance(n.left, ir.FactRef) and isinstance(n.right, ir.Const):
+            out.setdefault(n.left.index, set()).add(str(n.right.value))
+    return out
 
 
 def _checklist(rulebook: Any, base: list[Any], rare: list[Any], date: dt.date, tiers: Any, oracle: _Oracle) -> Question:
@@ -504,17 +582,22 @@ def _label(f: ir.FactInfo) -> str:
     return f.label or f.name.replace("_", " ")
 
 
-def _question(rulebook: Any, f: ir.FactInfo, date: dt.date, tiers: Any, cost: tuple[float, ...], rare: bool, joint_with: tuple[str, ...] = ()) -> Question:
+def _question(
+    rulebook: Any, f: ir.FactInfo, date: dt.date, tiers: Any, cost: tuple[float, ...], rare: bool, joint_with: tuple[str, ...] = (), fits: set[Any] | None = None
+) -> Question:
+    """The question on one fact; `fits`: the members the answers so far allow (say, a commune when the category given
+    is « autre pouvoir adjudicateur »), the others not offered."""
     rb = rulebook.checked
     arts = _articles(rb, rulebook.program, f.index, tiers, date)
     t = f.type
     choices: tuple[Choice, ...] = ()
     if t.kind == "bool":
-        kind, choices, accepted = "bool", (Choice("Oui", True), Choice("Non", False)), "le numéro d'un choix, ou oui / non"
+        kind, accepted = "bool", "le numéro d'un choix, ou oui / non"
+        choices = tuple(c for c in (Choice("Oui", True), Choice("Non", False)) if fits is None or c.value in fits)
     elif t.kind == "enum":
         e = rb.enums[t.name]  # type: ignore[index]
         kind = "enum"
-        choices = tuple(Choice(e.labels.get(m) or m, m) for m in e.members)
+        choices = tuple(Choice(e.labels.get(m) or m, m) for m in e.members if fits is None or m in fits)
         accepted = "le numéro d'un choix"
     elif t.kind == "money":
         kind, accepted = "amount", "un montant en euros HT, écrit comme vous l'écrivez : « 1 850 000 », « 39 999,99 € »"
