@@ -87,7 +87,11 @@ def _answer_questions(page: Any, facts: dict[str, Any]) -> list[Any]:
         value = facts[name]
         radios = box.locator("input[type=radio]")
         if radios.count():
-            box.locator(f"input[type=radio][value='{_as_text(value).lower() if isinstance(value, bool) else value}']").check()
+            choice = box.locator(f"input[type=radio][value='{_as_text(value).lower() if isinstance(value, bool) else value}']")
+            if choice.count():
+                choice.check()
+            else:  # the answers so far already rule this value out (the interview narrows its choices)
+                box.get_by_text("Je ne sais pas").first.click()
         else:
             field = box.locator("input").first
             field.fill(_as_text(value))
