@@ -156,24 +156,7 @@ class _Gen:
         if built:  # in the literal: a key added afterwards would resize the dict
             self.emit(f"x = V[{e.nid}]")
             tail += f', "children": [{", ".join(built)}]'
-        self.emit("if x.__class__ is U:")
-        self.emit(f'    {n} = {{{head}, "outcome": "unknown", "missing": sorted(x.missing){tail}}}')
-        self.emit("else:")
-        self.depth += 1
-        self.emit(f'{n} = {{{head}, "outcome": "known", {self.known(e.type, "x")}{tail}}}')
-        if isinstance(e, ir.FactRef):
-            name = self.k(self.rb.facts[e.index].name)
-            self.emit(f"FR[{name}] = {n}['value']")
-            if self.rb.facts[e.index].presumed is not None:  # a presumed value is marked as such
-                self.emit(f'if {name} in PF: {n}["presumed"] = True')
-        self.depth -= 1
-        if step:
-            self.emit(f"if {step} is not None:")
-            self.emit(f'    {n}["step"] = dict({step})')
-            self.emit(f"    PR[{self.k(self.rb.params[e.index].name)}] = {step}")
-        if shared:
-            self.emit(f"{shared} = {n}")
-        self.depth -= 1
+        self._evaluated(e, n, head, tail, shared, step)
         return n
 
     def _flat_node(self, e: ir.Expr, n: str, head: str, tail: str, shared: str | None, step: str | None, kids: tuple[ir.Expr, ...]) -> str:
@@ -198,13 +181,21 @@ class _Gen:
         self.emit(f"if {n} is None:")
         self.depth += 1
         self.emit(f"x = V[{e.nid}]")
+        self._evaluated(e, n, head, tail, shared, step)
+        return n
+
+    def _evaluated(self, e: ir.Expr, n: str, head: str, tail: str, shared: str | None, step: str | None) -> None:
+        """The node of an evaluated expression (unknown or known), for both layouts; leaves the block opened by its caller."""
         self.emit("if x.__class__ is U:")
         self.emit(f'    {n} = {{{head}, "outcome": "unknown", "missing": sorted(x.missing){tail}}}')
         self.emit("else:")
         self.depth += 1
         self.emit(f'{n} = {{{head}, "outcome": "known", {self.known(e.type, "x")}{tail}}}')
         if isinstance(e, ir.FactRef):
-            self.emit(f"FR[{self.k(self.rb.facts[e.index].name)}] = {n}['value']")
+            name = self.k(self.rb.facts[e.index].name)
+            self.emit(f"FR[{name}] = {n}['value']")
+            if self.rb.facts[e.index].presumed is not None:  # a presumed value is marked as such
+                self.emit(f'if {name} in PF: {n}["presumed"] = True')
         self.depth -= 1
         if step:
             self.emit(f"if {step} is not None:")
@@ -213,7 +204,6 @@ class _Gen:
         if shared:
             self.emit(f"{shared} = {n}")
         self.depth -= 1
-        return n
 
     def shared(self, kind: str, index: int) -> str:
         return self.slots.setdefault((kind, index), f"L{len(self.slots)}")
