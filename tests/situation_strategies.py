@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -19,8 +20,14 @@ MONEY_NUMBERS = st.decimals(min_value=0, max_value=Decimal("999999999999999.99")
 PERCENTS = st.decimals(min_value=0, max_value=100, places=6, allow_nan=False, allow_infinity=False)
 
 
+def _french(d: Decimal) -> str:
+    """`values.french_number`, with a trailing zero where it would read "2,691" (2 or 2 691?), refused by design."""
+    text = values.french_number(d)
+    return text + "0" if re.fullmatch(r"[1-9][0-9]{0,2},[0-9]{3}", text) else text
+
+
 def _grouped(d: Decimal, comma: bool, space: str) -> str:
-    text = values.french_number(d).replace(" ", space)
+    text = _french(d).replace(" ", space)
     return text if comma else text.replace(",", ".")
 
 
@@ -35,8 +42,6 @@ def money(draw: st.DrawFn) -> Any:
         return format(d, "f")
     if form in ("french", "euro"):
         text = _grouped(d, True, draw(st.sampled_from([" ", "\u00a0", "\u202f"])))
-        if values.french_number(d).count(" ") == 0 and "," in text and len(text.split(",")[1]) == 3:
-            text = format(d, "f")  # avoid the ambiguous form, which is refused by design
         return text + (draw(st.sampled_from([" €", "€", "\u00a0€", " EUR"])) if form == "euro" else "")
     return d
 
@@ -46,7 +51,7 @@ def value_for(t: ir.Type, rb: ir.Rulebook) -> st.SearchStrategy[Any]:
     if t.kind == "money":
         s: st.SearchStrategy[Any] = money()
     elif t.kind == "percent":
-        s = st.one_of(PERCENTS, PERCENTS.map(lambda d: values.french_number(d) + " %"), st.integers(0, 100))
+        s = st.one_of(PERCENTS, PERCENTS.map(lambda d: _french(d) + " %"), st.integers(0, 100))
     elif t.kind == "int":
         s = st.one_of(st.integers(0, 120), st.integers(0, 10**15 - 1), st.integers(0, 999).map(str))
     elif t.kind == "bool":

@@ -71,15 +71,13 @@ def _answer_questions(page: Any, facts: dict[str, Any]) -> list[Any]:
             page.wait_for_selector("body:not([data-busy])")
             answered.append(names)
             continue
-        todo = None
-        for box in page.locator("#questions .field").all():
-            name = box.get_attribute("data-fact")
-            if name not in answered:
-                todo = (name, box)
-                break
-        if todo is None:
+        names = [box.get_attribute("data-fact") for box in page.locator("#questions .field").all()]
+        name = next((n for n in names if n not in answered), None)
+        if name is None:
             return answered
-        name, box = todo
+        # by its fact, not its position: answering re-renders the fields in another order, and a
+        # locator Playwright re-resolves after the click must still designate this question
+        box = page.locator(f"#questions .field[data-fact='{name}']")
         if name not in facts:  # the example does not say: the buyer does not know
             box.get_by_text("Je ne sais pas").first.click()
             answered.append(name)
