@@ -107,6 +107,8 @@ class _Checker:
             modules=self.modules,
             digest="sha256:" + digest.hexdigest(),
             coverage_notes=next((c.notes for c in self.items(ast.Coverage)), ()),
+            coverage_notes_before=next((c.notes_before for c in self.items(ast.Coverage)), ()),
+            coverage_notes_after=next((c.notes_after for c in self.items(ast.Coverage)), ()),
         )
 
     def _coverage(self) -> ast.Period | None:
