@@ -695,3 +695,20 @@ def test_property_nothing_certain_in_the_part_declared_not_encoded(nature, cents
         if s.enum in _SCOPED:
             assert "undetermined" in (s.permission, s.obligation) and s.unencoded, (s.enum, s.member, s.permission, s.obligation)
             assert s.permission in (None, "undetermined") and s.obligation in (None, "undetermined")
+
+
+def test_names_shadowing_an_enumeration_value_E208() -> None:
+    """A fact, definition or parameter named like a value: the bare name would read the fact, silently."""
+    for decl, kind in (
+        ("fait ao : booléen\n", "le fait `ao`"),
+        ("définition ao : booléen\n", "la définition `ao`"),
+        ("paramètre ao : montant \"p\"\n  depuis 2020-01-01 : 1 €\n    source \"s\"\n", "le paramètre `ao`"),
+    ):
+        with pytest.raises(CpcError) as e:
+            with_rules("fait k : proc\n" + decl, "  règle r :\n    autorise proc mapa\n    si k = mapa\n")
+        e208 = [d for d in e.value.diagnostics if d.code == "E208"]
+        assert len(e208) == 1 and e208[0].message.startswith(kind) and "`proc`" in e208[0].message
+        assert e208[0].notes and e208[0].notes[0][0] == "valeur `ao` de `proc`"
+    # a name that no enumeration uses as a value is fine, and a value may still be written qualified
+    rb = with_rules("fait k : proc\nfait aov : booléen\n", "  règle r :\n    autorise proc mapa\n    si k = proc.ao et aov\n")
+    assert not [d for d in rb.warnings if d.code == "E208"]
