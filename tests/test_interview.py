@@ -245,15 +245,17 @@ def test_completeness_from_nothing_default_focus() -> None:
 
 
 def test_four_facts_first_question_is_the_checklist() -> None:
-    """Who buys (as the buyer says it), what, how much: the rare exceptions first; then the partnership's own
-    condition (R2172-20, not presumed by the rulebook) and the procedure (publicity); the commune is État ou
-    collectivité (R2131-12) by derivation, so neither the category nor that quality is asked."""
+    """Who buys (as the buyer says it), what, how much: the rare exceptions first (the innovation partnership's own
+    condition among them), then the procedure (publicity); the commune is État ou collectivité (R2131-12) by
+    derivation, so neither the category nor that quality is asked."""
     s = {"type_acheteur": "commune", "nature": "fournitures", "valeur_estimée_besoin": "150000"}
     qs = next_questions(RB, s, "2026-05-01", focus=["procédure", "publicité"])
     assert qs[0].kind == "checklist" and qs[0].rare
     assert {"urgence_impérieuse", "procédure_infructueuse", "opérateur_unique", "achat_innovant"} <= set(qs[0].facts)
     assert "R2122-1" in qs[0].articles
-    assert [q.fact for q in qs[1:]] == ["besoin_non_couvert_par_le_marché", "procédure_retenue"]
+    assert [q.fact for q in qs[1:]] == ["procédure_retenue"]
+    # the partnership's own condition (L2172-3, R2172-20), presumed absent, is one more box, not one more question
+    assert "besoin_non_couvert_par_le_marché" in qs[0].facts
     # the given facts are never asked again, nor the facts derived from them
     assert not {"type_acheteur", "acheteur", "acheteur_état_ou_collectivité", "nature", "valeur_estimée_besoin"} & {f for q in qs for f in q.facts}
 
@@ -430,7 +432,7 @@ def test_ask_json_lists_ranked_questions(tmp_path) -> None:  # type: ignore[no-u
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
     assert out["date"] == "2026-05-01"
-    assert [q["fact"] for q in out["questions"]][1:] == ["besoin_non_couvert_par_le_marché", "procédure_retenue"]
+    assert [q["fact"] for q in out["questions"]][1:] == ["procédure_retenue"]
 
 
 def test_ask_usage_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
