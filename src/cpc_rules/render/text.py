@@ -39,9 +39,7 @@ _WORDS = {
         "verdict_maybe_unencoded": "peut-être non encodé (à préciser)",
         "and_more": "et {n} autre{s}",
         "for_these": "pour ces {n} procédures",
-        "n_presumptions": "{n} présomption(s), dont",
         "subject_to_n": "Sous réserve de {n} présomption(s){value}, dont",
-        "see_detail": "détail : --detail",
         "why_not": "condition non remplie",
         "pending": "dépend de",
         "missing": "Faits manquants (ils pourraient changer la décision)",
@@ -78,9 +76,6 @@ _WORDS = {
         "open": "indéterminé",
         "none_possible": "aucune n'est autorisée",
         "obligations": "S'appliquent",
-        "open_rest": "Reste indéterminé ({n})",
-        "question": "Question qui en règle le plus",
-        "conclusions": "{n} conclusion(s)",
         "subject_to": "Sous réserve de (présumé sauf indication contraire)",
         "subject_to_all": "Sous réserve de (présumé {value} sauf indication contraire)",
         "open_count": "Reste indéterminé : {n} conclusion(s) (voir --detail)",
@@ -113,9 +108,7 @@ _WORDS = {
         "verdict_maybe_unencoded": "perhaps not encoded (to be settled)",
         "and_more": "and {n} more",
         "for_these": "for these {n} procedures",
-        "n_presumptions": "{n} presumption(s), among them",
         "subject_to_n": "Subject to {n} presumption(s){value}, among them",
-        "see_detail": "detail: --detail",
         "why_not": "condition not met",
         "pending": "depends on",
         "missing": "Missing facts (they could change the decision)",
@@ -152,9 +145,6 @@ _WORDS = {
         "open": "undetermined",
         "none_possible": "none is allowed",
         "obligations": "Apply",
-        "open_rest": "Still undetermined ({n})",
-        "question": "The question that settles most",
-        "conclusions": "{n} conclusion(s)",
         "subject_to": "Subject to (presumed unless stated otherwise)",
         "subject_to_all": "Subject to (presumed {value} unless stated otherwise)",
         "open_count": "Still undetermined: {n} conclusion(s) (see --detail)",
@@ -530,7 +520,7 @@ def _unencoded_lines(d: Decision, w: dict[str, str]) -> list[str]:
 
 
 def verdict(d: Decision, lang: str = "fr") -> str:
-    """The answer first, in about fifteen to twenty lines (see the module docstring)."""
+    """The answer first, in about fifteen lines: each part has its budget (see the module docstring)."""
     w = _WORDS.get(lang, _WORDS["fr"])
     rb = d.rulebook
     title = w["title"].format(date=d.date.isoformat(), rulebook=rb.title or "recueil")
