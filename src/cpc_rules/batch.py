@@ -31,7 +31,7 @@ import numpy as np
 from cpc_rules import decision as _decision
 from cpc_rules.diagnostics import CpcError, Diagnostic
 from cpc_rules.engine.columns import OBLIGATIONS, PERMISSIONS, ColumnProgram, NotColumnar, activation_codes, status_codes
-from cpc_rules.engine.runtime import EvaluationError
+from cpc_rules.engine.runtime import EvaluationError, Unknown
 
 if TYPE_CHECKING:
     from cpc_rules.decision import Decision
@@ -148,11 +148,13 @@ class Answer:
         c = self._acts[pos]
         return None if c == ACT_UNKNOWN else c == ACT_TRUE
 
-    def status(self, enum: str, member: str) -> _decision.Status | None:
+    def status(self, enum: str, member: str, *, missing: bool = True) -> _decision.Status | None:
         """The conclusion on one member, equal to `decide(...).status(enum, member)` (None where that is None).
 
         Computed from the kept activations when every rule of the member is settled; when one
-        is unknown, its missing facts come from the full Decision (recomputed once).
+        is unknown, its missing facts come from the full Decision (recomputed once), unless
+        `missing=False`: then the Status is the same but for `missing`, left empty, and nothing
+        is recomputed (for a caller that reads the permission, obligation and rules only).
         """
         k = self._focus.position.get((enum, member))
         if k is None or self._codes is None:
@@ -161,20 +163,27 @@ class Answer:
         if self._acts is None:
             return self.decision().status(enum, member)
         pos = self._focus.rule_position
-        a: dict[int, bool] = {}
+        a: dict[int, Any] = {}
         for r in (*item.permits, *item.forbids, *item.obliges, *getattr(item, "unencoded", ())):
             c = self._acts[pos[r]]
             if c == ACT_UNKNOWN:
-                return self.decision().status(enum, member)
-            a[r] = c == ACT_TRUE
+                if missing:
+                    return self.decision().status(enum, member)
+                a[r] = _NO_MISSING
+            else:
+                a[r] = c == ACT_TRUE
         return _decision.compute_status(item, a, self._focus.labels[k])  # type: ignore[arg-type]
+
+    def statuses_of(self, enum: str | None = None, *, missing: bool = True) -> tuple[_decision.Status, ...]:
+        """The conclusions of the focus (of one enumeration if given), in the rulebook's order; `missing` as for `status`."""
+        if self._codes is None:
+            return ()
+        return tuple(s for k in self._focus.keys if (enum is None or k[0] == enum) and (s := self.status(*k, missing=missing)) is not None)
 
     @property
     def statuses(self) -> tuple[_decision.Status, ...]:
         """Every conclusion of the focus, in the rulebook's order (as `Decision.statuses`)."""
-        if self._codes is None:
-            return ()
-        return tuple(s for k in self._focus.keys if (s := self.status(*k)) is not None)
+        return self.statuses_of()
 
     def presumed_for(self, status: _decision.Status) -> tuple[str, ...]:
         """The presumed facts a conclusion rests on (`Decision.presumed_for`): needs the full Decision."""
@@ -195,6 +204,7 @@ class Answer:
 
 
 ACT_FALSE, ACT_TRUE, ACT_UNKNOWN = 0, 1, 2
+_NO_MISSING = Unknown(frozenset())  # an unknown activation whose missing facts were not asked for
 
 
 class Failure:
