@@ -6,6 +6,7 @@ import datetime as dt
 import gzip
 import itertools
 import json
+import os
 import re
 import shlex
 import shutil
@@ -802,7 +803,12 @@ def _both_paths(rb, contracts):
     return batch, one
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+# 60 examples on an ordinary run (each decides up to 40 records twice, one path being one decision at a time);
+# under HYPOTHESIS_PROFILE=medium or deep, as many as the profile says
+_EXAMPLES = max(60, settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci")).max_examples) if os.environ.get("HYPOTHESIS_PROFILE") in ("medium", "deep") else 60
+
+
+@settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(records=st.lists(_raw_contract, min_size=1, max_size=40))
 def test_batch_path_gives_the_verdicts_of_the_one_at_a_time_path(rb, records):
     contracts = [mapping.map_record(Raw("g.jsonl", f"ligne {k + 1}", "json", r), today=dt.date(2030, 1, 1)) for k, r in enumerate(records)]

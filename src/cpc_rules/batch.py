@@ -79,7 +79,7 @@ class Answer:
     conclusion rests on; `decision()` the full Decision (recomputed once, then kept).
     """
 
-    __slots__ = ("index", "date", "_codes", "_acts", "_focus", "_rb", "_situation", "_presume", "_full")
+    __slots__ = ("index", "date", "_codes", "_acts", "_act_rows", "_focus", "_rb", "_situation", "_presume", "_full")
     ok = True
     diagnostics: tuple[Diagnostic, ...] = ()
 
@@ -94,12 +94,14 @@ class Answer:
         presume: bool = True,
         acts: Sequence[int] | None = None,
         full: Decision | None = None,
+        act_rows: tuple[np.ndarray, int] | None = None,
     ) -> None:
         self._presume = presume
         self.index = index  # position in the input
         self.date = date
         self._codes = codes  # permission code then obligation code, per focused member; None out of the coverage
-        self._acts = acts  # per rule of focus.rules: 0 false, 1 true, 2 unknown (ACT_*); None: not kept
+        self._acts = acts  # per rule of focus.rules: 0 false, 1 true, 2 unknown (ACT_*); None: see _act_rows
+        self._act_rows = act_rows  # (the batch's activation matrix, this row): read into _acts on first use
         self._focus = focus
         self._rb = rb
         self._situation = situation
@@ -142,10 +144,11 @@ class Answer:
         if self._codes is None:
             raise KeyError(rule)
         pos = self._focus.rule_position[rule]
-        if self._acts is None:
+        acts = self._activations()
+        if acts is None:
             a = self.decision().activations[rule]
             return a if a is True or a is False else None
-        c = self._acts[pos]
+        c = acts[pos]
         return None if c == ACT_UNKNOWN else c == ACT_TRUE
 
     def status(self, enum: str, member: str, *, missing: bool = True) -> _decision.Status | None:
@@ -160,12 +163,13 @@ class Answer:
         if k is None or self._codes is None:
             return None
         item = self._focus.items[k]
-        if self._acts is None:
+        acts = self._activations()
+        if acts is None:
             return self.decision().status(enum, member)
         pos = self._focus.rule_position
         a: dict[int, Any] = {}
         for r in (*item.permits, *item.forbids, *item.obliges, *getattr(item, "unencoded", ())):
-            c = self._acts[pos[r]]
+            c = acts[pos[r]]
             if c == ACT_UNKNOWN:
                 if missing:
                     return self.decision().status(enum, member)
@@ -173,6 +177,13 @@ class Answer:
             else:
                 a[r] = c == ACT_TRUE
         return _decision.compute_status(item, a, self._focus.labels[k])  # type: ignore[arg-type]
+
+    def _activations(self) -> Sequence[int] | None:
+        if self._acts is None and self._act_rows is not None:
+            mat, row = self._act_rows
+            self._acts = mat[row].tolist()
+            self._act_rows = None
+        return self._acts
 
     def statuses_of(self, enum: str | None = None, *, missing: bool = True) -> tuple[_decision.Status, ...]:
         """The conclusions of the focus (of one enumeration if given), in the rulebook's order; `missing` as for `status`."""
@@ -309,17 +320,19 @@ def _decide_range(rb: Rulebook, items: list[Any], offset: int, at: Any, fo: Focu
             mat[:, 2 * k + 1] = obl
         covered = np.ones(n, dtype=bool) if cp.coverage is None else (days >= cp.coverage[0]) & (days < cp.coverage[1])
         codes = mat.tolist()
-        act_rows = activation_codes(fo.rules, acts, n).tolist()
+        act_mat = activation_codes(fo.rules, acts, n)  # read per row only when an answer's statuses are asked
         fallback = (batch.fallback & covered).tolist()
         slow_l = slow.tolist()
         covered_l = covered.tolist()
+        new = Answer.__new__
         for j, i in enumerate(rows):
             if slow_l[j] or fallback[j]:
                 out[i] = _one(rb, offset + i, dates[j], sits[j], fo, presumptions)
-            elif covered_l[j]:
-                out[i] = Answer(offset + i, dates[j], codes[j], fo, rb, sits[j], presumptions, act_rows[j])
-            else:
-                out[i] = Answer(offset + i, dates[j], None, fo, rb, sits[j], presumptions)
+                continue
+            a = new(Answer)  # Answer.__init__ without its call: this loop runs once per situation
+            a.index, a.date, a._codes, a._acts, a._act_rows = offset + i, dates[j], codes[j] if covered_l[j] else None, None, (act_mat, j)
+            a._focus, a._rb, a._situation, a._presume, a._full = fo, rb, sits[j], presumptions, None
+            out[i] = a
     else:
         for j, i in enumerate(rows):
             out[i] = _one(rb, offset + i, dates[j], sits[j], fo, presumptions)
@@ -358,7 +371,7 @@ def _worker(bounds: tuple[int, int]) -> list[tuple[int, bool, Any, Any]]:
     w = _WORK
     lo, hi = bounds
     res = _decide_range(w["rb"], w["items"][lo:hi], lo, w["at"], w["focus"], w["presumptions"], w["columns"])
-    return [(r.index, True, r._codes, r._acts) if isinstance(r, Answer) else (r.index, False, r.diagnostics, None) for r in res]
+    return [(r.index, True, r._codes, r._activations()) if isinstance(r, Answer) else (r.index, False, r.diagnostics, None) for r in res]
 
 
 def _parallel(rb: Rulebook, items: list[Any], at: Any, fo: Focus, presumptions: bool, jobs: int, columns: bool | None) -> list[Answer | Failure]:

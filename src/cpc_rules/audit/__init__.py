@@ -21,8 +21,14 @@ def run_audit(
     out_dir: str | Path | None = None,
     jobs: int = 1,
     progress: Callable[[str], None] | None = None,
+    batch: bool = True,
 ) -> dict[str, Any]:
-    """Audit the DECP files (or folders) at `paths`; write the report to `out_dir` if given; return the summary."""
+    """Audit the DECP files (or folders) at `paths`; write the report to `out_dir` if given; return the summary.
+
+    `jobs`: processes deciding the verdicts (0: one per core). `batch`: the questions of 4 096 records
+    at a time go to `Rulebook.decide_many` (the columnar batch path); False asks `Rulebook.decide`
+    one question at a time (the reference path; the same verdicts, tested).
+    """
     from cpc_rules.api import default_rulebook
 
     rb = rulebook or default_rulebook()
@@ -65,7 +71,7 @@ def run_audit(
         out.mkdir(parents=True, exist_ok=True)
         sink = open(out / "verdicts.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - closed below
     try:
-        decided = verdicts.verdicts(rb, contracts, dup, jobs=jobs)
+        decided = verdicts.verdicts(rb, contracts, dup, jobs=jobs, batch=batch)
         by_index: dict[int, dict[str, Any]] = {}
         it = iter(decided)
         done = 0
@@ -105,7 +111,7 @@ def run_audit(
         "secondes_motifs_et_achats_responsables": round(t_end - t_decide, 2),
         "secondes_total": round(t_end - t0, 2),
         "enregistrements_par_seconde": round(n / (t_end - t0)) if t_end > t0 else None,
-        "processus": jobs,
+        "processus": verdicts.processes(jobs),
     }
     s = report.summary(tally, list(files.values()), skipped, extra)
     if out:

@@ -463,6 +463,7 @@ def verdicts(rb: Any, contracts: list[Contract], dup: dict[int, int], jobs: int 
     (`batch=False`: one decision at a time, the reference); `jobs` > 1 spreads the chunks over processes."""
     todo = [i for i in range(len(contracts)) if i not in dup]
     decided: dict[int, dict[str, Any]] = {}
+    jobs = processes(jobs)
     if jobs > 1 and len(todo) > CHUNK // 2:
         decided = _parallel(rb, contracts, todo, jobs, batch)
     starts = iter(range(0, len(todo), CHUNK))  # todo is in input order: the next chunk holds the next record
@@ -474,6 +475,13 @@ def verdicts(rb: Any, contracts: list[Contract], dup: dict[int, int], jobs: int 
             k = next(starts)
             decided.update(_decide_chunk(rb, [(j, contracts[j]) for j in todo[k : k + CHUNK] if j not in decided], batch))
         yield decided.pop(i)
+
+
+def processes(jobs: int) -> int:
+    """The number of processes `jobs` asks for: 0 or less is one per core of the machine."""
+    import os
+
+    return jobs if jobs > 0 else (os.cpu_count() or 1)
 
 
 def _decide_chunk(rb: Any, chunk: list[tuple[int, Contract]], batch: bool = True) -> list[tuple[int, dict[str, Any]]]:
