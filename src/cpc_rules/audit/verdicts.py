@@ -449,10 +449,11 @@ def unreadable(file: str, loc: str, reason: str, rid: str | None = None) -> dict
     return _set({"enregistrement": rid or f"{file}, {loc}", "fichier": file, "position": loc, "problèmes": [reason], "notes": []}, "illisible", reason)
 
 
-def duplicate(c: Contract, kept: Contract) -> dict[str, Any]:
+def duplicate(c: Contract, kept_rid: str) -> dict[str, Any]:
+    """The verdict of a record that another (`kept_rid`, the richest form) stands for."""
     out = _base(c)
-    out["doublon_de"] = kept.rid
-    return _set(out, "doublon", f"même contrat (acheteur, id, date, montant) que {kept.rid}, retenu à sa place")
+    out["doublon_de"] = kept_rid
+    return _set(out, "doublon", f"même contrat (acheteur, id, date, montant) que {kept_rid}, retenu à sa place")
 
 
 CHUNK = 4096  # records whose questions are put to the engine together (memory stays bounded per chunk)
@@ -462,19 +463,19 @@ def verdicts(rb: Any, contracts: list[Contract], dup: dict[int, int], jobs: int 
     """Verdicts in input order, decided a chunk of records at a time through the batch path
     (`batch=False`: one decision at a time, the reference); `jobs` > 1 spreads the chunks over processes."""
     todo = [i for i in range(len(contracts)) if i not in dup]
-    decided: dict[int, dict[str, Any]] = {}
-    jobs = processes(jobs)
-    if jobs > 1 and len(todo) > CHUNK // 2:
-        decided = _parallel(rb, contracts, todo, jobs, batch)
-    starts = iter(range(0, len(todo), CHUNK))  # todo is in input order: the next chunk holds the next record
-    for i, c in enumerate(contracts):
-        if i in dup:
-            yield duplicate(c, contracts[dup[i]])
-            continue
-        if i not in decided:
-            k = next(starts)
-            decided.update(_decide_chunk(rb, [(j, contracts[j]) for j in todo[k : k + CHUNK] if j not in decided], batch))
-        yield decided.pop(i)
+    with Decider(rb, jobs, batch) as decider:
+        decided: dict[int, dict[str, Any]] = {}
+        step = CHUNK * decider.jobs
+        starts = iter(range(0, len(todo), step))  # todo is in input order: the next slice holds the next record
+        for i, c in enumerate(contracts):
+            if i in dup:
+                yield duplicate(c, contracts[dup[i]].rid)
+                continue
+            if i not in decided:
+                k = next(starts)
+                part = todo[k : k + step]
+                decided.update(zip(part, decider.decide([contracts[j] for j in part]), strict=True))
+            yield decided.pop(i)
 
 
 def processes(jobs: int) -> int:
@@ -484,37 +485,54 @@ def processes(jobs: int) -> int:
     return jobs if jobs > 0 else (os.cpu_count() or 1)
 
 
-def _decide_chunk(rb: Any, chunk: list[tuple[int, Contract]], batch: bool = True) -> list[tuple[int, dict[str, Any]]]:
-    cs = [c for _, c in chunk]
-    steps = [verdict_steps(rb, c) for c in cs]
-    out = drive(rb, steps, answer_batch if batch else answer_one, cs)
-    return [(i, v) for (i, _), v in zip(chunk, out, strict=True)]
+class Decider:
+    """Decides lists of contracts (verdicts in the same order): in this process, or over `jobs` forked
+    processes that keep the compiled rulebook (a pool for the whole run: a context manager)."""
+
+    def __init__(self, rb: Any, jobs: int = 1, batch: bool = True) -> None:
+        self.rb = rb
+        self.batch = batch
+        self.jobs = processes(jobs)
+        self._pool: Any = None
+
+    def __enter__(self) -> Decider:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+            _WORKER.clear()
+
+    def decide(self, cs: list[Contract]) -> list[dict[str, Any]]:
+        if self.jobs > 1 and len(cs) > CHUNK // 2 and self._start():
+            size = max(500, min(CHUNK, -(-len(cs) // self.jobs)))
+            parts = [cs[k : k + size] for k in range(0, len(cs), size)]
+            return [v for part in self._pool.map(_work, parts) for v in part]
+        return [v for k in range(0, len(cs), CHUNK) for v in _decide_list(self.rb, cs[k : k + CHUNK], self.batch)]
+
+    def _start(self) -> bool:
+        if self._pool is None:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            if "fork" not in mp.get_all_start_methods():  # no fork on this platform: one process
+                self.jobs = 1
+                return False
+            from cpc_rules.batch import _column_program
+
+            _column_program(self.rb)  # the columnar program compiled before the fork, inherited
+            _WORKER.update(rb=self.rb, batch=self.batch)
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=mp.get_context("fork"))
+        return True
+
+
+def _decide_list(rb: Any, cs: list[Contract], batch: bool = True) -> list[dict[str, Any]]:
+    return drive(rb, [verdict_steps(rb, c) for c in cs], answer_batch if batch else answer_one, cs)
 
 
 _WORKER: dict[str, Any] = {}
 
 
-def _work(chunk: list[tuple[int, Contract]]) -> list[tuple[int, dict[str, Any]]]:
-    return _decide_chunk(_WORKER["rb"], chunk, _WORKER["batch"])
-
-
-def _parallel(rb: Any, contracts: list[Contract], todo: list[int], jobs: int, batch: bool) -> dict[int, dict[str, Any]]:
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    if "fork" not in mp.get_all_start_methods():  # no fork on this platform: one process
-        return {}
-    _WORKER.update(rb=rb, batch=batch)  # inherited by the forked workers: the rulebook is compiled once
-    from cpc_rules.batch import _column_program
-
-    _column_program(rb)  # the columnar program too, before the fork
-    size = max(500, min(CHUNK, -(-len(todo) // jobs)))
-    chunks = [[(i, contracts[i]) for i in todo[k : k + size]] for k in range(0, len(todo), size)]
-    out: dict[int, dict[str, Any]] = {}
-    try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("fork")) as ex:
-            for part in ex.map(_work, chunks):
-                out.update(part)
-    finally:
-        _WORKER.clear()
-    return out
+def _work(cs: list[Contract]) -> list[dict[str, Any]]:
+    return _decide_list(_WORKER["rb"], cs, _WORKER["batch"])
