@@ -173,7 +173,9 @@ _PROCS = ["Procédure adaptée", "Appel d'offres ouvert", "Marché passé sans p
 
 
 def write_records(path: Path, n: int, seed: int = 1) -> None:
-    """n synthetic DECP 2.0 records (JSON Lines): 500 buyers × 4 kinds, amounts log-uniform, 2019-2027, 3 % republished."""
+    """n synthetic DECP 2.0 records (JSON Lines) shaped like the real ones: 2 000 buyers of four kinds,
+    amounts log-uniform from 1 000 € to 10 M€, notified 2019-2027, the procedure mostly the one the
+    amount calls for (3 % another), one in five a lot of an operation, 3 % republished (duplicates)."""
     r = random.Random(seed)
     start = dt.date(2019, 4, 1).toordinal()
     with open(path, "w", encoding="utf-8") as f:
@@ -183,15 +185,24 @@ def write_records(path: Path, n: int, seed: int = 1) -> None:
                 f.write(prev)  # a republished version: a duplicate
                 continue
             bid, name = _BUYERS[k % len(_BUYERS)]
+            amount = round(10 ** r.uniform(3, 7), 2)
+            if r.random() < 0.03:
+                proc = r.choice(_PROCS)
+            elif amount < 40_000:
+                proc = r.choice(_PROCS[:3:2])  # MAPA or without publicity
+            elif amount < 221_000:
+                proc = _PROCS[0]
+            else:
+                proc = _PROCS[1]  # appel d'offres
             rec = {
                 "id": f"{2019 + k % 9}-{k}",
-                "acheteur": {"id": bid[:-3] + f"{k % 500:03d}", "nom": name},
+                "acheteur": {"id": bid[:-4] + f"{k % 2000:04d}", "nom": name},
                 "nature": "Marché",
                 "objet": f"Opération {k // 3} : Lot {k % 3 + 1}" if r.random() < 0.2 else "Fournitures et services",
                 "codeCPV": r.choice(_CPV),
-                "procedure": r.choice(_PROCS),
+                "procedure": proc,
                 "dateNotification": dt.date.fromordinal(start + r.randrange(3000)).isoformat(),
-                "montant": round(10 ** r.uniform(3, 7), 2),
+                "montant": amount,
                 "considerationsSociales": {"considerationSociale": [r.choice(["Pas de considération sociale", "Clause sociale"])]},
                 "considerationsEnvironnementales": {"considerationEnvironnementale": [r.choice(["Pas de considération environnementale", "Critère environnemental"])]},
                 "modifications": [],

@@ -136,20 +136,26 @@ class Spaser:
         self.meta.setdefault(c.buyer_id, (c.buyer_name, c.buyer.kind))
 
     def result(self) -> list[dict[str, Any]]:
+        """One question per buyer and year, put together to Rulebook.decide_many; the full Decision only for a row kept."""
         rb = self.rb
-        out = []
+        rows = []
         for (buyer, year), total in sorted(self.sums.items()):
             at = dt.date(year, 12, 31)
             if not rb.program.in_coverage(at):
                 continue
             name, kind = self.meta[buyer]
-            facts: dict[str, Any] = {"montant_annuel_achats": str(total)}
+            facts: dict[str, Any] = {"montant_annuel_achats": total}
             if kind in TERRITORIAL:
                 facts["collectivité_ou_statut_légal"] = True
-            d = rb.decide(facts, at)
-            st = d.status(_enum_of(rb, "adoption_spaser"), "adoption_spaser")
+            rows.append((buyer, year, total, name, kind, facts, at))
+        enum = _enum_of(rb, "adoption_spaser")
+        answers = rb.decide_many([(r[5], r[6]) for r in rows], focus=enum) if rows and enum else []
+        out = []
+        for (buyer, year, total, name, kind, _, _), a in zip(rows, answers, strict=True):
+            st = a.status(enum, "adoption_spaser", missing=False) if a.ok else None
             if st is None or st.obligation not in ("mandatory", "undetermined"):
                 continue
+            d = a.decision()
             out.append(
                 {
                     "acheteur": buyer,
