@@ -834,3 +834,39 @@ def test_batch_path_on_real_records(rb):
     assert batch == one
     kinds = {v["verdict"] for v in batch}
     assert {"conforme", "a_justifier", "indetermine", "hors_couverture"} <= kinds  # the paths were compared on every kind of answer
+
+
+def test_decider_over_processes_gives_the_same_verdicts(rb):
+    """The fork pool is really used (more than half a chunk of records) and changes nothing."""
+    from cpc_rules.audit import read
+    from cpc_rules.audit.verdicts import CHUNK, Decider
+
+    base = [mapping.map_record(r) for r in read.read([FIXTURES / "decp_v2_sample.jsonl"]) if not isinstance(r, read.Skipped)]
+    cs = [base[k % len(base)] for k in range(CHUNK // 2 + 50)]
+    with Decider(rb, jobs=1) as one:
+        expected = one.decide(cs)
+    with Decider(rb, jobs=2) as two:
+        got = two.decide(cs)
+        assert two._pool is not None or two.jobs == 1  # no fork on this platform: one process, said by jobs
+    assert got == expected and len(got) == len(cs)
+
+
+def test_linker_keeps_a_digest_per_contract_not_the_record():
+    """Two passes over the same records give `link`'s answer; what the linker keeps is the digests."""
+    from cpc_rules.audit.mapping import Linker
+
+    raws = [
+        {"id": "L1", "acheteur": {"id": "21750001600019"}, "nature": "Marché", "objet": "Opération X : Lot 1", "codeCPV": "30192000", "procedure": "Procédure adaptée", "dateNotification": "2024-05-02", "montant": 30000},
+        {"id": "L2", "acheteur": {"id": "21750001600019"}, "nature": "Marché", "objet": "Opération X : Lot 2", "codeCPV": "30192000", "procedure": "Procédure adaptée", "dateNotification": "2024-05-02", "montant": 50000},
+        {"id": "L2", "acheteur": {"id": "21750001600019"}, "nature": "Marché", "objet": "Opération X : Lot 2", "codeCPV": "30192000", "procedure": "Procédure adaptée", "dateNotification": "2024-05-02", "montant": 50000},
+    ]
+    first = [mapping.map_record(Raw("t.jsonl", f"ligne {k}", "json", r)) for k, r in enumerate(raws)]
+    linker = Linker()
+    for k, c in enumerate(first):
+        linker.see(k, c)
+    linker.finish()
+    assert all(isinstance(k, bytes) and len(k) == 12 for k in linker.best) and len(linker.best) == 2
+    again = [mapping.map_record(Raw("t.jsonl", f"ligne {k}", "json", r)) for k, r in enumerate(raws)]
+    kept = [linker.apply(k, c) for k, c in enumerate(again)]
+    assert kept[:2] == [None, None] and kept[2] == (1, again[1].rid)
+    assert again[0].group_size == again[1].group_size == 2 and again[0].group_total == Decimal(80000)
