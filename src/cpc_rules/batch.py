@@ -21,6 +21,7 @@ of millions of situations. Three things make that cheap and safe:
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import multiprocessing
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -271,7 +272,15 @@ def decide_many(
     items = list(situations)
     if jobs != 1 and len(items) > 1:
         return _parallel(rb, items, at, fo, presumptions, jobs, columns)
-    return _decide_range(rb, items, 0, at, fo, presumptions, columns)
+    # a batch allocates an answer per situation and no reference cycle: the cyclic collector, which
+    # would scan the growing heap again and again, is paused meanwhile (a quarter of the time on 100 000)
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _decide_range(rb, items, 0, at, fo, presumptions, columns)
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _decide_range(rb: Rulebook, items: list[Any], offset: int, at: Any, fo: Focus, presumptions: bool, columns: bool | None) -> list[Answer | Failure]:
