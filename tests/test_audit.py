@@ -870,3 +870,20 @@ def test_linker_keeps_a_digest_per_contract_not_the_record():
     kept = [linker.apply(k, c) for k, c in enumerate(again)]
     assert kept[:2] == [None, None] and kept[2] == (1, again[1].rid)
     assert again[0].group_size == again[1].group_size == 2 and again[0].group_total == Decimal(80000)
+
+
+def test_large_input_is_read_twice_with_the_same_report(tmp_path, monkeypatch):
+    """Beyond KEEP records the second pass reads and maps the files again: same verdicts, same summary."""
+    import cpc_rules.audit as audit_mod
+
+    kept = run_audit([FIXTURES], out_dir=tmp_path / "kept")
+    monkeypatch.setattr(audit_mod, "KEEP", 3)
+    calls = []
+    real = audit_mod.read.read
+    monkeypatch.setattr(audit_mod.read, "read", lambda paths: (calls.append(1), real(paths))[1])
+    again = run_audit([FIXTURES], out_dir=tmp_path / "again")
+    assert len(calls) == 2  # the files were read twice
+    for name in ("verdicts.jsonl", "summary.txt"):
+        assert (tmp_path / "kept" / name).read_text(encoding="utf-8").split("Durée")[0] == (tmp_path / "again" / name).read_text(encoding="utf-8").split("Durée")[0]
+    kept.pop("mesures", None), again.pop("mesures", None)
+    assert kept == again

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from cpc_rules.audit import mapping, patterns, read, report, responsible, verdicts
+
+
+KEEP = 50_000  # records kept mapped between the passes (about 2 KB each); beyond, the files are read twice
 
 
 def run_audit(
@@ -26,10 +29,11 @@ def run_audit(
 ) -> dict[str, Any]:
     """Audit the DECP files (or folders) at `paths`; write the report to `out_dir` if given; return the summary.
 
-    Two passes over the files, streaming: the first maps every record and keeps only what
-    de-duplication and lot linking need (a digest per contract, mapping.Linker); the second maps
-    them again and decides them a chunk at a time, writing each verdict in input order and adding
-    the record to the patterns and responsible-purchasing tallies. Memory does not hold the records.
+    Two passes over the files, streaming: the first maps every record and keeps what de-duplication
+    and lot linking need (a digest per contract, mapping.Linker); the second decides the records a
+    chunk at a time, writing each verdict in input order and adding the record to the patterns and
+    responsible-purchasing tallies. Up to KEEP records, the first pass keeps them mapped for the
+    second; beyond, the second reads and maps the files again: memory does not grow with the records.
     `jobs`: processes deciding the verdicts (0: one per core). `batch`: the questions of 4 096 records
     at a time go to `Rulebook.decide_many` (the columnar batch path); False asks `Rulebook.decide`
     one question at a time (the reference path; the same verdicts, tested).
@@ -43,6 +47,7 @@ def run_audit(
     files: dict[str, dict[str, Any]] = {}
     skipped: list[dict[str, str]] = []
     linker = mapping.Linker()
+    kept: list[mapping.Contract | dict[str, Any]] | None = []  # the mapped records while they are few (KEEP)
     n = 0
     for r in read.read(paths):  # pass 1: count, and what links the records
         if isinstance(r, read.Skipped):
@@ -57,8 +62,21 @@ def run_audit(
         c = _map(r, today)
         if not isinstance(c, dict):
             linker.see(n, c)
+        if kept is not None:
+            kept.append(c)
+            if len(kept) > KEEP:
+                kept = None  # a large input: pass 2 reads and maps the files again
         n += 1
     linker.finish()
+
+    def again() -> Iterator[mapping.Contract | dict[str, Any]]:
+        if kept is not None:
+            yield from kept
+            return
+        for r in read.read(paths):
+            if not isinstance(r, read.Skipped):
+                yield _map(r, today)
+
     t_read = time.perf_counter()
 
     tally = report.Tally()
@@ -89,10 +107,7 @@ def run_audit(
     try:
         with verdicts.Decider(rb, jobs, batch) as decider:
             pos = 0
-            for r in read.read(paths):  # pass 2: decide, write, tally
-                if isinstance(r, read.Skipped):
-                    continue
-                c = _map(r, today)
+            for c in again():  # pass 2: decide, write, tally
                 pos += 1
                 if isinstance(c, dict):
                     pending.append(c)
