@@ -514,6 +514,14 @@ def test_splitting_and_bunching(rb):
 # ------------------------------------------------------------------ the command and the report
 
 
+def test_cli_jobs_zero_takes_every_core_and_changes_nothing(tmp_path):
+    one = CliRunner().invoke(main, ["audit", str(FIXTURES), "--format", "json", "--out", str(tmp_path / "one")])
+    every = CliRunner().invoke(main, ["audit", str(FIXTURES), "--format", "json", "--jobs", "0", "--out", str(tmp_path / "every")])
+    assert one.exit_code == every.exit_code == 0, every.output
+    assert (tmp_path / "one" / "verdicts.jsonl").read_bytes() == (tmp_path / "every" / "verdicts.jsonl").read_bytes()
+    assert json.loads(one.output)["verdicts"] == json.loads(every.output)["verdicts"]
+
+
 def test_cli_json_and_report(tmp_path):
     r = CliRunner().invoke(main, ["audit", str(FIXTURES), "--format", "json", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
