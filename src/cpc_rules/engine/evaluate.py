@@ -61,6 +61,7 @@ class Program:
         self._deontic = tuple((it.member, it.obliges, it.forbids) for it in self.items if it.obliges and it.forbids)
         self.missing = tuple(Unknown(frozenset({f.name})) for f in rb.facts)
         self._fact_index = {f.name: f.index for f in rb.facts}
+        self._list_facts = tuple(f.index for f in rb.facts if f.type.kind == "list")
         self._convert = tuple(values.coercer(f.type, rb.enums, rb.records, f.name) for f in rb.facts)
         self.reads = tuple(_reads(r) for r in rb.rules)
         self.presumed = tuple((f.index, f.presumed.value) for f in rb.facts if f.presumed is not None)
@@ -202,13 +203,26 @@ class Program:
             raise CpcError(errors)
         return out
 
+    def all_known(self, facts: list[Any]) -> bool:
+        """No fact unknown, nor any field of a record in a list: then nothing met while deciding can be unknown."""
+        for x in facts:
+            if x.__class__ is Unknown:
+                return False
+        for i in self._list_facts:
+            for record in facts[i]:
+                for x in record:
+                    if x.__class__ is Unknown:
+                        return False
+        return True
+
     def run(self, facts: list[Any], at: AtDate, trace: bool = False) -> tuple[tuple[Any, ...], tuple[Any, ...], list[Any] | None]:
         if trace:
             v: list[Any] = [NOT_EVALUATED] * len(self.rb.nodes)
             a, d = self.compiled.run_traced(facts, at.params, at.active, at.needed, v)
         else:
             v = None  # type: ignore[assignment]
-            a, d = self.compiled.run(facts, at.params, at.active, at.needed)
+            run = self.compiled.run_known if self.all_known(facts) else self.compiled.run
+            a, d = run(facts, at.params, at.active, at.needed)
         for member, obliges, forbids in self._deontic:
             for o in obliges:
                 if a[o] is True:
