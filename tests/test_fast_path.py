@@ -4,7 +4,8 @@ On generated rulebooks (those of test_columns.py: exceptions, definitions, dated
 parameters and tables, articles in and out of force, lists) and generated situations
 (unknown facts, values around the thresholds, dates out of the coverage):
 
-- `Decision.permission` / `.obligation` (read straight from the activations) equal
+- `Decision.permission` / `.obligation` (read straight from the activations by functions
+  compiled per member, engine/compile.py `compile_reader`) equal
   `Decision.status(…).permission` / `.obligation` (the full Status) on every member;
 - the typing of a fact (`values.coercer`, fast paths for values already typed) gives
   exactly what `values.coerce` gives, value or error;
@@ -28,7 +29,7 @@ from hypothesis import strategies as st
 from test_columns import AMOUNTS, DATES, FACT_VALUES, rulebooks, situations
 
 from cpc_rules import ir, values
-from cpc_rules.decision import compute_status, obligation_of, permission_of
+from cpc_rules.decision import compute_status
 from cpc_rules.diagnostics import CpcError
 from cpc_rules.engine.evaluate import AtDate
 from cpc_rules.engine.runtime import EvaluationError, Unknown
@@ -58,7 +59,8 @@ def test_direct_reads_equal_the_full_status(text: str, items: list[tuple[dict[st
                 # read again once the Status is cached: the same answer
                 assert d.permission(item.enum, item.member) == s.permission
                 st_ = compute_status(item, d.activations, s.label)
-                assert (permission_of(item, d.activations), obligation_of(item, d.activations)) == (st_.permission, st_.obligation)
+                perm, obl = item.readers()  # compiled from the member's rules (engine/compile.py)
+                assert (perm(d.activations), obl(d.activations)) == (st_.permission, st_.obligation)
         focused = rb.decide(situation, date, presumptions=presume, focus="proc") if not d.out_of_period else None
         if focused is not None:
             for item in rb.program.items:

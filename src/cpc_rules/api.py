@@ -219,9 +219,9 @@ class Rulebook:
             facts, presumed, mode = given, (), "strict"
         at_date = program.at_covered(date)
         if at_date is None:  # outside the rulebook's coverage: no conclusion, no presumption relied on
-            return Decision(self.checked, date, facts, None, None, __version__, items=program.items, reads=program.reads, mode=mode, focus=focus_names, index=program.item_index)
+            return Decision(self.checked, date, facts, None, None, __version__, items=program.items, reads=program.reads, mode=mode, focus=focus_names, index=program.item_index, readers=program.readers)
         result = self._run(facts, at_date, trace)
-        d = Decision(self.checked, date, facts, result, at_date, __version__, items=program.items, reads=program.reads, mode=mode, focus=focus_names, index=program.item_index)
+        d = Decision(self.checked, date, facts, result, at_date, __version__, items=program.items, reads=program.reads, mode=mode, focus=focus_names, index=program.item_index, readers=program.readers)
         # what the decision computes later (presumptions relied on, trace, what-if) from these, without closures
         d._engine, d._situation, d._given, d._presumed_idx, d._presume = self, situation, given, presumed, presumptions
         return d

@@ -135,56 +135,6 @@ def compute_status(item: Item, a: tuple[Any, ...], label: str) -> Status:
     return Status(item.enum, item.member, label, permission, obligation, tuple(grounds), tuple(pending), tuple(refused), missing, tuple(unencoded))
 
 
-def permission_of(item: Item, a: tuple[Any, ...]) -> Permission | None:
-    """`compute_status(item, a, …).permission`, read straight from the activations (nothing built).
-
-    The same cases in the same order as compute_status; tests/test_properties.py checks
-    that the two agree on generated rulebooks and situations.
-    """
-    if item.unencoded and (item.permits or item.forbids):
-        for r in item.unencoded:
-            if a[r] is not False:
-                return "undetermined"
-    forbid_unk = False
-    for r in item.forbids:
-        x = a[r]
-        if x is True:
-            return "forbidden"
-        if x is not False:
-            forbid_unk = True
-    if item.permits:
-        permit = permit_unk = False
-        for r in item.permits:
-            x = a[r]
-            if x is True:
-                permit = True
-            elif x is not False:
-                permit_unk = True
-        if permit and not forbid_unk:
-            return "allowed"
-        if permit or permit_unk or forbid_unk:
-            return "undetermined"
-        return "not_allowed"
-    return "undetermined" if forbid_unk else None
-
-
-def obligation_of(item: Item, a: tuple[Any, ...]) -> Obligation | None:
-    """`compute_status(item, a, …).obligation`, read straight from the activations (nothing built)."""
-    if not item.obliges:
-        return None
-    for r in item.unencoded:
-        if a[r] is not False:
-            return "undetermined"
-    unk = False
-    for r in item.obliges:
-        x = a[r]
-        if x is True:
-            return "mandatory"
-        if x is not False:
-            unk = True
-    return "undetermined" if unk else "not_mandatory"
-
-
 def item_index(items: tuple[Item, ...]) -> dict[tuple[str, str], int]:
     """(enumeration, member) → position in `items`: built once per rulebook (Program.item_index), not per decision."""
     return {(it.enum, it.member): i for i, it in enumerate(items)}
@@ -221,6 +171,7 @@ class Decision:
         rerun: Callable[[Decision], list[Any]] | None = None,
         alternative: Callable[[Decision, dict[str, Any]], Decision] | None = None,
         index: dict[tuple[str, str], int] | None = None,
+        readers: tuple[tuple[Any, Any], ...] | None = None,
     ) -> None:
         self.rulebook = rulebook
         self.date = date
@@ -233,6 +184,8 @@ class Decision:
         self.focus = focus
         self._items = items
         self._item_index = index if index is not None else item_index(items)  # the API passes the rulebook's, built once
+        # per member, its compiled permission and obligation readers (the API passes the rulebook's)
+        self._readers = readers if readers is not None else tuple(it.readers() for it in items)
         self._reads = reads
         self._strict_run = strict_run
         self._tracer = tracer
@@ -313,16 +266,14 @@ class Decision:
         i = self._item_index.get((enum, member))
         if i is None or self._result is None or (self.focus is not None and enum not in self.focus):
             return None
-        s = self._status_cache.get(i)
-        return s.permission if s is not None else permission_of(self._items[i], self._result[0])
+        return self._readers[i][0](self._result[0])  # compiled per member (engine/compile.py, compile_reader)
 
     def obligation(self, enum: str, member: str) -> Obligation | None:
         """`status(enum, member).obligation`, read from the rule activations without building the Status."""
         i = self._item_index.get((enum, member))
         if i is None or self._result is None or (self.focus is not None and enum not in self.focus):
             return None
-        s = self._status_cache.get(i)
-        return s.obligation if s is not None else obligation_of(self._items[i], self._result[0])
+        return self._readers[i][1](self._result[0])
 
     def value(self, name: str) -> Any:
         for d in self.rulebook.definitions:

@@ -98,6 +98,42 @@ def compile_rulebook(rb: ir.Rulebook, faults: Faults) -> Compiled:
     return Compiled(run, fast_source, lambda: build(True), lambda: build(False, known=True))
 
 
+def compile_reader(permits: tuple[int, ...], forbids: tuple[int, ...], obliges: tuple[int, ...], unencoded: tuple[int, ...]) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """Two functions of the activations for one enumeration member: its permission and its obligation.
+
+    The same cases, in the same order, as decision.compute_status (tests/test_fast_path.py
+    compares the two on generated rulebooks), unrolled over the member's rules: reading
+    one conclusion of a decision costs a few tuple reads. Built from rule indices only.
+    """
+    lines = ["def permission(a):"]
+    if not (permits or forbids):
+        lines.append("    return None")
+    else:
+        lines += [f"    if a[{r}] is not False: return 'undetermined'" for r in unencoded]
+        lines.append("    fu = False")
+        for r in forbids:
+            lines += [f"    x = a[{r}]", "    if x is True: return 'forbidden'", "    if x is not False: fu = True"]
+        if permits:
+            lines.append("    p = pu = False")
+            for r in permits:
+                lines += [f"    x = a[{r}]", "    if x is True: p = True", "    elif x is not False: pu = True"]
+            lines += ["    if p and not fu: return 'allowed'", "    if p or pu or fu: return 'undetermined'", "    return 'not_allowed'"]
+        else:
+            lines.append("    return 'undetermined' if fu else None")
+    lines.append("def obligation(a):")
+    if not obliges:
+        lines.append("    return None")
+    else:
+        lines += [f"    if a[{r}] is not False: return 'undetermined'" for r in unencoded]
+        lines.append("    u = False")
+        for r in obliges:
+            lines += [f"    x = a[{r}]", "    if x is True: return 'mandatory'", "    if x is not False: u = True"]
+        lines.append("    return 'undetermined' if u else 'not_mandatory'")
+    namespace: dict[str, Any] = {"__builtins__": {}}
+    exec(compile("\n".join(lines), "<cpc-rules reader>", "exec"), namespace)  # noqa: S102 - built from rule indices only
+    return namespace["permission"], namespace["obligation"]
+
+
 def _too_complex(rb: ir.Rulebook, gens: list[_Gen], e: BaseException) -> Diagnostic:
     """The rule whose code Python could not compile (or the last one generated), as a located E107."""
     rule: ir.RuleInfo | None = None

@@ -15,7 +15,7 @@ import attrs
 
 from cpc_rules import ir, values
 from cpc_rules.diagnostics import CpcError, Diagnostic, did_you_mean
-from cpc_rules.engine.compile import compile_rulebook
+from cpc_rules.engine.compile import compile_reader, compile_rulebook
 from cpc_rules.engine.runtime import Faults, Unknown
 
 NOT_EVALUATED = object()  # a node the traced run did not reach (short-circuit, rule not in force)
@@ -43,6 +43,10 @@ class Item:
     obliges: tuple[int, ...]
     unencoded: tuple[int, ...] = ()  # `non encodé` rules whose scope holds this member's enumeration
 
+    def readers(self) -> tuple[Any, Any]:
+        """permission(activations), obligation(activations), compiled for this member (compile.compile_reader)."""
+        return compile_reader(self.permits, self.forbids, self.obliges, self.unencoded)
+
 
 class Program:
     """A rulebook compiled once; `run` decides one situation."""
@@ -57,6 +61,7 @@ class Program:
         self._intervals: dict[int, Any] = {}  # position among the boundaries → what the dates there fix (False: not covered)
         self.items = self._items()
         self.item_index = {(it.enum, it.member): i for i, it in enumerate(self.items)}
+        self.readers = tuple(it.readers() for it in self.items)  # per member: its permission and obligation, read from the activations
         # the members some rule obliges and another forbids: only those can raise a deontic conflict
         self._deontic = tuple((it.member, it.obliges, it.forbids) for it in self.items if it.obliges and it.forbids)
         self.missing = tuple(Unknown(frozenset({f.name})) for f in rb.facts)
