@@ -6,7 +6,7 @@
 Run from the repository root. The reference is the "procedure choice" decision of the
 shared benchmark anchors: its hand-written Python function (`impl_plain.py`), the same
 recording the fired rules (`decide_traced`), and its NumPy version (`impl_numpy.py`),
-copied into bench/reference/. cpc-rules decides it from `bench/reference/procedure.cpc`.
+read where the anchors are published (bench/reference/anchors.py). cpc-rules decides it from `bench/reference/procedure.cpc`.
 
 1. Agreement, before any timing: the 19 golden cases of SPEC.md, N generated situations
    (seeded generator of SPEC.md section 7) and the same N moved 0.01 € under a threshold
@@ -52,6 +52,7 @@ except ImportError:
     sys.path.insert(0, str(ROOT / "src"))
 
 import adapter  # noqa: E402  (puts the shared anchors on sys.path: bench/reference/anchors.py)
+import anchors  # noqa: E402
 import common  # noqa: E402
 import impl_numpy  # noqa: E402
 import impl_plain  # noqa: E402
@@ -336,7 +337,7 @@ def whole_process(n: int) -> dict[str, float]:
         env = _env(None)
         cli = [sys.executable, "-m", "cpc_rules.cli", "decide", str(sit), "-r", str(adapter.RULEBOOK), "--format", "json"]
         cli_bundled = [sys.executable, "-m", "cpc_rules.cli", "decide", str(ROOT / "examples" / "fournitures-collectivite-2026.json"), "--format", "json"]
-        plain = [sys.executable, str(script), str(REF), str(plain_sit)]
+        plain = [sys.executable, str(script), str(anchors.ANCHORS), str(plain_sit)]  # impl_plain is read where the anchors are published
         for cmd in (cli, cli_bundled, plain):  # warm the disk caches once
             subprocess.run(cmd, capture_output=True, env=env, check=True)
         times: dict[str, list[float]] = {"cli": [], "cli_bundled": [], "plain": []}
