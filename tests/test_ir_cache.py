@@ -105,7 +105,7 @@ def test_warnings_round_trip() -> None:
     _round_trip(texts)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(deadline=None, suppress_health_check=list(HealthCheck))
 @given(S.modules)
 def test_generated_rulebooks_round_trip(module: ast.Module) -> None:
     """Whatever a rulebook that checks holds, the entry gives back the same IR (or refuses itself; never another one)."""

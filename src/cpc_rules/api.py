@@ -19,17 +19,19 @@ import datetime as dt
 import functools
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cpc_rules import __version__, resources
 from cpc_rules import decision as _decision
 from cpc_rules.diagnostics import CpcError, Diagnostic, Sources, did_you_mean
 from cpc_rules.engine.evaluate import AtDate, Program
 from cpc_rules.engine.runtime import EvaluationError
-from cpc_rules.engine.trace import TracePlan
 from cpc_rules.ir import Rulebook as CheckedRulebook
 from cpc_rules.situation import parse_date
 from cpc_rules.syntax import ast, cache, source
+
+if TYPE_CHECKING:
+    from cpc_rules.engine.trace import TracePlan
 
 
 def rulebook_files(path: Path | str, tests: bool = True) -> list[Path]:
@@ -144,6 +146,8 @@ class Rulebook:
     @functools.cached_property
     def trace_plan(self) -> TracePlan:
         """What every trace of this rulebook shares, compiled on the first trace."""
+        from cpc_rules.engine.trace import TracePlan  # the trace builder (and the formatter) only for a process that traces
+
         return TracePlan(self.checked)
 
     def focus(self, focus: Iterable[str] | str | None) -> tuple[str, ...] | None:

@@ -30,7 +30,6 @@ import json
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -149,6 +148,8 @@ def write(name: str, binding: dict[str, Any], payload: Any) -> None:
     where = directory(create=True)
     if where is None:
         return
+    import tempfile  # only to write: a warm load does not import it
+
     tmp: str | None = None
     try:
         data = json.dumps({"binding": binding, "payload": payload}, ensure_ascii=False, separators=(",", ":")).encode()
