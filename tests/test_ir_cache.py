@@ -275,3 +275,12 @@ def test_decide_imports_neither_parser_nor_checker(cache_dir: Path) -> None:
     assert runs[0].stdout == runs[1].stdout
     assert "MODULES True False True False" in runs[0].stderr  # cold: parsed and checked
     assert "MODULES False False False False" in runs[1].stderr  # warm: no parser, no graph library, no checker, no YAML
+
+
+def test_grammar_has_no_terminal_collision() -> None:
+    """Built in strict mode, a collision between terminals is an error: the check that everyday builds skip (syntax/parse.py)."""
+    from cpc_rules.syntax import parse as P
+
+    strict = P.parser.__wrapped__(strict=True)
+    text = (resources.bundled_rulebook_path() / "00-prologue.cpc").read_text(encoding="utf-8")
+    assert strict.parse(text) == P._build_unchecked(resources.grammar_path().read_text(encoding="utf-8")).parse(text)
