@@ -140,7 +140,19 @@ def load(data: Any, texts: dict[str, str], modules: Callable[[], Sequence[ast.Mo
         if x is None or x.__class__ in (bool, str, int):
             return x
         if x.__class__ is list:
-            return tuple([dec(v) for v in x])
+            out = []
+            for v in x:
+                c = v.__class__
+                if c is dict and len(v) == 1 and "#" in v:  # most items: a reference
+                    i = v["#"]
+                    if i.__class__ is not int or not 0 <= i < len(objs):
+                        raise Invalid("reference")
+                    out.append(objs[i])
+                elif c is str or c is int or c is bool or v is None:
+                    out.append(v)
+                else:
+                    out.append(dec(v))
+            return tuple(out)
         if x.__class__ is not dict or len(x) != 1:
             raise Invalid("value")
         ((tag, v),) = x.items()
@@ -192,7 +204,16 @@ def load(data: Any, texts: dict[str, str], modules: Callable[[], Sequence[ast.Mo
                     raise Invalid("modules")
                 vals.append(lazy)
                 continue
-            value = dec(raw)
+            c = raw.__class__
+            if c is dict and len(raw) == 1 and "#" in raw:  # most fields: a reference, or a plain value
+                i = raw["#"]
+                if i.__class__ is not int or not 0 <= i < len(objs):
+                    raise Invalid("reference")
+                value = objs[i]
+            elif c is str or c is int or c is bool or raw is None:
+                value = raw
+            else:
+                value = dec(raw)
             try:
                 ok = conforms(value)
             except RecursionError:
@@ -280,10 +301,7 @@ def _predicate(hint: Any, namespace: dict[str, Any]) -> Any:
     if origin is typing.Union or origin is types.UnionType:
         args = typing.get_args(hint)
         if all(isinstance(h, type) and typing.get_origin(h) is None for h in args):
-            classes = tuple(args)
-            if int in classes and bool not in classes:
-                return lambda v: isinstance(v, classes) and v.__class__ is not bool
-            return lambda v: isinstance(v, classes)
+            return _instance_of(tuple(args))
         alternatives = [_predicate(h, namespace) for h in args]
         return lambda v: any(p(v) for p in alternatives)
     if origin is typing.Literal:
@@ -293,9 +311,9 @@ def _predicate(hint: Any, namespace: dict[str, Any]) -> Any:
         args = typing.get_args(hint)
         if len(args) == 2 and args[1] is Ellipsis:
             item = _predicate(args[0], namespace)
-            return lambda v: isinstance(v, tuple) and all(item(x) for x in v)
+            return lambda v: v.__class__ is tuple and all(map(item, v))
         parts = [_predicate(a, namespace) for a in args]
-        return lambda v: isinstance(v, tuple) and len(v) == len(parts) and all(p(x) for p, x in zip(parts, v, strict=True))
+        return lambda v: v.__class__ is tuple and len(v) == len(parts) and all(p(x) for p, x in zip(parts, v, strict=True))
     if origin is frozenset:
         (arg,) = typing.get_args(hint)
         item = _predicate(arg, namespace)
@@ -314,11 +332,24 @@ def _predicate(hint: Any, namespace: dict[str, Any]) -> Any:
         return later
     if hint is type(None):
         return lambda v: v is None
-    if hint is int:
-        return lambda v: isinstance(v, int) and not isinstance(v, bool)
     if isinstance(hint, type):
-        return lambda v: isinstance(v, hint)
+        return _instance_of((hint,))
     raise TypeError(f"type form {hint!r}")  # pragma: no cover - a type form the IR does not use
+
+
+def _instance_of(classes: tuple[type, ...]) -> Callable[[Any], bool]:
+    """isinstance(v, classes) (a bool is not an int unless `bool` is named), answered once per class of value."""
+    memo: dict[type, bool] = {}
+    exclude_bool = int in classes and bool not in classes
+
+    def conforms(v: Any) -> bool:
+        c = v.__class__
+        ok = memo.get(c)
+        if ok is None:
+            ok = memo[c] = issubclass(c, classes) and not (exclude_bool and c is bool)
+        return ok
+
+    return conforms
 
 
 # ---------------------------------------------------------------- invariants
