@@ -273,10 +273,26 @@ _CHECKS: dict[type, tuple[tuple[str, Any], ...]] = {}
 def _field_checks(cls: type) -> tuple[tuple[str, Any], ...]:
     """For each field of a class, a predicate for its declared type (built once per class)."""
     if cls not in _CHECKS:
-        namespace = {**vars(sys.modules[cls.__module__]), "Span": Span, "dt": dt, "Decimal": Decimal}
-        hints = typing.get_type_hints(cls, globalns=namespace)
-        _CHECKS[cls] = tuple((f.name, _predicate(hints[f.name], namespace)) for f in attrs.fields(cls))
+        module = cls.__module__
+        _CHECKS[cls] = tuple((f.name, _annotation_predicate(module, f.type)) for f in attrs.fields(cls))
     return _CHECKS[cls]
+
+
+@functools.cache
+def _namespace(module: str) -> dict[str, Any]:
+    return {**vars(sys.modules[module]), "Span": Span, "dt": dt, "Decimal": Decimal}
+
+
+@functools.cache
+def _annotation_predicate(module: str, annotation: Any) -> Any:
+    """The predicate of one annotation (a string, the modules use `from __future__ import annotations`), built once per text.
+
+    Cheaper than typing.get_type_hints per class, which re-evaluates every annotation of
+    every class and its bases: this runs in every process that reads an entry.
+    """
+    namespace = _namespace(module)
+    hint = eval(annotation, namespace) if isinstance(annotation, str) else annotation  # noqa: S307 - our own classes' annotations, never data
+    return _predicate(hint, namespace)
 
 
 _PLAIN = (bool, int, str, Decimal, dt.date, type(None))
@@ -297,6 +313,8 @@ def _predicate(hint: Any, namespace: dict[str, Any]) -> Any:
     """A function telling whether a value has the declared type `hint` (the forms the IR uses)."""
     if hint is object:
         return _data
+    if isinstance(hint, str):  # a quoted name inside an annotation (`tuple["RecordValue", ...]`)
+        hint = typing.ForwardRef(hint)
     origin = typing.get_origin(hint)
     if origin is typing.Union or origin is types.UnionType:
         args = typing.get_args(hint)
