@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -128,6 +129,7 @@ def test_warm_load_neither_parses_nor_checks(cache_dir: Path, counted: dict[str,
     assert _answer(warm) == _answer(cold) == "not_allowed"
     assert list(warm.checked.modules) == list(cold.checked.modules)  # the syntax trees, read on demand
     assert counted["parse"] == parsed  # … from the parse cache
+    assert pickle.loads(pickle.dumps(warm.checked)) == cold.checked  # sent to another process: the trees as a tuple
 
 
 def test_a_changed_file_is_checked_again(cache_dir: Path, tmp_path: Path, counted: dict[str, int]) -> None:

@@ -263,6 +263,10 @@ class LazyModules(Sequence[ast.Module]):
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (a rulebook sent to another process) as the plain tuple of its modules."""
+        return (tuple, (self._get(),))
+
     def __repr__(self) -> str:
         return repr(self._get())
 
