@@ -227,6 +227,24 @@ def test_malformed_entries_are_refused(cache_dir: Path, edit: Any) -> None:
     _poisoned(cache_dir, edit)
 
 
+def _flip_first(kind: str, field: int, old: str, new: str) -> Any:
+    def edit(payload: dict[str, Any]) -> None:
+        entry = next(e for e in payload["table"] if e[0] == kind and e[field] == old)
+        entry[field] = new
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [_flip_first("ir.Compare", 4, "<", ">="), _flip_first("ir.BoolOp", 4, "and", "or")],
+    ids=["comparison", "connective"],
+)
+def test_operator_differing_from_the_syntax_is_refused(cache_dir: Path, edit: Any) -> None:
+    """`<` made `>=` in the IR only: the checked operator must be the one of the syntax tree it was checked from."""
+    _poisoned(cache_dir, edit)
+
+
 def test_order_that_reads_before_computing_is_refused(cache_dir: Path) -> None:
     def edit(payload: dict[str, Any]) -> None:
         root = payload["table"][payload["root"]["#"]]

@@ -446,16 +446,19 @@ def _verify(rb: ir.Rulebook, objs: list[Any], texts: dict[str, str]) -> None:  #
             need(0 <= o.index < nd, "definition index")
         elif isinstance(o, ir.ParamRef):
             need(0 <= o.index < np_ and len(o.args) == len(rb.params[o.index].keys), "parameter index")
+            need(all(a.type.kind == "enum" and a.type.name == k for a, k in zip(o.args, rb.params[o.index].keys, strict=True)), "table keys")
         elif isinstance(o, ir.Field):
             need(o.obj.type.name in rb.records and 0 <= o.index < len(rb.records[o.obj.type.name].fields), "field index")  # type: ignore[index]
-        elif isinstance(o, ir.Compare):
-            need(o.op in COMPARE_OPS, "comparison")
+        elif isinstance(o, ir.Compare):  # operators as written (the syntax tree's, as the parse cache keeps them)
+            need(o.op in COMPARE_OPS and isinstance(o.src, ast.Compare) and o.op == o.src.op, "comparison")
         elif isinstance(o, ir.Arith):
             need(o.kind in ARITH_KINDS, "arithmetic")
         elif isinstance(o, ir.BoolOp):
-            need(len(o.operands) >= 1, "operands")
+            need(len(o.operands) >= 1 and isinstance(o.src, ast.BoolOp) and o.op == o.src.op, "operands")
+        elif isinstance(o, ir.Member):
+            need(isinstance(o.src, ast.Member) and o.values == frozenset(o.src.values), "members")
         elif isinstance(o, ir.MinMax):
-            need(len(o.args) >= 1, "arguments")
+            need(len(o.args) >= 1 and isinstance(o.src, ast.MinMax) and o.op == o.src.op, "arguments")
         elif isinstance(o, ir.Aggregate):
             need((o.body is None) == (o.kind == "count"), "aggregate body")
     for r in rb.rules:
