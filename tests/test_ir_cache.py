@@ -304,3 +304,25 @@ def test_grammar_has_no_terminal_collision() -> None:
     strict = P.parser.__wrapped__(strict=True)
     text = (resources.bundled_rulebook_path() / "00-prologue.cpc").read_text(encoding="utf-8")
     assert strict.parse(text) == P._build_unchecked(resources.grammar_path().read_text(encoding="utf-8")).parse(text)
+
+
+def _checking_files() -> list[Path]:
+    """Every single-file rulebook of the repository and of the shared reproducers that checks (warnings allowed)."""
+    found = sorted(p for base in (ROOT / "tests", ROOT / "bench", ROOT.parent / "shared" / "repro") if base.exists() for p in base.rglob("*.cpc"))
+    out = []
+    for p in found:
+        try:
+            text = p.read_text(encoding="utf-8")
+            checker.check([parse_text(text, str(p))], {str(p): text}, "t")
+        except (CpcError, UnicodeDecodeError, OSError, RecursionError):
+            continue
+        out.append(p)
+    return out
+
+
+def test_every_rulebook_that_checks_round_trips() -> None:
+    """Beyond the bundled one: the golden, sample, benchmark and reproducer rulebooks (aggregates, records, lists, tables, exceptions…)."""
+    files = _checking_files()
+    assert len(files) >= 5
+    for p in files:
+        _round_trip({str(p): p.read_text(encoding="utf-8")})
