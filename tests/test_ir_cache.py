@@ -326,3 +326,22 @@ def test_every_rulebook_that_checks_round_trips() -> None:
     assert len(files) >= 5
     for p in files:
         _round_trip({str(p): p.read_text(encoding="utf-8")})
+
+
+@pytest.mark.parametrize("args", [["dump", "ast"], ["dump", "ir"], ["check", "--format", "json"], ["test", "--format", "json"], ["decide", str(ROOT / "examples" / "fournitures-collectivite-2026.json"), "--format", "json", "--trace"]])
+def test_commands_answer_the_same_from_the_cache(cache_dir: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
+    """The syntax trees (read back on demand), the IR, the warnings, the tests and a traced decision: as without the cache."""
+    from click.testing import CliRunner
+
+    from cpc_rules.cli import main
+
+    def run() -> Any:
+        api.default_rulebook.cache_clear()
+        return CliRunner().invoke(main, args, catch_exceptions=False)
+
+    cold, warm = run(), run()
+    monkeypatch.setenv("CPC_RULES_CACHE", "off")
+    off = run()
+    assert list(cache_dir.glob("ir-*.json"))
+    assert cold.exit_code == warm.exit_code == off.exit_code == 0, off.output
+    assert cold.output == warm.output == off.output

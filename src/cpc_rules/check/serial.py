@@ -457,6 +457,7 @@ def _verify(rb: ir.Rulebook, objs: list[Any], texts: dict[str, str]) -> None:  #
             need(len(o.operands) >= 1 and isinstance(o.src, ast.BoolOp) and o.op == o.src.op, "operands")
         elif isinstance(o, ir.Member):
             need(isinstance(o.src, ast.Member) and o.values == frozenset(o.src.values), "members")
+            object.__setattr__(o, "values", frozenset(o.src.values))  # built as the checker builds it: even its iteration order is the same
         elif isinstance(o, ir.MinMax):
             need(len(o.args) >= 1 and isinstance(o.src, ast.MinMax) and o.op == o.src.op, "arguments")
         elif isinstance(o, ir.Aggregate):
