@@ -9,6 +9,7 @@ not expect the keyword; the pool keeps the generated text unambiguous).
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Any
 
 from hypothesis import strategies as st
@@ -27,7 +28,7 @@ texts = st.text(
         st.sampled_from('"\\\n\t#«»’'),
     ),
     max_size=30,
-)
+).map(lambda t: unicodedata.normalize("NFC", t))  # the reader normalises every source to NFC (syntax/source.py)
 labels = st.none() | texts
 
 dates = st.dates(min_value=dt.date(1000, 1, 1), max_value=dt.date(9999, 12, 31))
@@ -83,7 +84,9 @@ types = st.builds(ast.TypeRef, names, st.booleans())
 
 # ---------------------------------------------------------------- declarations
 
-coverages = st.builds(ast.Coverage, periods())
+_notes = st.lists(texts, max_size=2).map(tuple)
+# a coverage with its reasons: notes for both sides, or marked `avant` / `après`
+coverages = st.builds(ast.Coverage, periods(), notes=_notes, notes_before=_notes, notes_after=_notes)
 enum_decls = st.builds(ast.EnumDecl, names, labels, st.lists(st.builds(ast.EnumMember, names, labels), min_size=1, max_size=4).map(tuple))
 record_decls = st.builds(ast.RecordDecl, names, labels, st.lists(st.builds(ast.FieldDecl, names, types, labels), min_size=1, max_size=3).map(tuple))
 def_decls = st.builds(ast.DefDecl, names, types, labels)

@@ -646,6 +646,26 @@ def test_out_of_period_gives_the_coverage_notes_as_reason() -> None:
     assert not rb.decide({}, at="2019-04-01").out_of_period
 
 
+def test_out_of_period_states_only_the_reason_for_its_side() -> None:
+    rb = default_rulebook()
+    before = rb.decide({}, at="2018-06-01").to_json()["message"]
+    after = rb.decide({}, at="2028-06-01").to_json()["message"]
+    assert "ordonnance n° 2015-899" in before and "2028" not in before.split("il ne répond pas")[1]
+    assert "seuils européens" in after and "2015-899" not in after
+    text = rb.decide({}, at="2018-06-01").explain()
+    assert text.count("Hors période") == 1 and text.count("ordonnance n° 2015-899") == 1
+
+
+def test_coverage_notes_by_side_parse_and_format() -> None:
+    text = 'couverture depuis 2020-01-01 jusqu\'au 2021-01-01 exclu\n  note "Hors : deux côtés."\n  note avant "Avant : ancien."\n  note après "Après : futur."\n'
+    m = parse_text(text, "c.cpc")
+    cov = m.items[0]
+    assert (cov.notes, cov.notes_before, cov.notes_after) == (("Hors : deux côtés.",), ("Avant : ancien.",), ("Après : futur.",))  # type: ignore[union-attr]
+    assert format_text(text, "c.cpc").startswith(text)
+    english = text.replace("note avant", "note before").replace("note après", "note after")
+    assert parse_text(english, "c.cpc").items[0] == cov  # type: ignore[comparison-overlap]
+
+
 def test_coverage_notes_parse_and_format() -> None:
     text = 'couverture depuis 2020-01-01\n  note "Avant : ancien texte."\n'
     m = parse_text(text, "c.cpc")
@@ -675,3 +695,20 @@ def test_property_nothing_certain_in_the_part_declared_not_encoded(nature, cents
         if s.enum in _SCOPED:
             assert "undetermined" in (s.permission, s.obligation) and s.unencoded, (s.enum, s.member, s.permission, s.obligation)
             assert s.permission in (None, "undetermined") and s.obligation in (None, "undetermined")
+
+
+def test_names_shadowing_an_enumeration_value_E208() -> None:
+    """A fact, definition or parameter named like a value: the bare name would read the fact, silently."""
+    for decl, kind in (
+        ("fait ao : booléen\n", "le fait `ao`"),
+        ("définition ao : booléen\n", "la définition `ao`"),
+        ("paramètre ao : montant \"p\"\n  depuis 2020-01-01 : 1 €\n    source \"s\"\n", "le paramètre `ao`"),
+    ):
+        with pytest.raises(CpcError) as e:
+            with_rules("fait k : proc\n" + decl, "  règle r :\n    autorise proc mapa\n    si k = mapa\n")
+        e208 = [d for d in e.value.diagnostics if d.code == "E208"]
+        assert len(e208) == 1 and e208[0].message.startswith(kind) and "`proc`" in e208[0].message
+        assert e208[0].notes and e208[0].notes[0][0] == "valeur `ao` de `proc`"
+    # a name that no enumeration uses as a value is fine, and a value may still be written qualified
+    rb = with_rules("fait k : proc\nfait aov : booléen\n", "  règle r :\n    autorise proc mapa\n    si k = proc.ao et aov\n")
+    assert not [d for d in rb.warnings if d.code == "E208"]

@@ -325,7 +325,9 @@ class Rulebook:
     tests: tuple[ast.TestCase, ...]
     modules: tuple[ast.Module, ...]
     digest: str  # sha256 of the source texts
-    coverage_notes: tuple[str, ...] = ()  # why it does not answer outside its coverage
+    coverage_notes: tuple[str, ...] = ()  # why it does not answer outside its coverage (either side)
+    coverage_notes_before: tuple[str, ...] = ()  # said only for a date before the coverage
+    coverage_notes_after: tuple[str, ...] = ()  # said only for a date after it
 
     @functools.cached_property
     def beaten_by(self) -> tuple[tuple[int, ...], ...]:

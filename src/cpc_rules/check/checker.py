@@ -107,6 +107,8 @@ class _Checker:
             modules=self.modules,
             digest="sha256:" + digest.hexdigest(),
             coverage_notes=next((c.notes for c in self.items(ast.Coverage)), ()),
+            coverage_notes_before=next((c.notes_before for c in self.items(ast.Coverage)), ()),
+            coverage_notes_after=next((c.notes_after for c in self.items(ast.Coverage)), ()),
         )
 
     def _coverage(self) -> ast.Period | None:
@@ -137,6 +139,34 @@ class _Checker:
                     self.err("E202", f"la valeur `{m.name}` figure deux fois dans `{e.name}`", m.span)
                 seen.add(m.name)
             self.enums.setdefault(e.name, ir.EnumInfo(e.name, e.label, tuple(dict.fromkeys(m.name for m in e.members)), {m.name: m.label for m in e.members}, e.span))
+        self._names_shadowing_members()
+
+    def _names_shadowing_members(self) -> None:
+        """E208: a fact, definition or parameter named like an enumeration value.
+
+        In an expression a bare name is read as the fact (definition, parameter) before the value,
+        so `nature = travaux` would silently compare with a fact `travaux`: the name is ambiguous.
+        """
+        owners: dict[str, list[ast.EnumMember]] = {}
+        enum_of: dict[int, str] = {}
+        for e in self.items(ast.EnumDecl):
+            for m in e.members:
+                owners.setdefault(m.name, []).append(m)
+                enum_of[id(m)] = e.name
+        what = {ast.FactDecl: "le fait", ast.DefDecl: "la définition", ast.ParamDecl: "le paramètre"}
+        for item in itertools.chain(self.items(ast.FactDecl), self.items(ast.DefDecl), self.items(ast.ParamDecl)):
+            members = owners.get(item.name)
+            if not members or self.value_names.get(item.name) is not item.span:
+                continue
+            enums = ", ".join(f"`{enum_of[id(m)]}`" for m in members)
+            kind = what[type(item)]
+            self.err(
+                "E208",
+                f"{kind} `{item.name}` porte le nom d'une valeur de {enums} : dans une expression, `{item.name}` est ambigu",
+                item.span,
+                hint=f"renommez {kind} ou la valeur : écrit seul, `{item.name}` désignerait {kind} ; la valeur s'écrit `{enum_of[id(members[0])]}.{item.name}`",
+                notes=tuple((f"valeur `{item.name}` de `{enum_of[id(m)]}`", m.span) for m in members),
+            )
 
     def _type(self, t: ast.TypeRef) -> Type:
         if t.is_list:

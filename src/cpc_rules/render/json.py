@@ -56,6 +56,7 @@ def decision_json(d: Decision, with_trace: bool = False) -> dict[str, Any]:
             + (f" au {cov.end.isoformat()} exclu" if cov.end else "")
             + f" : il ne répond pas pour le {d.date.isoformat()}."
             + "".join(f" {n}" for n in rb.coverage_notes)
+            + "".join(f" {n}" for n in (rb.coverage_notes_before if d.date < cov.start else rb.coverage_notes_after))
         )
         out["coverage"] = values.period_json(cov)
         return out

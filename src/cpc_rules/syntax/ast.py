@@ -155,6 +155,8 @@ class Coverage:
     period: Period
     span: Span | None = _span
     notes: tuple[str, ...] = ()  # why the rulebook does not answer outside: the texts that govern there
+    notes_before: tuple[str, ...] = ()  # the same, said only for a date before the coverage
+    notes_after: tuple[str, ...] = ()  # the same, said only for a date after it
 
 
 @attrs.frozen

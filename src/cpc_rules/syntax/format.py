@@ -191,7 +191,12 @@ def _expectation(x: ast.Expectation) -> str:
 
 def item(i: ast.Item) -> str:
     if isinstance(i, ast.Coverage):
-        return f"couverture {_period(i.period)}" + "".join(f"\n  note {_q(n)}" for n in i.notes)
+        return (
+            f"couverture {_period(i.period)}"
+            + "".join(f"\n  note {_q(n)}" for n in i.notes)
+            + "".join(f"\n  note avant {_q(n)}" for n in i.notes_before)
+            + "".join(f"\n  note après {_q(n)}" for n in i.notes_after)
+        )
     if isinstance(i, ast.EnumDecl):
         members = ",\n".join(f"  {m.name}{_label(m.label)}" for m in i.members)
         return f"énumération {i.name}{_label(i.label)} {{\n{members}\n}}"

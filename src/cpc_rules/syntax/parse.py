@@ -286,6 +286,14 @@ class _Note(str):
     pass
 
 
+class _NoteBefore(str):  # a coverage note said only before the coverage
+    pass
+
+
+class _NoteAfter(str):  # a coverage note said only after it
+    pass
+
+
 class _Exceptions(tuple):  # type: ignore[type-arg]
     pass
 
@@ -357,6 +365,12 @@ class _Builder(Transformer):  # type: ignore[type-arg]
     def note(self, meta: Any, c: list[Token]) -> _Note:
         return _Note(_unquote(c[0]))
 
+    def note_before(self, meta: Any, c: list[Token]) -> _NoteBefore:
+        return _NoteBefore(_unquote(c[0]))
+
+    def note_after(self, meta: Any, c: list[Token]) -> _NoteAfter:
+        return _NoteAfter(_unquote(c[0]))
+
     def exception(self, meta: Any, c: list[Token]) -> _Exceptions:
         return _Exceptions(str(t) for t in c)
 
@@ -393,7 +407,13 @@ class _Builder(Transformer):  # type: ignore[type-arg]
         return ast.Period(start, end, self._span(meta))
 
     def coverage(self, meta: Any, c: list[Any]) -> ast.Coverage:
-        return ast.Coverage(c[0], self._span(meta), tuple(str(n) for n in c[1:] if isinstance(n, _Note)))
+        return ast.Coverage(
+            c[0],
+            self._span(meta),
+            tuple(str(n) for n in c[1:] if isinstance(n, _Note)),
+            tuple(str(n) for n in c[1:] if isinstance(n, _NoteBefore)),
+            tuple(str(n) for n in c[1:] if isinstance(n, _NoteAfter)),
+        )
 
     # -- types and declarations
     def named_type(self, meta: Any, c: list[Token]) -> ast.TypeRef:
