@@ -232,9 +232,11 @@ def test_eu_thresholds_2026(tmp_path, new_rb):
         ("autorité_centrale", "t"): (5404000, 5538000),
         ("autre_pouvoir_adjudicateur", "t"): (5404000, 5538000),
         ("entité_adjudicatrice", "t"): (5404000, 5538000),
+        ("défense_sécurité", "fs"): (432000, 443000),  # Livre III encoded for the route choice (R2323-1, 30-defense.cpc)
+        ("défense_sécurité", "t"): (5404000, 5538000),
     }
     seen = set()
-    for r in narrowed.regions:  # every witness lies in a band the avis moved (défense: not encoded, never)
+    for r in narrowed.regions:  # every witness lies in a band the avis moved
         f = r.witness["faits"]
         key = (f["acheteur"], "t" if f["nature"] == "travaux" else "fs")
         lo, hi = bands[key]

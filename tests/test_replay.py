@@ -70,9 +70,10 @@ def test_out_of_period_replays() -> None:
 def test_a_given_fact_the_evaluation_did_not_read_is_replayed() -> None:
     """Found by the invariant above: `objet_maîtrise_d_œuvre` is given but not read (maîtrise_d_œuvre, presumed false,
     short-cuts it), yet the strict decision reads it, and so which presumptions `sans_publicité…` rests on depends on it."""
-    doc = recorded({"acheteur": None, "objet_maîtrise_d_œuvre": "construction_neuve"}, "2019-04-01")
+    # a civil buyer: for a défense buyer (or one not given) `maîtrise_d_œuvre` is read by Livre III anyway (30-defense.cpc)
+    doc = recorded({"acheteur": "autre_pouvoir_adjudicateur", "objet_maîtrise_d_œuvre": "construction_neuve"}, "2019-04-01")
     assert "objet_maîtrise_d_œuvre" not in doc["trace"]["facts"]
-    assert doc["given_facts"] == {"objet_maîtrise_d_œuvre": "construction_neuve"}  # null is not given, presumed facts are not
+    assert doc["given_facts"] == {"acheteur": "autre_pouvoir_adjudicateur", "objet_maîtrise_d_œuvre": "construction_neuve"}  # presumed facts are not given
     sans_pub = next(c for c in doc["conclusions"] if c["member"] == "sans_publicité_ni_mise_en_concurrence")
     assert "maîtrise_d_œuvre" not in sans_pub["presumed"]
     assert replay(doc, RB).match

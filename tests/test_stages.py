@@ -674,7 +674,8 @@ def test_coverage_notes_parse_and_format() -> None:
 
 
 _BUNDLED = default_rulebook()
-_SCOPED = ("procédure", "publicité", "formalité", "levier", "formalité_responsable")
+_SCOPED = ("formalité", "levier", "formalité_responsable")  # Livre III still declared whole (30-defense.cpc)
+_SCOPED_MEMBERS = {("procédure", "dialogue_compétitif"), ("procédure", "concours"), ("procédure", "partenariat_d_innovation")}  # and these routes
 
 
 @settings(max_examples=60, deadline=None)
@@ -686,15 +687,48 @@ _SCOPED = ("procédure", "publicité", "formalité", "levier", "formalité_respo
     buyer=st.sampled_from([{"acheteur": "défense_sécurité"}, {}, {"type_acheteur": "état_administration_centrale", "marché_de_défense_ou_de_sécurité": True}]),
 )
 def test_property_nothing_certain_in_the_part_declared_not_encoded(nature, cents, day, retenue, buyer) -> None:  # type: ignore[no-untyped-def]
-    """Livre III is declared `non encodé`: a défense buyer, or a buyer not given, never gets a certain status there."""
+    """What Livre III still declares `non encodé` (formalities, levers, clauses; dialogue, concours, partenariat):
+    a défense buyer, or a buyer not given, never gets a certain status there."""
     facts = {"nature": nature, "valeur_estimée_besoin": str(Decimal(cents) / 100), **buyer}
     if retenue:
         facts["procédure_retenue"] = retenue
     d = _BUNDLED.decide(facts, at=day)
     for s in d.statuses:
-        if s.enum in _SCOPED:
+        if s.enum in _SCOPED or (s.enum, s.member) in _SCOPED_MEMBERS:
             assert "undetermined" in (s.permission, s.obligation) and s.unencoded, (s.enum, s.member, s.permission, s.obligation)
             assert s.permission in (None, "undetermined") and s.obligation in (None, "undetermined")
+
+
+def test_unencoded_scope_may_name_one_member() -> None:
+    """`non encodé … pour proc.mapa` makes that member undetermined and leaves the others to the encoded rules."""
+    fr = 'article R1\n  version depuis 2020-01-01\n    source "s"\n  règle r :\n    non encodé "raison" pour proc.mapa, pub\n    si x\n'
+    c = parse_text(fr, "a.cpc").items[0].rules[0].conclusion
+    assert isinstance(c, ast.Unencoded) and c.enums == ("proc.mapa", "pub")
+    assert 'non encodé "raison" pour proc.mapa, pub' in format_text(fr, "a.cpc")
+    rb = with_rules(SCOPE_DECLS, SCOPE_RULES.replace("pour proc\n", "pour proc.mapa\n"))
+    d = rb.decide({"x": "5", "acheteur": "défense"}, at="2024-01-01")
+    assert [d.status("proc", m).permission for m in ("mapa", "ao", "négo")] == ["undetermined", "forbidden", "allowed"]  # type: ignore[union-attr]
+    assert d.status("proc", "mapa").unencoded and not d.status("proc", "négo").unencoded  # type: ignore[union-attr]
+    civil = rb.decide({"x": "5", "acheteur": "civil"}, at="2024-01-01")
+    assert [civil.status("proc", m).permission for m in ("mapa", "ao", "négo")] == ["allowed", "forbidden", "allowed"]  # type: ignore[union-attr]
+
+
+def test_unencoded_member_scope_covers_a_member_no_rule_names() -> None:
+    """A member only a `non encodé … pour e.m` rule names is concluded on (undetermined), and W314 is satisfied."""
+    rb = with_rules(SCOPE_DECLS, "  règle r :\n    autorise proc mapa, négo\n\n  règle h :\n    non encodé \"ao : non lu\" pour proc.ao\n    si acheteur = défense\n")
+    assert [w.message for w in rb.warnings if w.code == "W314" and "(proc)" in w.message] == []
+    d = rb.decide({"x": "5", "acheteur": "défense"}, at="2024-01-01")
+    s = d.status("proc", "ao")
+    assert s is not None and s.permission == "undetermined" and s.unencoded
+    assert d.status("proc", "mapa").permission == "allowed"  # type: ignore[union-attr]
+    bare = with_rules(SCOPE_DECLS, "  règle r :\n    autorise proc mapa, négo\n")
+    assert [w.message for w in bare.warnings if w.code == "W314" and "(proc)" in w.message] == ["`ao` (proc) : aucune règle ne l'autorise, ne l'interdit ni ne l'oblige"]
+
+
+def test_unencoded_member_scope_must_name_a_member() -> None:
+    with pytest.raises(CpcError) as e:
+        with_rules(SCOPE_DECLS, SCOPE_RULES.replace("pour proc\n", "pour proc.inconnu\n"))
+    assert _codes(e.value) == ["E203"]
 
 
 def test_names_shadowing_an_enumeration_value_E208() -> None:

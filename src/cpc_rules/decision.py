@@ -105,7 +105,7 @@ def compute_status(item: Item, a: tuple[Any, ...], label: str) -> Status:
         # what the rulebook does not encode is never answered with certainty: whatever the
         # other rules say, the member is undetermined (an unknown condition: the same, and
         # its facts are missing)
-        if item.permits or item.forbids:
+        if item.permits or item.forbids or not item.obliges:  # a member only a `non encodé` rule names: its permission
             permission = "undetermined"
         if item.obliges:
             obligation = "undetermined"

@@ -251,7 +251,7 @@ def _item_rules(rb: ir.Rulebook) -> dict[tuple[str, str], list[int]]:
     for r in rb.rules:
         for e in getattr(r, "scope", ()):
             for key, rules in out.items():
-                if key[0] == e:
+                if e in (key[0], f"{key[0]}.{key[1]}"):
                     rules.append(r.index)
     return out
 

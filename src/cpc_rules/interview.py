@@ -422,16 +422,23 @@ def next_questions(
     own = {q.fact: (q.cost, len(q.choices) or 99, order[q.fact]) for q in questions}
     sources = _declared_sources(rb)
 
+    # who buys comes first while nothing about the buyer is known: the buyer's own fact (`type_acheteur`, the source
+    # of the category) is one of the four facts a buyer states (who, what, how much, when), asked before the others
+    own_sources = {s for srcs in sources.values() for s in srcs}
+    buyer_known = any(situation.get(f) is not None for f in (*own_sources, *sources))
+
     def key(q: Question) -> tuple[Any, ...]:
         # the buyer's own fact first: a fact the rulebook derives from another (`acheteur` from `type_acheteur`)
         # comes right after a question on its source; last when the source is given (it rarely remains open);
         # on its own merits when the source is unknown to the buyer (then the category alone is needed)
+        if q.fact in own_sources and not buyer_known:
+            return (-1, own[q.fact], 0, own[q.fact])
         src = sources.get(q.fact, ())
         if any(situation.get(s) is not None for s in src):
             return (1, own[q.fact], 0, own[q.fact])
         asked = [own[s] for s in src if s in own]
         if asked:
-            return (0, min(asked), 1, own[q.fact])
+            return (-1 if not buyer_known else 0, min(asked), 1, own[q.fact])
         return (0, own[q.fact], 0, own[q.fact])
 
     questions.sort(key=key)

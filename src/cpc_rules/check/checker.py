@@ -394,8 +394,11 @@ class _Checker:
             elif isinstance(c, ast.Unencoded):
                 kind, text, scope = "unencoded", c.reason, c.enums
                 for e in c.enums:
-                    if e not in self.enums:
-                        self.err("E205", f"`{e}` n'est pas une énumération", c.span, hint=did_you_mean(e, self.enums))
+                    enum, _, member = e.partition(".")
+                    if enum not in self.enums:
+                        self.err("E205", f"`{enum}` n'est pas une énumération", c.span, hint=did_you_mean(enum, self.enums))
+                    elif member and member not in self.enums[enum].members:
+                        self.err("E203", f"`{member}` n'est pas un membre de l'énumération `{enum}`", c.span, hint=did_you_mean(member, self.enums[enum].members))
             else:
                 kind, text = "inform", c.text
             out.append(ir.RuleInfo(i, r.name, r.label, art, kind, enum, values, define, value, text, cond, tuple(exceptions), r.notes, r.confirm, r.span, scope))
@@ -411,11 +414,16 @@ class _Checker:
         parameter row names it. Otherwise the decision would be silent on it, or treat it as
         "any other value" without the rulebook saying so.
         """
-        scoped = {e for r in rules for e in r.scope}
+        scoped = {e for r in rules for e in r.scope if "." not in e}
         concluded: dict[str, set[str]] = {}
         for r in rules:
             if r.enum is not None:
                 concluded.setdefault(r.enum, set()).update(r.values)
+        for r in rules:  # `non encodé … pour e.m` covers that member
+            for e in r.scope:
+                enum, _, member = e.partition(".")
+                if member and enum in concluded:
+                    concluded[enum].add(member)
         for enum, members in concluded.items():
             if enum in scoped or enum not in self.enums:
                 continue

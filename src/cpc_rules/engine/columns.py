@@ -691,7 +691,7 @@ def status_codes(item: Any, acts: dict[int, Col], n: int) -> tuple[np.ndarray, n
     unencoded = getattr(item, "unencoded", ())
     if unencoded:  # a `non encodé` rule that applies or may apply: never a certain answer
         maybe = any_of(unencoded, False) | any_of(unencoded, True)
-        if item.permits or item.forbids:
+        if item.permits or item.forbids or not item.obliges:  # as decision.compute_status
             perm[maybe] = 4
         if item.obliges:
             obl[maybe] = 3

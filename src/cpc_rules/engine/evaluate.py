@@ -40,7 +40,7 @@ class Item:
     permits: tuple[int, ...]
     forbids: tuple[int, ...]
     obliges: tuple[int, ...]
-    unencoded: tuple[int, ...] = ()  # `non encodé` rules whose scope holds this member's enumeration
+    unencoded: tuple[int, ...] = ()  # `non encodé` rules whose scope holds this member's enumeration (or this member)
 
 
 class Program:
@@ -82,6 +82,11 @@ class Program:
                 continue
             for m in r.values:
                 found.setdefault((r.enum, m), {"permit": [], "forbid": [], "oblige": []})[r.kind].append(r.index)
+        for r in self.rb.rules:  # a member that only a `non encodé … pour e.m` rule names is still concluded on
+            for e in r.scope:
+                enum, _, m = e.partition(".")
+                if m:
+                    found.setdefault((enum, m), {"permit": [], "forbid": [], "oblige": []})
         enums = list(self.rb.enums)  # in declaration order: procedures before the formalities that follow them
         ordered = sorted(found, key=lambda k: (enums.index(k[0]), self.rb.enums[k[0]].members.index(k[1])))
         unencoded: dict[str, list[int]] = {}
@@ -89,7 +94,7 @@ class Program:
             for e in r.scope:
                 unencoded.setdefault(e, []).append(r.index)
         return tuple(
-            Item(e, m, tuple(found[e, m]["permit"]), tuple(found[e, m]["forbid"]), tuple(found[e, m]["oblige"]), tuple(unencoded.get(e, ())))
+            Item(e, m, tuple(found[e, m]["permit"]), tuple(found[e, m]["forbid"]), tuple(found[e, m]["oblige"]), tuple(sorted({*unencoded.get(e, ()), *unencoded.get(f"{e}.{m}", ())})))
             for e, m in ordered
         )
 

@@ -288,7 +288,7 @@ class Inform:
 
 @attrs.frozen
 class Unencoded:
-    """`non encodé "raison" pour e1, e2`: the members of these enumerations are undetermined where it applies."""
+    """`non encodé "raison" pour e1, e2.m`: the members of these enumerations (or the one member `e2.m`) are undetermined where it applies."""
 
     reason: str
     enums: tuple[str, ...]

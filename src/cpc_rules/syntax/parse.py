@@ -505,8 +505,11 @@ class _Builder(Transformer):  # type: ignore[type-arg]
     def inform(self, meta: Any, c: list[Token]) -> ast.Inform:
         return ast.Inform(_unquote(c[0]), self._span(meta))
 
-    def unencoded(self, meta: Any, c: list[Token]) -> ast.Unencoded:
-        return ast.Unencoded(_unquote(c[0]), tuple(str(t) for t in c[1:]), self._span(meta))
+    def unencoded(self, meta: Any, c: list[Any]) -> ast.Unencoded:
+        return ast.Unencoded(_unquote(c[0]), tuple(c[1:]), self._span(meta))
+
+    def unencoded_scope(self, meta: Any, c: list[Token]) -> str:
+        return ".".join(str(t) for t in c)  # `procédure` (every member) or `procédure.concours` (one member)
 
     def rule(self, meta: Any, c: list[Any]) -> ast.Rule:
         conclusion = next(x for x in c if isinstance(x, ast.Deontic | ast.Define | ast.Inform | ast.Unencoded))
