@@ -467,7 +467,9 @@ def _verify(rb: ir.Rulebook, objs: list[Any], texts: dict[str, str]) -> None:  #
         need(all(0 <= e < nr for e in r.exceptions), "exception index")
         need(r.enum is None or (r.enum in rb.enums and all(m in rb.enums[r.enum].members for m in r.values)), "rule members")
         need((r.kind == "define") == (r.define is not None) and (r.define is None or (0 <= r.define < nd and r.value is not None)), "define")
-        need(all(e in rb.enums for e in r.scope), "scope")
+        for e in r.scope:  # an enumeration, or one of its members (`non encodé … pour ENUM.member`)
+            enum, _, member = e.partition(".")
+            need(enum in rb.enums and (not member or member in rb.enums[enum].members), "scope")
     for d in rb.definitions:
         need(all(0 <= ri < nr and rb.rules[ri].define == d.index for ri in d.rules), "definition rules")
     _verify_order(rb, need)
