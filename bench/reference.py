@@ -6,7 +6,7 @@
 Run from the repository root. The reference is the "procedure choice" decision of the
 shared benchmark anchors: its hand-written Python function (`impl_plain.py`), the same
 recording the fired rules (`decide_traced`), and its NumPy version (`impl_numpy.py`),
-copied into bench/reference/. cpc-rules decides it from `bench/reference/procedure.cpc`.
+read where the anchors are published (bench/reference/anchors.py). cpc-rules decides it from `bench/reference/procedure.cpc`.
 
 1. Agreement, before any timing: the 19 golden cases of SPEC.md, N generated situations
    (seeded generator of SPEC.md section 7) and the same N moved 0.01 € under a threshold
@@ -52,6 +52,7 @@ except ImportError:
     sys.path.insert(0, str(ROOT / "src"))
 
 import adapter  # noqa: E402  (puts the shared anchors on sys.path: bench/reference/anchors.py)
+import anchors  # noqa: E402
 import common  # noqa: E402
 import impl_numpy  # noqa: E402
 import impl_plain  # noqa: E402
@@ -153,6 +154,7 @@ def single_variants(rb: Any) -> dict[str, Any]:
     plain, traced = impl_plain.decide, impl_plain.decide_traced
     situation, outputs = adapter.situation, adapter.outputs
     proc_status = adapter.read_conclusions
+    full_status = adapter.read_statuses
 
     def ref_plain(items: list[Any]) -> None:
         for s in items:
@@ -166,6 +168,11 @@ def single_variants(rb: Any) -> dict[str, Any]:
         decide = rb.decide
         for s in items:
             proc_status(decide(situation(s[0], s[1], s[2], s[3], s[4]), s[5]))
+
+    def api_status(items: list[Any]) -> None:
+        decide = rb.decide
+        for s in items:
+            full_status(decide(situation(s[0], s[1], s[2], s[3], s[4]), s[5]))
 
     def api_fired(items: list[Any]) -> None:
         decide = rb.decide
@@ -198,6 +205,7 @@ def single_variants(rb: Any) -> dict[str, Any]:
         "ref": ref_plain,
         "ref_traced": ref_traced,
         "api": api,
+        "api_status": api_status,
         "api_fired": api_fired,
         "api_tree": api_tree,
         "run": run_alone,
@@ -220,7 +228,7 @@ def rounds(rb: Any, n_single: int, n_batch: int, n_rounds: int, seed: int) -> di
 
     for r in range(n_rounds):
         t = {k: per_call(f, singles) for k, f in v.items() if not k.startswith("_")}
-        for k in ("api", "run", "typing"):
+        for k in ("api", "api_status", "run", "typing"):
             add(k + "/ref", t[k] / t["ref"])
         add("api_fired/ref_traced", t["api_fired"] / t["ref_traced"])
         add("api_tree/ref_traced", t["api_tree"] / t["ref_traced"])
@@ -336,7 +344,7 @@ def whole_process(n: int) -> dict[str, float]:
         env = _env(None)
         cli = [sys.executable, "-m", "cpc_rules.cli", "decide", str(sit), "-r", str(adapter.RULEBOOK), "--format", "json"]
         cli_bundled = [sys.executable, "-m", "cpc_rules.cli", "decide", str(ROOT / "examples" / "fournitures-collectivite-2026.json"), "--format", "json"]
-        plain = [sys.executable, str(script), str(Path(impl_plain.__file__).parent), str(plain_sit)]  # the anchors folder
+        plain = [sys.executable, str(script), str(anchors.ANCHORS), str(plain_sit)]  # impl_plain is read where the anchors are published
         for cmd in (cli, cli_bundled, plain):  # warm the disk caches once
             subprocess.run(cmd, capture_output=True, env=env, check=True)
         times: dict[str, list[float]] = {"cli": [], "cli_bundled": [], "plain": []}
@@ -422,7 +430,8 @@ def main() -> None:
     print()
     print("| measure | × reference |")
     print("|---|---:|")
-    print(f"| one decision, `Rulebook.decide` then reading allowed procedures and publicity, × `impl_plain.decide` | {spread(r['api/ref'])} |")
+    print(f"| one decision, `Rulebook.decide` then reading allowed procedures and publicity (`Decision.permission`, `.obligation`), × `impl_plain.decide` | {spread(r['api/ref'])} |")
+    print(f"| the same reading the full conclusions (`Decision.status`: grounds, pending rules, missing facts), × `impl_plain.decide` | {spread(r['api_status/ref'])} |")
     print(f"| one decision with the fired rules (`trace=True`, read from the activations), × `decide_traced` | {spread(r['api_fired/ref_traced'])} |")
     print(f"| one decision with the trace tree built (`Decision.trace`), × `decide_traced` | {spread(r['api_tree/ref_traced'])} |")
     print(f"| `Program.run` alone (facts typed and date prepared beforehand), × `impl_plain.decide` | {spread(r['run/ref'])} |")

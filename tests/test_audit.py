@@ -6,6 +6,7 @@ import datetime as dt
 import gzip
 import itertools
 import json
+import os
 import re
 import shlex
 import shutil
@@ -513,6 +514,14 @@ def test_splitting_and_bunching(rb):
 # ------------------------------------------------------------------ the command and the report
 
 
+def test_cli_jobs_zero_takes_every_core_and_changes_nothing(tmp_path):
+    one = CliRunner().invoke(main, ["audit", str(FIXTURES), "--format", "json", "--out", str(tmp_path / "one")])
+    every = CliRunner().invoke(main, ["audit", str(FIXTURES), "--format", "json", "--jobs", "0", "--out", str(tmp_path / "every")])
+    assert one.exit_code == every.exit_code == 0, every.output
+    assert (tmp_path / "one" / "verdicts.jsonl").read_bytes() == (tmp_path / "every" / "verdicts.jsonl").read_bytes()
+    assert json.loads(one.output)["verdicts"] == json.loads(every.output)["verdicts"]
+
+
 def test_cli_json_and_report(tmp_path):
     r = CliRunner().invoke(main, ["audit", str(FIXTURES), "--format", "json", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
@@ -668,9 +677,10 @@ def test_an_audit_defect_on_one_record_does_not_stop_the_run(rb, monkeypatch):
     c = _contract(rb, dt.date(2024, 6, 1), Decimal(10000))
 
     def boom(rb, c):
+        yield ({}, dt.date(2024, 6, 1), True)
         raise ZeroDivisionError("x")
 
-    monkeypatch.setattr(vmod, "verdict", boom)
+    monkeypatch.setattr(vmod, "verdict_steps", boom)
     (v,) = list(vmod.verdicts(rb, [c], {}))
     assert v["verdict"] == "indetermine" and "erreur interne de l'audit (ZeroDivisionError)" in v["motif"]
 
@@ -741,3 +751,147 @@ def test_docs_python_examples(monkeypatch):
     monkeypatch.chdir(root)
     for code in blocks:
         exec(compile(code, "docs/audit.md", "exec"), {})  # noqa: S102 - the documentation's own examples
+
+
+# ------------------------------------------------------------------ the batch path equals the one-at-a-time path
+
+
+def _money_constants():
+    """Every amount the bundled rulebook holds (thresholds), 1 cent and 1 € on each side."""
+    from cpc_rules import ir
+
+    found = set()
+    for p in default_rulebook().checked.params:
+        if p.type.kind == "money":
+            for s in p.steps:
+                found.update(Decimal(v) for v in (s.value.values() if isinstance(s.value, dict) else [s.value]))
+    for n in default_rulebook().checked.nodes:
+        if isinstance(n, ir.Const) and n.type.kind == "money":
+            found.add(Decimal(n.value))
+    return sorted({a + d for a in found for d in (Decimal("-1"), Decimal("-0.01"), Decimal(0), Decimal("0.01"), Decimal(1)) if a + d > 1})
+
+
+def _law_days():
+    """The coverage's ends and every date a threshold or an article changes, 1 day on each side."""
+    ck = default_rulebook().checked
+    days = {ck.coverage.start, ck.coverage.end} if ck.coverage and ck.coverage.end else set()
+    for p in ck.params:
+        days.update(s.period.start for s in p.steps)
+    for a in ck.articles:
+        days.update(v.period.start for v in a.versions)
+    days.update(d + dt.timedelta(days=LAUNCH_WINDOW_DAYS) for d in list(days))
+    return sorted({d + dt.timedelta(days=k) for d in days if d for k in (-1, 0, 1)})
+
+
+_PROC_LABELS = sorted({label for label in mapping.PROCEDURES}) + ["Procédure inconnue", ""]
+_raw_contract = st.fixed_dictionaries(
+    {
+        "id": st.sampled_from(["A", "B", "C", "D"]),
+        "acheteur": st.fixed_dictionaries(
+            # a commune, a State service, an unclassifiable buyer (its category stays unknown), none
+            {"id": st.sampled_from(["21750001600019", "11000001500011", "55555555500000", "", "20005478100022"]), "nom": st.sampled_from(["", "Commune de X", "SNCF Réseau", "Hôpital"])}
+        ),
+        "codeCPV": st.sampled_from(["45210000", "30192000", "85311000", "72000000", "79713000", "", "9999"]),
+        "procedure": st.sampled_from(_PROC_LABELS),
+        "dateNotification": st.one_of(st.sampled_from(_law_days()), st.dates(dt.date(2018, 1, 1), dt.date(2028, 6, 1))).map(dt.date.isoformat),
+        "montant": st.one_of(st.sampled_from(_money_constants()).map(str), st.integers(2, 10**8)),
+        "objet": st.sampled_from(["Achat", "Opération : Lot 1", "Opération : Lot 2", "Travaux de voirie"]),
+        "nature": st.sampled_from(["Marché", "Marché", "Accord-cadre", "Marché subséquent"]),
+    }
+)
+
+
+def _both_paths(rb, contracts):
+    from cpc_rules.audit.mapping import link
+    from cpc_rules.audit.verdicts import verdicts
+
+    dup = link(contracts)
+    batch = list(verdicts(rb, contracts, dup, batch=True))
+    one = list(verdicts(rb, contracts, dup, batch=False))
+    return batch, one
+
+
+# 60 examples on an ordinary run (each decides up to 40 records twice, one path being one decision at a time);
+# under HYPOTHESIS_PROFILE=medium or deep, as many as the profile says
+_EXAMPLES = max(60, settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci")).max_examples) if os.environ.get("HYPOTHESIS_PROFILE") in ("medium", "deep") else 60
+
+
+@settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(records=st.lists(_raw_contract, min_size=1, max_size=40))
+def test_batch_path_gives_the_verdicts_of_the_one_at_a_time_path(rb, records):
+    contracts = [mapping.map_record(Raw("g.jsonl", f"ligne {k + 1}", "json", r), today=dt.date(2030, 1, 1)) for k, r in enumerate(records)]
+    batch, one = _both_paths(rb, contracts)
+    assert len(batch) == len(one) == len(records)
+    assert batch == one
+    assert sum(1 for v in batch if v["verdict"] in VERDICTS) == len(records)
+
+
+def test_batch_path_on_real_records(rb):
+    """The fixtures and the first 400 records of each shared file: every verdict the same through both paths."""
+    from cpc_rules.audit import read
+
+    paths = [FIXTURES] + ([p for p in sorted(SHARED.glob("*.gz"))] if SHARED.exists() else [])
+    contracts, per_file = [], {}
+    for r in read.read(paths):
+        if isinstance(r, read.Skipped) or r.data is None:
+            continue
+        per_file[r.file] = per_file.get(r.file, 0) + 1
+        if per_file[r.file] <= 400:
+            contracts.append(mapping.map_record(r))
+    batch, one = _both_paths(rb, contracts)
+    assert batch == one
+    kinds = {v["verdict"] for v in batch}
+    assert {"conforme", "a_justifier", "indetermine", "hors_couverture"} <= kinds  # the paths were compared on every kind of answer
+
+
+def test_decider_over_processes_gives_the_same_verdicts(rb):
+    """The fork pool is really used (more than half a chunk of records) and changes nothing."""
+    from cpc_rules.audit import read
+    from cpc_rules.audit.verdicts import CHUNK, Decider
+
+    base = [mapping.map_record(r) for r in read.read([FIXTURES / "decp_v2_sample.jsonl"]) if not isinstance(r, read.Skipped)]
+    cs = [base[k % len(base)] for k in range(CHUNK // 2 + 50)]
+    with Decider(rb, jobs=1) as one:
+        expected = one.decide(cs)
+    with Decider(rb, jobs=2) as two:
+        got = two.decide(cs)
+        assert two._pool is not None or two.jobs == 1  # no fork on this platform: one process, said by jobs
+    assert got == expected and len(got) == len(cs)
+
+
+def test_linker_keeps_a_digest_per_contract_not_the_record():
+    """Two passes over the same records give `link`'s answer; what the linker keeps is the digests."""
+    from cpc_rules.audit.mapping import Linker
+
+    raws = [
+        {"id": "L1", "acheteur": {"id": "21750001600019"}, "nature": "Marché", "objet": "Opération X : Lot 1", "codeCPV": "30192000", "procedure": "Procédure adaptée", "dateNotification": "2024-05-02", "montant": 30000},
+        {"id": "L2", "acheteur": {"id": "21750001600019"}, "nature": "Marché", "objet": "Opération X : Lot 2", "codeCPV": "30192000", "procedure": "Procédure adaptée", "dateNotification": "2024-05-02", "montant": 50000},
+        {"id": "L2", "acheteur": {"id": "21750001600019"}, "nature": "Marché", "objet": "Opération X : Lot 2", "codeCPV": "30192000", "procedure": "Procédure adaptée", "dateNotification": "2024-05-02", "montant": 50000},
+    ]
+    first = [mapping.map_record(Raw("t.jsonl", f"ligne {k}", "json", r)) for k, r in enumerate(raws)]
+    linker = Linker()
+    for k, c in enumerate(first):
+        linker.see(k, c)
+    linker.finish()
+    assert all(isinstance(k, bytes) and len(k) == 12 for k in linker.best) and len(linker.best) == 2
+    again = [mapping.map_record(Raw("t.jsonl", f"ligne {k}", "json", r)) for k, r in enumerate(raws)]
+    kept = [linker.apply(k, c) for k, c in enumerate(again)]
+    assert kept[:2] == [None, None] and kept[2] == (1, again[1].rid)
+    assert again[0].group_size == again[1].group_size == 2 and again[0].group_total == Decimal(80000)
+
+
+def test_large_input_is_read_twice_with_the_same_report(tmp_path, monkeypatch):
+    """Beyond KEEP records the second pass reads and maps the files again: same verdicts, same summary."""
+    import cpc_rules.audit as audit_mod
+
+    kept = run_audit([FIXTURES], out_dir=tmp_path / "kept")
+    monkeypatch.setattr(audit_mod, "KEEP", 3)
+    calls = []
+    real = audit_mod.read.read
+    monkeypatch.setattr(audit_mod.read, "read", lambda paths: (calls.append(1), real(paths))[1])
+    again = run_audit([FIXTURES], out_dir=tmp_path / "again")
+    assert len(calls) == 2  # the files were read twice
+    for name in ("verdicts.jsonl", "summary.txt"):
+        assert (tmp_path / "kept" / name).read_text(encoding="utf-8").split("Durée")[0] == (tmp_path / "again" / name).read_text(encoding="utf-8").split("Durée")[0]
+    kept.pop("mesures", None), again.pop("mesures", None)
+    assert kept == again

@@ -14,6 +14,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 from helpers import rulebook
@@ -191,6 +192,14 @@ def check_agreement(rb: Any, items: list[tuple[dict[str, Any], dt.date]], focus:
             keys = set(batch_mod.make_focus(rb, focus).keys)
             expected = ("ok", {k: v for k, v in expected[1].items() if k in keys})
         assert batch_answer(a) == expected, (s, d)
+        if expected[0] == "ok":  # the whole Status (grounds, pending, refused, missing): what an audit reads
+            full = rb.decide(s, d, presumptions=presume, focus=focus)
+            assert a.statuses == full.statuses, (s, d)
+            # without its missing facts (nothing recomputed), the rest of each Status is the same
+            assert a.statuses_of(missing=False) == tuple(attrs.evolve(x, missing=frozenset()) for x in full.statuses), (s, d)
+            for st_ in full.statuses:
+                for r in (*st_.grounds, *st_.pending):
+                    assert a.activation(r) == (full.activations[r] if full.activations[r] in (True, False) else None)
 
 
 def check_activations(rb: Any, items: list[tuple[dict[str, Any], dt.date]]) -> int:

@@ -9,8 +9,10 @@ Three properties, checked by deciding (brute force), not by reading the ranking'
   (except those a `non encodé` rule declares outside the rulebook, which no answer settles);
 * replay: the saved situation decides exactly as the interview concluded.
 
-The admissible values here are the test's own: every member, both booleans, and for
-amounts every money literal and every parameter value of the rulebook, at any date, ±0.01 €.
+The admissible values here are the test's own: every member, both booleans, for
+amounts every money literal and every parameter value of the rulebook, at any date, ±0.01 €,
+and for a list of lots: none, one lot at each of those amounts, and two unequal lots (a list
+whose total cannot cross a threshold would miss what the lots decide, as an amount would).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from hypothesis import strategies as st
 from cpc_rules import default_rulebook, ir
 from cpc_rules.cli import main
 from cpc_rules.diagnostics import CpcError
+from cpc_rules.engine.runtime import EvaluationError
 from cpc_rules.interview import BadAnswer, Interview, Question, focus_tiers, next_questions, parse_answer, undetermined
 from cpc_rules.situation import read_situation_file
 
@@ -75,7 +78,9 @@ def values_of(name: str, at: dt.date) -> list[Any]:
     if t.kind == "date":
         return [(at + dt.timedelta(days=k)).isoformat() for k in (-3000, -400, 0, 400, 3000)] + ["2021-07-10", "2021-07-11", "2022-12-31", "2023-01-01", "2025-12-31", "2026-01-01"]
     if t.kind == "list":
-        return [[], [{"valeur": "10000", "petit_lot": True}, {"valeur": "990000", "petit_lot": False}], [{"valeur": "300000", "petit_lot": True}]]
+        # none; one lot at each amount point (the total then crosses every threshold, as an amount does); two unequal lots
+        one = [[{"valeur": m, "petit_lot": False}] for m in MONEY]
+        return [[], *one, [{"valeur": "10000", "petit_lot": True}, {"valeur": "990000", "petit_lot": False}], [{"valeur": "300000", "petit_lot": True}]]
     raise AssertionError(t)
 
 
@@ -148,6 +153,21 @@ def answer_from(data: Any, q: Question, at: dt.date) -> dict[str, Any] | None:
     return {q.fact: data.draw(st.sampled_from(values_of(q.fact, at)))}
 
 
+def offered_answers_fit(q: Question, situation: dict[str, Any], at: dt.date) -> bool:
+    """Every answer offered (each choice; each checklist box alone, and none) is one the rulebook accepts with the
+    answers so far: never a conflict (E402) such as « not a maître d'ouvrage of Livre IV » for a commune."""
+    if q.kind == "checklist":
+        offered = [{f: f == g for f in q.facts} for g in q.facts] + [{f: False for f in q.facts}]
+    else:
+        offered = [{q.fact: c.value} for c in q.choices]
+    for answer in offered:
+        try:
+            RB.program.run(RB.program.facts_vector({**situation, **answer}), RB.program.at(at))
+        except EvaluationError:
+            return False
+    return True
+
+
 def interview_run(data: Any, start: dict[str, Any], at: dt.date, focus: Any, dont_know: bool) -> tuple[Interview, list[tuple[Question, dict[str, Any]]]]:
     """Run an interview to its end, checking relevance at each question; returns it and what was asked."""
     iv = Interview(RB, start, at, focus)
@@ -157,6 +177,7 @@ def interview_run(data: Any, start: dict[str, Any], at: dt.date, focus: Any, don
         if q is None:
             return iv, asked
         assert relevant(q, iv.situation, at, focus), f"irrelevant question {q.facts} at {iv.situation}"
+        assert offered_answers_fit(q, iv.situation, at), f"an answer offered for {q.facts} contradicts {iv.situation}"
         ans = None if dont_know and data.draw(st.integers(0, 4)) == 0 else answer_from(data, q, at)
         asked.append((q, dict(iv.situation)))
         iv.answer(q, ans)
@@ -224,15 +245,17 @@ def test_completeness_from_nothing_default_focus() -> None:
 
 
 def test_four_facts_first_question_is_the_checklist() -> None:
-    """Who buys (as the buyer says it), what, how much: the rare exceptions first; then the partnership's own
-    condition (R2172-20, not presumed by the rulebook) and the procedure (publicity); the commune is État ou
-    collectivité (R2131-12) by derivation, so neither the category nor that quality is asked."""
+    """Who buys (as the buyer says it), what, how much: the rare exceptions first (the innovation partnership's own
+    condition among them), then the procedure (publicity); the commune is État ou collectivité (R2131-12) by
+    derivation, so neither the category nor that quality is asked."""
     s = {"type_acheteur": "commune", "nature": "fournitures", "valeur_estimée_besoin": "150000"}
     qs = next_questions(RB, s, "2026-05-01", focus=["procédure", "publicité"])
     assert qs[0].kind == "checklist" and qs[0].rare
     assert {"urgence_impérieuse", "procédure_infructueuse", "opérateur_unique", "achat_innovant"} <= set(qs[0].facts)
     assert "R2122-1" in qs[0].articles
-    assert [q.fact for q in qs[1:]] == ["besoin_non_couvert_par_le_marché", "procédure_retenue"]
+    assert [q.fact for q in qs[1:]] == ["procédure_retenue"]
+    # the partnership's own condition (L2172-3, R2172-20), presumed absent, is one more box, not one more question
+    assert "besoin_non_couvert_par_le_marché" in qs[0].facts
     # the given facts are never asked again, nor the facts derived from them
     assert not {"type_acheteur", "acheteur", "acheteur_état_ou_collectivité", "nature", "valeur_estimée_besoin"} & {f for q in qs for f in q.facts}
 
@@ -251,6 +274,19 @@ def test_choices_contradicting_the_answers_are_not_offered() -> None:
     ]
     assert parse_answer(RB, q, "6") is None  # the last number is still « je ne sais pas »
     assert len(next_questions(RB, {}, "2026-05-01", focus=["procédure"])[0].choices) == 16  # nothing given: every kind
+
+
+def test_joint_and_checklist_questions_offer_only_answers_that_fit() -> None:
+    """« Not a maître d'ouvrage of Livre IV » said first: who buys, asked jointly with the defence question (alone it
+    settles nothing), offers no commune nor State service (the rulebook makes them maîtres d'ouvrage: E402)."""
+    s = {"maître_d_ouvrage_livre_iv": False}
+    for focus in FOCI:
+        q = next(q for q in next_questions(RB, s, "2026-05-01", focus=focus) if q.fact == "type_acheteur")
+        assert "commune" not in [c.value for c in q.choices] and len(q.choices) == 5
+        assert offered_answers_fit(q, s, dt.date(2026, 5, 1))
+    assert q.joint_with == ()  # the last focus (every enumeration): asked alone
+    q = next(q for q in next_questions(RB, s, "2026-05-01", focus=["procédure"]) if q.fact == "type_acheteur")
+    assert q.joint_with == ("marché_de_défense_ou_de_sécurité",)
 
 
 def test_the_buyer_is_asked_who_they_are() -> None:
@@ -396,7 +432,7 @@ def test_ask_json_lists_ranked_questions(tmp_path) -> None:  # type: ignore[no-u
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
     assert out["date"] == "2026-05-01"
-    assert [q["fact"] for q in out["questions"]][1:] == ["besoin_non_couvert_par_le_marché", "procédure_retenue"]
+    assert [q["fact"] for q in out["questions"]][1:] == ["procédure_retenue"]
 
 
 def test_ask_usage_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]

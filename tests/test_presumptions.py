@@ -239,3 +239,13 @@ def test_a_given_fact_is_never_overridden(situation: dict[str, Any], at: Any) ->
     for name, value in situation.items():
         assert facts[name] == value or facts[name] == Decimal(str(value))
         assert d.presumption(name) is None
+
+
+def test_the_rulebook_doc_names_every_presumption() -> None:
+    """docs/rulebook/ccp.md lists the presumptions a buyer's answer rests on: a new one must be listed there."""
+    from conftest import ROOT
+
+    doc = (ROOT / "docs" / "rulebook" / "ccp.md").read_text(encoding="utf-8")
+    presumed = [f.name for f in default_rulebook().checked.facts if f.presumed is not None]
+    assert f"({len(presumed)} faits" in doc
+    assert [name for name in presumed if f"`{name}`" not in doc] == []

@@ -35,3 +35,5 @@ def test_readme_python_snippet() -> None:
     exec(code.group(1), scope)  # noqa: S102 - our own README
     d = scope["d"]
     assert d.status("procédure", "procédure_adaptée").permission == "allowed"  # type: ignore[attr-defined]
+    assert d.permission("procédure", "procédure_adaptée") == "allowed"  # type: ignore[attr-defined]
+    assert d.obligation("formalité", "données_essentielles_portail_national") == d.status("formalité", "données_essentielles_portail_national").obligation == "mandatory"  # type: ignore[attr-defined]

@@ -42,8 +42,8 @@ def situation(buyer: str, nature: str, value: float | Decimal, innovative: bool,
 
 def outputs(decision: Any) -> tuple[list[str], str | None, list[str]]:
     """allowed procedures, the publicity owed, the fired rules in SPEC order (SPEC.md section 4)."""
-    allowed = [p for p in PROCEDURES if decision.status("procédure", p).permission == "allowed"]
-    owed = [p for p in PUBLICITIES if decision.status("publicité", p).obligation == "mandatory"]
+    allowed = [p for p in PROCEDURES if decision.permission("procédure", p) == "allowed"]
+    owed = [p for p in PUBLICITIES if decision.obligation("publicité", p) == "mandatory"]
     rules = decision.rulebook.rules
     fired = {rules[i].name for i, a in enumerate(decision.activations) if a is True}
     trace = [r for r in common.TRACE_RULES if RULE_NAMES[r] in fired]
@@ -88,7 +88,15 @@ def under_thresholds(cols: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_conclusions(decision: Any) -> tuple[list[str], list[str]]:
-    """What a user reads from a decision: the allowed procedures and the publicity owed."""
+    """What a user reads from a decision: the allowed procedures and the publicity owed (Decision.permission
+    and .obligation read them from the activations, without building the Status with its grounds)."""
+    allowed = [p for p in PROCEDURES if decision.permission("procédure", p) == "allowed"]
+    owed = [p for p in PUBLICITIES if decision.obligation("publicité", p) == "mandatory"]
+    return allowed, owed
+
+
+def read_statuses(decision: Any) -> tuple[list[str], list[str]]:
+    """The same through the full conclusions (Decision.status: grounds, pending rules, missing facts)."""
     allowed = [p for p in PROCEDURES if decision.status("procédure", p).permission == "allowed"]
     owed = [p for p in PUBLICITIES if decision.status("publicité", p).obligation == "mandatory"]
     return allowed, owed

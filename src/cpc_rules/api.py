@@ -107,8 +107,49 @@ class Decision(_decision.Decision):
     """A decision (plain data, decision.py) with its two renderings at hand.
 
     The conveniences live here, above the renderers, so that the decision module
-    never imports a renderer: data flows decision → render → api.
+    never imports a renderer: data flows decision → render → api. `Rulebook.decide`
+    sets `_engine` (the rulebook) and what it was given; the hooks below use them
+    to compute, only when asked, what the decision cannot compute alone.
     """
+
+    _engine: Rulebook | None = None
+    _situation: Mapping[str, Any] = {}
+    _given: list[Any] = []
+    _presumed_idx: tuple[int, ...] = ()
+    _presume = True
+
+    def _make_applied(self) -> tuple[_decision.Presumption, ...]:
+        if not self._presumed_idx:
+            return self._applied
+        rb, facts = self.rulebook, self.facts
+        assert facts is not None
+        return tuple(
+            _decision.Presumption(f.name, f.label, facts[i], f.type, f.presumed.reason, f.presumed.articles)  # type: ignore[union-attr]
+            for i in self._presumed_idx
+            for f in (rb.facts[i],)
+        )
+
+    def _run_strict(self) -> _decision.Result | None:
+        if self._engine is None or self._at is None:
+            return super()._run_strict()
+        return self._engine._run(self._given, self._at, False)
+
+    def _trace_values(self) -> list[Any] | None:
+        if self._engine is None or self._at is None or self.facts is None:
+            return super()._trace_values()
+        return self._engine._run(self.facts, self._at, True)[2]
+
+    def _build_trace(self, v: list[Any]) -> Any:
+        if self._engine is None or self._at is None:
+            return super()._build_trace(v)
+        return self._engine.trace_plan.build(self._at, self.activations, v, frozenset(p.fact for p in self.applied))
+
+    def _decide_alternative(self, extra: dict[str, Any]) -> _decision.Decision | None:
+        if self._engine is None:
+            return super()._decide_alternative(extra)
+        return self._engine.decide(
+            {**self._situation, **extra["facts"]}, self.date, presumptions=self._presume, focus=extra["focus"] if extra["focus"] is not None else self.focus
+        )
 
     def to_json(self, trace: bool = False) -> dict[str, Any]:
         """The versioned JSON decision (docs/trace-format.md); the trace tree only if `trace`."""
@@ -187,39 +228,23 @@ class Rulebook:
         Raises CpcError (E41x) for a situation that does not fit the declared facts
         or an unknown focus, and EvaluationError (E40x) for a fault of the rulebook.
         """
-        date = _as_date(at)
-        focus_names = self.focus(focus)
-        given = self.program.facts_vector(situation)
-        facts, presumed = self.program.presume(given) if presumptions else (given, ())
-        mode: _decision.Mode = "presumptions" if presumptions else "strict"
-        common: dict[str, Any] = {"items": self.program.items, "reads": self.program.reads, "mode": mode, "focus": focus_names}
-        if not self.program.in_coverage(date):
-            return Decision(self.checked, date, facts, None, None, __version__, **common)
-        at_date = self.program.at(date)
+        date = at if at.__class__ is dt.date else _as_date(at)
+        focus_names = self.focus(focus) if focus is not None else None
+        program = self.program
+        given = program.facts_vector(situation)
+        if presumptions:
+            facts, presumed = program.presume(given)
+            mode: _decision.Mode = "presumptions"
+        else:
+            facts, presumed, mode = given, (), "strict"
+        at_date = program.at_covered(date)
+        if at_date is None:  # outside the rulebook's coverage: no conclusion, no presumption relied on
+            return Decision(self.checked, date, facts, None, None, __version__, items=program.items, reads=program.reads, mode=mode, focus=focus_names, index=program.item_index, readers=program.readers)
         result = self._run(facts, at_date, trace)
-        rb = self.checked
-        applied = tuple(
-            _decision.Presumption(f.name, f.label, facts[i], f.type, f.presumed.reason, f.presumed.articles)  # type: ignore[union-attr]
-            for i in presumed
-            for f in (rb.facts[i],)
-        )
-        names = frozenset(p.fact for p in applied)
-        return Decision(
-            rb,
-            date,
-            facts,
-            result,
-            at_date,
-            __version__,
-            **common,
-            presumed=applied,
-            strict_run=(lambda: self._run(given, at_date, False)) if applied else None,
-            tracer=lambda d, v: self.trace_plan.build(at_date, d.activations, v, names),
-            rerun=lambda d: self._run(facts, at_date, True)[2],  # type: ignore[return-value]
-            alternative=lambda d, extra: self.decide(
-                {**situation, **extra["facts"]}, date, presumptions=presumptions, focus=extra["focus"] if extra["focus"] is not None else focus_names
-            ),
-        )
+        d = Decision(self.checked, date, facts, result, at_date, __version__, items=program.items, reads=program.reads, mode=mode, focus=focus_names, index=program.item_index, readers=program.readers)
+        # what the decision computes later (presumptions relied on, trace, what-if) from these, without closures
+        d._engine, d._situation, d._given, d._presumed_idx, d._presume = self, situation, given, presumed, presumptions
+        return d
 
     def _run(self, facts: list[Any], at: AtDate, trace: bool) -> _decision.Result:
         try:

@@ -5,8 +5,12 @@ of millions of situations. Three things make that cheap and safe:
 
 * errors are returned per item (`Failure`, with its diagnostics), never raised mid-batch;
 * only the conclusions of the `focus` are computed and returned (`Answer`, a light
-  result that reads them by name; `Answer.decision()` recomputes the full Decision with
-  its trace and missing facts when one is wanted);
+  result that reads them by name). Besides the permission and obligation codes, an
+  answer keeps the activation (true, false, unknown) of every rule its focus rests on,
+  so `Answer.status` gives the same `decision.Status` as `decide` (grounds, refused and
+  pending rules, hence the articles) without recomputing; only a conclusion left open by
+  an unknown activation (its missing facts) or the presumptions a conclusion rests on
+  recompute the full Decision, once, on demand (`Answer.decision()`);
 * the columnar backend (engine/columns.py) decides the batch as NumPy columns; the rows it
   cannot decide exactly (a list given, a division, an error of the rulebook) are decided
   one at a time by the scalar path, so every answer equals what `decide` gives.
@@ -17,6 +21,7 @@ of millions of situations. Three things make that cheap and safe:
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import multiprocessing
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,9 +29,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from cpc_rules import decision as _decision
 from cpc_rules.diagnostics import CpcError, Diagnostic
-from cpc_rules.engine.columns import OBLIGATIONS, PERMISSIONS, ColumnProgram, NotColumnar, status_codes
-from cpc_rules.engine.runtime import EvaluationError
+from cpc_rules.engine.columns import OBLIGATIONS, PERMISSIONS, ColumnProgram, NotColumnar, activation_codes, status_codes
+from cpc_rules.engine.runtime import EvaluationError, Unknown
 
 if TYPE_CHECKING:
     from cpc_rules.decision import Decision
@@ -47,39 +53,73 @@ class Conclusion(NamedTuple):
 class Focus:
     """The enumeration members a batch answers for, in the order of Program.items."""
 
-    def __init__(self, items: Sequence[Item], names: tuple[str, ...] | None) -> None:
+    def __init__(self, items: Sequence[Item], names: tuple[str, ...] | None, labels: Sequence[str] = ()) -> None:
         self.names = names  # the enumerations, as Decision.focus; None: all
         self.items = tuple(items)
         self.keys = tuple((i.enum, i.member) for i in self.items)
         self.position = {k: n for n, k in enumerate(self.keys)}
         self.rules = sorted({r for i in self.items for r in (*i.permits, *i.forbids, *i.obliges, *getattr(i, "unencoded", ()))})
+        self.rule_position = {r: n for n, r in enumerate(self.rules)}  # column of a rule in an answer's activations
+        self.labels = tuple(labels) or tuple(i.member for i in self.items)  # as Decision labels a Status
 
 
 def make_focus(rb: Rulebook, focus: Iterable[str] | str | None) -> Focus:
     """`focus`: enumeration names ("procédure", "publicité"), checked as `decide` checks them (E421); None: every one."""
     names = rb.focus(focus)
-    return Focus([i for i in rb.program.items if names is None or i.enum in names], names)
+    items = [i for i in rb.program.items if names is None or i.enum in names]
+    enums = rb.checked.enums
+    return Focus(items, names, [enums[i.enum].labels.get(i.member) or i.member for i in items])
 
 
 class Answer:
-    """The focused conclusions of one situation of a batch; `decision()` gives the full Decision."""
+    """The focused conclusions of one situation of a batch.
 
-    __slots__ = ("index", "date", "_codes", "_focus", "_rb", "_situation", "_presume")
+    `conclusion` / `permission` / `obligation` read the codes; `status` gives the full
+    `decision.Status` (grounds, pending, refused, missing facts) exactly as `decide` would;
+    `activation(r)` the outcome of a rule of the focus; `presumed_for` the presumptions a
+    conclusion rests on; `decision()` the full Decision (recomputed once, then kept).
+    """
+
+    __slots__ = ("index", "date", "_codes", "_acts", "_act_rows", "_focus", "_rb", "_situation", "_presume", "_full")
     ok = True
     diagnostics: tuple[Diagnostic, ...] = ()
 
-    def __init__(self, index: int, date: dt.date, codes: Sequence[int] | None, focus: Focus, rb: Rulebook, situation: Mapping[str, Any], presume: bool = True) -> None:
+    def __init__(
+        self,
+        index: int,
+        date: dt.date,
+        codes: Sequence[int] | None,
+        focus: Focus,
+        rb: Rulebook,
+        situation: Mapping[str, Any],
+        presume: bool = True,
+        acts: Sequence[int] | None = None,
+        full: Decision | None = None,
+        act_rows: tuple[np.ndarray, int] | None = None,
+    ) -> None:
         self._presume = presume
         self.index = index  # position in the input
         self.date = date
         self._codes = codes  # permission code then obligation code, per focused member; None out of the coverage
+        self._acts = acts  # per rule of focus.rules: 0 false, 1 true, 2 unknown (ACT_*); None: see _act_rows
+        self._act_rows = act_rows  # (the batch's activation matrix, this row): read into _acts on first use
         self._focus = focus
         self._rb = rb
         self._situation = situation
+        self._full = full
 
     @property
     def out_of_period(self) -> bool:
         return self._codes is None
+
+    @property
+    def situation(self) -> Mapping[str, Any]:
+        return self._situation
+
+    @property
+    def presumptions(self) -> bool:
+        """Whether the rulebook's presumptions completed the situation (as `decide(presumptions=…)`)."""
+        return self._presume
 
     def conclusion(self, enum: str, member: str) -> Conclusion | None:
         """None out of the coverage, or for a member outside the focus or that no rule concludes on."""
@@ -100,12 +140,83 @@ class Answer:
     def conclusions(self) -> dict[tuple[str, str], Conclusion]:
         return {k: c for k in self._focus.keys if (c := self.conclusion(*k)) is not None}
 
+    def activation(self, rule: int) -> bool | None:
+        """The outcome of a rule of the focus: True, False, or None when unknown (KeyError for a rule outside it)."""
+        if self._codes is None:
+            raise KeyError(rule)
+        pos = self._focus.rule_position[rule]
+        acts = self._activations()
+        if acts is None:
+            a = self.decision().activations[rule]
+            return a if a is True or a is False else None
+        c = acts[pos]
+        return None if c == ACT_UNKNOWN else c == ACT_TRUE
+
+    def status(self, enum: str, member: str, *, missing: bool = True) -> _decision.Status | None:
+        """The conclusion on one member, equal to `decide(...).status(enum, member)` (None where that is None).
+
+        Computed from the kept activations when every rule of the member is settled; when one
+        is unknown, its missing facts come from the full Decision (recomputed once), unless
+        `missing=False`: then the Status is the same but for `missing`, left empty, and nothing
+        is recomputed (for a caller that reads the permission, obligation and rules only).
+        """
+        k = self._focus.position.get((enum, member))
+        if k is None or self._codes is None:
+            return None
+        item = self._focus.items[k]
+        acts = self._activations()
+        if acts is None:
+            return self.decision().status(enum, member)
+        pos = self._focus.rule_position
+        a: dict[int, Any] = {}
+        for r in (*item.permits, *item.forbids, *item.obliges, *getattr(item, "unencoded", ())):
+            c = acts[pos[r]]
+            if c == ACT_UNKNOWN:
+                if missing:
+                    return self.decision().status(enum, member)
+                a[r] = _NO_MISSING
+            else:
+                a[r] = c == ACT_TRUE
+        return _decision.compute_status(item, a, self._focus.labels[k])  # type: ignore[arg-type]
+
+    def _activations(self) -> Sequence[int] | None:
+        if self._acts is None and self._act_rows is not None:
+            mat, row = self._act_rows
+            self._acts = mat[row].tolist()
+            self._act_rows = None
+        return self._acts
+
+    def statuses_of(self, enum: str | None = None, *, missing: bool = True) -> tuple[_decision.Status, ...]:
+        """The conclusions of the focus (of one enumeration if given), in the rulebook's order; `missing` as for `status`."""
+        if self._codes is None:
+            return ()
+        return tuple(s for k in self._focus.keys if (enum is None or k[0] == enum) and (s := self.status(*k, missing=missing)) is not None)
+
+    @property
+    def statuses(self) -> tuple[_decision.Status, ...]:
+        """Every conclusion of the focus, in the rulebook's order (as `Decision.statuses`)."""
+        return self.statuses_of()
+
+    def presumed_for(self, status: _decision.Status) -> tuple[str, ...]:
+        """The presumed facts a conclusion rests on (`Decision.presumed_for`): needs the full Decision."""
+        if not self._presume or self._codes is None:
+            return ()
+        return self.decision().presumed_for(status)
+
     def decision(self, trace: bool = False) -> Decision:
-        """The full Decision (statuses with their grounds, missing facts, presumptions relied on, trace), recomputed."""
-        return self._rb.decide(self._situation, self.date, trace=trace, presumptions=self._presume, focus=self._focus.names)
+        """The full Decision (statuses with their grounds, missing facts, presumptions relied on, trace), recomputed once."""
+        if trace:
+            return self._rb.decide(self._situation, self.date, trace=True, presumptions=self._presume, focus=self._focus.names)
+        if self._full is None:
+            self._full = self._rb.decide(self._situation, self.date, presumptions=self._presume, focus=self._focus.names)
+        return self._full
 
     def __repr__(self) -> str:
         return f"Answer(#{self.index}, {self.date}, {'hors période' if self.out_of_period else self.conclusions})"
+
+
+ACT_FALSE, ACT_TRUE, ACT_UNKNOWN = 0, 1, 2
+_NO_MISSING = Unknown(frozenset())  # an unknown activation whose missing facts were not asked for
 
 
 class Failure:
@@ -161,7 +272,15 @@ def decide_many(
     items = list(situations)
     if jobs != 1 and len(items) > 1:
         return _parallel(rb, items, at, fo, presumptions, jobs, columns)
-    return _decide_range(rb, items, 0, at, fo, presumptions, columns)
+    # a batch allocates an answer per situation and no reference cycle: the cyclic collector, which
+    # would scan the growing heap again and again, is paused meanwhile (a quarter of the time on 100 000)
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _decide_range(rb, items, 0, at, fo, presumptions, columns)
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _decide_range(rb: Rulebook, items: list[Any], offset: int, at: Any, fo: Focus, presumptions: bool, columns: bool | None) -> list[Answer | Failure]:
@@ -210,16 +329,19 @@ def _decide_range(rb: Rulebook, items: list[Any], offset: int, at: Any, fo: Focu
             mat[:, 2 * k + 1] = obl
         covered = np.ones(n, dtype=bool) if cp.coverage is None else (days >= cp.coverage[0]) & (days < cp.coverage[1])
         codes = mat.tolist()
+        act_mat = activation_codes(fo.rules, acts, n)  # read per row only when an answer's statuses are asked
         fallback = (batch.fallback & covered).tolist()
         slow_l = slow.tolist()
         covered_l = covered.tolist()
+        new = Answer.__new__
         for j, i in enumerate(rows):
             if slow_l[j] or fallback[j]:
                 out[i] = _one(rb, offset + i, dates[j], sits[j], fo, presumptions)
-            elif covered_l[j]:
-                out[i] = Answer(offset + i, dates[j], codes[j], fo, rb, sits[j], presumptions)
-            else:
-                out[i] = Answer(offset + i, dates[j], None, fo, rb, sits[j], presumptions)
+                continue
+            a = new(Answer)  # Answer.__init__ without its call: this loop runs once per situation
+            a.index, a.date, a._codes, a._acts, a._act_rows = offset + i, dates[j], codes[j] if covered_l[j] else None, None, (act_mat, j)
+            a._focus, a._rb, a._situation, a._presume, a._full = fo, rb, sits[j], presumptions, None
+            out[i] = a
     else:
         for j, i in enumerate(rows):
             out[i] = _one(rb, offset + i, dates[j], sits[j], fo, presumptions)
@@ -235,13 +357,15 @@ def _one(rb: Rulebook, index: int, date: dt.date, situation: Mapping[str, Any], 
     except EvaluationError as e:
         return Failure(index, [e.diagnostic])
     if d.out_of_period:
-        return Answer(index, date, None, fo, rb, situation, presume)
+        return Answer(index, date, None, fo, rb, situation, presume, full=d)
     codes: list[int] = []
     for item in fo.items:
         s = d.status(item.enum, item.member)
         assert s is not None
         codes += (_P_CODE[s.permission], _O_CODE[s.obligation])
-    return Answer(index, date, codes, fo, rb, situation, presume)
+    a = d.activations
+    acts = [ACT_TRUE if a[r] is True else ACT_FALSE if a[r] is False else ACT_UNKNOWN for r in fo.rules]
+    return Answer(index, date, codes, fo, rb, situation, presume, acts, full=d)
 
 
 _P_CODE = {p: n for n, p in enumerate(PERMISSIONS)}
@@ -252,11 +376,11 @@ _O_CODE = {o: n for n, o in enumerate(OBLIGATIONS)}
 _WORK: dict[str, Any] = {}
 
 
-def _worker(bounds: tuple[int, int]) -> list[tuple[int, bool, Any]]:
+def _worker(bounds: tuple[int, int]) -> list[tuple[int, bool, Any, Any]]:
     w = _WORK
     lo, hi = bounds
     res = _decide_range(w["rb"], w["items"][lo:hi], lo, w["at"], w["focus"], w["presumptions"], w["columns"])
-    return [(r.index, True, r._codes) if isinstance(r, Answer) else (r.index, False, r.diagnostics) for r in res]
+    return [(r.index, True, r._codes, r._activations()) if isinstance(r, Answer) else (r.index, False, r.diagnostics, None) for r in res]
 
 
 def _parallel(rb: Rulebook, items: list[Any], at: Any, fo: Focus, presumptions: bool, jobs: int, columns: bool | None) -> list[Answer | Failure]:
@@ -278,13 +402,13 @@ def _parallel(rb: Rulebook, items: list[Any], at: Any, fo: Focus, presumptions: 
     out: list[Answer | Failure] = []
     default_date = _date(at) if at is not None else None
     for part in parts:
-        for index, ok, payload in part:
+        for index, ok, payload, acts in part:
             if not ok:
                 out.append(Failure(index, payload))
                 continue
             item = items[index]
             situation, date = (item, default_date) if default_date is not None else (item[0], item[1] if item[1].__class__ is dt.date else _date(item[1]))
-            out.append(Answer(index, date, payload, fo, rb, situation, presumptions))  # type: ignore[arg-type]
+            out.append(Answer(index, date, payload, fo, rb, situation, presumptions, acts))  # type: ignore[arg-type]
     return out
 
 

@@ -703,7 +703,7 @@ def dump(stage: str, rulebook_path: str | None) -> None:
 @rulebook_option
 @format_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Folder for verdicts.jsonl, summary.json, summary.txt and report.html.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Processes deciding in parallel.")
+@click.option("--jobs", type=click.IntRange(0, 64), default=1, show_default=True, help="Processes deciding in parallel (0: one per core).")
 @guarded
 def audit(data: tuple[str, ...], rulebook_path: str | None, output_format: str, out_dir: str | None, jobs: int) -> None:
     """Audit published contract data (DECP JSON, JSON Lines, CSV; gzip): a verdict for every record."""

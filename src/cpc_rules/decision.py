@@ -65,14 +65,27 @@ class Presumption:
 
 
 def compute_status(item: Item, a: tuple[Any, ...], label: str) -> Status:
-    """The status of one member from the rule activations (Kleene: a rule may be True, False or Unknown)."""
+    """The status of one member from the rule activations (Kleene: a rule may be True, False or Unknown).
 
-    def split(rules: tuple[int, ...]) -> tuple[list[int], list[int]]:
-        return [r for r in rules if a[r] is True], [r for r in rules if a[r].__class__ is Unknown]
-
-    permits, permits_unk = split(item.permits)
-    forbids, forbids_unk = split(item.forbids)
-    obliges, obliges_unk = split(item.obliges)
+    Plain loops, no closure: a decision reads a status per member it shows, so this
+    runs several times per decision (it was most of a decision's time).
+    """
+    permits: list[int] = []
+    permits_unk: list[int] = []
+    for r in item.permits:
+        x = a[r]
+        if x is True:
+            permits.append(r)
+        elif x is not False:
+            permits_unk.append(r)
+    forbids: list[int] = []
+    forbids_unk: list[int] = []
+    for r in item.forbids:
+        x = a[r]
+        if x is True:
+            forbids.append(r)
+        elif x is not False:
+            forbids_unk.append(r)
     permission: Permission | None = None
     grounds: list[int] = []
     pending: list[int] = []
@@ -92,15 +105,18 @@ def compute_status(item: Item, a: tuple[Any, ...], label: str) -> Status:
         permission, pending = "undetermined", forbids_unk
     obligation: Obligation | None = None
     if item.obliges:
+        obliges = [r for r in item.obliges if a[r] is True]
         if obliges:
             obligation = "mandatory"
-            grounds += obliges
-        elif obliges_unk:
-            obligation = "undetermined"
-            pending += obliges_unk
+            grounds = grounds + obliges
         else:
-            obligation = "not_mandatory"
-    unencoded = [r for r in item.unencoded if a[r] is not False]
+            obliges_unk = [r for r in item.obliges if a[r] is not False]
+            if obliges_unk:
+                obligation = "undetermined"
+                pending = pending + obliges_unk
+            else:
+                obligation = "not_mandatory"
+    unencoded = [r for r in item.unencoded if a[r] is not False] if item.unencoded else ()
     if unencoded:
         # what the rulebook does not encode is never answered with certainty: whatever the
         # other rules say, the member is undetermined (an unknown condition: the same, and
@@ -112,11 +128,16 @@ def compute_status(item: Item, a: tuple[Any, ...], label: str) -> Status:
         refused = []
         if any(a[r] is True for r in unencoded):
             grounds = []  # the encoded rules do not decide a situation outside what is encoded
-        pending += [r for r in unencoded if a[r] is not True]
+        pending = pending + [r for r in unencoded if a[r] is not True]
     missing: frozenset[str] = frozenset()
     for r in pending:
         missing |= a[r].missing
     return Status(item.enum, item.member, label, permission, obligation, tuple(grounds), tuple(pending), tuple(refused), missing, tuple(unencoded))
+
+
+def item_index(items: tuple[Item, ...]) -> dict[tuple[str, str], int]:
+    """(enumeration, member) → position in `items`: built once per rulebook (Program.item_index), not per decision."""
+    return {(it.enum, it.member): i for i, it in enumerate(items)}
 
 
 Result = tuple[tuple[Any, ...], tuple[Any, ...], list[Any] | None]
@@ -149,6 +170,8 @@ class Decision:
         tracer: Callable[[Decision, list[Any]], Any] | None = None,
         rerun: Callable[[Decision], list[Any]] | None = None,
         alternative: Callable[[Decision, dict[str, Any]], Decision] | None = None,
+        index: dict[tuple[str, str], int] | None = None,
+        readers: tuple[tuple[Any, Any], ...] | None = None,
     ) -> None:
         self.rulebook = rulebook
         self.date = date
@@ -157,16 +180,40 @@ class Decision:
         self._at = at
         self.engine_version = engine_version
         self.mode: Mode = mode
-        self.applied: tuple[Presumption, ...] = presumed  # every presumption applied (relied on or not)
+        self._applied = presumed
         self.focus = focus
         self._items = items
-        self._item_index = {(it.enum, it.member): i for i, it in enumerate(items)}
+        self._item_index = index if index is not None else item_index(items)  # the API passes the rulebook's, built once
+        # per member, its compiled permission and obligation readers (the API passes the rulebook's)
+        self._readers = readers if readers is not None else tuple(it.readers() for it in items)
         self._reads = reads
         self._strict_run = strict_run
         self._tracer = tracer
         self._rerun = rerun
         self._alternative = alternative
         self._status_cache: dict[int, Status] = {}
+
+    @functools.cached_property
+    def applied(self) -> tuple[Presumption, ...]:
+        """Every presumption applied (relied on or not), built on first read."""
+        return self._make_applied()
+
+    # hooks: what the decision cannot compute alone; the API's Decision overrides them
+    # (no closure built per decision), a Decision built by hand passes the callables
+    def _make_applied(self) -> tuple[Presumption, ...]:
+        return self._applied
+
+    def _run_strict(self) -> Result | None:
+        return self._strict_run() if self._strict_run is not None else None
+
+    def _trace_values(self) -> list[Any] | None:
+        return self._rerun(self) if self._rerun is not None else None
+
+    def _build_trace(self, v: list[Any]) -> Any:
+        return self._tracer(self, v) if self._tracer is not None else None
+
+    def _decide_alternative(self, extra: dict[str, Any]) -> Decision | None:
+        return self._alternative(self, extra) if self._alternative is not None else None
 
     # ------------------------------------------------------------ what is decided
     @property
@@ -210,6 +257,24 @@ class Decision:
             return None
         return self._status_at(i)
 
+    def permission(self, enum: str, member: str) -> Permission | None:
+        """`status(enum, member).permission`, read from the rule activations without building the Status.
+
+        None when status() is None (out of the period or of the focus, no rule concludes
+        on it) or when no rule permits or forbids it.
+        """
+        i = self._item_index.get((enum, member))
+        if i is None or self._result is None or (self.focus is not None and enum not in self.focus):
+            return None
+        return self._readers[i][0](self._result[0])  # compiled per member (engine/compile.py, compile_reader)
+
+    def obligation(self, enum: str, member: str) -> Obligation | None:
+        """`status(enum, member).obligation`, read from the rule activations without building the Status."""
+        i = self._item_index.get((enum, member))
+        if i is None or self._result is None or (self.focus is not None and enum not in self.focus):
+            return None
+        return self._readers[i][1](self._result[0])
+
     def value(self, name: str) -> Any:
         for d in self.rulebook.definitions:
             if d.name == name:
@@ -248,9 +313,9 @@ class Decision:
     @functools.cached_property
     def _strict(self) -> Result | None:
         """The same situation decided strictly (only run when presumptions were applied)."""
-        if not self.applied or self._strict_run is None or self._result is None:
+        if self._result is None or not self.applied:
             return None
-        return self._strict_run()
+        return self._run_strict()
 
     def presumed_for(self, s: Status) -> tuple[str, ...]:
         """The presumed facts a conclusion rests on: those that, unknown, left it undetermined.
@@ -306,19 +371,19 @@ class Decision:
     # ------------------------------------------------------------ what-if and trace
     def alternative(self, facts: dict[str, Any], focus: Iterable[str] | None = None) -> Decision | None:
         """The same decision with some facts added (e.g. the procedure chosen), restricted to `focus`."""
-        if self._alternative is None or self._result is None:
+        if self._result is None:
             return None
-        return self._alternative(self, {"facts": facts, "focus": tuple(focus) if focus is not None else None})
+        return self._decide_alternative({"facts": facts, "focus": tuple(focus) if focus is not None else None})
 
     @functools.cached_property
     def trace(self) -> Any:
         """The full trace tree (engine/trace.py), computed on first use."""
-        if self._result is None or self._at is None or self.facts is None or self._tracer is None:
+        if self._result is None or self._at is None or self.facts is None:
             return None
         v = self._result[2]
-        if v is None and self._rerun is not None:
-            v = self._rerun(self)
-        return self._tracer(self, v)  # type: ignore[arg-type]
+        if v is None:
+            v = self._trace_values()
+        return self._build_trace(v)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ citations
     def rule_ref(self, index: int) -> dict[str, Any]:

@@ -366,6 +366,12 @@ def _classes(oracle: _Oracle, base: list[Any], name: str, values: Sequence[Any])
     return out
 
 
+def _allowed(classes: Mapping[tuple[Any, ...], Sequence[Any]]) -> set[Any]:
+    """The values that the answers so far allow: those the rulebook does not fault on (E402: say, « not a maître
+    d'ouvrage of Livre IV » for a commune, which the rulebook makes one)."""
+    return {_freeze(v) for vs in classes.values() for v in vs}
+
+
 def _cost(oracle: _Oracle, outcomes: Iterable[tuple[Any, ...]]) -> tuple[float, ...]:
     rows = [oracle.left(o) for o in outcomes]
     return tuple(sum(r[i] for r in rows) / len(rows) for i in range(len(oracle.tiers)))
@@ -400,11 +406,12 @@ def next_questions(
         if len(classes) >= 2 or (len(classes) == 1 and now not in classes):
             singles.append((f, classes))
     questions: list[Question] = []
-    rare_bools = [(f, c) for f, c in singles if _rare(f) and f.type.kind == "bool"]
+    # a checklist box is ticked or not: only a fact both of whose values the answers so far allow goes in it
+    rare_bools = [(f, c) for f, c in singles if _rare(f) and f.type.kind == "bool" and _allowed(c) == {True, False}]
     for f, classes in singles:
         if (f, classes) in rare_bools and len(rare_bools) > 1:
             continue
-        fits = {_freeze(v) for vs in classes.values() for v in vs}  # a member the answers so far contradict (E402) is not offered
+        fits = _allowed(classes)  # a member the answers so far contradict (E402) is not offered
         questions.append(_question(rulebook, f, date, tiers, _cost(oracle, classes), rare=_rare(f), fits=fits))
     if len(rare_bools) > 1:
         questions.append(_checklist(rulebook, base, rare_bools, date, tiers, oracle))
@@ -575,7 +582,8 @@ def _joint_questions(
                 step = max(1, len(values[g.name]) // 8)
                 outcomes = {o for o in seen if o is not None and o != now}
                 outcomes |= {o for vf in values[f.name] for vg in values[g.name][::step] if (o := oracle.outcome(base, {f.name: vf, g.name: vg})) is not None}
-                out.append(_question(rulebook, f, date, tiers, _cost(oracle, outcomes), rare=_rare(f), joint_with=(g.name,)))
+                fits = _allowed(_classes(oracle, base, f.name, values[f.name])) if f.type.kind in ("bool", "enum") else None
+                out.append(_question(rulebook, f, date, tiers, _cost(oracle, outcomes), rare=_rare(f), joint_with=(g.name,), fits=fits))
                 break
             if budget <= 0:
                 return out

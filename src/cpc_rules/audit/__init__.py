@@ -7,12 +7,16 @@ responsible (leads over many records) → report (JSON Lines, summary, HTML). Se
 
 from __future__ import annotations
 
+import datetime as dt
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from cpc_rules.audit import mapping, patterns, read, report, responsible, verdicts
+
+
+KEEP = 50_000  # records kept mapped between the passes (about 2 KB each); beyond, the files are read twice
 
 
 def run_audit(
@@ -21,81 +25,121 @@ def run_audit(
     out_dir: str | Path | None = None,
     jobs: int = 1,
     progress: Callable[[str], None] | None = None,
+    batch: bool = True,
 ) -> dict[str, Any]:
-    """Audit the DECP files (or folders) at `paths`; write the report to `out_dir` if given; return the summary."""
+    """Audit the DECP files (or folders) at `paths`; write the report to `out_dir` if given; return the summary.
+
+    Two passes over the files, streaming: the first maps every record and keeps what de-duplication
+    and lot linking need (a digest per contract, mapping.Linker); the second decides the records a
+    chunk at a time, writing each verdict in input order and adding the record to the patterns and
+    responsible-purchasing tallies. Up to KEEP records, the first pass keeps them mapped for the
+    second; beyond, the second reads and maps the files again: memory does not grow with the records.
+    `jobs`: processes deciding the verdicts (0: one per core). `batch`: the questions of 4 096 records
+    at a time go to `Rulebook.decide_many` (the columnar batch path); False asks `Rulebook.decide`
+    one question at a time (the reference path; the same verdicts, tested).
+    """
     from cpc_rules.api import default_rulebook
 
     rb = rulebook or default_rulebook()
+    paths = list(paths)
+    today = dt.date.today()  # the same in both passes: a record maps the same way twice
     t0 = time.perf_counter()
-    contracts: list[mapping.Contract] = []
-    unreadable: list[dict[str, Any]] = []
-    order: list[tuple[str, int]] = []  # ("c", index in contracts) or ("u", index in unreadable): input order
     files: dict[str, dict[str, Any]] = {}
     skipped: list[dict[str, str]] = []
+    linker = mapping.Linker()
+    kept: list[mapping.Contract | dict[str, Any]] | None = []  # the mapped records while they are few (KEEP)
     n = 0
-    for r in read.read(paths):
+    for r in read.read(paths):  # pass 1: count, and what links the records
         if isinstance(r, read.Skipped):
             skipped.append({"fichier": r.file, "motif": r.reason})
             continue
-        n += 1
         f = files.setdefault(r.file, {"fichier": r.file, "enregistrements": 0, "formes": []})
         f["enregistrements"] += 1
         if r.form not in f["formes"]:
             f["formes"].append(r.form)
-        if progress and n % 2000 == 0:
-            progress(f"{n} enregistrements lus")
-        if r.data is None:
-            order.append(("u", len(unreadable)))
-            unreadable.append(verdicts.unreadable(r.file, r.loc, r.error or "illisible"))
-            continue
-        try:
-            c = mapping.map_record(r)
-        except Exception as e:  # noqa: BLE001 - a record the mapping cannot take is reported, never lost
-            order.append(("u", len(unreadable)))
-            unreadable.append(verdicts.unreadable(r.file, r.loc, f"enregistrement inexploitable ({type(e).__name__} : {e})"))
-            continue
-        order.append(("c", len(contracts)))
-        contracts.append(c)
+        if progress and (n + 1) % 2000 == 0:
+            progress(f"{n + 1} enregistrements lus")
+        c = _map(r, today)
+        if not isinstance(c, dict):
+            linker.see(n, c)
+        if kept is not None:
+            kept.append(c)
+            if len(kept) > KEEP:
+                kept = None  # a large input: pass 2 reads and maps the files again
+        n += 1
+    linker.finish()
+
+    def again() -> Iterator[mapping.Contract | dict[str, Any]]:
+        if kept is not None:
+            yield from kept
+            return
+        for r in read.read(paths):
+            if not isinstance(r, read.Skipped):
+                yield _map(r, today)
+
     t_read = time.perf_counter()
-    dup = mapping.link(contracts)
+
     tally = report.Tally()
+    bunch, split = patterns.Bunching(rb), patterns.Splitting(rb)
+    ind, spaser = responsible.Indicators(), responsible.Spaser(rb)
+    climate: list[dict[str, Any]] = []
+    years: set[int] = set()
     out = Path(out_dir) if out_dir else None
     sink = None
     if out:
         out.mkdir(parents=True, exist_ok=True)
         sink = open(out / "verdicts.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - closed below
-    try:
-        decided = verdicts.verdicts(rb, contracts, dup, jobs=jobs)
-        by_index: dict[int, dict[str, Any]] = {}
-        it = iter(decided)
-        done = 0
-        for kind, i in order:
-            if kind == "u":
-                v = unreadable[i]
-            else:
-                while i not in by_index:
-                    by_index[done] = next(it)
-                    done += 1
-                v = by_index.pop(i)
+    pending: list[dict[str, Any] | int] = []  # verdicts in input order, or the place of a contract in `todo`
+    todo: list[mapping.Contract] = []
+
+    def flush() -> None:
+        decided = decider.decide(todo)
+        for item in pending:
+            v = decided[item] if isinstance(item, int) else item
             tally.add(v)
             if sink:
                 sink.write(report.dumps(v) + "\n")
             if progress and tally.total % 2000 == 0:
                 progress(f"{tally.total} verdicts sur {n}")
+        pending.clear()
+        todo.clear()
+
+    try:
+        with verdicts.Decider(rb, jobs, batch) as decider:
+            pos = 0
+            for c in again():  # pass 2: decide, write, tally
+                pos += 1
+                if isinstance(c, dict):
+                    pending.append(c)
+                    continue
+                kept = linker.apply(pos - 1, c)
+                if kept is not None:
+                    pending.append(verdicts.duplicate(c, kept[1]))
+                    continue
+                for acc in (bunch, split, ind, spaser):
+                    acc.add(c)
+                lead = responsible.climate_lead(rb, c)
+                if lead is not None:
+                    climate.append(lead)
+                if c.year:
+                    years.add(c.year)
+                pending.append(len(todo))
+                todo.append(c)
+                if len(todo) >= verdicts.CHUNK * decider.jobs:
+                    flush()
+            flush()
     finally:
         if sink:
             sink.close()
     t_decide = time.perf_counter()
-    kept = [c for i, c in enumerate(contracts) if i not in dup]
-    years = sorted({c.year for c in kept if c.year})
     extra = {
         "recueil": {"titre": rb.checked.title if hasattr(rb.checked, "title") else "", "empreinte": rb.digest},
-        "motifs": {"concentration_sous_les_seuils": patterns.bunching(rb, kept), "fractionnement": patterns.splitting(rb, kept)},
+        "motifs": {"concentration_sous_les_seuils": bunch.result(), "fractionnement": split.result()},
         "achats_responsables": {
-            "indicateurs": responsible.indicators(kept),
-            "objectifs_nationaux": responsible.national_targets(rb, years),
-            "spaser": responsible.spaser_estimate(rb, kept),
-            "loi_climat": responsible.climate_leads(rb, kept),
+            "indicateurs": ind.result(),
+            "objectifs_nationaux": responsible.national_targets(rb, sorted(years)),
+            "spaser": spaser.result(),
+            "loi_climat": climate,
         },
     }
     t_end = time.perf_counter()
@@ -105,7 +149,7 @@ def run_audit(
         "secondes_motifs_et_achats_responsables": round(t_end - t_decide, 2),
         "secondes_total": round(t_end - t0, 2),
         "enregistrements_par_seconde": round(n / (t_end - t0)) if t_end > t0 else None,
-        "processus": jobs,
+        "processus": verdicts.processes(jobs),
     }
     s = report.summary(tally, list(files.values()), skipped, extra)
     if out:
@@ -113,3 +157,13 @@ def run_audit(
         (out / "summary.txt").write_text(report.text_summary(s), encoding="utf-8")
         (out / "report.html").write_text(report.html_report(s, tally), encoding="utf-8")
     return s
+
+
+def _map(r: read.Raw, today: dt.date) -> mapping.Contract | dict[str, Any]:
+    """The contract of a record, or the verdict « illisible » (with the reason) when it has none."""
+    if r.data is None:
+        return verdicts.unreadable(r.file, r.loc, r.error or "illisible")
+    try:
+        return mapping.map_record(r, today=today)
+    except Exception as e:  # noqa: BLE001 - a record the mapping cannot take is reported, never lost
+        return verdicts.unreadable(r.file, r.loc, f"enregistrement inexploitable ({type(e).__name__} : {e})")

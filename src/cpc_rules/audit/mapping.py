@@ -9,6 +9,7 @@ read is left unknown, never guessed (docs/audit.md, "Correspondance").
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 import re
@@ -553,38 +554,76 @@ def link(contracts: list[Contract]) -> dict[int, int]:
     per titulaire) has one key (buyer, id, notification date, amount): the richest form is kept (JSON
     before CSV, then the version with the most modifications). Lots are linked when one buyer notifies,
     on one day, records whose objects name a lot of the same operation; each gets the sum of their amounts.
+    (The same as `Linker` over a list held in memory.)
     """
-    best: dict[tuple[Any, ...], int] = {}
+    linker = Linker()
     for i, c in enumerate(contracts):
-        if not c.buyer_id and not c.contract_id:
-            continue  # nothing to recognise it by
-        j = best.get(c.dedup_key)
-        if j is None or (FORM_RANK.get(c.form, 9), -c.modifications) < (FORM_RANK.get(contracts[j].form, 9), -contracts[j].modifications):
-            best[c.dedup_key] = i
+        linker.see(i, c)
+    linker.finish()
     dup: dict[int, int] = {}
     for i, c in enumerate(contracts):
-        if c.buyer_id or c.contract_id:
-            k = best[c.dedup_key]
-            if k != i:
-                dup[i] = k
-    groups: dict[tuple[Any, ...], list[int]] = {}
-    for i, c in enumerate(contracts):
-        if i in dup or c.lot is None or c.date is None or c.kind != "marché":
-            continue
-        groups.setdefault((c.buyer_id, c.lot[0], c.date), []).append(i)
-    for members in groups.values():
-        # one amount per lot number: a lot published twice (two titulaires, two versions) is counted once, at its largest
-        per_lot: dict[str, Decimal | None] = {}
-        for i in members:
-            c = contracts[i]
-            num = c.lot[1] if c.lot else str(i)
-            a = per_lot.get(num, Decimal(0))
-            per_lot[num] = None if a is None or c.amount is None else max(a, c.amount)
-        amounts = list(per_lot.values())
-        total = sum(amounts, Decimal(0)) if all(a is not None for a in amounts) else None  # type: ignore[arg-type]
-        for i in members:
-            contracts[i].group_size = len(per_lot)
-            contracts[i].group_total = total
-            if len(per_lot) < len(members):
-                contracts[i].notes.append("lots liés : un numéro de lot publié plusieurs fois, compté une fois à son plus fort montant")
+        kept = linker.apply(i, c)
+        if kept is not None:
+            dup[i] = kept[0]
     return dup
+
+
+def _digest(key: tuple[Any, ...]) -> bytes:
+    """A short fixed-size digest of a key: what the linker keeps per record of a national file."""
+    return hashlib.blake2b(repr(key).encode("utf-8", "surrogatepass"), digest_size=12).digest()
+
+
+class Linker:
+    """`link` over a stream, in two passes, keeping per record only a digest of its key (not the record).
+
+    Pass 1: `see(position, contract)` for every mapped record; `finish()`; pass 2: `apply(position,
+    contract)` on the same records mapped again, in any order: it sets the linked lots' size, total and
+    note, and returns (position, rid) of the record kept when this one is a duplicate, else None.
+    Memory: one entry per distinct contract key (about 200 bytes) and one per lot record until `finish`.
+    """
+
+    def __init__(self) -> None:
+        self.best: dict[bytes, tuple[int, int, int, str]] = {}  # key digest → (form rank, -modifications, position, rid)
+        self._lots: list[tuple[int, bytes | None, bytes, str, Decimal | None]] = []  # (position, key digest, group digest, lot number, amount)
+        self.groups: dict[bytes, tuple[int, Decimal | None, bool]] = {}  # group digest → (lots, total, a lot number published twice)
+
+    def see(self, pos: int, c: Contract) -> None:
+        k = None
+        if c.buyer_id or c.contract_id:
+            k = _digest(c.dedup_key)
+            rank = (FORM_RANK.get(c.form, 9), -c.modifications)
+            cur = self.best.get(k)
+            if cur is None or rank < cur[:2]:
+                self.best[k] = (*rank, pos, c.rid)
+        if c.lot is not None and c.date is not None and c.kind == "marché":
+            self._lots.append((pos, k, _digest((c.buyer_id, c.lot[0], c.date)), c.lot[1], c.amount))
+
+    def finish(self) -> None:
+        members: dict[bytes, dict[str, Decimal | None]] = {}
+        counts: dict[bytes, int] = {}
+        for pos, k, g, num, amount in self._lots:
+            if k is not None and self.best[k][2] != pos:
+                continue  # a duplicate is not a lot of its own
+            per_lot = members.setdefault(g, {})
+            counts[g] = counts.get(g, 0) + 1
+            # one amount per lot number: a lot published twice (two titulaires, two versions) is counted once, at its largest
+            a = per_lot.get(num, Decimal(0))
+            per_lot[num] = None if a is None or amount is None else max(a, amount)
+        for g, per_lot in members.items():
+            amounts = list(per_lot.values())
+            total = sum(amounts, Decimal(0)) if all(a is not None for a in amounts) else None  # type: ignore[arg-type]
+            self.groups[g] = (len(per_lot), total, len(per_lot) < counts[g])
+        self._lots = []
+
+    def apply(self, pos: int, c: Contract) -> tuple[int, str] | None:
+        if c.buyer_id or c.contract_id:
+            best = self.best[_digest(c.dedup_key)]
+            if best[2] != pos:
+                return best[2], best[3]
+        if c.lot is not None and c.date is not None and c.kind == "marché":
+            size, total, twice = self.groups[_digest((c.buyer_id, c.lot[0], c.date))]
+            c.group_size = size
+            c.group_total = total
+            if twice:
+                c.notes.append("lots liés : un numéro de lot publié plusieurs fois, compté une fois à son plus fort montant")
+        return None

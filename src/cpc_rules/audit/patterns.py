@@ -8,6 +8,7 @@ read at each contract's date.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -42,15 +43,27 @@ def _fmt(d: Decimal) -> str:
     return f"{int(d):,}".replace(",", " ") + " €"
 
 
-def bunching(rb: Any, contracts: list[Contract]) -> dict[str, Any]:
+def bunching(rb: Any, contracts: Iterable[Contract]) -> dict[str, Any]:
     """Per threshold (family and amount): contracts just below vs just above, and a histogram of amount / threshold."""
-    cells: dict[tuple[str, str, Decimal], dict[str, Any]] = {}
-    hist: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    acc = Bunching(rb)
     for c in contracts:
+        acc.add(c)
+    return acc.result()
+
+
+class Bunching:
+    """`bunching` one contract at a time (`add`), for a stream: its memory is per threshold, not per contract."""
+
+    def __init__(self, rb: Any) -> None:
+        self.rb = rb
+        self.cells: dict[tuple[str, str, Decimal], dict[str, Any]] = {}
+        self.hist: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+
+    def add(self, c: Contract) -> None:
         if c.amount is None:
-            continue
-        for fam, label, t in thresholds(rb, c):
-            cell = cells.setdefault(
+            return
+        for fam, label, t in thresholds(self.rb, c):
+            cell = self.cells.setdefault(
                 (fam, label, t),
                 {
                     "famille": fam,
@@ -68,61 +81,83 @@ def bunching(rb: Any, contracts: list[Contract]) -> dict[str, Any]:
             elif 1 <= r < 1 + BAND:
                 cell["juste_au_dessus"] += 1
             if HIST_LOW <= r < HIST_HIGH:
-                hist[fam][int((r - HIST_LOW) / HIST_STEP)] += 1
-    rows = []
-    for (fam, label, t), cell in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][2])):
-        below, above = cell["juste_en_dessous"], cell["juste_au_dessus"]
-        buyers = sorted(cell.pop("acheteurs_en_dessous").items(), key=lambda kv: -kv[1])
-        cell["ratio"] = round(below / above, 2) if above else None
-        cell["piste"] = below >= BUNCHING_MIN and (above == 0 or below >= BUNCHING_RATIO * above)
-        cell["acheteurs_les_plus_concernés"] = [{"acheteur": b, "juste_en_dessous": n} for b, n in buyers[:5] if n >= 3]
-        cell["libellé"] = f"{label} : {_fmt(t)}"
-        rows.append(cell)
-    bins = int((HIST_HIGH - HIST_LOW) / HIST_STEP)
-    histogram = {fam: [h.get(i, 0) for i in range(bins)] for fam, h in hist.items()}
-    return {
-        "bande": f"{int(BAND * 100)} % de part et d'autre du seuil",
-        "seuils": rows,
-        "histogramme": {"de": str(HIST_LOW), "à": str(HIST_HIGH), "pas": str(HIST_STEP), "effectifs": histogram},
-    }
+                self.hist[fam][int((r - HIST_LOW) / HIST_STEP)] += 1
+
+    def result(self) -> dict[str, Any]:
+        rows = []
+        for (fam, label, t), cell in sorted(self.cells.items(), key=lambda kv: (kv[0][0], kv[0][2])):
+            cell = dict(cell)
+            below, above = cell["juste_en_dessous"], cell["juste_au_dessus"]
+            buyers = sorted(cell.pop("acheteurs_en_dessous").items(), key=lambda kv: -kv[1])
+            cell["ratio"] = round(below / above, 2) if above else None
+            cell["piste"] = below >= BUNCHING_MIN and (above == 0 or below >= BUNCHING_RATIO * above)
+            cell["acheteurs_les_plus_concernés"] = [{"acheteur": b, "juste_en_dessous": n} for b, n in buyers[:5] if n >= 3]
+            cell["libellé"] = f"{label} : {_fmt(t)}"
+            rows.append(cell)
+        bins = int((HIST_HIGH - HIST_LOW) / HIST_STEP)
+        histogram = {fam: [h.get(i, 0) for i in range(bins)] for fam, h in self.hist.items()}
+        return {
+            "bande": f"{int(BAND * 100)} % de part et d'autre du seuil",
+            "seuils": rows,
+            "histogramme": {"de": str(HIST_LOW), "à": str(HIST_HIGH), "pas": str(HIST_STEP), "effectifs": histogram},
+        }
 
 
-def splitting(rb: Any, contracts: list[Contract]) -> list[dict[str, Any]]:
+def splitting(rb: Any, contracts: Iterable[Contract]) -> list[dict[str, Any]]:
     """R2121-4 leads: one buyer, one CPV group (3 digits), one year, one nature, several contracts each under a
     threshold whose sum reaches it. Dispense: contracts passed without publicity; formalised: MAPA contracts."""
-    groups: dict[tuple[Any, ...], list[Contract]] = defaultdict(list)
-    seen_lots: set[tuple[Any, ...]] = set()
+    acc = Splitting(rb)
     for c in contracts:
+        acc.add(c)
+    return acc.result()
+
+
+class Splitting:
+    """`splitting` one contract at a time (`add`): per group, its count, total, first records and a name."""
+
+    def __init__(self, rb: Any) -> None:
+        self.rb = rb
+        self.groups: dict[tuple[Any, ...], list[Any]] = {}  # key → [count, total, first 20 rids, name]
+        self.seen_lots: set[tuple[Any, ...]] = set()
+
+    def add(self, c: Contract) -> None:
         if c.amount is None or c.date is None or not c.cpv or c.nature is None or not c.buyer_id:
-            continue
+            return
         if c.lot is not None and c.group_size > 1:
             key = (c.buyer_id, c.lot[0], c.date)
-            if key in seen_lots:
-                continue  # linked lots are one operation, already valued together
-            seen_lots.add(key)
-        for fam, label, t in thresholds(rb, c):
+            if key in self.seen_lots:
+                return  # linked lots are one operation, already valued together
+            self.seen_lots.add(key)
+        for fam, label, t in thresholds(self.rb, c):
             if fam == "dispense" and c.procedure == "sans_publicité_ni_mise_en_concurrence" or fam == "formalisée" and c.procedure == "procédure_adaptée":
                 amount = c.group_total if c.lot is not None and c.group_size > 1 and c.group_total is not None else c.amount
                 if amount < t:
-                    groups[(fam, label, t, c.buyer_id, c.cpv[:3], c.date.year, c.nature)].append(c)
-    leads = []
-    for (fam, label, t, buyer, cpv3, year, nature), cs in groups.items():
-        total = sum((c.group_total if c.lot is not None and c.group_size > 1 and c.group_total is not None else c.amount) for c in cs)  # type: ignore[misc]
-        if len(cs) >= 2 and total >= t:
-            leads.append(
-                {
-                    "piste": "fractionnement possible (R2121-4)",
-                    "seuil": f"{label} : {_fmt(t)}",
-                    "acheteur": buyer,
-                    "nom": next((c.buyer_name for c in cs if c.buyer_name), ""),
-                    "groupe_cpv": cpv3,
-                    "année": year,
-                    "nature": nature,
-                    "marchés": len(cs),
-                    "total": str(total),
-                    "enregistrements": [c.rid for c in cs[:20]],
-                    "motif": f"{len(cs)} marchés de moins de {_fmt(t)} (même acheteur, groupe CPV {cpv3}, {year}) totalisent {_fmt(total)} : besoin à vérifier (R2121-4, R2121-5 à R2121-7)",
-                }
-            )
-    leads.sort(key=lambda x: -Decimal(x["total"]))
-    return leads
+                    g = self.groups.setdefault((fam, label, t, c.buyer_id, c.cpv[:3], c.date.year, c.nature), [0, Decimal(0), [], ""])
+                    g[0] += 1
+                    g[1] += amount
+                    if len(g[2]) < 20:
+                        g[2].append(c.rid)
+                    if not g[3] and c.buyer_name:
+                        g[3] = c.buyer_name
+
+    def result(self) -> list[dict[str, Any]]:
+        leads = []
+        for (fam, label, t, buyer, cpv3, year, nature), (n, total, rids, name) in self.groups.items():
+            if n >= 2 and total >= t:
+                leads.append(
+                    {
+                        "piste": "fractionnement possible (R2121-4)",
+                        "seuil": f"{label} : {_fmt(t)}",
+                        "acheteur": buyer,
+                        "nom": name,
+                        "groupe_cpv": cpv3,
+                        "année": year,
+                        "nature": nature,
+                        "marchés": n,
+                        "total": str(total),
+                        "enregistrements": list(rids),
+                        "motif": f"{n} marchés de moins de {_fmt(t)} (même acheteur, groupe CPV {cpv3}, {year}) totalisent {_fmt(total)} : besoin à vérifier (R2121-4, R2121-5 à R2121-7)",
+                    }
+                )
+        leads.sort(key=lambda x: -Decimal(x["total"]))
+        return leads

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -30,17 +31,28 @@ def _share(n: int | Decimal, d: int | Decimal) -> float | None:
     return round(float(Decimal(n) * 100 / Decimal(d)), 1) if d else None
 
 
-def indicators(contracts: list[Contract]) -> dict[str, Any]:
+def indicators(contracts: Iterable[Contract]) -> dict[str, Any]:
     """SPASER indicators per buyer and year, and in total per year, over records that carry the considerations."""
-    cells: dict[tuple[str, int], dict[str, Any]] = {}
-    totals: dict[int, dict[str, Any]] = {}
+    acc = Indicators()
     for c in contracts:
+        acc.add(c)
+    return acc.result()
+
+
+class Indicators:
+    """`indicators` one contract at a time (`add`): its memory is per buyer and year."""
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[str, int], dict[str, Any]] = {}
+        self.totals: dict[int, dict[str, Any]] = {}
+
+    def add(self, c: Contract) -> None:
         if c.social is None and c.environmental is None or c.year is None:
-            continue
+            return
         soc = {fold(x) for x in c.social or ()}
         env = {fold(x) for x in c.environmental or ()}
         flags = {"social": bool(soc & SOCIAL), "environnemental": bool(env & ENVIRONMENTAL), "réservé": bool(soc & RESERVED)}
-        for cell in (cells.setdefault((c.buyer_id, c.year), _empty(c)), totals.setdefault(c.year, _empty(None))):
+        for cell in (self.cells.setdefault((c.buyer_id, c.year), _empty(c)), self.totals.setdefault(c.year, _empty(None))):
             cell["marchés"] += 1
             if c.amount is not None:
                 cell["valeur"] += c.amount
@@ -49,10 +61,12 @@ def indicators(contracts: list[Contract]) -> dict[str, Any]:
                     cell[k]["nombre"] += 1
                     if c.amount is not None:
                         cell[k]["valeur"] += c.amount
-    return {
-        "par_acheteur_et_année": [_finish(v, buyer=b, year=y) for (b, y), v in sorted(cells.items(), key=lambda kv: (kv[0][1], -kv[1]["marchés"]))],
-        "par_année": [_finish(v, year=y) for y, v in sorted(totals.items())],
-    }
+
+    def result(self) -> dict[str, Any]:
+        return {
+            "par_acheteur_et_année": [_finish(v, buyer=b, year=y) for (b, y), v in sorted(self.cells.items(), key=lambda kv: (kv[0][1], -kv[1]["marchés"]))],
+            "par_année": [_finish(v, year=y) for y, v in sorted(self.totals.items())],
+        }
 
 
 def _empty(c: Contract | None) -> dict[str, Any]:
@@ -99,42 +113,63 @@ def national_targets(rb: Any, years: list[int]) -> list[dict[str, Any]]:
     return out
 
 
-def spaser_estimate(rb: Any, contracts: list[Contract]) -> list[dict[str, Any]]:
+def spaser_estimate(rb: Any, contracts: Iterable[Contract]) -> list[dict[str, Any]]:
     """Buyers whose contracts notified in a year sum above the SPASER threshold, as the rulebook decides it (estimate)."""
-    sums: dict[tuple[str, int], Decimal] = defaultdict(Decimal)
-    meta: dict[str, Contract] = {}
+    acc = Spaser(rb)
     for c in contracts:
+        acc.add(c)
+    return acc.result()
+
+
+class Spaser:
+    """`spaser_estimate` one contract at a time (`add`): a sum per buyer and year, a name and kind per buyer."""
+
+    def __init__(self, rb: Any) -> None:
+        self.rb = rb
+        self.sums: dict[tuple[str, int], Decimal] = defaultdict(Decimal)
+        self.meta: dict[str, tuple[str, str]] = {}  # buyer → (name, kind) of its first contract
+
+    def add(self, c: Contract) -> None:
         if c.amount is None or c.year is None or not c.buyer_id or c.kind == "concession":
-            continue
-        sums[(c.buyer_id, c.year)] += c.amount
-        meta.setdefault(c.buyer_id, c)
-    out = []
-    for (buyer, year), total in sorted(sums.items()):
-        at = dt.date(year, 12, 31)
-        if not rb.program.in_coverage(at):
-            continue
-        c = meta[buyer]
-        facts: dict[str, Any] = {"montant_annuel_achats": str(total)}
-        if c.buyer.kind in TERRITORIAL:
-            facts["collectivité_ou_statut_légal"] = True
-        d = rb.decide(facts, at)
-        st = d.status(_enum_of(rb, "adoption_spaser"), "adoption_spaser")
-        if st is None or st.obligation not in ("mandatory", "undetermined"):
-            continue
-        out.append(
-            {
-                "acheteur": buyer,
-                "nom": c.buyer_name,
-                "type": c.buyer.kind,
-                "année": year,
-                "montant_des_marchés_notifiés": str(total),
-                "spaser": "obligatoire (estimation)" if st.obligation == "mandatory" else "indéterminé (statut de l'acheteur inconnu)",
-                "fondement": [rb.checked.articles[rb.checked.rules[r].article].ref for r in st.grounds],
-                "à_confirmer": [x for r in st.grounds for x in d.to_confirm(r)],
-                "estimation": "somme des montants des marchés notifiés dans l'année (montants totaux, pluriannuels), pas la dépense de l'année : à confirmer sur les comptes de l'acheteur",
-            }
-        )
-    return out
+            return
+        self.sums[(c.buyer_id, c.year)] += c.amount
+        self.meta.setdefault(c.buyer_id, (c.buyer_name, c.buyer.kind))
+
+    def result(self) -> list[dict[str, Any]]:
+        """One question per buyer and year, put together to Rulebook.decide_many; the full Decision only for a row kept."""
+        rb = self.rb
+        rows = []
+        for (buyer, year), total in sorted(self.sums.items()):
+            at = dt.date(year, 12, 31)
+            if not rb.program.in_coverage(at):
+                continue
+            name, kind = self.meta[buyer]
+            facts: dict[str, Any] = {"montant_annuel_achats": total}
+            if kind in TERRITORIAL:
+                facts["collectivité_ou_statut_légal"] = True
+            rows.append((buyer, year, total, name, kind, facts, at))
+        enum = _enum_of(rb, "adoption_spaser")
+        answers = rb.decide_many([(r[5], r[6]) for r in rows], focus=enum) if rows and enum else []
+        out = []
+        for (buyer, year, total, name, kind, _, _), a in zip(rows, answers, strict=True):
+            st = a.status(enum, "adoption_spaser", missing=False) if a.ok else None
+            if st is None or st.obligation not in ("mandatory", "undetermined"):
+                continue
+            d = a.decision()
+            out.append(
+                {
+                    "acheteur": buyer,
+                    "nom": name,
+                    "type": kind,
+                    "année": year,
+                    "montant_des_marchés_notifiés": str(total),
+                    "spaser": "obligatoire (estimation)" if st.obligation == "mandatory" else "indéterminé (statut de l'acheteur inconnu)",
+                    "fondement": [rb.checked.articles[rb.checked.rules[r].article].ref for r in st.grounds],
+                    "à_confirmer": [x for r in st.grounds for x in d.to_confirm(r)],
+                    "estimation": "somme des montants des marchés notifiés dans l'année (montants totaux, pluriannuels), pas la dépense de l'année : à confirmer sur les comptes de l'acheteur",
+                }
+            )
+        return out
 
 
 def _enum_of(rb: Any, member: str) -> str:
@@ -145,51 +180,51 @@ def _enum_of(rb: Any, member: str) -> str:
     return ""
 
 
-def climate_leads(rb: Any, contracts: list[Contract]) -> list[dict[str, Any]]:
+def climate_leads(rb: Any, contracts: Iterable[Contract]) -> list[dict[str, Any]]:
     """Contracts that declare no environmental consideration where the rulebook makes one mandatory (loi Climat)."""
-    leads = []
-    for c in contracts:
-        if c.environmental is None or c.date is None or c.kind != "marché" or not rb.program.in_coverage(c.date):
-            continue
-        env = {fold(x) for x in c.environmental}
-        if env & ENVIRONMENTAL:
-            continue
-        facts: dict[str, Any] = {}
-        if c.buyer.category:
-            facts["acheteur"] = c.buyer.category
-        if c.nature:
-            facts["nature"] = c.nature
-        if c.amount is not None:
-            facts["valeur_estimée_besoin"] = str(c.amount)
-        due = _env_due(rb, facts, c.date)
-        if not due:
-            continue
-        early = c.date - dt.timedelta(days=LAUNCH_WINDOW_DAYS)
-        certain = rb.program.in_coverage(early) and bool(_env_due(rb, facts, early))
-        d = rb.decide(facts, c.date)
-        confirm: list[str] = []
-        refs: list[str] = []
-        for r in rb.checked.rules:
-            if r.name in CLIMATE_RULES and d.activations and d.activations[r.index] is not False:
-                refs.append(rb.checked.articles[r.article].ref)
-                confirm += d.to_confirm(r.index)
-        if not certain:
-            confirm.append(
-                f"consultation peut-être lancée avant l'entrée en vigueur (notifié le {c.date.isoformat()}, lancement présumé au plus tôt le {early.isoformat()})"
-            )
-        leads.append(
-            {
-                "enregistrement": c.rid,
-                "acheteur": c.buyer_id,
-                "nom": c.buyer_name,
-                "date_notification": c.date.isoformat(),
-                "montant": str(c.amount) if c.amount is not None else None,
-                "piste": "considération environnementale obligatoire (L2112-2, L2152-7) non déclarée",
-                "fondement": list(dict.fromkeys(refs)),
-                "à_confirmer": list(dict.fromkeys(confirm)),
-            }
+    return [lead for c in contracts if (lead := climate_lead(rb, c)) is not None]
+
+
+def climate_lead(rb: Any, c: Contract) -> dict[str, Any] | None:
+    """The lead of one contract, or None (see climate_leads)."""
+    if c.environmental is None or c.date is None or c.kind != "marché" or not rb.program.in_coverage(c.date):
+        return None
+    env = {fold(x) for x in c.environmental}
+    if env & ENVIRONMENTAL:
+        return None
+    facts: dict[str, Any] = {}
+    if c.buyer.category:
+        facts["acheteur"] = c.buyer.category
+    if c.nature:
+        facts["nature"] = c.nature
+    if c.amount is not None:
+        facts["valeur_estimée_besoin"] = str(c.amount)
+    due = _env_due(rb, facts, c.date)
+    if not due:
+        return None
+    early = c.date - dt.timedelta(days=LAUNCH_WINDOW_DAYS)
+    certain = rb.program.in_coverage(early) and bool(_env_due(rb, facts, early))
+    d = rb.decide(facts, c.date)
+    confirm: list[str] = []
+    refs: list[str] = []
+    for r in rb.checked.rules:
+        if r.name in CLIMATE_RULES and d.activations and d.activations[r.index] is not False:
+            refs.append(rb.checked.articles[r.article].ref)
+            confirm += d.to_confirm(r.index)
+    if not certain:
+        confirm.append(
+            f"consultation peut-être lancée avant l'entrée en vigueur (notifié le {c.date.isoformat()}, lancement présumé au plus tôt le {early.isoformat()})"
         )
-    return leads
+    return {
+        "enregistrement": c.rid,
+        "acheteur": c.buyer_id,
+        "nom": c.buyer_name,
+        "date_notification": c.date.isoformat(),
+        "montant": str(c.amount) if c.amount is not None else None,
+        "piste": "considération environnementale obligatoire (L2112-2, L2152-7) non déclarée",
+        "fondement": list(dict.fromkeys(refs)),
+        "à_confirmer": list(dict.fromkeys(confirm)),
+    }
 
 
 CLIMATE_RULES = ("condition_environnementale_obligatoire", "critère_environnemental_obligatoire", "critère_environnemental_législatif")

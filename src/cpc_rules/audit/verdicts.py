@@ -58,13 +58,13 @@ def facts_of(c: Contract) -> tuple[dict[str, Any], list[tuple[str, Any, str, str
         f["accord_cadre_sans_maximum"] = False  # the DECP amount of a framework agreement is its maximum
         if c.lot is not None:
             f["examen_d_un_lot"] = True
-            f["valeur_lot"] = str(c.amount)
+            f["valeur_lot"] = c.amount
             total = c.group_total if c.group_size > 1 and c.group_total is not None else c.amount
-            f["valeur_estimée_besoin"] = str(max(total, c.amount))
+            f["valeur_estimée_besoin"] = max(total, c.amount)
         else:
-            f["valeur_estimée_besoin"] = str(c.amount)
+            f["valeur_estimée_besoin"] = c.amount  # a Decimal, as the columnar batch path takes it
     if c.date is not None:
-        f["date_conclusion"] = c.date.isoformat()  # concluded at the latest on notification
+        f["date_conclusion"] = c.date  # concluded at the latest on notification
     if c.innovative is not None:
         f["achat_innovant"] = c.innovative
     return f, presumed
@@ -78,7 +78,8 @@ def _articles(rb: Any, rules: Iterable[int]) -> list[str]:
 def _presumptions(d: Any, st: Any) -> list[dict[str, Any]]:
     """The rulebook's presumptions a conclusion rests on, with their reason and articles."""
     used = set(d.presumed_for(st))
-    return [{"fait": p.fact, "valeur": p.value, "motif": str(p.reason), "articles": [str(a) for a in p.articles]} for p in d.applied if p.fact in used]
+    full = _full(d)
+    return [{"fait": p.fact, "valeur": p.value, "motif": str(p.reason), "articles": [str(a) for a in p.articles]} for p in full.applied if p.fact in used]
 
 
 def _rule_ref(rb: Any, r: int) -> dict[str, str]:
@@ -93,17 +94,23 @@ def _alternatives(refs: list[str]) -> str:
 
 FOCUS = ("procédure", "publicité")
 
+# ---------------------------------------------------------------- asking the engine
+# The verdict of a record is written as a generator: each question to the engine is a
+# `yield (situation, date, presumptions)` that receives the answer. Driven by `answer_batch`,
+# the questions of thousands of records are put together to `Rulebook.decide_many` (the
+# columnar batch path); driven by `answer_one`, each is put to `Rulebook.decide`, one at a time
+# (the reference the batch path is tested against). Both answers read alike: `status(enum, member)`
+# (the same decision.Status), `statuses`, `activation(rule)`, `presumed_for(status)`; a failure is
+# a CpcError (Decision) or a batch.Failure.
+Ask = tuple[dict[str, Any], dt.date, bool]
 
-def decide_many(rb: Any, situations: list[Mapping[str, Any]], at: list[dt.date], presumptions: bool = True) -> list[Any]:
-    """One decision per situation, an error object instead of raising: the batch seam.
 
-    Written against `Rulebook.decide`; when the batch API (`decide_many`) is on main, this is the one
-    function to switch.
-    """
+def answer_one(rb: Any, asks: list[Ask]) -> list[Any]:
+    """One Rulebook.decide per question; an error object instead of raising."""
     out: list[Any] = []
-    for s, d in zip(situations, at, strict=True):
+    for s, d, presume in asks:
         try:
-            out.append(rb.decide(s, d, presumptions=presumptions, focus=FOCUS))
+            out.append(rb.decide(s, d, presumptions=presume, focus=FOCUS))
         except CpcError as e:
             out.append(e)
         except EvaluationError as e:  # a rulebook fault (a conflict…) on this situation: reported, not raised
@@ -111,32 +118,86 @@ def decide_many(rb: Any, situations: list[Mapping[str, Any]], at: list[dt.date],
     return out
 
 
-def _status(decision: Any, enum: str, member: str) -> Any:
-    return decision.status(enum, member) if not isinstance(decision, Exception) else None
+def answer_batch(rb: Any, asks: list[Ask]) -> list[Any]:
+    """The questions through Rulebook.decide_many (columnar), one call per presumption mode."""
+    out: list[Any] = [None] * len(asks)
+    for presume in (True, False):
+        idx = [i for i, a in enumerate(asks) if a[2] is presume]
+        if idx:
+            for i, ans in zip(idx, rb.decide_many([(asks[i][0], asks[i][1]) for i in idx], focus=FOCUS, presumptions=presume), strict=True):
+                out[i] = ans
+    return out
 
 
-def _classify(rb: Any, facts: dict[str, Any], presumed: dict[str, Any], proc: str, at: dt.date) -> dict[str, Any]:
-    """The verdict on the declared procedure at one date."""
-    (with_p,) = decide_many(rb, [{**facts, **presumed, "procédure_retenue": proc}], [at])
-    if isinstance(with_p, Exception):
-        return {"verdict": "indetermine", "motif": "situation refusée par le moteur : " + "; ".join(d.message for d in with_p.diagnostics)}
-    st = _status(with_p, "procédure", proc)
+def decide_many(rb: Any, situations: list[Mapping[str, Any]], at: list[dt.date], presumptions: bool = True) -> list[Any]:
+    """One decision per situation, one at a time, an error object instead of raising (kept for callers and tests)."""
+    return answer_one(rb, [(dict(s), d, presumptions) for s, d in zip(situations, at, strict=True)])
+
+
+def _failed(d: Any) -> bool:
+    return isinstance(d, Exception) or getattr(d, "ok", True) is False
+
+
+def _full(d: Any) -> Any:
+    """The full Decision behind an answer (a batch Answer recomputes it once)."""
+    return d.decision() if hasattr(d, "decision") else d
+
+
+def _fired(d: Any, r: int) -> bool:
+    """Whether rule `r` (of the focus) certainly applies."""
+    return (d.activation(r) is True) if hasattr(d, "activation") else (d.activations[r] is True)
+
+
+def _status(decision: Any, enum: str, member: str, missing: bool = True) -> Any:
+    """decision.status; `missing=False`: its missing facts may be left out (a batch answer then recomputes nothing)."""
+    if _failed(decision):
+        return None
+    if not missing and hasattr(decision, "statuses_of"):
+        return decision.status(enum, member, missing=False)
+    return decision.status(enum, member)
+
+
+def _permission(d: Any, enum: str, member: str) -> str | None:
+    if hasattr(d, "permission"):  # a batch Answer reads its codes
+        return d.permission(enum, member)  # type: ignore[no-any-return]
+    s = d.status(enum, member)
+    return s.permission if s else None
+
+
+def _statuses(d: Any, enum: str) -> Any:
+    """The statuses of one enumeration, their missing facts left out where a batch answer would recompute them."""
+    if hasattr(d, "statuses_of"):
+        return d.statuses_of(enum, missing=False)
+    return [s for s in d.statuses if s.enum == enum]
+
+
+def _messages(e: Any) -> str:
+    return "; ".join(d.message for d in e.diagnostics)
+
+
+def _classify(rb: Any, facts: dict[str, Any], presumed: dict[str, Any], proc: str, at: dt.date) -> Any:
+    """The verdict on the declared procedure at one date (a generator: see Ask)."""
+    with_p = yield ({**facts, **presumed, "procédure_retenue": proc}, at, True)
+    if _failed(with_p):
+        return {"verdict": "indetermine", "motif": "situation refusée par le moteur : " + _messages(with_p)}
+    st = _status(with_p, "procédure", proc, missing=False)  # its missing facts only if it stays undetermined
     label = st.label if st else proc
     if st is None or st.permission == "allowed" or st.permission is None:
         grounds = _articles(rb, st.grounds) if st else []
         return {"verdict": "conforme", "motif": f"{label} : autorisée" + (f" ({', '.join(grounds)})" if grounds else ""), "decision": with_p}
-    outside = [r for r in getattr(st, "unencoded", ()) if with_p.activations[r] is True]
+    outside = [r for r in getattr(st, "unencoded", ()) if _fired(with_p, r)]
     if outside:  # the rulebook says it does not encode this situation
         reasons = "; ".join(dict.fromkeys(str(rb.checked.rules[r].text or rb.checked.rules[r].label) for r in outside))
         return {"verdict": "hors_couverture", "motif": f"{label} : non encodé — {reasons}", "decision": with_p}
     if st.permission == "undetermined":
-        return {"verdict": "indetermine", "motif": f"{label} : indéterminée", "faits_manquants": sorted(st.missing), "decision": with_p}
-    (raw,) = decide_many(rb, [{**facts, "procédure_retenue": proc}], [at], presumptions=False)  # strict: only for a flag
+        return {"verdict": "indetermine", "motif": f"{label} : indéterminée", "faits_manquants": sorted(_status(with_p, "procédure", proc).missing), "decision": with_p}
+    raw = yield ({**facts, "procédure_retenue": proc}, at, False)  # strict: only for a flag
     st_raw = _status(raw, "procédure", proc)
     refused = _articles(rb, st.refused)
     if st_raw is not None and st_raw.permission == "undetermined":
-        names = {p.fact for p in with_p.applied}
-        opening = [r for r in st_raw.pending if names & set(getattr(raw.activations[r], "missing", ()))] if raw.activations else []
+        names = {p.fact for p in _full(with_p).applied}
+        raw_acts = _full(raw).activations
+        opening = [r for r in st_raw.pending if names & set(getattr(raw_acts[r], "missing", ()))] if raw_acts else []
         refs = _articles(rb, opening or st_raw.pending)
         return {
             "verdict": "a_justifier",
@@ -162,11 +223,13 @@ def _classify(rb: Any, facts: dict[str, Any], presumed: dict[str, Any], proc: st
 CATEGORY_CANDIDATES = ("autorité_centrale", "autre_pouvoir_adjudicateur", "entité_adjudicatrice")
 
 
-def _over_categories(fn: Any, rb: Any, facts: dict[str, Any], *args: Any) -> tuple[Any, bool]:
+def _over_categories(fn: Any, rb: Any, facts: dict[str, Any], *args: Any) -> Any:
     """(result, category_was_unknown): the common result over the candidate categories, or None if they differ."""
     if "acheteur" in facts:
-        return fn(rb, facts, *args), False
-    results = [fn(rb, {**facts, "acheteur": cat}, *args) for cat in CATEGORY_CANDIDATES]
+        return (yield from fn(rb, facts, *args)), False
+    results = []
+    for cat in CATEGORY_CANDIDATES:
+        results.append((yield from fn(rb, {**facts, "acheteur": cat}, *args)))
     keys = [_key(r) for r in results]
     return (results[0] if all(k == keys[0] for k in keys) else None), True
 
@@ -175,8 +238,8 @@ def _key(r: dict[str, Any]) -> Any:
     return (r.get("verdict"), r.get("à_justifier"), repr(r.get("procédures_autorisées")), repr(r.get("publicité_minimale")))
 
 
-def _classify_any(rb: Any, facts: dict[str, Any], presumed: dict[str, Any], proc: str, at: dt.date) -> dict[str, Any]:
-    result, unknown = _over_categories(_classify, rb, facts, presumed, proc, at)
+def _classify_any(rb: Any, facts: dict[str, Any], presumed: dict[str, Any], proc: str, at: dt.date) -> Any:
+    result, unknown = yield from _over_categories(_classify, rb, facts, presumed, proc, at)
     if result is None:
         return {"verdict": "indetermine", "motif": "le verdict dépend de la catégorie de l'acheteur, inconnue", "faits_manquants": ["acheteur"]}
     if unknown:
@@ -184,8 +247,8 @@ def _classify_any(rb: Any, facts: dict[str, Any], presumed: dict[str, Any], proc
     return result
 
 
-def _owed(rb: Any, facts: dict[str, Any], presumed: dict[str, Any], at: dt.date) -> dict[str, Any]:
-    result, unknown = _over_categories(_owed_one, rb, facts, presumed, at)
+def _owed(rb: Any, facts: dict[str, Any], presumed: dict[str, Any], at: dt.date) -> Any:
+    result, unknown = yield from _over_categories(_owed_one, rb, facts, presumed, at)
     if result is None:
         return {"procédures_autorisées": [], "procédures_indéterminées": list(PROCEDURE_ORDER), "motif": "dépend de la catégorie de l'acheteur, inconnue"}
     if unknown:
@@ -193,18 +256,18 @@ def _owed(rb: Any, facts: dict[str, Any], presumed: dict[str, Any], at: dt.date)
     return result
 
 
-def _owed_one(rb: Any, facts: dict[str, Any], presumed: dict[str, Any], at: dt.date) -> dict[str, Any]:
+def _owed_one(rb: Any, facts: dict[str, Any], presumed: dict[str, Any], at: dt.date) -> Any:
     """What the value and date required, whatever was declared: allowed procedures, publicity owed at least."""
-    (d,) = decide_many(rb, [{**facts, **presumed}], [at])
-    if isinstance(d, Exception):
+    d = yield ({**facts, **presumed}, at, True)
+    if _failed(d):
         return {}
-    allowed = [m for m in PROCEDURE_ORDER if (s := d.status("procédure", m)) and s.permission == "allowed"]
-    open_ = [m for m in PROCEDURE_ORDER if (s := d.status("procédure", m)) and s.permission == "undetermined"]
+    allowed = [m for m in PROCEDURE_ORDER if _permission(d, "procédure", m) == "allowed"]
+    open_ = [m for m in PROCEDURE_ORDER if _permission(d, "procédure", m) == "undetermined"]
     out: dict[str, Any] = {"procédures_autorisées": allowed, "procédures_indéterminées": open_}
     if allowed:
         least = allowed[0]
-        (dl,) = decide_many(rb, [{**facts, **presumed, "procédure_retenue": least}], [at])
-        if not isinstance(dl, Exception):
+        dl = yield ({**facts, **presumed, "procédure_retenue": least}, at, True)
+        if not _failed(dl):
             out["publicité_minimale"] = {"procédure": least, **_publicity(rb, dl)}
     return out
 
@@ -212,9 +275,7 @@ def _owed_one(rb: Any, facts: dict[str, Any], presumed: dict[str, Any], at: dt.d
 def _publicity(rb: Any, d: Any) -> dict[str, Any]:
     mandatory, open_ = [], []
     grounds: list[int] = []
-    for s in d.statuses:
-        if s.enum != "publicité":
-            continue
+    for s in _statuses(d, "publicité"):  # grounds and obligations only: the missing facts are not read
         if s.obligation == "mandatory":
             mandatory.append(s.member)
             grounds += s.grounds
@@ -224,7 +285,12 @@ def _publicity(rb: Any, d: Any) -> dict[str, Any]:
 
 
 def verdict(rb: Any, c: Contract) -> dict[str, Any]:
-    """The verdict of one mapped record that is not a duplicate."""
+    """The verdict of one mapped record that is not a duplicate, asking the engine one question at a time."""
+    return drive(rb, [verdict_steps(rb, c)], answer_one)[0]
+
+
+def verdict_steps(rb: Any, c: Contract) -> Any:
+    """The verdict of one mapped record that is not a duplicate, as a generator of questions (see Ask)."""
     out = _base(c)
     cov = rb.checked.coverage
     start, end = (cov.start, cov.end) if cov is not None else (None, None)
@@ -252,12 +318,12 @@ def verdict(rb: Any, c: Contract) -> dict[str, Any]:
         out["notes"].append(
             f"consultation peut-être lancée avant le {start.isoformat()} (ancien décret n° 2016-360, réputé à droit constant, à confirmer) : droit du {start.isoformat()} appliqué au plus tôt"
         )
-    out["dû"] = _owed(rb, facts, presumed, at)
+    out["dû"] = yield from _owed(rb, facts, presumed, at)
     if c.procedure is None:
         return _set(out, "indetermine", f"{c.procedure_issue} : la procédure suivie ne peut être comparée à ce qui était dû", missing=["procédure_retenue"])
-    res = _classify_any(rb, facts, presumed, c.procedure, at)
+    res = yield from _classify_any(rb, facts, presumed, c.procedure, at)
     if _law_changes(rb, launch, at):
-        early = _classify_any(rb, facts, presumed, c.procedure, launch)
+        early = yield from _classify_any(rb, facts, presumed, c.procedure, launch)
         if early["verdict"] != res["verdict"]:
             return _set(
                 out,
@@ -267,7 +333,7 @@ def verdict(rb: Any, c: Contract) -> dict[str, Any]:
                 missing=["date de lancement de la consultation"],
             )
     decision = res.pop("decision", None)
-    if decision is not None and not isinstance(decision, Exception):
+    if decision is not None and not _failed(decision):
         out["déclaré"]["publicité_due"] = _publicity(rb, decision)
     nc = res.pop("note_catégorie", None)
     if nc:
@@ -282,14 +348,52 @@ def verdict(rb: Any, c: Contract) -> dict[str, Any]:
     return _set(out, verdict_code, motif, missing=missing)
 
 
+def _internal_error(c: Contract, e: Exception) -> dict[str, Any]:
+    out = _base(c)
+    out["problèmes"].append(f"erreur interne de l'audit ({type(e).__name__} : {e}) : à signaler")
+    return _set(out, "indetermine", f"non décidé : erreur interne de l'audit ({type(e).__name__}), à signaler")
+
+
 def safe_verdict(rb: Any, c: Contract) -> dict[str, Any]:
     """`verdict`, and if it fails on this record (a defect of the audit), a verdict that says so: the run goes on."""
     try:
         return verdict(rb, c)
     except Exception as e:  # noqa: BLE001 - one record must not stop an audit of millions; counted and shown
-        out = _base(c)
-        out["problèmes"].append(f"erreur interne de l'audit ({type(e).__name__} : {e}) : à signaler")
-        return _set(out, "indetermine", f"non décidé : erreur interne de l'audit ({type(e).__name__}), à signaler")
+        return _internal_error(c, e)
+
+
+def drive(rb: Any, steps: list[Any], answer: Any, contracts: list[Contract] | None = None) -> list[dict[str, Any]]:
+    """Run the verdict generators together: each round, every pending question goes to `answer` in one call.
+
+    `answer` is `answer_batch` (the batch path) or `answer_one` (one at a time). A generator that
+    raises (a defect of the audit on that record) gives the verdict "erreur interne" when `contracts`
+    (its record, by position) is given, and raises otherwise.
+    """
+    results: list[Any] = [None] * len(steps)
+    waiting: list[tuple[int, Ask]] = []
+
+    def advance(i: int, value: Any, first: bool = False) -> None:
+        g = steps[i]
+        try:
+            ask = next(g) if first else g.send(value)
+        except StopIteration as stop:
+            results[i] = stop.value
+            return
+        except Exception as e:
+            if contracts is None:
+                raise
+            results[i] = _internal_error(contracts[i], e)
+            return
+        waiting.append((i, ask))
+
+    for i in range(len(steps)):
+        advance(i, None, first=True)
+    while waiting:
+        now, waiting = waiting, []
+        answers = answer(rb, [a for _, a in now])
+        for (i, _), ans in zip(now, answers, strict=True):
+            advance(i, ans)
+    return results
 
 
 def _law_changes(rb: Any, a: dt.date, b: dt.date) -> bool:
@@ -345,46 +449,90 @@ def unreadable(file: str, loc: str, reason: str, rid: str | None = None) -> dict
     return _set({"enregistrement": rid or f"{file}, {loc}", "fichier": file, "position": loc, "problèmes": [reason], "notes": []}, "illisible", reason)
 
 
-def duplicate(c: Contract, kept: Contract) -> dict[str, Any]:
+def duplicate(c: Contract, kept_rid: str) -> dict[str, Any]:
+    """The verdict of a record that another (`kept_rid`, the richest form) stands for."""
     out = _base(c)
-    out["doublon_de"] = kept.rid
-    return _set(out, "doublon", f"même contrat (acheteur, id, date, montant) que {kept.rid}, retenu à sa place")
+    out["doublon_de"] = kept_rid
+    return _set(out, "doublon", f"même contrat (acheteur, id, date, montant) que {kept_rid}, retenu à sa place")
 
 
-def verdicts(rb: Any, contracts: list[Contract], dup: dict[int, int], jobs: int = 1) -> Iterator[dict[str, Any]]:
-    """Verdicts in input order; `jobs` > 1 spreads the decisions over processes."""
+CHUNK = 4096  # records whose questions are put to the engine together (memory stays bounded per chunk)
+
+
+def verdicts(rb: Any, contracts: list[Contract], dup: dict[int, int], jobs: int = 1, batch: bool = True) -> Iterator[dict[str, Any]]:
+    """Verdicts in input order, decided a chunk of records at a time through the batch path
+    (`batch=False`: one decision at a time, the reference); `jobs` > 1 spreads the chunks over processes."""
     todo = [i for i in range(len(contracts)) if i not in dup]
-    decided: dict[int, dict[str, Any]] = {}
-    if jobs > 1 and len(todo) > 2000:
-        decided = _parallel(rb, contracts, todo, jobs)
-    for i, c in enumerate(contracts):
-        if i in dup:
-            yield duplicate(c, contracts[dup[i]])
-        else:
-            yield decided.pop(i) if i in decided else safe_verdict(rb, c)
+    with Decider(rb, jobs, batch) as decider:
+        decided: dict[int, dict[str, Any]] = {}
+        step = CHUNK * decider.jobs
+        starts = iter(range(0, len(todo), step))  # todo is in input order: the next slice holds the next record
+        for i, c in enumerate(contracts):
+            if i in dup:
+                yield duplicate(c, contracts[dup[i]].rid)
+                continue
+            if i not in decided:
+                k = next(starts)
+                part = todo[k : k + step]
+                decided.update(zip(part, decider.decide([contracts[j] for j in part]), strict=True))
+            yield decided.pop(i)
 
 
-_WORKER_RB: Any = None
+def processes(jobs: int) -> int:
+    """The number of processes `jobs` asks for: 0 or less is one per core of the machine."""
+    import os
+
+    return jobs if jobs > 0 else (os.cpu_count() or 1)
 
 
-def _work(chunk: list[tuple[int, Contract]]) -> list[tuple[int, dict[str, Any]]]:
-    return [(i, safe_verdict(_WORKER_RB, c)) for i, c in chunk]
+class Decider:
+    """Decides lists of contracts (verdicts in the same order): in this process, or over `jobs` forked
+    processes that keep the compiled rulebook (a pool for the whole run: a context manager)."""
+
+    def __init__(self, rb: Any, jobs: int = 1, batch: bool = True) -> None:
+        self.rb = rb
+        self.batch = batch
+        self.jobs = processes(jobs)
+        self._pool: Any = None
+
+    def __enter__(self) -> Decider:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+            _WORKER.clear()
+
+    def decide(self, cs: list[Contract]) -> list[dict[str, Any]]:
+        if self.jobs > 1 and len(cs) > CHUNK // 2 and self._start():
+            size = max(500, min(CHUNK, -(-len(cs) // self.jobs)))
+            parts = [cs[k : k + size] for k in range(0, len(cs), size)]
+            return [v for part in self._pool.map(_work, parts) for v in part]
+        return [v for k in range(0, len(cs), CHUNK) for v in _decide_list(self.rb, cs[k : k + CHUNK], self.batch)]
+
+    def _start(self) -> bool:
+        if self._pool is None:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            if "fork" not in mp.get_all_start_methods():  # no fork on this platform: one process
+                self.jobs = 1
+                return False
+            from cpc_rules.batch import _column_program
+
+            _column_program(self.rb)  # the columnar program compiled before the fork, inherited
+            _WORKER.update(rb=self.rb, batch=self.batch)
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=mp.get_context("fork"))
+        return True
 
 
-def _parallel(rb: Any, contracts: list[Contract], todo: list[int], jobs: int) -> dict[int, dict[str, Any]]:
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+def _decide_list(rb: Any, cs: list[Contract], batch: bool = True) -> list[dict[str, Any]]:
+    return drive(rb, [verdict_steps(rb, c) for c in cs], answer_batch if batch else answer_one, cs)
 
-    global _WORKER_RB
-    _WORKER_RB = rb  # inherited by the forked workers: the rulebook is compiled once
-    try:
-        ctx = mp.get_context("fork")
-    except ValueError:  # no fork on this platform: one process
-        return {}
-    size = max(200, len(todo) // (jobs * 4))
-    chunks = [[(i, contracts[i]) for i in todo[k : k + size]] for k in range(0, len(todo), size)]
-    out: dict[int, dict[str, Any]] = {}
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as ex:
-        for part in ex.map(_work, chunks):
-            out.update(part)
-    return out
+
+_WORKER: dict[str, Any] = {}
+
+
+def _work(cs: list[Contract]) -> list[dict[str, Any]]:
+    return _decide_list(_WORKER["rb"], cs, _WORKER["batch"])

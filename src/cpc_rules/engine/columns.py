@@ -696,3 +696,14 @@ def status_codes(item: Any, acts: dict[int, Col], n: int) -> tuple[np.ndarray, n
         if item.obliges:
             obl[maybe] = 3
     return perm, obl
+
+
+def activation_codes(rules: Sequence[int], acts: dict[int, Col], n: int) -> np.ndarray:
+    """Per row and rule of `rules`: 0 false, 1 true, 2 unknown (batch.ACT_*), as int8 [rows, rules]."""
+    out = np.zeros((n, len(rules)), dtype=np.int8)
+    for k, r in enumerate(rules):
+        a = acts[r]
+        out[:, k] = _arr(_true(a), n, bool)
+        if a.known is not None:
+            out[~_arr(a.known, n, bool), k] = 2
+    return out

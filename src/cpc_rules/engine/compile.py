@@ -5,9 +5,12 @@ The generated code is built only from the IR's shape: variable names are numbers
 rulebook is ever spliced into it, so a rulebook cannot run code. Three-valued
 (Kleene) logic is inlined: a value is a Python value or an `Unknown`.
 
-Two functions are generated from the same IR: `run` computes the decision, and
+Three functions are generated from the same IR: `run` computes the decision,
 `run_traced` also records the value of every expression node it evaluated, from
-which the trace is rebuilt (engine/trace.py).
+which the trace is rebuilt (engine/trace.py), and `run_known` computes it for a
+situation whose facts are all known: then no value met during the run can be
+unknown (an Unknown only ever stems from a fact), so it leaves out every
+unknown-value guard and Kleene branch; the caller (Program.run) picks it.
 """
 
 from __future__ import annotations
@@ -26,20 +29,31 @@ _LOOPS_PER_FUNCTION = 8  # nested aggregate loops in one generated function (Pyt
 
 
 class Compiled:
-    """The generated functions: `run` compiled at load; `run_traced` compiled on the first traced run.
+    """The generated functions: `run` compiled at load; `run_traced` and `run_known` on their first use.
 
     Most processes (`cpc-rules decide` in text, a web service answering without a
     trace) never need the traced function, and compiling it was a fifth of a load.
     """
 
-    def __init__(self, run: RunFn, fast_source: str, make_traced: Callable[[], tuple[RunFn, str]]) -> None:
+    def __init__(self, run: RunFn, fast_source: str, make_traced: Callable[[], tuple[RunFn, str]], make_known: Callable[[], tuple[RunFn, str]] | None = None) -> None:
         self.run = run  # run(F, P, ACT, NEED) -> (rule activations, definition values)
         self._fast_source = fast_source
         self._make_traced = make_traced
+        self._make_known = make_known
 
     @functools.cached_property
     def _traced(self) -> tuple[RunFn, str]:
         return self._make_traced()
+
+    @functools.cached_property
+    def run_known(self) -> RunFn:
+        """run_known(F, P, ACT, NEED): `run` for facts that are all known (no Unknown anywhere in F)."""
+        if self._make_known is None:
+            return self.run
+        try:
+            return self._make_known()[0]
+        except CpcError:  # beyond what Python compiles: the general function decides every situation
+            return self.run
 
     @property
     def run_traced(self) -> RunFn:
@@ -57,9 +71,9 @@ def compile_rulebook(rb: ir.Rulebook, faults: Faults) -> Compiled:
     constants = Constants()
     filename = f"<cpc-rules {rb.digest[:19]}>"
 
-    def build(traced: bool) -> tuple[RunFn, str]:
-        gen = _Gen(rb, constants, traced=traced)
-        name = "run_traced" if traced else "run"
+    def build(traced: bool, known: bool = False) -> tuple[RunFn, str]:
+        gen = _Gen(rb, constants, traced=traced, known=known)
+        name = "run_traced" if traced else "run_known" if known else "run"
         try:
             text = gen.function(name).text
             code = compile(text, filename, "exec")
@@ -81,7 +95,43 @@ def compile_rulebook(rb: ir.Rulebook, faults: Faults) -> Compiled:
         return namespace[name], text
 
     run, fast_source = build(False)
-    return Compiled(run, fast_source, lambda: build(True))
+    return Compiled(run, fast_source, lambda: build(True), lambda: build(False, known=True))
+
+
+def compile_reader(permits: tuple[int, ...], forbids: tuple[int, ...], obliges: tuple[int, ...], unencoded: tuple[int, ...]) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """Two functions of the activations for one enumeration member: its permission and its obligation.
+
+    The same cases, in the same order, as decision.compute_status (tests/test_fast_path.py
+    compares the two on generated rulebooks), unrolled over the member's rules: reading
+    one conclusion of a decision costs a few tuple reads. Built from rule indices only.
+    """
+    lines = ["def permission(a):"]
+    if not (permits or forbids):
+        lines.append("    return None")
+    else:
+        lines += [f"    if a[{r}] is not False: return 'undetermined'" for r in unencoded]
+        lines.append("    fu = False")
+        for r in forbids:
+            lines += [f"    x = a[{r}]", "    if x is True: return 'forbidden'", "    if x is not False: fu = True"]
+        if permits:
+            lines.append("    p = pu = False")
+            for r in permits:
+                lines += [f"    x = a[{r}]", "    if x is True: p = True", "    elif x is not False: pu = True"]
+            lines += ["    if p and not fu: return 'allowed'", "    if p or pu or fu: return 'undetermined'", "    return 'not_allowed'"]
+        else:
+            lines.append("    return 'undetermined' if fu else None")
+    lines.append("def obligation(a):")
+    if not obliges:
+        lines.append("    return None")
+    else:
+        lines += [f"    if a[{r}] is not False: return 'undetermined'" for r in unencoded]
+        lines.append("    u = False")
+        for r in obliges:
+            lines += [f"    x = a[{r}]", "    if x is True: return 'mandatory'", "    if x is not False: u = True"]
+        lines.append("    return 'undetermined' if u else 'not_mandatory'")
+    namespace: dict[str, Any] = {"__builtins__": {}}
+    exec(compile("\n".join(lines), "<cpc-rules reader>", "exec"), namespace)  # noqa: S102 - built from rule indices only
+    return namespace["permission"], namespace["obligation"]
 
 
 def _too_complex(rb: ir.Rulebook, gens: list[_Gen], e: BaseException) -> Diagnostic:
@@ -131,10 +181,11 @@ class Constants:
 
 
 class _Gen:
-    def __init__(self, rb: ir.Rulebook, constants: Constants, traced: bool) -> None:
+    def __init__(self, rb: ir.Rulebook, constants: Constants, traced: bool, known: bool = False) -> None:
         self.rb = rb
         self.constants = constants
         self.traced = traced
+        self.known = known  # every fact known: no guard, two-valued logic (run_known)
         self.lines: list[str] = []
         self.depth = 1
         self.counter = 0
@@ -199,6 +250,12 @@ class _Gen:
         self.emit("else:")
         with self.indent():
             self.emit(f"{a} = False")
+        if self.known:  # two-valued: w = a or any w below; a beaten when some w below is true
+            if r.exceptions:
+                self.emit(f"w{r.index} = {' or '.join([a] + [f'w{e}' for e in beaten_by])}")
+            if beaten_by:
+                self.emit(f"if {a} and ({' or '.join(f'w{e}' for e in beaten_by)}): {a} = False")
+            return
         if r.exceptions:  # someone's exception: what it passes up the chain
             w = f"w{r.index}"
             self.emit(f"{w} = {a}")
@@ -219,6 +276,9 @@ class _Gen:
             self.emit(f"elif {v} is not False: {acc} = unk({acc}, {v})")
 
     def definition(self, d: ir.DefInfo) -> None:
+        if self.known:
+            self._definition_known(d)
+            return
         c = self.tmp()
         self.emit(f"{c} = []")
         for ri in d.rules:
@@ -229,6 +289,23 @@ class _Gen:
                 v = self.expr(r.value)
                 self.emit(f"{c}.append(({ri}, a{ri}, {v}))")
         self.emit(f"d{d.index} = FA.pick({d.index}, {c}, NEED[{d.index}])")
+
+    def _definition_known(self, d: ir.DefInfo) -> None:
+        """Known facts: the first rule that applies gives the value; a later one that disagrees is E402,
+        raised once every value is computed (as FA.pick, which sees them all; an E403 in a later value comes first)."""
+        first, bad, out = self.tmp(), self.tmp(), f"d{d.index}"
+        self.emit(f"{first} = -1")
+        self.emit(f"{bad} = None")
+        for ri in d.rules:
+            r = self.rb.rules[ri]
+            assert r.value is not None
+            self.emit(f"if a{ri}:")
+            with self.indent():
+                v = self.expr(r.value)
+                self.emit(f"if {first} < 0: {first}, {out} = {ri}, {v}")
+                self.emit(f"elif {bad} is None and {v} != {out}: {bad} = ({ri}, {v})")
+        self.emit(f"if {first} < 0: {out} = FA.pick({d.index}, [], NEED[{d.index}])")
+        self.emit(f"elif {bad} is not None: FA.conflict({d.index}, {first}, {bad}[0], {out}, {bad}[1])")
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr) -> str:
@@ -241,7 +318,7 @@ class _Gen:
 
     def guard(self, pairs: list[tuple[str, ir.Expr]], expr: str, out: str) -> None:
         """out = expr when every operand is known, else the merged Unknown."""
-        checks = [f"{v}.__class__ is not U" for v, node in pairs if _may_be_unknown(node)]
+        checks = [f"{v}.__class__ is not U" for v, node in pairs if _may_be_unknown(node)] if not self.known else []
         if checks:
             self.emit(f"{out} = ({expr}) if {' and '.join(checks)} else unk({', '.join(v for v, _ in pairs)})")
         else:
@@ -268,7 +345,7 @@ class _Gen:
     def e_Field(self, e: ir.Field) -> str:
         o = self.expr(e.obj)
         t = self.tmp()
-        self.emit(f"{t} = {o}[{e.index}] if {o}.__class__ is not U else {o}")
+        self.emit(f"{t} = {o}[{e.index}]" if self.known else f"{t} = {o}[{e.index}] if {o}.__class__ is not U else {o}")
         return t
 
     def e_Not(self, e: ir.Not) -> str:
@@ -286,6 +363,9 @@ class _Gen:
             self.emit(f"if {t} is not {stop}:")
             with self.indent():
                 v = self.expr(operand)
+                if self.known:  # t is go_on: the operand decides
+                    self.emit(f"{t} = {v}")
+                    continue
                 self.emit(f"if {v} is {stop}: {t} = {stop}")
                 self.emit(f"elif {t} is {go_on}: {t} = {v}")
                 self.emit(f"elif {v} is not {go_on}: {t} = unk({t}, {v})")
@@ -342,6 +422,8 @@ class _Gen:
         levels: list[ir.If] = [e]
         while isinstance(levels[-1].otherwise, ir.If):
             levels.append(levels[-1].otherwise)  # type: ignore[arg-type]
+        if self.known:
+            return self._if_known(levels)
         t, done, pending = self.tmp(), self.tmp(), self.tmp()
         traced = self.record
         self.emit(f"{done} = False")
@@ -378,6 +460,26 @@ class _Gen:
             self.emit(f"if {pending}: {t} = IFC({pending}, {t}, None)")
         return t
 
+    def _if_known(self, levels: list[ir.If]) -> str:
+        """The `si … sinon si …` chain with known conditions: the first true level decides (flat, as e_If)."""
+        t, done = self.tmp(), self.tmp()
+        self.emit(f"{done} = False")
+        for i, level in enumerate(levels):
+            if i:
+                self.emit(f"if not {done}:")
+                self.depth += 1
+            c = self.expr(level.cond)
+            self.emit(f"if {c}:")
+            with self.indent():
+                self.emit(f"{t} = {self.expr(level.then)}")
+                self.emit(f"{done} = True")
+            if i:
+                self.depth -= 1
+        self.emit(f"if not {done}:")
+        with self.indent():
+            self.emit(f"{t} = {self.expr(levels[-1].otherwise)}")
+        return t
+
     def e_Aggregate(self, e: ir.Aggregate) -> str:
         """A loop over the list; nested loops beyond _LOOPS_PER_FUNCTION go into a helper function.
 
@@ -402,6 +504,11 @@ class _Gen:
         t, pend, loop = self.tmp(), self.tmp(), f"l{e.slot}"
         self.loops += 1
         recording, self.record = self.record, False
+        if self.known:
+            self._aggregate_known(e, src, t, loop)
+            self.record = recording
+            self.loops -= 1
+            return t
         self.emit(f"if {src}.__class__ is U:")
         with self.indent():
             self.emit(f"{t} = {src}")
@@ -436,6 +543,31 @@ class _Gen:
         self.record = recording
         self.loops -= 1
         return t
+
+    def _aggregate_known(self, e: ir.Aggregate, src: str, t: str, loop: str) -> None:
+        if e.kind in ("all", "any"):
+            stop, go_on = ("False", "True") if e.kind == "all" else ("True", "False")
+            self.emit(f"{t} = {go_on}")
+            self.emit(f"for {loop} in {src}:")
+            with self.indent():
+                assert e.body is not None
+                b = self.expr(e.body)
+                self.emit(f"if {b} is {stop}:")
+                with self.indent():
+                    self.emit(f"{t} = {stop}")
+                    self.emit("break")
+            return
+        self.emit(f"{t} = {'0' if e.type == ir.INT else 'ZERO'}")
+        self.emit(f"for {loop} in {src}:")
+        with self.indent():
+            if e.where is not None:
+                w = self.expr(e.where)
+                self.emit(f"if {w} is False: continue")
+            if e.kind == "count":
+                self.emit(f"{t} += 1")
+            else:
+                assert e.body is not None
+                self.emit(f"{t} += {self.expr(e.body)}")
 
     def e_MinMax(self, e: ir.MinMax) -> str:
         args = [(self.expr(a), a) for a in e.args]

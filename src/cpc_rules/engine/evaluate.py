@@ -6,6 +6,7 @@ once per date and cached; what depends on the facts is the compiled function.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -14,7 +15,7 @@ import attrs
 
 from cpc_rules import ir, values
 from cpc_rules.diagnostics import CpcError, Diagnostic, did_you_mean
-from cpc_rules.engine.compile import compile_rulebook
+from cpc_rules.engine.compile import compile_reader, compile_rulebook
 from cpc_rules.engine.runtime import Faults, Unknown
 
 NOT_EVALUATED = object()  # a node the traced run did not reach (short-circuit, rule not in force)
@@ -42,6 +43,10 @@ class Item:
     obliges: tuple[int, ...]
     unencoded: tuple[int, ...] = ()  # `non encodé` rules whose scope holds this member's enumeration (or this member)
 
+    def readers(self) -> tuple[Any, Any]:
+        """permission(activations), obligation(activations), compiled for this member (compile.compile_reader)."""
+        return compile_reader(self.permits, self.forbids, self.obliges, self.unencoded)
+
 
 class Program:
     """A rulebook compiled once; `run` decides one situation."""
@@ -51,9 +56,18 @@ class Program:
         self.faults = Faults(self._describe_rule, rb.definitions, rb.nodes)
         self.compiled = compile_rulebook(rb, self.faults)
         self._dates: dict[dt.date, AtDate] = {}
+        self._covered: dict[dt.date, AtDate | None] = {}
+        self._bounds = self._boundaries()
+        self._intervals: dict[int, Any] = {}  # position among the boundaries → what the dates there fix (False: not covered)
         self.items = self._items()
+        self.item_index = {(it.enum, it.member): i for i, it in enumerate(self.items)}
+        self.readers = tuple(it.readers() for it in self.items)  # per member: its permission and obligation, read from the activations
+        # the members some rule obliges and another forbids: only those can raise a deontic conflict
+        self._deontic = tuple((it.member, it.obliges, it.forbids) for it in self.items if it.obliges and it.forbids)
         self.missing = tuple(Unknown(frozenset({f.name})) for f in rb.facts)
         self._fact_index = {f.name: f.index for f in rb.facts}
+        self._list_facts = tuple(f.index for f in rb.facts if f.type.kind == "list")
+        self._convert = tuple(values.coercer(f.type, rb.enums, rb.records, f.name) for f in rb.facts)
         self.reads = tuple(_reads(r) for r in rb.rules)
         self.presumed = tuple((f.index, f.presumed.value) for f in rb.facts if f.presumed is not None)
 
@@ -101,16 +115,49 @@ class Program:
     def in_coverage(self, d: dt.date) -> bool:
         return self.rb.coverage is None or self.rb.coverage.contains(d)
 
+    def at_covered(self, d: dt.date) -> AtDate | None:
+        """`at(d)` for a date the rulebook covers, None outside its coverage.
+
+        A date is placed by bisection among the rulebook's boundaries (every start and
+        end of a parameter step, an article version, the coverage): within one interval
+        the parameters and the rules in force are the same, so they are resolved once
+        per interval, not once per date.
+        """
+        try:
+            return self._covered[d]
+        except KeyError:
+            pass
+        k = bisect.bisect_right(self._bounds, d)
+        fixed = self._intervals.get(k)
+        if fixed is None:
+            fixed = self._intervals[k] = self._fix(d) if self.in_coverage(d) else False
+        at = AtDate(d, *fixed) if fixed is not False else None
+        if len(self._covered) > 4096:
+            self._covered.clear()
+        self._covered[d] = at
+        return at
+
     def at(self, d: dt.date) -> AtDate:
         cached = self._dates.get(d)
         if cached is None:
-            steps = tuple(p.step_at(d) for p in self.rb.params)
-            active = tuple(self.rb.articles[r.article].version_at(d) is not None for r in self.rb.rules)
-            cached = AtDate(d, tuple(s.value if s else None for s in steps), steps, active, self._needed(active))
+            cached = AtDate(d, *self._fix(d))
             if len(self._dates) > 4096:
                 self._dates.clear()
             self._dates[d] = cached
         return cached
+
+    def _fix(self, d: dt.date) -> tuple[Any, ...]:
+        """What a date fixes: (parameter values, parameter steps, rules in force, definitions needed)."""
+        steps = tuple(p.step_at(d) for p in self.rb.params)
+        active = tuple(self.rb.articles[r.article].version_at(d) is not None for r in self.rb.rules)
+        return tuple(s.value if s else None for s in steps), steps, active, self._needed(active)
+
+    def _boundaries(self) -> list[dt.date]:
+        """Every date at which a parameter, an article in force or the coverage may change, sorted."""
+        periods = [s.period for p in self.rb.params for s in p.steps] + [v.period for a in self.rb.articles for v in a.versions]
+        if self.rb.coverage is not None:
+            periods.append(self.rb.coverage)
+        return sorted({x for per in periods for x in (per.start, per.end) if x is not None})
 
     def _needed(self, active: tuple[bool, ...]) -> tuple[bool, ...]:
         """The definitions that a rule in force reads, directly or through definitions it reads."""
@@ -125,7 +172,24 @@ class Program:
         return tuple(needed)
 
     def facts_vector(self, situation: Mapping[str, Any]) -> list[Any]:
-        """Typed facts in declaration order; a fact not given is Unknown. Raises CpcError (E41x)."""
+        """Typed facts in declaration order; a fact not given is Unknown. Raises CpcError (E41x).
+
+        Each fact has its own converter (values.coercer: a fast path for values already
+        of the declared type); the first fault sends the whole situation through the
+        careful loop below, which reports every fault of the situation.
+        """
+        out = list(self.missing)
+        index, convert = self._fact_index, self._convert
+        try:
+            for name, raw in situation.items():
+                if raw is not None:
+                    i = index[name]
+                    out[i] = convert[i](raw)
+        except (KeyError, TypeError, values.BadValue):
+            return self._facts_vector_checked(situation)
+        return out
+
+    def _facts_vector_checked(self, situation: Mapping[str, Any]) -> list[Any]:
         rb = self.rb
         out = list(self.missing)
         errors = []
@@ -149,20 +213,32 @@ class Program:
             raise CpcError(errors)
         return out
 
+    def all_known(self, facts: list[Any]) -> bool:
+        """No fact unknown, nor any field of a record in a list: then nothing met while deciding can be unknown."""
+        for x in facts:
+            if x.__class__ is Unknown:
+                return False
+        for i in self._list_facts:
+            for record in facts[i]:
+                for x in record:
+                    if x.__class__ is Unknown:
+                        return False
+        return True
+
     def run(self, facts: list[Any], at: AtDate, trace: bool = False) -> tuple[tuple[Any, ...], tuple[Any, ...], list[Any] | None]:
         if trace:
             v: list[Any] = [NOT_EVALUATED] * len(self.rb.nodes)
             a, d = self.compiled.run_traced(facts, at.params, at.active, at.needed, v)
         else:
             v = None  # type: ignore[assignment]
-            a, d = self.compiled.run(facts, at.params, at.active, at.needed)
-        for item in self.items:
-            if item.obliges and item.forbids:
-                for o in item.obliges:
-                    if a[o] is True:
-                        for f in item.forbids:
-                            if a[f] is True:
-                                self.faults.deontic_conflict(o, f, item.member)
+            run = self.compiled.run_known if self.all_known(facts) else self.compiled.run
+            a, d = run(facts, at.params, at.active, at.needed)
+        for member, obliges, forbids in self._deontic:
+            for o in obliges:
+                if a[o] is True:
+                    for f in forbids:
+                        if a[f] is True:
+                            self.faults.deontic_conflict(o, f, member)
         return a, d, v
 
 

@@ -117,6 +117,10 @@ class Faults:
             )
         return unk(*(x for _, a, v in candidates for x in (a, v)))
 
+    def conflict(self, def_index: int, r0: int, r1: int, v0: Any, v1: Any) -> None:
+        """E402: rules r0 and r1 both apply and give the definition different values."""
+        self._conflict(def_index, r0, r1, v0, v1)
+
     def _conflict(self, def_index: int, r0: int, r1: int, v0: Any, v1: Any) -> None:
         d = self._defs[def_index]
         (n0, s0), (n1, s1) = self._rule(r0), self._rule(r1)

@@ -1,9 +1,9 @@
 """The decision in words, for a buyer: French by default, English with lang="en".
 
-The answer comes first (`verdict`, about fifteen to twenty lines, the presumptions included): the procedures the buyer
-may use with the publicity each one owes, the obligations and prohibitions that
-apply, what stays open with the one question that settles most of it, and the
-presumptions the answer rests on. The report (`detail`) gives every conclusion
+The answer comes first (`verdict`, about fifteen lines, the presumptions included: each part has its budget of
+lines, the rest is in the report): the procedures the buyer may use with the publicity each one owes (after « → »),
+the obligations that apply (and the prohibitions on a choice the buyer said it envisages), what stays open with the
+one question that settles most of it, and the presumptions the answer rests on (one line). The report (`detail`) gives every conclusion
 with its grounds, the values that refused a condition and the articles; `full`
 adds the trace tree. A fact is always shown by its label (the question a buyer
 answers), never by its identifier alone.
@@ -36,12 +36,10 @@ _WORDS = {
         "ground": "fondement",
         "unencoded": "non encodé",
         "verdict_unencoded": "indéterminé, non encodé",
-        "verdict_maybe_unencoded": "peut-être hors de ce que le recueil encode (à préciser)",
-        "and_more": "et {n} autre(s) — détail : --detail",
+        "verdict_maybe_unencoded": "peut-être non encodé (à préciser)",
+        "and_more": "et {n} autre{s}",
         "for_these": "pour ces {n} procédures",
-        "n_presumptions": "{n} présomption(s), dont",
-        "subject_to_n": "Sous réserve de {n} présomption(s) ({value}sauf indication contraire), dont",
-        "see_detail": "détail : --detail",
+        "subject_to_n": "Sous réserve de {n} présomption(s){value}, dont",
         "why_not": "condition non remplie",
         "pending": "dépend de",
         "missing": "Faits manquants (ils pourraient changer la décision)",
@@ -78,12 +76,12 @@ _WORDS = {
         "open": "indéterminé",
         "none_possible": "aucune n'est autorisée",
         "obligations": "S'appliquent",
-        "open_rest": "Reste indéterminé ({n})",
-        "question": "Question qui en règle le plus",
-        "conclusions": "{n} conclusion(s)",
         "subject_to": "Sous réserve de (présumé sauf indication contraire)",
         "subject_to_all": "Sous réserve de (présumé {value} sauf indication contraire)",
         "open_count": "Reste indéterminé : {n} conclusion(s) (voir --detail)",
+        "some_procedures": "selon la procédure",
+        "open_modes": "? à préciser ({n} possibilités, --detail)",
+        "open_question": "Reste indéterminé : {n} conclusion(s) — question décisive : « {label} »",
         "cases": "{n} cas {value} : {reason}",
         "more": "Rapport détaillé : option --detail (la trace : --trace)",
         "report": "Rapport détaillé",
@@ -107,12 +105,10 @@ _WORDS = {
         "ground": "ground",
         "unencoded": "not encoded",
         "verdict_unencoded": "undetermined, not encoded",
-        "verdict_maybe_unencoded": "perhaps outside what the rulebook encodes (to be settled)",
-        "and_more": "and {n} more — detail: --detail",
+        "verdict_maybe_unencoded": "perhaps not encoded (to be settled)",
+        "and_more": "and {n} more",
         "for_these": "for these {n} procedures",
-        "n_presumptions": "{n} presumption(s), among them",
-        "subject_to_n": "Subject to ({value}unless stated otherwise) {n} presumption(s), among them",
-        "see_detail": "detail: --detail",
+        "subject_to_n": "Subject to {n} presumption(s){value}, among them",
         "why_not": "condition not met",
         "pending": "depends on",
         "missing": "Missing facts (they could change the decision)",
@@ -149,12 +145,12 @@ _WORDS = {
         "open": "undetermined",
         "none_possible": "none is allowed",
         "obligations": "Apply",
-        "open_rest": "Still undetermined ({n})",
-        "question": "The question that settles most",
-        "conclusions": "{n} conclusion(s)",
         "subject_to": "Subject to (presumed unless stated otherwise)",
         "subject_to_all": "Subject to (presumed {value} unless stated otherwise)",
         "open_count": "Still undetermined: {n} conclusion(s) (see --detail)",
+        "some_procedures": "depending on the procedure",
+        "open_modes": "? to be settled ({n} possibilities, --detail)",
+        "open_question": "Still undetermined: {n} conclusion(s) — deciding question: « {label} »",
         "cases": "{n} cases {value}: {reason}",
         "more": "Detailed report: option --detail (the trace: --trace)",
         "report": "Detailed report",
@@ -367,12 +363,73 @@ def _given(d: Decision, f: ir.FactInfo) -> bool:
     return v is not None and v.__class__ is not Unknown and d.presumption(f.name) is None
 
 
-def _wrap(head: str, items: list[str], indent: str = "  ") -> list[str]:
+def _wrap(head: str, items: list[str], indent: str = "  ", gap: str = " ; ") -> list[str]:
     """`head : a ; b ; c` on lines of at most 110 characters, never breaking inside « … » marks or before `;`."""
-    text = head + " : " + " ; ".join(items)
+    text = head + " : " + gap.join(items)
     glued = text.replace("« ", "«\u00a0").replace(" »", "\u00a0»").replace(" ;", "\u00a0;").replace(" :", "\u00a0:")
     lines = textwrap.wrap(glued, width=110, subsequent_indent=indent, break_on_hyphens=False) or [head]
     return [line.replace("\u00a0", " ") for line in lines]
+
+
+WIDTH = 110  # the verdict's lines, for a terminal
+MAX_OBLIGATIONS = 4  # the verdict's obligations; the others are in the report
+
+
+def _joinable(entry: tuple[Any, list[str], Any]) -> bool:
+    """A procedure's line that can share one with others: a plain ✔ or ? line, nothing said after it but « indéterminé »."""
+    _, lines, _ = entry
+    line = lines[0].strip()
+    return len(lines) == 1 and line[:1] in ("✔", "?") and (" — " not in line or line.endswith((" — indéterminé", " — undetermined")))
+
+
+def _derived_from_given(d: Decision) -> set[str]:
+    """Facts a buyer may give but the rulebook also derives, here from a fact given (`acheteur`, the category, once
+    `type_acheteur` is said): what settles them is the rest of that derivation, not the fact itself."""
+    from cpc_rules import ir as ir_
+
+    rb = d.rulebook
+    given = {f.index for f in rb.facts if _given(d, f)}
+    by_def: dict[int, list[Any]] = {}
+    for r in rb.rules:
+        if r.define is not None:
+            by_def.setdefault(r.define, []).append(r)
+    out: set[str] = set()
+    for rules in by_def.values():
+        copied = [r.value.index for r in rules if r.condition is None and isinstance(r.value, ir_.FactRef)]
+        if copied and any(isinstance(n, ir_.FactRef) and n.index in given for r in rules if r.condition is not None for n in ir_.walk(r.condition)):
+            out.update(rb.facts[i].name for i in copied)
+    return out
+
+
+def _more(w: dict[str, str], n: int) -> str:
+    """« et 3 autres » (the report, --detail, lists them)."""
+    return w["and_more"].format(n=n, s="s" if n > 1 else "")
+
+
+def _one_line(head: str, items: list[str], w: dict[str, str], every: bool = False) -> str:
+    """`head : a ; b ; et N autres` in one line: as many whole items as fit, in order; else as many cut ones (their
+    articles kept), at least one. `every`: every item, cut if need be, before any is left out (the possibilities)."""
+    tries = [(c, k) for k in range(len(items), 0, -1) for c in (False, True)] if every else [(c, k) for c in (False, True) for k in range(len(items), 0, -1)]
+    for cut, k in tries:
+        if True:
+            more = [_more(w, len(items) - k)] if k < len(items) else []
+            room = WIDTH - len(f"{head} : ") - sum(len(x) + 3 for x in more) - 3 * (k - 1)
+            if cut and room // k < 30:
+                continue
+            shown = [_cut(x, room // k) if cut else x for x in items[:k]]
+            text = f"{head} : {' ; '.join(shown + more)}"
+            if len(text) <= WIDTH:
+                return text
+    more_ = f" ; {_more(w, len(items) - 1)}" if len(items) > 1 else ""
+    return f"{head} : {_cut(items[0], max(20, WIDTH - len(head) - len(more_) - 3))}{more_}"
+
+
+def _cut(item: str, width: int) -> str:
+    """An item cut to `width` characters on a word, its articles in brackets at the end kept."""
+    m = re.match(r"^(.*?)((?:\s|\u00a0)\([^()]*\))$", item)
+    if m is None or len(m.group(2)) > width - 10:
+        return short(item, width)
+    return short(m.group(1), width - len(m.group(2))) + m.group(2)
 
 
 def _presumption_items(d: Decision, used: set[str], w: dict[str, str], shown: list[Status] | None = None) -> list[str]:
@@ -455,14 +512,15 @@ def _unencoded_lines(d: Decision, w: dict[str, str]) -> list[str]:
     lines = [f"⚠ {w['verdict_unencoded']} : {rb.rules[r].text} ({rb.articles[rb.rules[r].article].ref})" for r in certain]
     if maybe:
         first = rb.rules[maybe[0]]
-        more = f" {w['and_more'].format(n=len(maybe) - 1)}" if len(maybe) > 1 else ""
-        text = f"⚠ {w['verdict_maybe_unencoded']} : {short(first.text, 90 if not more else 50)} ({rb.articles[first.article].ref}){more}"
-        lines.extend(textwrap.wrap(text, width=110, subsequent_indent="  ", break_on_hyphens=False))
-    return [""] + lines if lines else []
+        more = f" {_more(w, len(maybe) - 1)}" if len(maybe) > 1 else ""
+        head = f"⚠ {w['verdict_maybe_unencoded']} : "
+        tail = f" ({rb.articles[first.article].ref}){more}"
+        lines.append(head + short(first.text, max(25, WIDTH - len(head) - len(tail))) + tail)
+    return lines  # right under the title: what the answer below may not cover
 
 
 def verdict(d: Decision, lang: str = "fr") -> str:
-    """The answer first, in about fifteen to twenty lines (see the module docstring)."""
+    """The answer first, in about fifteen lines: each part has its budget (see the module docstring)."""
     w = _WORDS.get(lang, _WORDS["fr"])
     rb = d.rulebook
     title = w["title"].format(date=d.date.isoformat(), rulebook=rb.title or "recueil")
@@ -480,6 +538,8 @@ def verdict(d: Decision, lang: str = "fr") -> str:
     open_missing: Counter[str] = Counter()
     used: set[str] = set()
     choice_facts = set()
+    dep_common: list[str] = []  # owed whatever the procedure chosen (formalities, clauses that read the procedure)
+    dep_some: list[str] = []  # owed for some procedures only
     for enum, f in _main(d):
         statuses = [s for s in d.statuses if s.enum == enum]
         given = f is not None and _given(d, f)
@@ -494,6 +554,7 @@ def verdict(d: Decision, lang: str = "fr") -> str:
         handled.add(enum)
         handled.update(dependent)
         out.append("")
+        header = len(out)
         out.append(f"{rb.enums[enum].label or enum} — {w['chosen'] if given else w['possible']} :")
         candidates = [s for s in statuses if s.member == d.facts[f.index]] if given and f is not None and d.facts is not None else [s for s in statuses if s.permission in ("allowed", "undetermined")]
         if not candidates:
@@ -531,71 +592,120 @@ def verdict(d: Decision, lang: str = "fr") -> str:
                 for a in owed + unsure:
                     used.update(alt.presumed_for(a))
                 for e in dependent:
-                    items = [f"{a.label} ({_arts(alt, a.grounds)})" for a in owed if a.enum == e]
-                    items += [f"? {a.label}" for a in unsure if a.enum == e]
+                    items = [_with_arts(a.label, _arts(alt, a.grounds)) for a in owed if a.enum == e]
+                    items += [f"? {_bare(a.label)}" for a in unsure if a.enum == e]
                     if items:
                         pub.append((short(rb.enums[e].label or e, 40), tuple(items)))
                 for a in unsure:
                     open_missing.update(a.missing - choice_facts)
             entries.append((s, lines, pub))
-        # a variant the generic member names is said once; procedures owing the same publicity share its lines
+        # a variant the generic member names is said once; procedures owing the same publicity, with the same mark,
+        # are listed together and their publicity said once (a buyer reads one line per answer, not per variant)
         kept = [(s, lines, pub) for s, lines, pub in entries if not any(_variant_of(t, s) and pub == p for t, _, p in entries)]
-        run = 0  # how many procedures in a row owe this publicity
-        for i, (s, lines, pub) in enumerate(kept):
-            out.extend(lines)
-            run += 1
-            if i + 1 < len(kept) and kept[i + 1][2] == pub:
-                continue
-            for label, items in pub:
-                if run > 1:  # said once for the procedures above it, not as if for the last one only
-                    out.extend(_wrap(f"    {label} ({w['for_these'].format(n=run)})", list(items), " " * 6))
+        kept.sort(key=lambda e: e[0].permission == "undetermined")  # what the buyer may do first, then what is open
+        runs: list[list[tuple[Status, list[str], list[tuple[str, tuple[str, ...]]]]]] = []
+        for e in kept:
+            same = runs and runs[-1][-1][2] == e[2] and (e[2] or e[0].permission == "undetermined")  # a publicity to share, or open
+            if same and _joinable(runs[-1][-1]) and _joinable(e) and runs[-1][-1][0].permission == e[0].permission:
+                runs[-1].append(e)
+            else:
+                runs.append([e])
+        first_dep = next((run[0][2][0][0] for run in runs if run[0][2]), None)  # the label of the publicity, say
+        per_run: list[list[str]] = []
+        for run in runs:
+            pub = run[0][2]
+            if len(run) == 1:
+                lines = list(run[0][1])
+            else:
+                mark = run[0][1][0].split()[0]
+                # the open ones by name only (their articles are in the report): the list stays short
+                names = [ln[0].strip()[2:] if mark == "✔" else _bare(e.label) for e, ln, _ in run]
+                lines = _wrap(f"  ? {w['open']}", names, "    ") if mark == "?" else [x.replace("✔ :", "✔", 1) for x in _wrap("  ✔", names, "    ")]
+            # what the procedure owes (the first dependent enumeration: the publicity), after « → »: on the
+            # procedure's line when it fits, else on the next one or two; the others (formalities) in one line each
+            after = lines[1:] if len(run) == 1 else []  # after a retained procedure not open: which are (said after its publicity)
+            lines = lines[:1] if len(run) == 1 else lines
+            if pub and pub[0][0] == first_dep:
+                items = list(pub[0][1])
+                if len(items) >= 3 and all(x.startswith("? ") for x in items):  # every mode open: it says nothing yet
+                    items = [w["open_modes"].format(n=len(items))]
+                    if len(run) == 1 and len(lines) == 1:
+                        pad = lines[0][: len(lines[0]) - len(lines[0].lstrip())]
+                        lines = [pad + short(lines[0].strip(), WIDTH - len(pad) - len(items[0]) - 3)]
+                joined = f"{lines[-1]} → {' ; '.join(items)}"
+                if len(run) == 1 and len(lines) == 1 and len(joined) <= WIDTH:
+                    lines = [joined]
                 else:
-                    out.extend(_wrap(f"      {label}", list(items), " " * 8))
-            run = 0
+                    head = "      →" + (f" ({w['for_these'].format(n=len(run))})" if len(run) > 1 else "")
+                    wrapped = textwrap.wrap(f"{head} {' ; '.join(items)}", width=WIDTH, subsequent_indent=" " * 8, break_on_hyphens=False)
+                    # what is owed: two lines at most; what may be owed (open, the question below settles it): one
+                    one = len(wrapped) == 1 or (len(wrapped) == 2 and not all(x.startswith("? ") for x in items))
+                    lines += wrapped if one else [_one_line(head, items, w, every=True).replace(" → : ", " → ").replace(") : ", ") ")]
+                pub = pub[1:]
+            out.extend(lines)
+            # the other enumerations owed (formalities, clauses): said once below, for all the procedures or some
+            per_run.append([i for _, items in pub for i in items if not i.startswith("? ")])
+            out.extend(after)
+        if per_run:
+            dep_common.extend(i for i in per_run[0] if all(i in r for r in per_run[1:]))
+            dep_some.extend(dict.fromkeys(i for r in per_run for i in r if i not in dep_common))
+        if first_dep:
+            out[header] = out[header].removesuffix(" :") + f" (→ {first_dep}) :"
         closed = [s for s in statuses if s not in candidates and s.permission in ("not_allowed", "forbidden")]
         if closed and not given:
-            out.extend(_wrap(f"  ✘ {w['not_possible']}", [_bare(s.label) for s in _fold(closed)], "    "))
+            out.append(_one_line(f"  ✘ {w['not_possible']}", [_bare(s.label) for s in _fold(closed)], w))
             shown.extend(closed)
     rest = [s for s in d.statuses if s.enum not in handled]
-    applies = [s for s in rest if s.obligation == "mandatory" or s.permission == "forbidden"]
-    if applies:
+    # prohibitions on a choice the buyer said it envisages (a fact of that enumeration given: « réservation envisagée »);
+    # the standing ones (never reserve a contract to two kinds of operator at once) are in the report, not in every answer
+    chosen = {f.type.name for f in rb.facts if f.type.kind == "enum" and _given(d, f)}
+    applies = [s for s in rest if s.obligation == "mandatory" or (s.permission == "forbidden" and s.enum in chosen)]
+    if applies or dep_common or dep_some:
         out.append("")
-        out.append(f"{w['obligations']} :")
-        for s in applies:
-            if s.obligation == "mandatory":
-                out.append(f"  ● {_with_arts(short(s.label, 95), _arts(d, s.grounds))}")
+        owed_rest = [short(i, 105) for i in dep_common]
+        owed_rest += [_with_arts(short(s.label, 95), _arts(d, s.grounds)) for s in applies if s.obligation == "mandatory"]
+        if owed_rest or dep_some:
+            out.append(f"{w['obligations']} :")
+        for line in owed_rest[: MAX_OBLIGATIONS if len(owed_rest) <= MAX_OBLIGATIONS else MAX_OBLIGATIONS - 1]:
+            out.append(f"  ● {line}")
+        if len(owed_rest) > MAX_OBLIGATIONS:
+            out.append(f"  ● {_more(w, len(owed_rest) - MAX_OBLIGATIONS + 1)}")
+        if dep_some:
+            out.append(_one_line(f"  ◐ {w['some_procedures']}", dep_some, w))
         banned = [f"{_bare(short(s.label, 55))}\u00a0({_arts(d, s.grounds).replace(' ', chr(160))})" for s in applies if s.obligation != "mandatory"]
-        if banned:  # prohibitions a buyer rarely meets: one line, not one each
-            out.extend(_wrap(f"  {w['forbidden']}", banned, "    "))
+        if banned:  # prohibitions a buyer rarely meets: one line, not one each (under the obligations, if any)
+            out.append(_one_line(f"  {w['forbidden']}" if owed_rest else w["forbidden"], banned, w))
         shown.extend(applies)
     still = [s for s in rest if s.undetermined]
     rest_missing: Counter[str] = Counter()
     for s in still:
         rest_missing.update(s.missing - choice_facts)
     shown.extend(still)
-    n_open = len(still) + sum(1 for s in shown if s.undetermined and s not in still)
+    n_open = len({(s.enum, s.member) for s in shown if s.undetermined})
     # the question: first what the procedures and their publicity still need, then the rest
     tier = open_missing or rest_missing
-    if n_open or tier:
+    if (n_open or tier) and not applies and not dep_common and not dep_some:
         out.append("")
-        out.append(w["open_count"].format(n=n_open))
+    if n_open or tier:
         if tier:
-            best, count = min(tier.items(), key=lambda kv: (-kv[1], fact_label(rb, kv[0])))
-            out.append(f"{w['question']} : « {short(fact_label(rb, best), 70)} » ({w['conclusions'].format(n=count)})")
+            # the buyer's own answer first: not a category the rulebook derives from what the buyer said (« Catégorie
+            # de l'acheteur » for the State, which its defence question settles)
+            demoted = _derived_from_given(d)
+            best, _ = min(tier.items(), key=lambda kv: (kv[0] in demoted, -kv[1], fact_label(rb, kv[0])))
+            head = w["open_question"].format(n=n_open, label="")
+            out.append(w["open_question"].format(n=n_open, label=short(fact_label(rb, best), max(30, WIDTH - len(head)))))
+        else:
+            out.append(w["open_count"].format(n=n_open))
     for s in shown:
         used.update(d.presumed_for(s))
     items = _presumption_items(d, used, w, shown)
     if items:  # one line: how many, the two or three that carry most of the answer; the rest in the report
         n = sum(1 for p in d.applied if p.fact in used)
         shown_values = {values.display(p.value, p.type, w["lang"]) for p in d.applied if p.fact in used}
-        value = f"{w['presumed_value']} {next(iter(shown_values))} " if len(shown_values) == 1 else ""
+        value = f" ({w['presumed_value']} {next(iter(shown_values))})" if len(shown_values) == 1 else ""
         head = w["subject_to_n"].format(n=n, value=value)
-        k = 1  # as many of the most relevant as fit in two lines, at least one
-        while k < min(3, len(items)) and len(_wrap(head, [*items[: k + 1], w["see_detail"]], "  ")) <= 2:
-            k += 1
-        top = items[:k]
-        top[-1] += f" — {w['see_detail']}"
-        out.extend(_wrap(head, top, "  "))
+        # one line: the most relevant first, as many as fit (the others, and every reason, in the report)
+        out.append(_one_line(head, [x.replace("\u00a0", " ") for x in items], w))
     return "\n".join(out) + "\n"
 
 
