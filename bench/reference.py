@@ -300,9 +300,15 @@ print(json.dumps({"allowed": allowed, "publicity": publicity}))
 """
 
 
+_PYCACHE: str | None = None  # where the children keep their bytecode (set by main)
+
+
 def _env(tmp: str | None) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p)
+    if _PYCACHE is not None:  # as installed: pip writes the bytecode, a process does not compile the sources again
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = _PYCACHE
     if tmp is not None:  # empty caches, as on a machine that never ran cpc-rules
         env["TMPDIR"] = tmp
         env["CPC_RULES_CACHE"] = str(Path(tmp) / "parsed")
@@ -313,6 +319,7 @@ def _env(tmp: str | None) -> dict[str, str]:
 def loads(n: int) -> dict[str, tuple[float, float, float]]:
     """(import, first load, later loads) in CPU ms, median of n fresh interpreters, cold and with filled caches."""
     out = {}
+    subprocess.run([sys.executable, "-c", _LOAD], capture_output=True, env=_env(None), check=True)  # bytecode and caches written once
     for label in ("cold", "filled"):
         runs = []
         for _ in range(n):
@@ -359,6 +366,21 @@ def spread(xs: list[float]) -> str:
     return f"{med(xs):.2f} ({min(xs):.2f}–{max(xs):.2f})"
 
 
+def _print_startup(ld: dict[str, tuple[float, float, float]], wp: dict[str, float], procs: int) -> None:
+    print("Bundled rulebook (rulebooks/ccp) in a fresh interpreter, CPU ms, median of", procs, ":")
+    print()
+    print("| caches | import cpc_rules | first load | later loads |")
+    print("|---|---:|---:|---:|")
+    for k, (imp, first, warm) in ld.items():
+        print(f"| {k} | {imp:.0f} | {first:.0f} | {warm:.0f} |")
+    print()
+    print(
+        f"Whole process (CPU time of the child), median of {procs}: `cpc-rules decide` (reference rulebook) {wp['cli'] * 1000:.0f} ms, "
+        f"(bundled rulebook, examples/fournitures-collectivite-2026.json) {wp['cli_bundled'] * 1000:.0f} ms, "
+        f"plain script {wp['plain'] * 1000:.0f} ms: × {wp['cli'] / wp['plain']:.1f} and × {wp['cli_bundled'] / wp['plain']:.1f}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=100_000, help="generated situations checked for agreement (default 100 000)")
@@ -369,11 +391,27 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=common.DEFAULT_SEED)
     ap.add_argument("--quick", action="store_true", help="n=5 000, 1 000 per round, batch 50 000, 3 rounds, 3 processes")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
+    ap.add_argument("--startup-only", action="store_true", help="only the loads and the whole processes (section 3, without memory)")
+    ap.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="children compile the sources at every start (PYTHONDONTWRITEBYTECODE kept as set); by default they keep bytecode in a temporary folder, as an installed package does",
+    )
     a = ap.parse_args()
+    global _PYCACHE
+    if not a.no_bytecode:
+        _PYCACHE = tempfile.mkdtemp(prefix="cpc-bench-pycache-")
     if a.quick:
         a.n, a.single, a.batch, a.rounds, a.procs = 5_000, 1_000, 50_000, 3, 3
 
-    print(f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; load average {os.getloadavg()[0]:.1f}")
+    print("children: " + ("sources compiled at every start" if a.no_bytecode else "bytecode kept (as installed)"))
+    if a.startup_only:
+        ld, wp = loads(a.procs), whole_process(a.procs)
+        _print_startup(ld, wp, a.procs)
+        if a.json:
+            a.json.write_text(json.dumps({"loads": ld, "process": wp}, indent=1, default=str))
+        return
     rb = load_rulebook(adapter.RULEBOOK)
     print("agreement with impl_plain …", flush=True)
     agree = check_agreement(rb, a.n, a.seed)
@@ -414,18 +452,7 @@ def main() -> None:
     print()
     print(f"Peak traced memory (tracemalloc) deciding {a.batch} situations, MiB: " + ", ".join(f"{k} {v:.1f}" for k, v in mem.items()))
     print()
-    print("Bundled rulebook (rulebooks/ccp) in a fresh interpreter, CPU ms, median of", a.procs, ":")
-    print()
-    print("| caches | import cpc_rules | first load | later loads |")
-    print("|---|---:|---:|---:|")
-    for k, (imp, first, warm) in ld.items():
-        print(f"| {k} | {imp:.0f} | {first:.0f} | {warm:.0f} |")
-    print()
-    print(
-        f"Whole process (CPU time of the child), median of {a.procs}: `cpc-rules decide` (reference rulebook) {wp['cli'] * 1000:.0f} ms, "
-        f"(bundled rulebook, examples/fournitures-collectivite-2026.json) {wp['cli_bundled'] * 1000:.0f} ms, "
-        f"plain script {wp['plain'] * 1000:.0f} ms: × {wp['cli'] / wp['plain']:.1f} and × {wp['cli_bundled'] / wp['plain']:.1f}"
-    )
+    _print_startup(ld, wp, a.procs)
     if a.json:
         a.json.write_text(json.dumps({"agreement": agree, "rounds": r, "memory": mem, "loads": ld, "process": wp}, indent=1, default=str))
 

@@ -80,8 +80,11 @@ def test_off_in_any_case(setting: str, tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def _fill(cache_dir: Path) -> None:
+    """Parse entries only: the checked-IR entries (tests/test_ir_cache.py) would answer before them."""
     api.load_rulebook(resources.bundled_rulebook_path(), tests=False)
     assert list(cache_dir.glob("ast-*.json"))
+    for entry in cache_dir.glob("ir-*.json"):
+        entry.unlink()
 
 
 def test_planted_pickle_never_runs(cache_dir: Path, tmp_path: Path) -> None:
@@ -274,12 +277,12 @@ def test_warm_load_imports_neither_lark_nor_networkx(cache_dir: Path) -> None:
         "from cpc_rules import api, resources\n"
         "rb = api.load_rulebook(resources.bundled_rulebook_path(), tests=False)\n"
         "rb.decide({'nature': 'fournitures'}, at='2024-05-01')\n"
-        "print('lark' in sys.modules, 'networkx' in sys.modules)\n"
+        "print('lark' in sys.modules, 'networkx' in sys.modules, 'cpc_rules.check.checker' in sys.modules)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "CPC_RULES_CACHE": str(cache_dir)}
     first = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, check=False)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.split() == ["True", "False"]  # cold: Lark parses (and the tables are cached)
+    assert first.stdout.split() == ["True", "False", "True"]  # cold: Lark parses, the checker checks (and both are cached)
     warm = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, check=False)
     assert warm.returncode == 0, warm.stderr
-    assert warm.stdout.split() == ["False", "False"]
+    assert warm.stdout.split() == ["False", "False", "False"]

@@ -19,18 +19,19 @@ import datetime as dt
 import functools
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cpc_rules import __version__, resources
 from cpc_rules import decision as _decision
-from cpc_rules.check.checker import check
 from cpc_rules.diagnostics import CpcError, Diagnostic, Sources, did_you_mean
 from cpc_rules.engine.evaluate import AtDate, Program
 from cpc_rules.engine.runtime import EvaluationError
-from cpc_rules.engine.trace import TracePlan
 from cpc_rules.ir import Rulebook as CheckedRulebook
 from cpc_rules.situation import parse_date
 from cpc_rules.syntax import ast, cache, source
+
+if TYPE_CHECKING:
+    from cpc_rules.engine.trace import TracePlan
 
 
 def rulebook_files(path: Path | str, tests: bool = True) -> list[Path]:
@@ -50,9 +51,9 @@ def rulebook_files(path: Path | str, tests: bool = True) -> list[Path]:
     return [p]
 
 
-def parse_files(files: Iterable[Path]) -> tuple[list[ast.Module], Sources, dict[str, str]]:
-    """Parse every file, collecting the syntax errors of all of them."""
-    modules, errors, sources, texts = [], [], Sources(), {}
+def read_files(files: Iterable[Path]) -> tuple[Sources, dict[str, str]]:
+    """Read every file (normalised text by path); E001 for those that cannot be read, all of them at once."""
+    errors, sources, texts = [], Sources(), {}
     for f in files:
         try:
             text = source.normalise(f.read_text(encoding="utf-8"))
@@ -61,15 +62,32 @@ def parse_files(files: Iterable[Path]) -> tuple[list[ast.Module], Sources, dict[
             continue
         sources.add(str(f), text)
         texts[str(f)] = text
+    if errors:
+        err = CpcError(errors)
+        err.sources = sources  # type: ignore[attr-defined]
+        raise err
+    return sources, texts
+
+
+def parse_texts(texts: Mapping[str, str], sources: Sources | None = None) -> list[ast.Module]:
+    """Parse every text (through the parse cache), collecting the syntax errors of all of them."""
+    modules, errors = [], []
+    for path, text in texts.items():
         try:
-            modules.append(cache.cached(_parse_text, text, str(f)))
+            modules.append(cache.cached(_parse_text, text, path))
         except CpcError as e:
             errors.extend(e.diagnostics)
     if errors:
         err = CpcError(errors)
         err.sources = sources  # type: ignore[attr-defined]
         raise err
-    return modules, sources, texts
+    return modules
+
+
+def parse_files(files: Iterable[Path]) -> tuple[list[ast.Module], Sources, dict[str, str]]:
+    """Parse every file, collecting the syntax errors of all of them."""
+    sources, texts = read_files(files)
+    return parse_texts(texts, sources), sources, texts
 
 
 def _parse_text(text: str, path: str) -> ast.Module:
@@ -169,6 +187,8 @@ class Rulebook:
     @functools.cached_property
     def trace_plan(self) -> TracePlan:
         """What every trace of this rulebook shares, compiled on the first trace."""
+        from cpc_rules.engine.trace import TracePlan  # the trace builder (and the formatter) only for a process that traces
+
         return TracePlan(self.checked)
 
     def focus(self, focus: Iterable[str] | str | None) -> tuple[str, ...] | None:
@@ -264,12 +284,18 @@ class Rulebook:
 
 
 def load_rulebook(path: Path | str, title: str | None = None, tests: bool = True) -> Rulebook:
-    """Parse, check and compile the rulebook at `path` (a file or a folder); `tests=False` skips its test files."""
+    """Parse, check and compile the rulebook at `path` (a file or a folder); `tests=False` skips its test files.
+
+    The checked IR is kept in the per-user cache (syntax/cache.py) as validated data,
+    bound to every file's text: an unchanged rulebook is neither parsed nor checked
+    again (Lark and the checker are not even imported); the Python is always compiled
+    again from the IR.
+    """
     p = Path(path)
     ast.deep_enough()
-    modules, sources, texts = parse_files(rulebook_files(p, tests))
+    sources, texts = read_files(rulebook_files(p, tests))
     try:
-        checked, warnings = check(modules, texts, title or _title(p))
+        checked, warnings = _checked(texts, sources, title or _title(p))
     except CpcError as e:
         e.sources = sources  # type: ignore[attr-defined]
         raise
@@ -278,6 +304,32 @@ def load_rulebook(path: Path | str, title: str | None = None, tests: bool = True
     except CpcError as e:  # E107: a rule Python cannot compile
         e.sources = sources  # type: ignore[attr-defined]
         raise
+
+
+def _checked(texts: dict[str, str], sources: Sources, title: str) -> tuple[CheckedRulebook, list[Diagnostic]]:
+    """The checked IR and the warnings: from the cache when it holds them for these texts, else parsed and checked (and cached)."""
+    from cpc_rules.check import serial
+
+    def modules() -> list[ast.Module]:
+        return parse_texts(texts, sources)
+
+    name, binding = cache.ir_entry(texts, title, serial.fingerprint)
+    payload = cache.read(name, binding) if name is not None else None
+    if payload is not None:
+        try:
+            return serial.load(payload, texts, modules)
+        except (serial.Invalid, TypeError, ValueError, RecursionError):
+            pass  # not a valid entry: check again, and overwrite it
+    from cpc_rules.check.checker import check
+
+    checked, warnings = check(modules(), texts, title)
+    if name is not None:
+        try:
+            data = serial.dump(checked, warnings)
+        except (TypeError, RecursionError):  # pragma: no cover - a value serial does not know
+            return checked, warnings
+        cache.write(name, binding, data)
+    return checked, warnings
 
 
 def _title(path: Path) -> str:

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -91,6 +90,8 @@ def write_atomically(path: Path, text: str) -> None:
     The original is never truncated: on any failure (full disk, permissions) it is left
     intact, the temporary file is removed, and CpcError E002 says why.
     """
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:

@@ -14,17 +14,20 @@ and a short excerpt of the offending text, never the whole value.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import yaml
 
 from cpc_rules.diagnostics import CpcError, Diagnostic
 from cpc_rules.values import excerpt
+
+if TYPE_CHECKING:
+    import yaml
 
 MAX_BYTES = 4 << 20  # 4 MiB: a situation with hundreds of lots is a few kB
 MAX_DEPTH = 16  # containers nested: situation → faits → lots → lot is 4
@@ -128,11 +131,28 @@ def _load_json(text: str) -> Any:
 # ---------------------------------------------------------------- YAML
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 core-like scalars: decimal numbers, true/false, null; everything else is text."""
+@functools.cache
+def _yaml_loader() -> type:
+    """SafeLoader with YAML 1.2 core-like scalars: decimal numbers, true/false, null; everything else is text.
+
+    Built on the first YAML situation: PyYAML is not imported by a process that reads only JSON (start-up).
+    """
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    _Loader.yaml_implicit_resolvers = {}  # drop YAML 1.1's (octal, 1:30, yes/no, timestamps, merge keys)
+    for tag, pattern, first in _RESOLVERS:
+        _Loader.add_implicit_resolver(tag, re.compile(pattern, re.ASCII), list(first))
+    _Loader.add_constructor("tag:yaml.org,2002:int", _yaml_number)
+    _Loader.add_constructor("tag:yaml.org,2002:float", _yaml_number)
+    _Loader.add_constructor("tag:yaml.org,2002:map", _yaml_mapping)
+    for tag in ("timestamp", "binary", "set", "omap", "pairs"):
+        _Loader.add_constructor(f"tag:yaml.org,2002:{tag}", _yaml_refuse_tag)
+    return _Loader
 
 
-_Loader.yaml_implicit_resolvers = {}  # drop YAML 1.1's (octal, 1:30, yes/no, timestamps, merge keys)
 _RESOLVERS = [
     ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
     ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
@@ -140,8 +160,6 @@ _RESOLVERS = [
     ("tag:yaml.org,2002:float", r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$", "-+0123456789."),
     ("tag:yaml.org,2002:float", r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", "-+."),
 ]
-for _tag, _pattern, _first in _RESOLVERS:
-    _Loader.add_implicit_resolver(_tag, re.compile(_pattern, re.ASCII), list(_first))
 
 
 def _yaml_number(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
@@ -172,15 +190,20 @@ def _yaml_refuse_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
     raise _Refused("E414", f"étiquette YAML {excerpt(node.tag)} non acceptée (ligne {node.start_mark.line + 1})", hint="une situation ne contient que des objets, des listes, des textes, des nombres, true/false et null")
 
 
-_Loader.add_constructor("tag:yaml.org,2002:int", _yaml_number)
-_Loader.add_constructor("tag:yaml.org,2002:float", _yaml_number)
-_Loader.add_constructor("tag:yaml.org,2002:map", _yaml_mapping)
-for _tag in ("timestamp", "binary", "set", "omap", "pairs"):
-    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _yaml_refuse_tag)
+class _YamlError(Exception):
+    """PyYAML's error, carried out of `_load_yaml` (so that `decode` need not import PyYAML for JSON)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
 
 def _load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader with fewer resolvers
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader with fewer resolvers
+    except yaml.YAMLError as e:
+        raise _YamlError(e) from None
 
 
 def _kind(value: object) -> str:
@@ -224,7 +247,8 @@ def decode(text: str, source_name: str, syntax: str | None = None) -> Any:
         raise _error("E414", f"JSON invalide : {e.msg}", f"{source_name}:{e.lineno}:{e.colno}") from None
     except RecursionError:
         raise _error("E418", f"document trop imbriqué (plus de {MAX_DEPTH} niveaux)", source_name) from None
-    except yaml.YAMLError as e:
+    except _YamlError as wrapped:
+        e = wrapped.error
         mark = getattr(e, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]

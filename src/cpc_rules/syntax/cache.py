@@ -1,11 +1,15 @@
 """A per-user disk cache of what parsing produces: data only, validated on load, never code.
 
-Parsing (and building the parser) is most of a load, and rulebook files rarely
-change. Two kinds of entries, both JSON:
+Parsing (and building the parser) and checking are most of a load, and rulebook
+files rarely change. Three kinds of entries, all JSON:
 
 * a parsed file (`ast-*.json`): the AST (syntax/serial.py), bound to the sha256 of
   the file's text, its path, the grammar and the engine version, and re-checked
   against the text when read (serial.load);
+* a checked rulebook (`ir-*.json`): the IR and the warnings (check/serial.py), bound
+  to the path and sha256 of every file, the title, and a fingerprint of the grammar
+  and of the code that parses and checks; validated when read (types, indices, the
+  evaluation order, literals and names re-read from the texts);
 * the parser's LALR tables (`lark-*.json`, see syntax/parse.py), bound to the
   grammar, the Lark version and the engine version.
 
@@ -26,7 +30,6 @@ import json
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -145,6 +148,8 @@ def write(name: str, binding: dict[str, Any], payload: Any) -> None:
     where = directory(create=True)
     if where is None:
         return
+    import tempfile  # only to write: a warm load does not import it
+
     tmp: str | None = None
     try:
         data = json.dumps({"binding": binding, "payload": payload}, ensure_ascii=False, separators=(",", ":")).encode()
@@ -176,6 +181,16 @@ def _parser_fingerprint() -> str:
     for f in (here / "ast.py", here / "parse.py", here / "serial.py", here / "literals.py"):
         h.update(f.read_bytes())
     return h.hexdigest()
+
+
+def ir_entry(texts: dict[str, str], title: str, fingerprint: Callable[[], str]) -> tuple[str | None, dict[str, Any]]:
+    """The name and binding of the checked-IR entry of a rulebook (check/serial.py): its files and texts, its title, the code."""
+    if _location() is None:
+        return None, {}
+    files = [[path, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()] for path, text in texts.items()]
+    binding = {"kind": "ir", "engine": __version__, "code": fingerprint(), "title": title, "files": files}
+    name = "ir-" + hashlib.sha256(json.dumps(binding, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest() + ".json"
+    return name, binding
 
 
 def cached(parse: Callable[[str, str], ast.Module], text: str, path: str) -> ast.Module:

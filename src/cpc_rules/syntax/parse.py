@@ -78,11 +78,25 @@ def parser(strict: bool = False) -> Lark:
             return Lark._load_from_dict(tables["data"], tables["memo"])
         except Exception:  # noqa: BLE001, S110 - a damaged or foreign entry: build the parser
             pass
-    built = Lark(grammar, cache=False, **_OPTIONS)
+    built = _build_unchecked(grammar)
     if not cache.disabled():
         data, memo = built.memo_serialize([TerminalDef, LarkRule])
         cache.write("lark-" + binding["grammar"][:32] + ".json", binding, _encode({"data": data, "memo": memo}))
     return built
+
+
+def _build_unchecked(grammar: str) -> Lark:
+    """Lark's tables without its check of terminal collisions (interegular: 40 % of a build, and only warnings
+    outside strict mode). tests/test_ir_cache.py builds the grammar with `parser(strict=True)`, where a
+    collision is an error, so that the check is made once by the suite rather than by every user's first run."""
+    import lark.lexer
+
+    had = lark.lexer.has_interegular
+    lark.lexer.has_interegular = False
+    try:
+        return Lark(grammar, cache=False, **_OPTIONS)
+    finally:
+        lark.lexer.has_interegular = had
 
 
 def parse_text(text: str, path: str = "<texte>") -> ast.Module:
