@@ -280,11 +280,15 @@ def test_joint_and_checklist_questions_offer_only_answers_that_fit() -> None:
     """« Not a maître d'ouvrage of Livre IV » said first: who buys, asked jointly with the defence question (alone it
     settles nothing), offers no commune nor State service (the rulebook makes them maîtres d'ouvrage: E402)."""
     s = {"maître_d_ouvrage_livre_iv": False}
-    for focus in FOCI:
-        q = next(q for q in next_questions(RB, s, "2026-05-01", focus=focus) if q.fact == "type_acheteur")
-        assert "commune" not in [c.value for c in q.choices] and len(q.choices) == 5
-        assert offered_answers_fit(q, s, dt.date(2026, 5, 1))
-    assert q.joint_with == ()  # the last focus (every enumeration): asked alone
+    asked = []
+    for focus in FOCI:  # publicity alone: the procedure is asked first (who buys changes nothing before it is known)
+        for q in next_questions(RB, s, "2026-05-01", focus=focus):
+            if q.fact == "type_acheteur":
+                assert "commune" not in [c.value for c in q.choices] and len(q.choices) == 5
+                assert offered_answers_fit(q, s, dt.date(2026, 5, 1))
+                asked.append(q)
+    assert len(asked) == 3
+    assert asked[-1].joint_with == ()  # the last focus (every enumeration): asked alone
     q = next(q for q in next_questions(RB, s, "2026-05-01", focus=["procédure"]) if q.fact == "type_acheteur")
     assert q.joint_with == ("marché_de_défense_ou_de_sécurité",)
 
