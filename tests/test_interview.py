@@ -95,10 +95,15 @@ STRICT: dict[str, Any] = {"presumptions": False} if "presumptions" in RB.decide.
 
 
 def _differ(situations: Any, at: dt.date, focus: Any) -> bool:
-    """Two of these situations give different focused conclusions (stops at the first difference)."""
+    """Two of these admissible situations give different focused conclusions (stops at the first difference)."""
     first = None
     for s in situations:
-        o = outcome(s, at, focus)
+        try:
+            o = outcome(s, at, focus)
+        except EvaluationError as e:  # a value the answers so far rule out (E402) is not an admissible value
+            if e.diagnostic.code != "E402" or first is None:
+                raise
+            continue
         if first is None:
             first = o
         elif o != first:
