@@ -26,8 +26,6 @@ import functools
 import hashlib
 import itertools
 import sys
-import types
-import typing
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -39,6 +37,7 @@ from cpc_rules import __version__, ir, resources, values
 from cpc_rules.diagnostics import Diagnostic, Span
 from cpc_rules.syntax import ast
 from cpc_rules.syntax import serial as ast_serial
+from cpc_rules.syntax.serial import type_predicate
 
 FORMAT = 1  # bump when the encoding below changes
 
@@ -295,83 +294,8 @@ def _annotation_predicate(module: str, annotation: Any) -> Any:
     every class and its bases: this runs in every process that reads an entry.
     """
     namespace = _namespace(module)
-    hint = eval(annotation, namespace) if isinstance(annotation, str) else annotation  # noqa: S307 - our own classes' annotations, never data
-    return _predicate(hint, namespace)
-
-
-_PLAIN = (bool, int, str, Decimal, dt.date, type(None))
-
-
-def _data(v: Any) -> bool:
-    """A value of an `object` field (a constant, a parameter value, a table): plain values, tuples, sets and tables of them."""
-    if isinstance(v, _PLAIN):
-        return True
-    if isinstance(v, tuple | frozenset):
-        return all(_data(x) for x in v)
-    if isinstance(v, dict):
-        return all(_data(k) and _data(x) for k, x in v.items())
-    return False
-
-
-def _predicate(hint: Any, namespace: dict[str, Any]) -> Any:
-    """A function telling whether a value has the declared type `hint` (the forms the IR uses)."""
-    if hint is object:
-        return _data
-    if isinstance(hint, str):  # a quoted name inside an annotation (`tuple["RecordValue", ...]`)
-        hint = typing.ForwardRef(hint)
-    origin = typing.get_origin(hint)
-    if origin is typing.Union or origin is types.UnionType:
-        args = typing.get_args(hint)
-        if all(isinstance(h, type) and typing.get_origin(h) is None for h in args):
-            return _instance_of(tuple(args))
-        alternatives = [_predicate(h, namespace) for h in args]
-        return lambda v: any(p(v) for p in alternatives)
-    if origin is typing.Literal:
-        allowed = frozenset(typing.get_args(hint))
-        return lambda v: isinstance(v, str) and v in allowed
-    if origin is tuple:
-        args = typing.get_args(hint)
-        if len(args) == 2 and args[1] is Ellipsis:
-            item = _predicate(args[0], namespace)
-            return lambda v: v.__class__ is tuple and all(map(item, v))
-        parts = [_predicate(a, namespace) for a in args]
-        return lambda v: v.__class__ is tuple and len(v) == len(parts) and all(p(x) for p, x in zip(parts, v, strict=True))
-    if origin is frozenset:
-        (arg,) = typing.get_args(hint)
-        item = _predicate(arg, namespace)
-        return lambda v: isinstance(v, frozenset) and all(item(x) for x in v)
-    if origin is dict:
-        kp, vp = (_predicate(a, namespace) for a in typing.get_args(hint))
-        return lambda v: isinstance(v, dict) and all(kp(k) and vp(x) for k, x in v.items())
-    if isinstance(hint, typing.ForwardRef):
-        resolved: list[Any] = []
-
-        def later(v: Any) -> bool:  # a recursive type: resolve on first use
-            if not resolved:
-                resolved.append(_predicate(typing._eval_type(hint, namespace, None), namespace))  # type: ignore[attr-defined]
-            return bool(resolved[0](v))
-
-        return later
-    if hint is type(None):
-        return lambda v: v is None
-    if isinstance(hint, type):
-        return _instance_of((hint,))
-    raise TypeError(f"type form {hint!r}")  # pragma: no cover - a type form the IR does not use
-
-
-def _instance_of(classes: tuple[type, ...]) -> Callable[[Any], bool]:
-    """isinstance(v, classes) (a bool is not an int unless `bool` is named), answered once per class of value."""
-    memo: dict[type, bool] = {}
-    exclude_bool = int in classes and bool not in classes
-
-    def conforms(v: Any) -> bool:
-        c = v.__class__
-        ok = memo.get(c)
-        if ok is None:
-            ok = memo[c] = issubclass(c, classes) and not (exclude_bool and c is bool)
-        return ok
-
-    return conforms
+    hint = eval(annotation, namespace) if isinstance(annotation, str) else annotation
+    return type_predicate(hint, namespace)
 
 
 # ---------------------------------------------------------------- invariants
@@ -392,7 +316,7 @@ def _of_type(v: Any, t: ir.Type, rb: ir.Rulebook) -> bool:
     return True
 
 
-def _verify(rb: ir.Rulebook, objs: list[Any], texts: dict[str, str]) -> None:  # noqa: C901 - one list of invariants
+def _verify(rb: ir.Rulebook, objs: list[Any], texts: dict[str, str]) -> None:
     """What the compiler and the evaluator rely on; raises Invalid."""
 
     def need(cond: bool, what: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import types
 import typing
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -128,24 +129,42 @@ def _field_checks(cls: type) -> tuple[tuple[str, Any], ...]:
     if cls not in _CHECKS:
         namespace = {**vars(ast), "Span": Span, "dt": dt, "Decimal": Decimal}
         hints = typing.get_type_hints(cls, globalns=namespace)
-        _CHECKS[cls] = tuple((f.name, _predicate(hints[f.name], namespace)) for f in attrs.fields(cls))
+        _CHECKS[cls] = tuple((f.name, type_predicate(hints[f.name], namespace)) for f in attrs.fields(cls))
     return _CHECKS[cls]
 
 
 _LITERAL_TYPES = {"money": Decimal, "percent": Decimal, "int": int, "date": dt.date, "bool": bool}
 
 
-def _predicate(hint: Any, namespace: dict[str, Any]) -> Any:
-    """A function telling whether a value has the declared type `hint` (the few forms the AST uses)."""
+_PLAIN = (bool, int, str, Decimal, dt.date, type(None))
+
+
+def _data(v: Any) -> bool:
+    """A value of an `object` field (a constant, a parameter value, a table): plain values, tuples, sets and tables of them."""
+    if isinstance(v, _PLAIN):
+        return True
+    if isinstance(v, tuple | frozenset):
+        return all(_data(x) for x in v)
+    if isinstance(v, dict):
+        return all(_data(k) and _data(x) for k, x in v.items())
+    return False
+
+
+def type_predicate(hint: Any, namespace: dict[str, Any]) -> Any:
+    """A function telling whether a value has the declared type `hint` (the forms the AST and the IR use).
+
+    Shared by the parse cache (AST entries) and the IR cache (check/serial.py): one reading of a type.
+    """
+    if hint is object:
+        return _data
+    if isinstance(hint, str):  # a quoted name inside an annotation (`tuple["RecordValue", ...]`)
+        hint = typing.ForwardRef(hint)
     origin = typing.get_origin(hint)
     if origin is typing.Union or origin is types.UnionType:
         args = typing.get_args(hint)
-        if all(isinstance(h, type) for h in args):  # plain classes (and None): one isinstance call
-            classes = tuple(args)
-            if int in classes and bool not in classes:
-                return lambda v: isinstance(v, classes) and v.__class__ is not bool
-            return lambda v: isinstance(v, classes)
-        alternatives = [_predicate(h, namespace) for h in args]
+        if all(isinstance(h, type) and typing.get_origin(h) is None for h in args):
+            return _instance_of(tuple(args))
+        alternatives = [type_predicate(h, namespace) for h in args]
         return lambda v: any(p(v) for p in alternatives)
     if origin is typing.Literal:
         allowed = frozenset(typing.get_args(hint))
@@ -153,26 +172,47 @@ def _predicate(hint: Any, namespace: dict[str, Any]) -> Any:
     if origin is tuple:
         args = typing.get_args(hint)
         if len(args) == 2 and args[1] is Ellipsis:
-            item = _predicate(args[0], namespace)
-            return lambda v: isinstance(v, tuple) and all(item(x) for x in v)
-        parts = [_predicate(a, namespace) for a in args]
-        return lambda v: isinstance(v, tuple) and len(v) == len(parts) and all(p(x) for p, x in zip(parts, v, strict=True))
+            item = type_predicate(args[0], namespace)
+            return lambda v: v.__class__ is tuple and all(map(item, v))
+        parts = [type_predicate(a, namespace) for a in args]
+        return lambda v: v.__class__ is tuple and len(v) == len(parts) and all(p(x) for p, x in zip(parts, v, strict=True))
+    if origin is frozenset:
+        (arg,) = typing.get_args(hint)
+        item = type_predicate(arg, namespace)
+        return lambda v: isinstance(v, frozenset) and all(item(x) for x in v)
+    if origin is dict:
+        kp, vp = (type_predicate(a, namespace) for a in typing.get_args(hint))
+        return lambda v: isinstance(v, dict) and all(kp(k) and vp(x) for k, x in v.items())
     if isinstance(hint, typing.ForwardRef):
         resolved: list[Any] = []
 
-        def later(v: Any) -> bool:  # a recursive type (Value → RecordValue → Assignment → Value): resolve on first use
+        def later(v: Any) -> bool:  # a recursive type: resolve on first use
             if not resolved:
-                resolved.append(_predicate(typing._eval_type(hint, namespace, None), namespace))  # type: ignore[attr-defined]
+                resolved.append(type_predicate(typing._eval_type(hint, namespace, None), namespace))  # type: ignore[attr-defined]
             return bool(resolved[0](v))
 
         return later
     if hint is type(None):
         return lambda v: v is None
-    if hint is int:
-        return lambda v: isinstance(v, int) and not isinstance(v, bool)
     if isinstance(hint, type):
-        return lambda v: isinstance(v, hint)
-    raise TypeError(f"type form {hint!r}")  # pragma: no cover - a type form the AST does not use
+        return _instance_of((hint,))
+    raise TypeError(f"type form {hint!r}")  # pragma: no cover - a type form the IR does not use
+
+
+def _instance_of(classes: tuple[type, ...]) -> Callable[[Any], bool]:
+    """isinstance(v, classes) (a bool is not an int unless `bool` is named), answered once per class of value."""
+    memo: dict[type, bool] = {}
+    exclude_bool = int in classes and bool not in classes
+
+    def conforms(v: Any) -> bool:
+        c = v.__class__
+        ok = memo.get(c)
+        if ok is None:
+            ok = memo[c] = issubclass(c, classes) and not (exclude_bool and c is bool)
+        return ok
+
+    return conforms
+
 
 
 # ---------------------------------------------------------------- against the text
