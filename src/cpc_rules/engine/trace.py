@@ -143,13 +143,7 @@ class _Gen:
         if self.depth > _FLAT_BEYOND:
             return self._flat_node(e, n, head, tail, shared, step, kids)
         self.emit(f"x = V[{e.nid}]")
-        self.emit("if x is NE:")
-        self.emit(f'    {n} = {{{head}, "outcome": "not_evaluated"{tail}}}')
-        if step:
-            self.emit(f'    if {step} is not None: {n}["step"] = dict({step})')
-        if shared:
-            self.emit(f"elif {shared} is not None:")
-            self.emit(f"    {n} = {shared}")
+        self._not_evaluated_or_shared(n, head, tail, shared, step)
         self.emit("else:")
         self.depth += 1
         built = [self.node(c) for c in kids]
@@ -158,6 +152,16 @@ class _Gen:
             tail += f', "children": [{", ".join(built)}]'
         self._evaluated(e, n, head, tail, shared, step)
         return n
+
+    def _not_evaluated_or_shared(self, n: str, head: str, tail: str, shared: str | None, step: str | None) -> None:
+        """The branches before an evaluated node (`x` holds its value): not evaluated, or built once and shared."""
+        self.emit("if x is NE:")
+        self.emit(f'    {n} = {{{head}, "outcome": "not_evaluated"{tail}}}')
+        if step:
+            self.emit(f'    if {step} is not None: {n}["step"] = dict({step})')
+        if shared:
+            self.emit(f"elif {shared} is not None:")
+            self.emit(f"    {n} = {shared}")
 
     def _flat_node(self, e: ir.Expr, n: str, head: str, tail: str, shared: str | None, step: str | None, kids: tuple[ir.Expr, ...]) -> str:
         """The same node, its children built at the same indentation rather than one level deeper.
@@ -168,13 +172,7 @@ class _Gen:
         """
         self.emit(f"{n} = None")
         self.emit(f"x = V[{e.nid}]")
-        self.emit("if x is NE:")
-        self.emit(f'    {n} = {{{head}, "outcome": "not_evaluated"{tail}}}')
-        if step:
-            self.emit(f'    if {step} is not None: {n}["step"] = dict({step})')
-        if shared:
-            self.emit(f"elif {shared} is not None:")
-            self.emit(f"    {n} = {shared}")
+        self._not_evaluated_or_shared(n, head, tail, shared, step)
         built = [self.node(c) for c in kids]
         if built:
             tail += f', "children": [{", ".join(built)}]'
