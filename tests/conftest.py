@@ -44,6 +44,19 @@ settings.register_profile("deep", max_examples=10_000, deadline=None, suppress_h
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty private cache folder, turned on for the test (the suite runs with the cache off)."""
+    from cpc_rules.syntax import cache
+
+    d = tmp_path / "cache"
+    d.mkdir(mode=0o700)
+    os.chmod(d, 0o700)
+    monkeypatch.setenv("CPC_RULES_CACHE", str(d))
+    cache._warned.clear()
+    return d
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-goldens",

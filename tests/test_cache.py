@@ -25,16 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SITUATION_300K = {"acheteur": "autre_pouvoir_adjudicateur", "nature": "fournitures", "valeur_estimée_besoin": "300000", "services_sociaux_spécifiques": False}
 
 
-@pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    d = tmp_path / "cache"
-    d.mkdir(mode=0o700)
-    os.chmod(d, 0o700)
-    monkeypatch.setenv("CPC_RULES_CACHE", str(d))
-    cache._warned.clear()
-    return d
-
-
 def _counting() -> tuple[list[str], object]:
     calls: list[str] = []
 

@@ -25,7 +25,7 @@ from cpc_rules.check import checker
 from cpc_rules.check import serial as ir_serial
 from cpc_rules.diagnostics import CpcError
 from cpc_rules.engine import compile as engine_compile
-from cpc_rules.syntax import ast, cache
+from cpc_rules.syntax import ast
 from cpc_rules.syntax import format as fmt
 from cpc_rules.syntax.parse import parse_text
 
@@ -37,16 +37,6 @@ SMALL = (
     'paramètre seuil : montant "s" selon nat\n  depuis 2019-04-01 :\n    f : 40 000 €\n    t : 100 000 €\n    source "d"\n'
     'article R1 "a"\n  version depuis 2019-04-01 source "s"\n  règle r : autorise proc mapa si x < seuil[f] et non urgent\n'
 )
-
-
-@pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    d = tmp_path / "cache"
-    d.mkdir(mode=0o700)
-    os.chmod(d, 0o700)
-    monkeypatch.setenv("CPC_RULES_CACHE", str(d))
-    cache._warned.clear()
-    return d
 
 
 @pytest.fixture
