@@ -28,3 +28,12 @@ def grammar_path() -> Path:
 
 def bundled_rulebook_path() -> Path:
     return _find("rulebooks") / "ccp"
+
+
+SHIPPED_IR = ("prebuilt", "ccp-ir.json")  # inside the installed package only: written when the wheel is built (hatch_build.py)
+
+
+def shipped_ir_path() -> Path | None:
+    """The bundled rulebook's checked IR built with the wheel, if this installation has one (a checkout has none)."""
+    candidate = _PACKAGE.joinpath(*SHIPPED_IR)
+    return candidate if candidate.is_file() else None
