@@ -15,9 +15,11 @@ given stays unknown. The CLI and the HTTP API share this default.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
-from collections.abc import Iterable, Mapping
+import gc
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -314,16 +316,18 @@ def _checked(texts: dict[str, str], sources: Sources, title: str, root: Path | N
         return parse_texts(texts, sources)
 
     if root is not None:
-        shipped = _shipped(texts, title, root, modules)
+        with _gc_paused():
+            shipped = _shipped(texts, title, root, modules)
         if shipped is not None:
             return shipped
     name, binding = cache.ir_entry(texts, title, serial.fingerprint)
-    payload = cache.read(name, binding) if name is not None else None
-    if payload is not None:
-        try:
-            return serial.load(payload, texts, modules)
-        except (serial.Invalid, TypeError, ValueError, RecursionError):
-            pass  # not a valid entry: check again, and overwrite it
+    with _gc_paused():
+        payload = cache.read(name, binding) if name is not None else None
+        if payload is not None:
+            try:
+                return serial.load(payload, texts, modules)
+            except (serial.Invalid, TypeError, ValueError, RecursionError):
+                pass  # not a valid entry: check again, and overwrite it
     from cpc_rules.check.checker import check
 
     checked, warnings = check(modules(), texts, title)
@@ -334,6 +338,18 @@ def _checked(texts: dict[str, str], sources: Sources, title: str, root: Path | N
             return checked, warnings
         cache.write(name, binding, data)
     return checked, warnings
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic collection while an entry is decoded: its ~20 000 new containers would trigger several, for no garbage."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _shipped(texts: dict[str, str], title: str, root: Path, modules: Any) -> tuple[CheckedRulebook, list[Diagnostic]] | None:
