@@ -1,9 +1,10 @@
-"""Wheel build hook: ship the bundled rulebook's checked IR, so that the first load after `pip install` is a warm one.
+"""Wheel build hook: ship the bundled rulebook's checked IR and the parser's tables, so that the first run after `pip install` is a warm one.
 
-The IR (validated JSON data, never code: check/serial.py) is written to a temporary
-folder and added to the wheel as `cpc_rules/prebuilt/ccp-ir.json`; nothing is written
-to the source tree. At load, api.py uses it only if it was built for the rulebook's
-texts, this engine and this grammar (else it checks the texts, as without it).
+Both are JSON data, never code (check/serial.py, syntax/parse.py), written to a temporary
+folder and added to the wheel as `cpc_rules/prebuilt/ccp-ir.json` and `lark-tables.json`;
+nothing is written to the source tree. At load they are used only if they were built for
+the rulebook's texts (the IR), this engine, this grammar and this Lark; else the texts are
+parsed and checked, as without them.
 """
 
 from __future__ import annotations
@@ -26,12 +27,19 @@ class ShippedIR(BuildHookInterface):  # type: ignore[type-arg]
         if self.target_name != "wheel" or version == "editable":  # an editable install reads the checkout: nothing to ship
             return
         self._tmp = tempfile.mkdtemp(prefix="cpc-rules-build-")
-        out = Path(self._tmp) / "ccp-ir.json"
-        root = Path(self.root)
+        tmp, root = Path(self._tmp), Path(self.root)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(root / "src"), os.environ.get("PYTHONPATH", "")) if p), "CPC_RULES_CACHE": "off"}
-        code = "import sys; from cpc_rules.api import write_shipped_ir; write_shipped_ir(sys.argv[1])"
-        subprocess.run([sys.executable, "-c", code, str(out)], cwd=root, env=env, check=True)  # the tree's code, in a fresh interpreter
-        build_data["force_include"][str(out)] = "cpc_rules/prebuilt/ccp-ir.json"
+        code = (
+            "import sys\n"
+            "from cpc_rules.api import write_shipped_ir\n"
+            "from cpc_rules.syntax.parse import write_shipped_tables\n"
+            "write_shipped_ir(sys.argv[1])\n"
+            "write_shipped_tables(sys.argv[2])\n"
+        )
+        ir, tables = tmp / "ccp-ir.json", tmp / "lark-tables.json"
+        subprocess.run([sys.executable, "-c", code, str(ir), str(tables)], cwd=root, env=env, check=True)  # the tree's code, in a fresh interpreter
+        build_data["force_include"][str(ir)] = "cpc_rules/prebuilt/ccp-ir.json"
+        build_data["force_include"][str(tables)] = "cpc_rules/prebuilt/lark-tables.json"
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
         tmp = getattr(self, "_tmp", None)
