@@ -184,6 +184,7 @@ class Rulebook:
 
     @property
     def digest(self) -> str:
+        """`sha256:` of the checked rulebook that decides (ir.Rulebook.digest), not of the texts: a cache entry edited to change the law changes it too; computed on first read."""
         return self.checked.digest
 
     @functools.cached_property

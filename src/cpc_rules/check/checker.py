@@ -6,7 +6,6 @@ graph checks (cycles, conflicts, reachability) are in check/graph.py.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections.abc import Sequence
 from typing import Any
@@ -86,11 +85,6 @@ class _Checker:
         if any(d.severity == "error" for d in self.diags):
             return None
         self._uncovered_members(rules, facts)  # coverage means something only for a rulebook that checks
-        digest = hashlib.sha256()  # of the rules: test files do not change a decision
-        for m in sorted(self.modules, key=lambda m: m.path):
-            if m.path.endswith(resources.TEST_SUFFIX):
-                continue
-            digest.update(sources.get(m.path, repr(m.items)).encode())
         return ir.Rulebook(
             title=title,
             coverage=coverage,
@@ -105,7 +99,7 @@ class _Checker:
             nodes=tuple(self.nodes),
             tests=tests,
             modules=self.modules,
-            digest="sha256:" + digest.hexdigest(),
+            texts_digest=ir.texts_digest({m.path: sources.get(m.path, repr(m.items)) for m in self.modules}, resources.TEST_SUFFIX),  # not the decision's digest (ir.Rulebook.digest)
             coverage_notes=next((c.notes for c in self.items(ast.Coverage)), ()),
             coverage_notes_before=next((c.notes_before for c in self.items(ast.Coverage)), ()),
             coverage_notes_after=next((c.notes_after for c in self.items(ast.Coverage)), ()),

@@ -6,7 +6,8 @@ the sha256 of every file, the title, and the code that parses and checks
 (`fingerprint`). The generated Python is never stored: engine/compile.py produces
 it again from the IR read here.
 
-`dump` writes every object once (a table in post-order: an object's parts come
+`dump` writes every object once (`ir.Encoder`, whose encoding the decision's digest
+`ir.Rulebook.digest` hashes too: a table in post-order, an object's parts come
 before it, and shared objects — the IR nodes of `nodes` and of the rule trees, the
 source expressions — stay shared). `load` accepts only the classes of the fixed
 table below, with exactly their fields, each of its declared type; every reference
@@ -14,7 +15,8 @@ points backwards (no cycle can be built); then the IR's invariants that the
 compiler relies on are verified (every index in range, nodes numbered by position,
 the evaluation order a permutation in which nothing is read before it is computed,
 constants of their declared type), and every literal and name of the source
-expressions is re-read from the text at its span. Anything else raises `Invalid`
+expressions is re-read from the text at its span, and `texts_digest` must be the
+texts'. Anything else raises `Invalid`
 and the caller checks the rulebook again. `modules` (the whole syntax tree, needed
 only by `dump --stage ast`) is not stored: the caller gives it back lazily.
 """
@@ -77,40 +79,7 @@ def fingerprint() -> str:
 
 def dump(rb: ir.Rulebook, warnings: Sequence[Diagnostic]) -> Any:
     """The IR (without `modules`) and the checker's warnings as JSON-ready data."""
-    table: list[Any] = []
-    memo: dict[int, int] = {}
-    files: dict[str, int] = {}
-
-    def enc(x: Any) -> Any:
-        if x is None or isinstance(x, bool):
-            return x
-        if isinstance(x, str):
-            return str(x)
-        if isinstance(x, int):
-            return int(x)
-        if isinstance(x, Decimal):
-            return {"#d": str(x)}
-        if isinstance(x, dt.date):
-            return {"#t": x.isoformat()}
-        if isinstance(x, tuple):
-            return [enc(v) for v in x]
-        if isinstance(x, frozenset):
-            return {"#f": sorted(enc(v) for v in x)}
-        if isinstance(x, dict):
-            return {"#m": [[enc(k), enc(v)] for k, v in x.items()]}
-        if isinstance(x, Span):
-            fi = files.setdefault(x.file, len(files))
-            return {"#s": [fi, x.line, x.col, x.end_line, x.end_col]}
-        name = _NAMES.get(type(x))
-        if name is None:
-            raise TypeError(f"cannot serialise {type(x).__name__}")
-        if id(x) in memo:
-            return {"#": memo[id(x)]}
-        fields = [enc(getattr(x, f.name)) if f.name != "modules" else [] for f in attrs.fields(type(x))]
-        memo[id(x)] = len(table)
-        table.append([name, *fields])
-        return {"#": memo[id(x)]}
-
+    enc = ir.Encoder(_NAMES)
     root = enc(rb)
     warns = [enc(w) for w in warnings]
     # Where the law's numbers come from: the syntax of each parameter's steps and of each
@@ -119,7 +88,7 @@ def dump(rb: ir.Rulebook, warnings: Sequence[Diagnostic]) -> Any:
     facts = {d.span: d for m in rb.modules for d in m.items if isinstance(d, ast.FactDecl)}
     steps = [enc(params[p.span].steps) for p in rb.params]
     presumed = [[f.index, enc(facts[f.span].presumption.value)] for f in rb.facts if f.presumed is not None]  # type: ignore[union-attr]
-    return {"files": list(files), "table": table, "root": root, "warnings": warns, "steps": steps, "presumed": presumed}
+    return {"files": list(enc.files), "table": enc.table, "root": root, "warnings": warns, "steps": steps, "presumed": presumed}
 
 
 # ---------------------------------------------------------------- reading
@@ -233,6 +202,8 @@ def load(data: Any, texts: dict[str, str], modules: Callable[[], Sequence[ast.Mo
     steps, presumed = dec(data["steps"]), dec(data["presumed"])
     _verify(root, objs, texts)
     _verify_provenance(root, steps, presumed)
+    if root.texts_digest != ir.texts_digest(texts, resources.TEST_SUFFIX):
+        raise Invalid("texts digest")
     return root, list(warnings)
 
 

@@ -69,7 +69,7 @@ class Compiled:
 def compile_rulebook(rb: ir.Rulebook, faults: Faults) -> Compiled:
     """Generate and compile `run` (and, later, `run_traced`); a rule beyond what Python can compile is E107, located."""
     constants = Constants()
-    filename = f"<cpc-rules {rb.digest[:19]}>"
+    filename = f"<cpc-rules {rb.texts_digest[:19]}>"
 
     def build(traced: bool, known: bool = False) -> tuple[RunFn, str]:
         gen = _Gen(rb, constants, traced=traced, known=known)

@@ -283,7 +283,7 @@ class TracePlan:
             "LIST": _list_texts(rb.records),
             "__builtins__": {"sorted": sorted, "str": str, "dict": dict, "list": list, "bool": bool},
         }
-        exec(compile(self.source, f"<cpc-rules trace {rb.digest[:19]}>", "exec"), namespace)  # noqa: S102 - built from the IR only
+        exec(compile(self.source, f"<cpc-rules trace {rb.texts_digest[:19]}>", "exec"), namespace)  # noqa: S102 - built from the IR only
         self._trace: Callable[..., dict[str, Any]] = namespace["trace"]
         self._steps = {id(s): _step_json(s) for p in rb.params for s in p.steps}
         self._dates: dict[dt.date, tuple[list[Any], list[Any]]] = {}
