@@ -394,15 +394,29 @@ class Encoder:
         self._memo: dict[int, int] = {}
         self._names = names
         self._skip = skip
+        self._plans: dict[type, tuple[str, tuple[str, ...]]] = {}
 
-    def _name(self, cls: type) -> str | None:
-        if self._names is not None:
-            return self._names.get(cls)
-        return f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__}" if attrs.has(cls) else None
+    def _plan(self, cls: type) -> tuple[str, tuple[str, ...]]:
+        """The name of a class and its fields (None: skipped), once per class."""
+        plan = self._plans.get(cls)
+        if plan is None:
+            name = self._names.get(cls) if self._names is not None else f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__}" if attrs.has(cls) else None
+            if name is None:
+                raise TypeError(f"cannot serialise {cls.__name__}")
+            plan = self._plans[cls] = (name, tuple(f.name for f in attrs.fields(cls)))
+        return plan
 
     def __call__(self, x: Any) -> Any:
-        if x is None or isinstance(x, bool):
+        c = x.__class__
+        if c is str or c is int or c is bool or x is None:  # most values; subclasses (a Lark token) below
             return x
+        if c is tuple:
+            return [self(v) for v in x]
+        memo = self._memo.get(id(x))
+        if memo is not None:
+            return {"#": memo}
+        if isinstance(x, bool):
+            return bool(x)
         if isinstance(x, str):
             return str(x)
         if isinstance(x, int):
@@ -420,16 +434,12 @@ class Encoder:
         if isinstance(x, Span):
             fi = self.files.setdefault(x.file, len(self.files))
             return {"#s": [fi, x.line, x.col, x.end_line, x.end_col]}
-        name = self._name(type(x))
-        if name is None:
-            raise TypeError(f"cannot serialise {type(x).__name__}")
-        memo = self._memo.get(id(x))
-        if memo is not None:
-            return {"#": memo}
-        fields = [self(getattr(x, f.name)) if f.name not in self._skip else [] for f in attrs.fields(type(x))]
-        self._memo[id(x)] = len(self.table)
-        self.table.append([name, *fields])
-        return {"#": self._memo[id(x)]}
+        name, fields = self._plan(c)
+        skip = self._skip
+        row = [name, *[[] if f in skip else self(getattr(x, f)) for f in fields]]
+        self._memo[id(x)] = i = len(self.table)
+        self.table.append(row)
+        return {"#": i}
 
 
 
