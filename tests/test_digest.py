@@ -251,7 +251,7 @@ def test_generated_rulebooks_one_digest_however_loaded(module: ast.Module, where
     except CpcError:
         return
     data = json.loads(json.dumps(ir_serial.dump(rb, warnings), ensure_ascii=False))
-    back, _ = ir_serial.load(data, {"gen.cpc": text}, lambda: [])
+    back, _ = ir_serial.load(data, {"gen.cpc": text}, list)
     assert back.digest == rb.digest == elsewhere.digest
 
 
@@ -260,9 +260,9 @@ def test_an_ir_entry_with_another_texts_digest_is_refused() -> None:
     text = (GOLDEN / "rulebooks" / "mini.cpc").read_text(encoding="utf-8")
     rb, warnings = checker.check([parse_text(text, "mini.cpc")], {"mini.cpc": text}, "t")
     data = json.loads(json.dumps(ir_serial.dump(rb, warnings), ensure_ascii=False))
-    assert ir_serial.load(data, {"mini.cpc": text}, lambda: [])[0].texts_digest == rb.texts_digest
+    assert ir_serial.load(data, {"mini.cpc": text}, list)[0].texts_digest == rb.texts_digest
     raw = json.dumps(data, ensure_ascii=False)
     assert raw.count(rb.texts_digest) == 1
     forged = json.loads(raw.replace(rb.texts_digest, "sha256:" + "0" * 64))
     with pytest.raises(ir_serial.Invalid, match="texts digest"):
-        ir_serial.load(forged, {"mini.cpc": text}, lambda: [])
+        ir_serial.load(forged, {"mini.cpc": text}, list)
