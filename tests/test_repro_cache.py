@@ -4,7 +4,8 @@ tests/test_cache.py and tests/test_ir_cache.py show what holds: a pickle never r
 entry another user can write is refused, an entry whose literal or name differs from the text is
 refused. What does not hold yet: an entry rebuilt by the cache's own user from a text whose
 *structure* differs (here every `<` of a comparison written `>=`, in the syntax tree and, for the
-checked-rulebook entry, in the IR too) passes every check on load, changes the law (the adapted
+checked-rulebook entry, in the IR too), or parser tables whose `et` and `ou` rules swapped names,
+passes every check on load, changes the law (the adapted
 procedure "allowed" at 300 000 €) and keeps the rulebook digest, which hashes the texts. Another user
 cannot plant it (the folder would be refused); the owner can, as they can edit the rulebook itself.
 Strict xfail: when the loader verifies structure too (or the digest covers what was evaluated), these
@@ -22,7 +23,7 @@ import pytest
 from cpc_rules import api, resources
 
 SITUATION_300K = {"acheteur": "autre_pouvoir_adjudicateur", "nature": "fournitures", "valeur_estimée_besoin": "300000", "services_sociaux_spécifiques": False}
-GAP = "issue 8 gap: an entry whose comparison operators were edited by the cache's owner is loaded (see the docstring)"
+GAP = "issue 8 gap: a cache entry whose structure the cache's owner edited (operators, grammar rule names) is loaded (see the docstring)"
 
 
 def _answer() -> tuple[str, str]:
@@ -59,6 +60,26 @@ def test_checked_rulebook_entry_with_flipped_comparisons_is_not_loaded(cache_dir
     assert forged != text
     entry.write_text(forged, encoding="utf-8")
     assert _answer() == genuine
+
+
+@pytest.mark.xfail(strict=True, reason=GAP)
+def test_parser_tables_with_swapped_rules_are_not_loaded(cache_dir: Path) -> None:
+    from cpc_rules.syntax import parse as P
+
+    P.parser.cache_clear()
+    try:
+        genuine = _answer()
+        (entry,) = cache_dir.glob("lark-*.json")
+        text = entry.read_text(encoding="utf-8")
+        forged = text.replace('"or_expr"', '"@@"').replace('"and_expr"', '"or_expr"').replace('"@@"', '"and_expr"')
+        assert forged != text
+        entry.write_text(forged, encoding="utf-8")
+        for other in [*cache_dir.glob("ast-*.json"), *cache_dir.glob("ir-*.json")]:
+            other.unlink()  # parsed again, with the tables read from the cache
+        P.parser.cache_clear()
+        assert _answer() == genuine
+    finally:
+        P.parser.cache_clear()  # never leave a forged parser to the tests that follow
 
 
 def test_the_same_edit_in_the_text_changes_the_answer_and_the_digest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
