@@ -4,8 +4,6 @@ tests/repro/rulebook/): each gives a located diagnostic or the right answer, nev
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -121,8 +119,8 @@ def test_elseif_chain_code_is_linear(n: int) -> None:
     assert rb.decide({}, at="2024-01-01").value("tranche") == Unknown(frozenset({"m"}))
 
 
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given
+from hypothesis import strategies as st
 
 _N = 4
 _CHAIN_RB = None
