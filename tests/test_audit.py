@@ -859,8 +859,8 @@ def test_decider_over_processes_gives_the_same_verdicts(rb):
     assert got == expected and len(got) == len(cs)
 
 
-def test_linker_keeps_a_digest_per_contract_not_the_record():
-    """Two passes over the same records give `link`'s answer; what the linker keeps is the digests."""
+def test_linker_keeps_its_rows_on_disk_not_in_memory():
+    """Two passes over the same records give `link`'s answer; what the linker keeps is rows of a store on disk."""
     from cpc_rules.audit.mapping import Linker
 
     raws = [
@@ -870,14 +870,24 @@ def test_linker_keeps_a_digest_per_contract_not_the_record():
     ]
     first = [mapping.map_record(Raw("t.jsonl", f"ligne {k}", "json", r)) for k, r in enumerate(raws)]
     linker = Linker()
-    for k, c in enumerate(first):
-        linker.see(k, c)
-    linker.finish()
-    assert all(isinstance(k, bytes) and len(k) == 12 for k in linker.best) and len(linker.best) == 2
-    again = [mapping.map_record(Raw("t.jsonl", f"ligne {k}", "json", r)) for k, r in enumerate(raws)]
-    kept = [linker.apply(k, c) for k, c in enumerate(again)]
-    assert kept[:2] == [None, None] and kept[2] == (1, again[1].rid)
-    assert again[0].group_size == again[1].group_size == 2 and again[0].group_total == Decimal(80000)
+    try:
+        for k, c in enumerate(first):
+            linker.see(k, c)
+        linker.finish()
+        assert [tuple(r) for r in linker.store.execute("SELECT pos, kept FROM link_dups")] == [(2, 1)]
+        assert all(isinstance(k, bytes) and len(k) == 12 for (k,) in linker.store.execute("SELECT k FROM link_kept"))
+        again = [mapping.map_record(Raw("t.jsonl", f"ligne {k}", "json", r)) for k, r in enumerate(raws)]
+        kept = [linker.apply(k, c) for k, c in enumerate(again)]
+        assert kept[:2] == [None, None] and kept[2] == (1, again[1].rid)
+        assert again[0].group_size == again[1].group_size == 2 and again[0].group_total == Decimal(80000)
+        assert str(again[0].group_total) == "80000.00"
+        # asked again, out of order: the same answers
+        assert linker.apply(2, again[2]) == (1, again[1].rid) and linker.apply(0, again[0]) is None
+        folder = Path(linker.store.dir)
+        assert folder.is_dir()
+    finally:
+        linker.close()
+    assert not folder.exists()  # the store is deleted
 
 
 def test_large_input_is_read_twice_with_the_same_report(tmp_path, monkeypatch):
