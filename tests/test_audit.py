@@ -131,6 +131,7 @@ def test_procedures(label, member):
         ("21750001600019", "Commune de Exemple", None, "commune", "autre_pouvoir_adjudicateur", True),
         ("21750001600019", "", None, "commune", "autre_pouvoir_adjudicateur", True),  # SIREN prefix alone
         ("22530001300014", "", None, "département", "autre_pouvoir_adjudicateur", True),
+        ("20005478100022", "", None, "collectivité ou établissement public local", "autre_pouvoir_adjudicateur", True),  # 200…: a recent number
         ("55655032500030", "Mairie de Machilly", None, "commune", "autre_pouvoir_adjudicateur", True),  # the name wins
         ("11000001500011", "", None, "État (services)", "autorité_centrale", True),
         ("21660141600014", "Commune de Port-Vendres", None, "commune", "autre_pouvoir_adjudicateur", True),  # not a port

@@ -191,7 +191,9 @@ _NAME_RULES: list[tuple[re.Pattern[str], str, str | None, bool | None]] = [
     (re.compile(r"\bSYNDICAT\b|\bSIVOM\b|\bSIVU\b|\bSMICTOM\b|\bSICTOM\b|\bSMIRTOM\b|\bPETR\b"), "syndicat", "autre_pouvoir_adjudicateur", True),
 ]
 
-# SIREN prefixes of the public sector (INSEE numbering practice, not a legal rule: "à confirmer").
+# SIREN prefixes of the public sector (INSEE numbering practice, not a legal rule: "à confirmer"; checked
+# against the buyers' names in ../shared/data/decp, docs/audit-rules.md). 20 is a range of recent numbers,
+# not a kind: communes nouvelles, EPCI and the regions merged in 2016 are numbered 200…
 _SIREN_RULES: list[tuple[str, str, str | None, bool | None]] = [
     ("21", "commune", "autre_pouvoir_adjudicateur", True),
     ("22", "département", "autre_pouvoir_adjudicateur", True),
@@ -199,7 +201,7 @@ _SIREN_RULES: list[tuple[str, str, str | None, bool | None]] = [
     ("24", "EPCI", "autre_pouvoir_adjudicateur", True),
     ("25", "syndicat", "autre_pouvoir_adjudicateur", True),
     ("26", "établissement public local (dont santé)", "autre_pouvoir_adjudicateur", None),
-    ("20", "établissement public local", "autre_pouvoir_adjudicateur", True),
+    ("20", "collectivité ou établissement public local", "autre_pouvoir_adjudicateur", True),
     ("27", "établissement public local", "autre_pouvoir_adjudicateur", True),
     ("28", "établissement public local", "autre_pouvoir_adjudicateur", True),
     ("11", "État (services)", "autorité_centrale", True),
