@@ -421,7 +421,7 @@ _DECIMALS = st.one_of(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(deadline=None)
 @given(x=_DECIMALS)
 def test_the_fast_reading_of_an_amount_is_the_exact_one(x: Decimal) -> None:
     """columns._cents takes the usual amount by a shorter path: the same answer as the full check (_decimal) on every Decimal."""
