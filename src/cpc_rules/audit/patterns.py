@@ -148,7 +148,7 @@ class Splitting:
                     key = (fam, label, t, c.buyer_id, c.cpv[:3], c.date.year, c.nature)
                     gk = _digest(key)
                     if gk not in self._groups:
-                        if len(self._groups) > 100_000:
+                        if len(self._groups) > 10_000:  # a cache, not a record of every group (the table's key is)
                             self._groups.clear()
                         self._groups.add(gk)
                         self.store.execute("INSERT OR IGNORE INTO split_groups VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (gk, fam, label, str(t), *key[3:]))
