@@ -191,7 +191,9 @@ class Decision:
         self._tracer = tracer
         self._rerun = rerun
         self._alternative = alternative
-        self._status_cache: dict[int, Status] = {}
+        self._status_cache: dict[int, Status] | None = None  # made on the first status read
+
+    _status_cache: dict[int, Status] | None = None
 
     @functools.cached_property
     def applied(self) -> tuple[Presumption, ...]:
@@ -236,11 +238,14 @@ class Decision:
         return self.focus is None or enum in self.focus
 
     def _status_at(self, i: int) -> Status:
-        s = self._status_cache.get(i)
+        cache = self._status_cache
+        if cache is None:
+            cache = self._status_cache = {}
+        s = cache.get(i)
         if s is None:
             item = self._items[i]
             s = compute_status(item, self._result[0], self.rulebook.enums[item.enum].labels.get(item.member) or item.member)  # type: ignore[index]
-            self._status_cache[i] = s
+            cache[i] = s
         return s
 
     @functools.cached_property

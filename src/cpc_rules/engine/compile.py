@@ -35,11 +35,19 @@ class Compiled:
     trace) never need the traced function, and compiling it was a fifth of a load.
     """
 
-    def __init__(self, run: RunFn, fast_source: str, make_traced: Callable[[], tuple[RunFn, str]], make_known: Callable[[], tuple[RunFn, str]] | None = None) -> None:
+    def __init__(
+        self,
+        run: RunFn,
+        fast_source: str,
+        make_traced: Callable[[], tuple[RunFn, str]],
+        make_known: Callable[[], tuple[RunFn, str]] | None = None,
+        make_known_traced: Callable[[], tuple[RunFn, str]] | None = None,
+    ) -> None:
         self.run = run  # run(F, P, ACT, NEED) -> (rule activations, definition values)
         self._fast_source = fast_source
         self._make_traced = make_traced
         self._make_known = make_known
+        self._make_known_traced = make_known_traced
 
     @functools.cached_property
     def _traced(self) -> tuple[RunFn, str]:
@@ -54,6 +62,21 @@ class Compiled:
             return self._make_known()[0]
         except CpcError:  # beyond what Python compiles: the general function decides every situation
             return self.run
+
+    @functools.cached_property
+    def run_known_traced(self) -> RunFn:
+        """run_known_traced(F, P, ACT, NEED, V): `run_traced` for facts that are all known.
+
+        It records the same node values as `run_traced` (so the same trace tree), without
+        the unknown-value guards: a traced decision of a fully known situation costs about
+        what an untraced one costs.
+        """
+        if self._make_known_traced is None:
+            return self.run_traced
+        try:
+            return self._make_known_traced()[0]
+        except CpcError:
+            return self.run_traced
 
     @property
     def run_traced(self) -> RunFn:
@@ -73,7 +96,7 @@ def compile_rulebook(rb: ir.Rulebook, faults: Faults) -> Compiled:
 
     def build(traced: bool, known: bool = False) -> tuple[RunFn, str]:
         gen = _Gen(rb, constants, traced=traced, known=known)
-        name = "run_traced" if traced else "run_known" if known else "run"
+        name = ("run_known_traced" if known else "run_traced") if traced else "run_known" if known else "run"
         try:
             text = gen.function(name).text
             code = compile(text, filename, "exec")
@@ -95,7 +118,7 @@ def compile_rulebook(rb: ir.Rulebook, faults: Faults) -> Compiled:
         return namespace[name], text
 
     run, fast_source = build(False)
-    return Compiled(run, fast_source, lambda: build(True), lambda: build(False, known=True))
+    return Compiled(run, fast_source, lambda: build(True), lambda: build(False, known=True), lambda: build(True, known=True))
 
 
 def compile_reader(permits: tuple[int, ...], forbids: tuple[int, ...], obliges: tuple[int, ...], unencoded: tuple[int, ...]) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
@@ -463,11 +486,17 @@ class _Gen:
     def _if_known(self, levels: list[ir.If]) -> str:
         """The `si … sinon si …` chain with known conditions: the first true level decides (flat, as e_If)."""
         t, done = self.tmp(), self.tmp()
+        traced = self.record  # each level reached records the chain's value from it on (as if_chain does): t
+        reached = self.tmp()
         self.emit(f"{done} = False")
+        if traced:
+            self.emit(f"{reached} = []")
         for i, level in enumerate(levels):
             if i:
                 self.emit(f"if not {done}:")
                 self.depth += 1
+            if traced:
+                self.emit(f"{reached}.append({level.nid})")
             c = self.expr(level.cond)
             self.emit(f"if {c}:")
             with self.indent():
@@ -478,6 +507,8 @@ class _Gen:
         self.emit(f"if not {done}:")
         with self.indent():
             self.emit(f"{t} = {self.expr(levels[-1].otherwise)}")
+        if traced:
+            self.emit(f"for n_ in {reached}: V[n_] = {t}")
         return t
 
     def e_Aggregate(self, e: ir.Aggregate) -> str:
