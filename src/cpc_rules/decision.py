@@ -186,6 +186,9 @@ class Decision:
         self._item_index = index if index is not None else item_index(items)  # the API passes the rulebook's, built once
         # per member, its compiled permission and obligation readers (the API passes the rulebook's)
         self._readers = readers if readers is not None else tuple(it.readers() for it in items)
+        # (enumeration, member) → its permission reader, its obligation reader: one lookup per read
+        self._permission_of = {k: self._readers[i][0] for k, i in self._item_index.items()}
+        self._obligation_of = {k: self._readers[i][1] for k, i in self._item_index.items()}
         self._reads = reads
         self._strict_run = strict_run
         self._tracer = tracer
@@ -268,17 +271,19 @@ class Decision:
         None when status() is None (out of the period or of the focus, no rule concludes
         on it) or when no rule permits or forbids it.
         """
-        i = self._item_index.get((enum, member))
-        if i is None or self._result is None or (self.focus is not None and enum not in self.focus):
+        read = self._permission_of.get((enum, member))
+        result = self._result
+        if read is None or result is None or (self.focus is not None and enum not in self.focus):
             return None
-        return self._readers[i][0](self._result[0])  # compiled per member (engine/compile.py, compile_reader)
+        return read(result[0])  # type: ignore[no-any-return]  # compiled per member (engine/compile.py, compile_reader)
 
     def obligation(self, enum: str, member: str) -> Obligation | None:
         """`status(enum, member).obligation`, read from the rule activations without building the Status."""
-        i = self._item_index.get((enum, member))
-        if i is None or self._result is None or (self.focus is not None and enum not in self.focus):
+        read = self._obligation_of.get((enum, member))
+        result = self._result
+        if read is None or result is None or (self.focus is not None and enum not in self.focus):
             return None
-        return self._readers[i][1](self._result[0])
+        return read(result[0])  # type: ignore[no-any-return]
 
     def value(self, name: str) -> Any:
         for d in self.rulebook.definitions:
