@@ -283,8 +283,11 @@ def test_the_known_traced_function_records_what_the_traced_one_records(text: str
         if got[0] == "ok":
             assert all(_same_value(x, y) for x, y in zip(kv, gv, strict=True)), [(i, x, y) for i, (x, y) in enumerate(zip(kv, gv, strict=True)) if not _same_value(x, y)]
             # and the public path: the trace tree of decide(trace=True) is the one the general traced run gives
+            a = general[1]
+            if any(a[o] is True and a[f] is True for it in prog.items for o in it.obliges for f in it.forbids):
+                continue  # a rule obliges and another forbids the same member: decide raises E402 after the run
             d = rb.decide(situation, date, presumptions=presume, trace=True)
-            assert d.trace == rb.trace_plan.build(at, general[1], gv, frozenset(p.fact for p in d.applied))
+            assert d.trace == rb.trace_plan.build(at, a, gv, frozenset(p.fact for p in d.applied))
 
 
 def _decision_through_the_constructor(rb: Any, situation: dict[str, Any], date: dt.date, presume: bool, focus: Any) -> Any:

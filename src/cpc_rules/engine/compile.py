@@ -121,6 +121,58 @@ def compile_rulebook(rb: ir.Rulebook, faults: Faults) -> Compiled:
     return Compiled(run, fast_source, lambda: build(True), lambda: build(False, known=True), lambda: build(True, known=True))
 
 
+DENSE_TYPING_MAX = 24  # facts: beyond, walking the situation given (a few facts) beats asking for every fact
+
+
+def compile_typing(rb: ir.Rulebook, missing: tuple[Any, ...], convert: tuple[Callable[[Any], Any], ...]) -> Callable[[Any], tuple[list[Any], int]] | None:
+    """typed(S) -> (facts in declaration order, how many given): the typing of a situation, one generated function.
+
+    For a rulebook of at most DENSE_TYPING_MAX facts, each fact is asked of the situation
+    by name (a constant, never spliced into the code) and a value already of its declared
+    type is taken inline, as the fact's converter (values.coercer) takes it: a member of
+    the enumeration, a boolean, a date, an int in bounds, a Decimal amount in bounds with at
+    most two decimals. Anything else goes to the converter, which gives the same value or
+    raises. A key that names no fact raises KeyError (the caller then reports every fault).
+    None for a larger rulebook.
+    """
+    facts = rb.facts
+    if not facts or len(facts) > DENSE_TYPING_MAX:
+        return None
+    constants = Constants()
+    lines = ["def typed(S):", "    get = S.get", "    seen = n = 0"]
+    for f in facts:
+        i, kind = f.index, f.type.kind
+        lines += [f"    x = get({constants.name(f.name)}, MISS)", "    if x is MISS:", f"        g{i} = M[{i}]", "    else:", "        seen += 1", "        if x is None:", f"            g{i} = M[{i}]"]
+        if kind == "enum":
+            lines.append(f"        elif x.__class__ is str and x in {constants.name(frozenset(rb.enums[f.type.name].members))}:")  # type: ignore[index]
+        elif kind == "bool":
+            lines.append("        elif x is True or x is False:")
+        elif kind == "date":
+            lines.append("        elif x.__class__ is DATE:")
+        elif kind == "int":
+            lines.append("        elif x.__class__ is int and 0 <= x < MAXI:")
+        elif kind == "money":  # as values.coercer: finite, positive, below 10^15, whole cents
+            lines.append("        elif x.__class__ is DEC and x.is_finite() and x > DZERO and x < MAXA and x == x.quantize(CENT):")
+        if kind in ("enum", "bool", "date", "int", "money"):
+            lines += [f"            g{i} = x", "            n += 1"]
+        lines += ["        else:", f"            g{i} = C[{i}](x)", "            n += 1"]
+    lines.append("    if seen != len(S): raise KeyError")
+    lines.append("    return [" + ", ".join(f"g{f.index}" for f in facts) + "], n")
+    lines.insert(1, "    " + "".join(f"k{i}, " for i in range(len(constants.values))) + "= K")
+    import datetime as dt
+    from decimal import Decimal
+
+    from cpc_rules import values
+
+    namespace: dict[str, Any] = {
+        "K": tuple(constants.values), "MISS": object(), "M": missing, "C": convert, "DATE": dt.date, "DEC": Decimal,
+        "DZERO": Decimal(0), "MAXA": values.MAX_AMOUNT, "MAXI": 10**15, "CENT": Decimal("0.01"), "KeyError": KeyError, "len": len, "str": str, "int": int,
+        "__builtins__": {},
+    }
+    exec(compile("\n".join(lines), f"<cpc-rules {rb.digest[:19]} typing>", "exec"), namespace)  # noqa: S102 - built from the IR's shape only
+    return namespace["typed"]  # type: ignore[no-any-return]
+
+
 def compile_reader(permits: tuple[int, ...], forbids: tuple[int, ...], obliges: tuple[int, ...], unencoded: tuple[int, ...]) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
     """Two functions of the activations for one enumeration member: its permission and its obligation.
 

@@ -15,7 +15,7 @@ import attrs
 
 from cpc_rules import ir, values
 from cpc_rules.diagnostics import CpcError, Diagnostic, did_you_mean
-from cpc_rules.engine.compile import compile_reader, compile_rulebook
+from cpc_rules.engine.compile import compile_reader, compile_rulebook, compile_typing
 from cpc_rules.engine.runtime import Faults, Unknown
 
 NOT_EVALUATED = object()  # a node the traced run did not reach (short-circuit, rule not in force)
@@ -71,6 +71,7 @@ class Program:
         self.reads = tuple(_reads(r) for r in rb.rules)
         self.presumed = tuple((f.index, f.presumed.value) for f in rb.facts if f.presumed is not None)
         self._n_facts = len(rb.facts)
+        self._typed = compile_typing(rb, self.missing, self._convert)  # None for a rulebook of many facts
 
     def prepare(self, situation: Mapping[str, Any], presume: bool) -> tuple[list[Any], list[Any], tuple[int, ...], bool]:
         """(facts given, facts decided on, facts presumed, all known): `facts_vector`, then `presume`, in one pass.
@@ -79,15 +80,18 @@ class Program:
         (the generated code without unknown-value guards may decide) costs no second walk;
         the facts are copied only when a presumption completes them. Raises CpcError (E41x).
         """
-        given = list(self.missing)
-        index, convert = self._fact_index, self._convert
-        n = 0
         try:
-            for name, raw in situation.items():
-                if raw is not None:
-                    i = index[name]
-                    given[i] = convert[i](raw)
-                    n += 1
+            if self._typed is not None:
+                given, n = self._typed(situation)
+            else:
+                given = list(self.missing)
+                index, convert = self._fact_index, self._convert
+                n = 0
+                for name, raw in situation.items():
+                    if raw is not None:
+                        i = index[name]
+                        given[i] = convert[i](raw)
+                        n += 1
         except (KeyError, TypeError, values.BadValue):
             given = self._facts_vector_checked(situation)
             n = -1  # recounted below
