@@ -80,8 +80,9 @@ def check_agreement(rb: Any, n: int, seed: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         n_bad = 0
         for s in tuples:
-            got = adapter.outputs(rb.decide(adapter.situation(*s[:5]), at=s[5]))
-            if got != tuple(adapter.reference(s)):
+            d = rb.decide(adapter.situation(*s[:5]), at=s[5])
+            got = adapter.outputs(d)
+            if got != tuple(adapter.reference(s)) or adapter.read_enumerations(d) != tuple(got[:1]) + ([got[1]],):
                 n_bad += 1
                 if n_bad < 4:
                     print("  disagreement:", s, got, adapter.reference(s))
@@ -169,6 +170,13 @@ def single_variants(rb: Any) -> dict[str, Any]:
         for s in items:
             proc_status(decide(situation(s[0], s[1], s[2], s[3], s[4]), s[5]))
 
+    by_enum = adapter.read_enumerations
+
+    def api_enum(items: list[Any]) -> None:
+        decide = rb.decide
+        for s in items:
+            by_enum(decide(situation(s[0], s[1], s[2], s[3], s[4]), s[5]))
+
     built: list[Any] = []
 
     def api_built(items: list[Any]) -> None:
@@ -214,6 +222,7 @@ def single_variants(rb: Any) -> dict[str, Any]:
         "ref_traced": ref_traced,
         "api": api,
         "api_built": api_built,
+        "api_enum": api_enum,
         "api_status": api_status,
         "api_fired": api_fired,
         "api_tree": api_tree,
@@ -237,7 +246,7 @@ def rounds(rb: Any, n_single: int, n_batch: int, n_rounds: int, seed: int) -> di
 
     for r in range(n_rounds):
         t = {k: per_call(f, singles) for k, f in v.items() if not k.startswith("_")}
-        for k in ("api", "api_built", "api_status", "run", "typing"):
+        for k in ("api", "api_built", "api_enum", "api_status", "run", "typing"):
             add(k + "/ref", t[k] / t["ref"])
         add("api_fired/ref_traced", t["api_fired"] / t["ref_traced"])
         add("api_tree/ref_traced", t["api_tree"] / t["ref_traced"])
@@ -277,6 +286,7 @@ def breakdown(rb: Any, n: int, seed: int, repeats: int = 7) -> dict[str, float]:
         "generated run (Program.run_prepared)": lambda: [prog.run_prepared(f, a, k, False) for f, a, k in runs],
         "Rulebook.decide, whole": lambda: [rb.decide(s, d) for s, d in sits],
         "8 reads (Decision.permission, .obligation)": lambda: [adapter.read_conclusions(x) for x in decisions],
+        "2 reads (Decision.permissions, .obligations)": lambda: [adapter.read_enumerations(x) for x in decisions],
     }
     best = {k: float("inf") for k in stages}
     for _ in range(repeats):
@@ -469,6 +479,7 @@ def main() -> None:
     print("|---|---:|")
     print(f"| one decision, `Rulebook.decide` then reading allowed procedures and publicity (`Decision.permission`, `.obligation`), × `impl_plain.decide` | {spread(r['api/ref'])} |")
     print(f"| the same, the situation dicts built beforehand (no float → Decimal conversion by the harness), × `impl_plain.decide` | {spread(r['api_built/ref'])} |")
+    print(f"| the same reading each enumeration in one call (`Decision.permissions`, `.obligations`: 2 reads), × `impl_plain.decide` | {spread(r['api_enum/ref'])} |")
     print(f"| the same reading the full conclusions (`Decision.status`: grounds, pending rules, missing facts), × `impl_plain.decide` | {spread(r['api_status/ref'])} |")
     print(f"| one decision with the fired rules (`trace=True`, read from the activations), × `decide_traced` | {spread(r['api_fired/ref_traced'])} |")
     print(f"| one decision with the trace tree built (`Decision.trace`), × `decide_traced` | {spread(r['api_tree/ref_traced'])} |")

@@ -38,6 +38,7 @@ from test_columns import AMOUNTS, DATES, FACT_VALUES, rulebooks, situations
 from cpc_rules import ir, values
 from cpc_rules.decision import compute_status
 from cpc_rules.diagnostics import CpcError
+from cpc_rules.engine.compile import compile_enum_reader, compile_reader
 from cpc_rules.engine.evaluate import NOT_EVALUATED, AtDate
 from cpc_rules.engine.runtime import EvaluationError, Unknown
 
@@ -73,6 +74,17 @@ def test_direct_reads_equal_the_full_status(text: str, items: list[tuple[dict[st
             for item in rb.program.items:
                 assert focused.permission(item.enum, item.member) == d.permission(item.enum, item.member)
         assert d.permission("proc", "absent") is None and d.obligation("absent", "p0") is None
+        # a whole enumeration in one call: every member concluded on, as read one by one
+        for dec in (d, focused) if focused is not None else (d,):
+            for enum in {it.enum for it in rb.program.items}:
+                members = [it.member for it in rb.program.items if it.enum == enum]
+                one_by_one = {m: dec.permission(enum, m) for m in members}, {m: dec.obligation(enum, m) for m in members}
+                whole = dec.permissions(enum), dec.obligations(enum)
+                if dec.out_of_period or not dec.in_focus(enum):
+                    assert whole == (None, None)
+                else:
+                    assert whole == one_by_one and list(whole[0]) == members
+        assert d.permissions("absent") is None and d.obligations("absent") is None
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -88,6 +100,23 @@ def test_dates_placed_among_the_boundaries_fix_what_the_date_fixes(text: str, da
         assert isinstance(got, AtDate)
         assert got == prog.at(d), d
         assert prog.at_covered(d) is got  # seen before: the same object
+
+
+RULE_SETS = st.lists(st.integers(0, 7), max_size=3, unique=True).map(tuple)
+ACTIVATION = st.sampled_from([True, False, Unknown(frozenset({"x"})), Unknown(frozenset({"y", "z"}))])
+
+
+@given(st.lists(st.tuples(RULE_SETS, RULE_SETS, RULE_SETS, RULE_SETS), min_size=1, max_size=5), st.lists(st.tuples(*[ACTIVATION] * 8), min_size=1, max_size=20))
+def test_the_enumeration_reader_equals_the_member_readers(members: list[tuple[Any, ...]], runs: list[tuple[Any, ...]]) -> None:
+    """compile_enum_reader (one dict per enumeration) gives, member by member, what compile_reader's functions give,
+    on every mix of applying, not applying and unknown rules (permits, prohibitions, obligations, `non encodé`)."""
+    items = [(f"m{i}", *rules) for i, rules in enumerate(members)]
+    permissions, obligations = compile_enum_reader(items)
+    readers = [compile_reader(*rules) for rules in members]
+    for a in runs:
+        assert permissions(a) == {m: perm(a) for (m, *_), (perm, _) in zip(items, readers, strict=True)}
+        assert obligations(a) == {m: obl(a) for (m, *_), (_, obl) in zip(items, readers, strict=True)}
+    assert permissions(runs[0]) is not permissions(runs[0])  # a new dict each call: the caller may change it
 
 
 # ---------------------------------------------------------------- typing the input

@@ -106,6 +106,14 @@ def read_conclusions(decision: Any) -> tuple[list[str], list[str]]:
     return allowed, owed
 
 
+def read_enumerations(decision: Any) -> tuple[list[str], list[str]]:
+    """The same, each enumeration read in one call (Decision.permissions, .obligations: member → its answer)."""
+    permissions, obligations = decision.permissions("procédure"), decision.obligations("publicité")
+    allowed = [p for p in PROCEDURES if permissions[p] == "allowed"]
+    owed = [p for p in PUBLICITIES if obligations[p] == "mandatory"]
+    return allowed, owed
+
+
 def read_statuses(decision: Any) -> tuple[list[str], list[str]]:
     """The same through the full conclusions (Decision.status: grounds, pending rules, missing facts)."""
     allowed = [p for p in PROCEDURES if decision.status("procédure", p).permission == "allowed"]

@@ -265,7 +265,19 @@ class Rulebook:
         base = Decision.__new__(Decision)
         program = self.program
         _decision.Decision.__init__(
-            base, self.checked, dt.date.min, None, None, None, __version__, items=program.items, reads=program.reads, mode="presumptions", index=program.item_index, readers=program.readers
+            base,
+            self.checked,
+            dt.date.min,
+            None,
+            None,
+            None,
+            __version__,
+            items=program.items,
+            reads=program.reads,
+            mode="presumptions",
+            index=program.item_index,
+            readers=program.readers,
+            enum_readers=program.enum_readers,
         )
         shared = {k: v for k, v in vars(base).items() if k not in ("date", "facts", "_result", "_at")}
         return type("Decision", (Decision,), {**shared, "_engine": self, "__module__": __name__, "__qualname__": "Decision", "__doc__": Decision.__doc__})

@@ -135,6 +135,13 @@ def compute_status(item: Item, a: tuple[Any, ...], label: str) -> Status:
     return Status(item.enum, item.member, label, permission, obligation, tuple(grounds), tuple(pending), tuple(refused), missing, tuple(unencoded))
 
 
+def _enum_readers(items: tuple[Item, ...]) -> dict[str, tuple[Any, Any]]:
+    """Per enumeration, its two readers (a Decision built by hand; the API passes the rulebook's, built once)."""
+    from cpc_rules.engine.compile import compile_enum_reader
+
+    return {e: compile_enum_reader([(it.member, it.permits, it.forbids, it.obliges, it.unencoded) for it in items if it.enum == e]) for e in dict.fromkeys(it.enum for it in items)}
+
+
 def item_index(items: tuple[Item, ...]) -> dict[tuple[str, str], int]:
     """(enumeration, member) → position in `items`: built once per rulebook (Program.item_index), not per decision."""
     return {(it.enum, it.member): i for i, it in enumerate(items)}
@@ -172,6 +179,7 @@ class Decision:
         alternative: Callable[[Decision, dict[str, Any]], Decision] | None = None,
         index: dict[tuple[str, str], int] | None = None,
         readers: tuple[tuple[Any, Any], ...] | None = None,
+        enum_readers: dict[str, tuple[Any, Any]] | None = None,
     ) -> None:
         self.rulebook = rulebook
         self.date = date
@@ -189,6 +197,8 @@ class Decision:
         # (enumeration, member) → its permission reader, its obligation reader: one lookup per read
         self._permission_of = {k: self._readers[i][0] for k, i in self._item_index.items()}
         self._obligation_of = {k: self._readers[i][1] for k, i in self._item_index.items()}
+        # enumeration → its members' permissions, its members' obligations (the API passes the rulebook's)
+        self._enum_readers = enum_readers if enum_readers is not None else _enum_readers(items)
         self._reads = reads
         self._strict_run = strict_run
         self._tracer = tracer
@@ -284,6 +294,27 @@ class Decision:
         if read is None or result is None or (self.focus is not None and enum not in self.focus):
             return None
         return read(result[0])  # type: ignore[no-any-return]
+
+    def permissions(self, enum: str) -> dict[str, Permission | None] | None:
+        """Every member of `enum` concluded on → its permission (as `permission`), in one call.
+
+        Reading which procedures are allowed costs one call, not one per procedure; an
+        undetermined member is in the dict as such, never left out. None when out of the
+        period or of the focus, or when no rule concludes on this enumeration.
+        """
+        readers = self._enum_readers.get(enum)
+        result = self._result
+        if readers is None or result is None or (self.focus is not None and enum not in self.focus):
+            return None
+        return readers[0](result[0])  # type: ignore[no-any-return]  # compiled per enumeration (engine/compile.py, compile_enum_reader)
+
+    def obligations(self, enum: str) -> dict[str, Obligation | None] | None:
+        """Every member of `enum` concluded on → its obligation (as `obligation`), in one call."""
+        readers = self._enum_readers.get(enum)
+        result = self._result
+        if readers is None or result is None or (self.focus is not None and enum not in self.focus):
+            return None
+        return readers[1](result[0])  # type: ignore[no-any-return]
 
     def value(self, name: str) -> Any:
         for d in self.rulebook.definitions:

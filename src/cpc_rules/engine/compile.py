@@ -209,6 +209,41 @@ def compile_reader(permits: tuple[int, ...], forbids: tuple[int, ...], obliges: 
     return namespace["permission"], namespace["obligation"]
 
 
+def compile_enum_reader(items: list[tuple[str, tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]]) -> tuple[Callable[[Any], dict[str, Any]], Callable[[Any], dict[str, Any]]]:
+    """Two functions of the activations for one enumeration: every member's permission, every member's obligation.
+
+    `items`: (member, permits, forbids, obliges, unencoded) of each member concluded on. The
+    same answers as compile_reader's functions, member by member (tests/test_fast_path.py),
+    as one expression per member in one dict: reading the allowed procedures is one call,
+    not one per procedure. Member names are constants (`M[i]`), never spliced into the code.
+    """
+
+    def any_(rules: tuple[int, ...], test: str) -> str:
+        return "(" + " or ".join(f"a[{r}] {test}" for r in rules) + ")" if rules else "False"
+
+    perm, obl = [], []
+    for i, (_, permits, forbids, obliges, unencoded) in enumerate(items):
+        u = any_(unencoded, "is not False")
+        if not (permits or forbids):
+            perm.append(f"M[{i}]: None")
+        elif permits:  # as compile_reader: undetermined if a `non encodé` rule may apply; forbidden; allowed; undetermined; not allowed
+            perm.append(
+                f"M[{i}]: 'undetermined' if {u} else 'forbidden' if {any_(forbids, 'is True')} else "
+                f"'allowed' if {any_(permits, 'is True')} and not {any_(forbids, 'is not False')} else "
+                f"'undetermined' if {any_(permits, 'is not False')} or {any_(forbids, 'is not False')} else 'not_allowed'"
+            )
+        else:
+            perm.append(f"M[{i}]: 'undetermined' if {u} else 'forbidden' if {any_(forbids, 'is True')} else 'undetermined' if {any_(forbids, 'is not False')} else None")
+        if not obliges:
+            obl.append(f"M[{i}]: None")
+        else:
+            obl.append(f"M[{i}]: 'undetermined' if {u} else 'mandatory' if {any_(obliges, 'is True')} else 'undetermined' if {any_(obliges, 'is not False')} else 'not_mandatory'")
+    text = "def permissions(a):\n    return {" + ", ".join(perm) + "}\ndef obligations(a):\n    return {" + ", ".join(obl) + "}\n"
+    namespace: dict[str, Any] = {"M": tuple(m for m, *_ in items), "__builtins__": {}}
+    exec(compile(text, "<cpc-rules enumeration reader>", "exec"), namespace)  # noqa: S102 - built from rule indices only
+    return namespace["permissions"], namespace["obligations"]
+
+
 def _too_complex(rb: ir.Rulebook, gens: list[_Gen], e: BaseException) -> Diagnostic:
     """The rule whose code Python could not compile (or the last one generated), as a located E107."""
     rule: ir.RuleInfo | None = None

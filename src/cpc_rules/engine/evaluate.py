@@ -15,7 +15,7 @@ import attrs
 
 from cpc_rules import ir, values
 from cpc_rules.diagnostics import CpcError, Diagnostic, did_you_mean
-from cpc_rules.engine.compile import compile_reader, compile_rulebook, compile_typing
+from cpc_rules.engine.compile import compile_enum_reader, compile_reader, compile_rulebook, compile_typing
 from cpc_rules.engine.runtime import Faults, Unknown
 
 NOT_EVALUATED = object()  # a node the traced run did not reach (short-circuit, rule not in force)
@@ -62,6 +62,11 @@ class Program:
         self.items = self._items()
         self.item_index = {(it.enum, it.member): i for i, it in enumerate(self.items)}
         self.readers = tuple(it.readers() for it in self.items)  # per member: its permission and obligation, read from the activations
+        # per enumeration concluded on: every member's permission, every member's obligation, in one call each
+        self.enum_readers = {
+            e: compile_enum_reader([(it.member, it.permits, it.forbids, it.obliges, it.unencoded) for it in self.items if it.enum == e])
+            for e in dict.fromkeys(it.enum for it in self.items)
+        }
         # the members some rule obliges and another forbids: only those can raise a deontic conflict
         self._deontic = tuple((it.member, it.obliges, it.forbids) for it in self.items if it.obliges and it.forbids)
         self.missing = tuple(Unknown(frozenset({f.name})) for f in rb.facts)
