@@ -11,6 +11,12 @@ which the trace is rebuilt (engine/trace.py), and `run_known` computes it for a
 situation whose facts are all known: then no value met during the run can be
 unknown (an Unknown only ever stems from a fact), so it leaves out every
 unknown-value guard and Kleene branch; the caller (Program.run) picks it.
+`run_known_traced` is `run_traced` for such a situation (the same node values).
+
+Small helpers are generated from the same shapes: the reader of one member's
+permission and obligation (`compile_reader`), of a whole enumeration's
+(`compile_enum_reader`), and the typing of a small rulebook's situation
+(`compile_typing`).
 """
 
 from __future__ import annotations
