@@ -7,6 +7,9 @@ parameters and tables, articles in and out of force, lists) and generated situat
 - `Decision.permission` / `.obligation` (read straight from the activations by functions
   compiled per member, engine/compile.py `compile_reader`) equal
   `Decision.status(…).permission` / `.obligation` (the full Status) on every member;
+  `Decision.permissions(enum)` / `.obligations(enum)` (one generated dict per enumeration,
+  `compile_enum_reader`) equal those reads member by member, and on random mixes of rules
+  and activations the enumeration reader equals the member readers;
 - the typing of a fact (`values.coercer`, fast paths for values already typed) gives
   exactly what `values.coerce` gives, value or error;
 - the generated function for situations whose facts are all known (`run_known`: no
@@ -31,8 +34,8 @@ from typing import Any
 
 from helpers import rulebook, with_rules
 from hypothesis import HealthCheck, assume, given, settings
-from pytest import raises as pytest_raises
 from hypothesis import strategies as st
+from pytest import raises as pytest_raises
 from test_columns import AMOUNTS, DATES, FACT_VALUES, rulebooks, situations
 
 from cpc_rules import ir, values
@@ -265,8 +268,8 @@ def test_prepare_equals_typing_then_presuming(text: str, items: list[dict[str, A
         return given, facts, used, prog.all_known(facts)
 
     for situation in items:
-        expected = _outcome_of(lambda: separate(situation))
-        got = _outcome_of(lambda: prog.prepare(situation, presume))
+        expected = _outcome_of(lambda situation=situation: separate(situation))  # type: ignore[misc]
+        got = _outcome_of(lambda situation=situation: prog.prepare(situation, presume))  # type: ignore[misc]
         assert got == expected, situation
         if got[0] == "ok":
             given, facts, used, _ = got[1]
@@ -299,7 +302,7 @@ def test_the_known_traced_function_records_what_the_traced_one_records(text: str
         if not known:
             continue
 
-        def traced(fn: Any) -> Any:
+        def traced(fn: Any, facts: list[Any] = facts, at: AtDate = at) -> Any:
             v = [NOT_EVALUATED] * len(rb.checked.nodes)
             try:
                 a, d = fn(facts, at.params, at.active, at.needed, v)
