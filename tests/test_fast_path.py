@@ -336,7 +336,8 @@ def _decision_through_the_constructor(rb: Any, situation: dict[str, Any], date: 
     d = Decision(
         rb.checked, date, facts, result, at, __version__, items=prog.items, reads=prog.reads, mode="presumptions" if presume else "strict", focus=rb.focus(focus), index=prog.item_index, readers=prog.readers
     )
-    d._engine, d._situation, d._given, d._presumed_idx, d._presume = rb, situation, given, presumed, presume
+    if at is not None:  # out of the coverage, decide set none of them: no presumption listed as applied
+        d._engine, d._situation, d._given, d._presumed_idx, d._presume = rb, situation, given, presumed, presume
     return d
 
 

@@ -242,13 +242,13 @@ class Rulebook:
         d.date, d.facts, d._at, d._situation, d._given = date, facts, at_date, situation, given
         if not presumptions:
             d.mode, d._presume = "strict", False
-        if presumed:
-            d._presumed_idx = presumed
         if focus_names is not None:
             d.focus = focus_names
-        if at_date is None:  # outside the rulebook's coverage: no conclusion, no presumption relied on
+        if at_date is None:  # outside the rulebook's coverage: no conclusion, no presumption relied on (nor listed as applied)
             d._result = None
             return d
+        if presumed:
+            d._presumed_idx = presumed
         try:
             d._result = program.run_prepared(facts, at_date, known, trace)
         except EvaluationError as e:
