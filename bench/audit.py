@@ -2,7 +2,7 @@
 
     PYTHONPATH=src python bench/audit.py sample  [DATA…] [--jobs 1 2]      # the shared DECP sample
     PYTHONPATH=src python bench/audit.py million [--n 1000000]             # decisions/s, procédure + publicité
-    PYTHONPATH=src python bench/audit.py memory  [--sizes 100000 200000]   # peak RSS of `cpc-rules audit`
+    PYTHONPATH=src python bench/audit.py memory  [--sizes 100000 200000] [--tmp DIR]  # peak RSS of `cpc-rules audit`
 
 Run from the repository root. Nothing in CI runs this file. The machine is shared: rates are in
 CPU time of the process (and its children) unless said, and ratios are taken within one run.
@@ -211,9 +211,11 @@ def write_records(path: Path, n: int, seed: int = 1) -> None:
             f.write(prev)
 
 
-def memory(sizes: list[int], jobs: int) -> None:
+def memory(sizes: list[int], jobs: int, where: str | None = None) -> None:
     rows = []
-    with tempfile.TemporaryDirectory(prefix="cpc-audit-bench-") as tmp:
+    if where:
+        Path(where).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="cpc-audit-bench-", dir=where) as tmp:
         for n in sizes:
             data = Path(tmp) / f"decp_{n}.jsonl"
             write_records(data, n)
@@ -255,13 +257,14 @@ def main() -> None:
     p = sub.add_parser("memory")
     p.add_argument("--sizes", nargs="+", type=int, default=[100_000, 200_000])
     p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--tmp", default=None, help="folder for the generated files and the reports (default: the system's temporary folder)")
     a = ap.parse_args()
     if a.what == "sample":
         sample(a.data, a.jobs)
     elif a.what == "million":
         million(a.n, a.one, a.seed)
     else:
-        memory(a.sizes, a.jobs)
+        memory(a.sizes, a.jobs, a.tmp)
 
 
 if __name__ == "__main__":

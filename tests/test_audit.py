@@ -131,6 +131,7 @@ def test_procedures(label, member):
         ("21750001600019", "Commune de Exemple", None, "commune", "autre_pouvoir_adjudicateur", True),
         ("21750001600019", "", None, "commune", "autre_pouvoir_adjudicateur", True),  # SIREN prefix alone
         ("22530001300014", "", None, "département", "autre_pouvoir_adjudicateur", True),
+        ("20005478100022", "", None, "collectivité ou établissement public local", "autre_pouvoir_adjudicateur", True),  # 200…: a recent number
         ("55655032500030", "Mairie de Machilly", None, "commune", "autre_pouvoir_adjudicateur", True),  # the name wins
         ("11000001500011", "", None, "État (services)", "autorité_centrale", True),
         ("21660141600014", "Commune de Port-Vendres", None, "commune", "autre_pouvoir_adjudicateur", True),  # not a port
@@ -859,8 +860,8 @@ def test_decider_over_processes_gives_the_same_verdicts(rb):
     assert got == expected and len(got) == len(cs)
 
 
-def test_linker_keeps_a_digest_per_contract_not_the_record():
-    """Two passes over the same records give `link`'s answer; what the linker keeps is the digests."""
+def test_linker_keeps_its_rows_on_disk_not_in_memory():
+    """Two passes over the same records give `link`'s answer; what the linker keeps is rows of a store on disk."""
     from cpc_rules.audit.mapping import Linker
 
     raws = [
@@ -870,14 +871,24 @@ def test_linker_keeps_a_digest_per_contract_not_the_record():
     ]
     first = [mapping.map_record(Raw("t.jsonl", f"ligne {k}", "json", r)) for k, r in enumerate(raws)]
     linker = Linker()
-    for k, c in enumerate(first):
-        linker.see(k, c)
-    linker.finish()
-    assert all(isinstance(k, bytes) and len(k) == 12 for k in linker.best) and len(linker.best) == 2
-    again = [mapping.map_record(Raw("t.jsonl", f"ligne {k}", "json", r)) for k, r in enumerate(raws)]
-    kept = [linker.apply(k, c) for k, c in enumerate(again)]
-    assert kept[:2] == [None, None] and kept[2] == (1, again[1].rid)
-    assert again[0].group_size == again[1].group_size == 2 and again[0].group_total == Decimal(80000)
+    try:
+        for k, c in enumerate(first):
+            linker.see(k, c)
+        linker.finish()
+        assert [tuple(r) for r in linker.store.execute("SELECT pos, kept FROM link_dups")] == [(2, 1)]
+        assert all(isinstance(k, bytes) and len(k) == 12 for (k,) in linker.store.execute("SELECT k FROM link_kept"))
+        again = [mapping.map_record(Raw("t.jsonl", f"ligne {k}", "json", r)) for k, r in enumerate(raws)]
+        kept = [linker.apply(k, c) for k, c in enumerate(again)]
+        assert kept[:2] == [None, None] and kept[2] == (1, again[1].rid)
+        assert again[0].group_size == again[1].group_size == 2 and again[0].group_total == Decimal(80000)
+        assert str(again[0].group_total) == "80000.00"
+        # asked again, out of order: the same answers
+        assert linker.apply(2, again[2]) == (1, again[1].rid) and linker.apply(0, again[0]) is None
+        folder = Path(linker.store.dir)
+        assert folder.is_dir()
+    finally:
+        linker.close()
+    assert not folder.exists()  # the store is deleted
 
 
 def test_large_input_is_read_twice_with_the_same_report(tmp_path, monkeypatch):
@@ -895,3 +906,78 @@ def test_large_input_is_read_twice_with_the_same_report(tmp_path, monkeypatch):
         assert (tmp_path / "kept" / name).read_text(encoding="utf-8").split("Durée")[0] == (tmp_path / "again" / name).read_text(encoding="utf-8").split("Durée")[0]
     kept.pop("mesures", None), again.pop("mesures", None)
     assert kept == again
+
+
+@settings(max_examples=_EXAMPLES, deadline=None)
+@given(records=st.lists(_raw_contract, min_size=1, max_size=40), order=st.randoms(use_true_random=False))
+def test_linker_on_disk_gives_the_in_memory_answer(records, order):
+    """mapping.Linker (rows on disk, two passes) and mapping.link (dicts in memory): the same duplicates, lot sizes, totals and notes."""
+    from cpc_rules.audit.mapping import Linker, link
+
+    def mapped():
+        return [mapping.map_record(Raw("g.jsonl", f"ligne {k + 1}", "json", r), today=dt.date(2030, 1, 1)) for k, r in enumerate(records)]
+
+    ref = mapped()
+    dup = link(ref)
+    first, again = mapped(), mapped()
+    linker = Linker()
+    try:
+        for k, c in enumerate(first):
+            linker.see(k, c)
+        linker.finish()
+        got = {k: kept for k, c in enumerate(again) if (kept := linker.apply(k, c)) is not None}
+        assert {k: v[0] for k, v in got.items()} == dup
+        assert all(v[1] == ref[v[0]].rid for v in got.values())
+        for k in range(len(ref)):
+            if k not in dup:
+                assert (again[k].group_size, again[k].group_total, again[k].notes) == (ref[k].group_size, ref[k].group_total, ref[k].notes)
+                assert str(again[k].group_total) == str(ref[k].group_total)
+        # asked in another order (a restart of the read), the same answers
+        ks = list(range(len(ref)))
+        order.shuffle(ks)
+        for k in ks:
+            c = mapped()[k]
+            kept = linker.apply(k, c)
+            assert (kept[0] if kept else None) == dup.get(k)
+    finally:
+        linker.close()
+
+
+def test_report_is_the_same_when_everything_spills(tmp_path, monkeypatch):
+    """The store on disk forced to its smallest (a row per write, a 64 KiB page cache) and the files read twice:
+    the same verdicts, summary and HTML report; the temporary folder is gone from the output folder."""
+    import cpc_rules.audit as audit_mod
+    from cpc_rules.audit import spill
+
+    lines = []
+    for k in range(60):  # small purchases of one buyer (splitting leads), linked lots, republished copies, loi Climat leads
+        rec = {
+            "id": f"S{k}",
+            "acheteur": {"id": "21750001600019", "nom": "Commune de Paris"},
+            "nature": "Marché",
+            "objet": f"Opération {k // 3} : Lot {k % 3 + 1}" if k % 4 == 0 else "Fournitures de bureau",
+            "codeCPV": "30192000",
+            "procedure": "Marché passé sans publicité ni mise en concurrence préalable" if k % 2 else "Procédure adaptée",
+            "dateNotification": f"{2024 + k % 3}-{9 + k % 3:02d}-{1 + k % 5:02d}",
+            "montant": 21000 + 1000 * (k % 13),
+            "considerationsEnvironnementales": {"considerationEnvironnementale": ["Pas de considération environnementale"]},
+            "considerationsSociales": {"considerationSociale": ["Clause sociale" if k % 5 == 0 else "Pas de considération sociale"]},
+        }
+        if k >= 54:  # three lots of one operation, notified together
+            rec.update(objet=f"Réfection de l'école : Lot {k % 3 + 1}", dateNotification="2025-10-02")
+        lines += [json.dumps(rec, ensure_ascii=False)] * (2 if k % 7 == 0 else 1)
+    (tmp_path / "gen.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = [FIXTURES, tmp_path / "gen.jsonl"]
+    ref = run_audit(data, out_dir=tmp_path / "ref")
+    monkeypatch.setattr(spill, "BATCH", 1)
+    monkeypatch.setattr(spill, "CACHE_KIB", 64)
+    monkeypatch.setattr(audit_mod, "KEEP", 3)
+    got = run_audit(data, out_dir=tmp_path / "spilled")
+    for name in ("verdicts.jsonl", "summary.txt", "report.html", "loi_climat.jsonl"):
+        assert (tmp_path / "ref" / name).read_bytes() == (tmp_path / "spilled" / name).read_bytes(), name
+    ref.pop("mesures"), got.pop("mesures")
+    assert ref == got
+    # the spilled parts were exercised: duplicates, linked lots, splitting leads, loi Climat leads
+    assert ref["verdicts"]["doublon"] > 2 and ref["motifs"]["fractionnement"] and ref["achats_responsables"]["loi_climat_nombre"] > 0
+    assert any('"lots_liés": 3' in line for line in (tmp_path / "ref" / "verdicts.jsonl").read_text(encoding="utf-8").splitlines())
+    assert sorted(p.name for p in (tmp_path / "spilled").iterdir()) == ["loi_climat.jsonl", "report.html", "summary.json", "summary.txt", "verdicts.jsonl"]

@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from cpc_rules.audit import mapping, patterns, read, report, responsible, verdicts
+from cpc_rules.audit import mapping, patterns, read, report, responsible, spill, verdicts
 
 
 KEEP = 50_000  # records kept mapped between the passes (about 2 KB each); beyond, the files are read twice
+LEADS_FILE = "loi_climat.jsonl"  # every loi Climat lead, when there are more than the summary keeps
 
 
 def run_audit(
@@ -42,11 +43,22 @@ def run_audit(
 
     rb = rulebook or default_rulebook()
     paths = list(paths)
+    out = Path(out_dir) if out_dir else None
+    store = spill.Store(out)  # what is kept per contract, on disk; deleted at the end
+    try:
+        return _run(paths, rb, store, out, jobs, progress, batch)
+    finally:
+        store.close()
+
+
+def _run(
+    paths: list[str | Path], rb: Any, store: spill.Store, out: Path | None, jobs: int, progress: Callable[[str], None] | None, batch: bool
+) -> dict[str, Any]:
     today = dt.date.today()  # the same in both passes: a record maps the same way twice
     t0 = time.perf_counter()
     files: dict[str, dict[str, Any]] = {}
     skipped: list[dict[str, str]] = []
-    linker = mapping.Linker()
+    linker = mapping.Linker(store)
     kept: list[mapping.Contract | dict[str, Any]] | None = []  # the mapped records while they are few (KEEP)
     n = 0
     for r in read.read(paths):  # pass 1: count, and what links the records
@@ -80,11 +92,10 @@ def run_audit(
     t_read = time.perf_counter()
 
     tally = report.Tally()
-    bunch, split = patterns.Bunching(rb), patterns.Splitting(rb)
+    bunch, split = patterns.Bunching(rb), patterns.Splitting(rb, store)
     ind, spaser = responsible.Indicators(), responsible.Spaser(rb)
-    climate: list[dict[str, Any]] = []
+    climate = responsible.Leads(out / LEADS_FILE if out else None)
     years: set[int] = set()
-    out = Path(out_dir) if out_dir else None
     sink = None
     if out:
         out.mkdir(parents=True, exist_ok=True)
@@ -112,15 +123,13 @@ def run_audit(
                 if isinstance(c, dict):
                     pending.append(c)
                     continue
-                kept = linker.apply(pos - 1, c)
-                if kept is not None:
-                    pending.append(verdicts.duplicate(c, kept[1]))
+                dup = linker.apply(pos - 1, c)
+                if dup is not None:
+                    pending.append(verdicts.duplicate(c, dup[1]))
                     continue
                 for acc in (bunch, split, ind, spaser):
                     acc.add(c)
-                lead = responsible.climate_lead(rb, c)
-                if lead is not None:
-                    climate.append(lead)
+                climate.add(responsible.climate_lead(rb, c))
                 if c.year:
                     years.add(c.year)
                 pending.append(len(todo))
@@ -131,6 +140,8 @@ def run_audit(
     finally:
         if sink:
             sink.close()
+        climate.close()
+        linker.close()
     t_decide = time.perf_counter()
     extra = {
         "recueil": {"titre": rb.checked.title if hasattr(rb.checked, "title") else "", "empreinte": rb.digest},
@@ -139,7 +150,7 @@ def run_audit(
             "indicateurs": ind.result(),
             "objectifs_nationaux": responsible.national_targets(rb, sorted(years)),
             "spaser": spaser.result(),
-            "loi_climat": climate,
+            **climate.result(),
         },
     }
     t_end = time.perf_counter()

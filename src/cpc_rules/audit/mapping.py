@@ -191,7 +191,9 @@ _NAME_RULES: list[tuple[re.Pattern[str], str, str | None, bool | None]] = [
     (re.compile(r"\bSYNDICAT\b|\bSIVOM\b|\bSIVU\b|\bSMICTOM\b|\bSICTOM\b|\bSMIRTOM\b|\bPETR\b"), "syndicat", "autre_pouvoir_adjudicateur", True),
 ]
 
-# SIREN prefixes of the public sector (INSEE numbering practice, not a legal rule: "à confirmer").
+# SIREN prefixes of the public sector (INSEE numbering practice, not a legal rule: "à confirmer"; checked
+# against the buyers' names in ../shared/data/decp, docs/audit-rules.md). 20 is a range of recent numbers,
+# not a kind: communes nouvelles, EPCI and the regions merged in 2016 are numbered 200…
 _SIREN_RULES: list[tuple[str, str, str | None, bool | None]] = [
     ("21", "commune", "autre_pouvoir_adjudicateur", True),
     ("22", "département", "autre_pouvoir_adjudicateur", True),
@@ -199,7 +201,7 @@ _SIREN_RULES: list[tuple[str, str, str | None, bool | None]] = [
     ("24", "EPCI", "autre_pouvoir_adjudicateur", True),
     ("25", "syndicat", "autre_pouvoir_adjudicateur", True),
     ("26", "établissement public local (dont santé)", "autre_pouvoir_adjudicateur", None),
-    ("20", "établissement public local", "autre_pouvoir_adjudicateur", True),
+    ("20", "collectivité ou établissement public local", "autre_pouvoir_adjudicateur", True),
     ("27", "établissement public local", "autre_pouvoir_adjudicateur", True),
     ("28", "établissement public local", "autre_pouvoir_adjudicateur", True),
     ("11", "État (services)", "autorité_centrale", True),
@@ -554,18 +556,40 @@ def link(contracts: list[Contract]) -> dict[int, int]:
     per titulaire) has one key (buyer, id, notification date, amount): the richest form is kept (JSON
     before CSV, then the version with the most modifications). Lots are linked when one buyer notifies,
     on one day, records whose objects name a lot of the same operation; each gets the sum of their amounts.
-    (The same as `Linker` over a list held in memory.)
+    Everything held in memory: the reference `Linker` (which keeps it on disk) is tested against.
     """
-    linker = Linker()
+    best: dict[tuple[Any, ...], tuple[int, int, int]] = {}  # key → (form rank, -modifications, index)
     for i, c in enumerate(contracts):
-        linker.see(i, c)
-    linker.finish()
-    dup: dict[int, int] = {}
+        if c.buyer_id or c.contract_id:
+            rank = (FORM_RANK.get(c.form, 9), -c.modifications)
+            cur = best.get(c.dedup_key)
+            if cur is None or rank < cur[:2]:
+                best[c.dedup_key] = (*rank, i)
+    dup = {i: best[c.dedup_key][2] for i, c in enumerate(contracts) if (c.buyer_id or c.contract_id) and best[c.dedup_key][2] != i}
+    per_group: dict[tuple[Any, ...], dict[str, Decimal | None]] = {}
+    counts: dict[tuple[Any, ...], int] = {}
     for i, c in enumerate(contracts):
-        kept = linker.apply(i, c)
-        if kept is not None:
-            dup[i] = kept[0]
+        if i in dup or c.lot is None or c.date is None or c.kind != "marché":
+            continue
+        g = (c.buyer_id, c.lot[0], c.date)
+        per_lot = per_group.setdefault(g, {})
+        counts[g] = counts.get(g, 0) + 1
+        # one amount per lot number: a lot published twice (two titulaires, two versions) is counted once, at its largest
+        a = per_lot.get(c.lot[1], Decimal(0))
+        per_lot[c.lot[1]] = None if a is None or c.amount is None else max(a, c.amount)
+    for i, c in enumerate(contracts):
+        if i in dup or c.lot is None or c.date is None or c.kind != "marché":
+            continue
+        g = (c.buyer_id, c.lot[0], c.date)
+        amounts = list(per_group[g].values())
+        c.group_size = len(amounts)
+        c.group_total = sum(amounts, Decimal(0)) if all(a is not None for a in amounts) else None  # type: ignore[arg-type]
+        if len(amounts) < counts[g]:
+            c.notes.append(TWICE)
     return dup
+
+
+TWICE = "lots liés : un numéro de lot publié plusieurs fois, compté une fois à son plus fort montant"
 
 
 def _digest(key: tuple[Any, ...]) -> bytes:
@@ -573,57 +597,89 @@ def _digest(key: tuple[Any, ...]) -> bytes:
     return hashlib.blake2b(repr(key).encode("utf-8", "surrogatepass"), digest_size=12).digest()
 
 
+def _cents(a: Decimal | None) -> int | None:
+    """An amount (quantized to the cent by parse_amount) as whole cents: exact sums and maxima in SQL."""
+    return None if a is None else int(a * 100)
+
+
 class Linker:
-    """`link` over a stream, in two passes, keeping per record only a digest of its key (not the record).
+    """`link` over a stream, in two passes, keeping on disk (spill.Store) what it needs per record.
 
     Pass 1: `see(position, contract)` for every mapped record; `finish()`; pass 2: `apply(position,
-    contract)` on the same records mapped again, in any order: it sets the linked lots' size, total and
-    note, and returns (position, rid) of the record kept when this one is a duplicate, else None.
-    Memory: one entry per distinct contract key (about 200 bytes) and one per lot record until `finish`.
+    contract)` on the same records mapped again (fastest in input order): it sets the linked lots'
+    size, total and note, and returns (position, rid) of the record kept when this one is a duplicate,
+    else None. Per record, a row on disk (a 12-byte digest of its key, its form's rank, its position
+    and id; a lot also its group's digest, number and amount in cents); in memory, only sqlite's page
+    cache and batches of rows: the memory does not grow with the records. `close()` deletes the store.
     """
 
-    def __init__(self) -> None:
-        self.best: dict[bytes, tuple[int, int, int, str]] = {}  # key digest → (form rank, -modifications, position, rid)
-        self._lots: list[tuple[int, bytes | None, bytes, str, Decimal | None]] = []  # (position, key digest, group digest, lot number, amount)
-        self.groups: dict[bytes, tuple[int, Decimal | None, bool]] = {}  # group digest → (lots, total, a lot number published twice)
+    def __init__(self, store: Any = None) -> None:
+        from cpc_rules.audit.spill import Store
+
+        self._own = store is None
+        self.store = store if store is not None else Store()
+        self.store.table("link_recs", "k BLOB, r0 INTEGER, r1 INTEGER, pos INTEGER, rid TEXT")
+        self.store.table("link_lots", "pos INTEGER, k BLOB, g BLOB, num TEXT, cents INTEGER")
+        self._dups: Any = None
+        self._lots: Any = None
 
     def see(self, pos: int, c: Contract) -> None:
         k = None
         if c.buyer_id or c.contract_id:
             k = _digest(c.dedup_key)
-            rank = (FORM_RANK.get(c.form, 9), -c.modifications)
-            cur = self.best.get(k)
-            if cur is None or rank < cur[:2]:
-                self.best[k] = (*rank, pos, c.rid)
+            self.store.add("link_recs", (k, FORM_RANK.get(c.form, 9), -c.modifications, pos, c.rid))
         if c.lot is not None and c.date is not None and c.kind == "marché":
-            self._lots.append((pos, k, _digest((c.buyer_id, c.lot[0], c.date)), c.lot[1], c.amount))
+            self.store.add("link_lots", (pos, k, _digest((c.buyer_id, c.lot[0], c.date)), c.lot[1], _cents(c.amount)))
 
     def finish(self) -> None:
-        members: dict[bytes, dict[str, Decimal | None]] = {}
-        counts: dict[bytes, int] = {}
-        for pos, k, g, num, amount in self._lots:
-            if k is not None and self.best[k][2] != pos:
-                continue  # a duplicate is not a lot of its own
-            per_lot = members.setdefault(g, {})
-            counts[g] = counts.get(g, 0) + 1
-            # one amount per lot number: a lot published twice (two titulaires, two versions) is counted once, at its largest
-            a = per_lot.get(num, Decimal(0))
-            per_lot[num] = None if a is None or amount is None else max(a, amount)
-        for g, per_lot in members.items():
-            amounts = list(per_lot.values())
-            total = sum(amounts, Decimal(0)) if all(a is not None for a in amounts) else None  # type: ignore[arg-type]
-            self.groups[g] = (len(per_lot), total, len(per_lot) < counts[g])
-        self._lots = []
+        """Decide, in SQL on disk, which record each duplicate stands for and the size and total of each lot group."""
+        from cpc_rules.audit.spill import Ordered
+
+        db = self.store
+        db.flush("link_recs")
+        db.flush("link_lots")
+        # the record kept per key: the best form, then the most modifications, then the first read
+        db.execute(
+            "CREATE TABLE link_kept AS SELECT k, pos, rid FROM (SELECT k, pos, rid, ROW_NUMBER() OVER (PARTITION BY k ORDER BY r0, r1, pos) AS n FROM link_recs) WHERE n = 1"
+        )
+        db.execute("CREATE INDEX link_kept_k ON link_kept (k)")
+        db.execute(
+            "CREATE TABLE link_dups AS SELECT r.pos AS pos, kp.pos AS kept, kp.rid AS rid FROM link_recs r JOIN link_kept kp ON kp.k = r.k WHERE kp.pos != r.pos"
+        )
+        db.execute("CREATE INDEX link_dups_pos ON link_dups (pos)")
+        db.execute("DROP TABLE link_recs")
+        # lots that are not duplicates; one amount per lot number (its largest; unknown if one is unknown)
+        db.execute("CREATE TABLE link_lots_kept AS SELECT l.pos, l.g, l.num, l.cents FROM link_lots l WHERE NOT EXISTS (SELECT 1 FROM link_dups d WHERE d.pos = l.pos)")
+        db.execute("DROP TABLE link_lots")
+        db.execute(
+            "CREATE TABLE link_groups AS SELECT g, COUNT(*) AS size, CASE WHEN COUNT(*) = COUNT(cents) THEN SUM(cents) END AS cents, SUM(n) > COUNT(*) AS twice "
+            "FROM (SELECT g, num, CASE WHEN COUNT(*) = COUNT(cents) THEN MAX(cents) END AS cents, COUNT(*) AS n FROM link_lots_kept GROUP BY g, num) GROUP BY g"
+        )
+        db.execute("CREATE INDEX link_groups_g ON link_groups (g)")
+        db.execute(
+            "CREATE TABLE link_lot_info AS SELECT l.pos AS pos, gr.size AS size, gr.cents AS cents, gr.twice AS twice FROM link_lots_kept l JOIN link_groups gr ON gr.g = l.g"
+        )
+        db.execute("CREATE INDEX link_lot_info_pos ON link_lot_info (pos)")
+        self._dups = Ordered(db, "SELECT pos, kept, rid FROM link_dups WHERE pos >= ? ORDER BY pos")
+        self._lots = Ordered(db, "SELECT pos, size, cents, twice FROM link_lot_info WHERE pos >= ? ORDER BY pos")
 
     def apply(self, pos: int, c: Contract) -> tuple[int, str] | None:
         if c.buyer_id or c.contract_id:
-            best = self.best[_digest(c.dedup_key)]
-            if best[2] != pos:
-                return best[2], best[3]
+            d = self._dups.get(pos)
+            if d is not None:
+                return d[1], d[2]
         if c.lot is not None and c.date is not None and c.kind == "marché":
-            size, total, twice = self.groups[_digest((c.buyer_id, c.lot[0], c.date))]
-            c.group_size = size
-            c.group_total = total
-            if twice:
-                c.notes.append("lots liés : un numéro de lot publié plusieurs fois, compté une fois à son plus fort montant")
+            info = self._lots.get(pos)
+            if info is not None:
+                c.group_size = info[1]
+                c.group_total = None if info[2] is None else Decimal(info[2]).scaleb(-2)
+                if info[3]:
+                    c.notes.append(TWICE)
         return None
+
+    def close(self) -> None:
+        for o in (self._dups, self._lots):
+            if o is not None:
+                o.close()
+        if self._own:
+            self.store.close()

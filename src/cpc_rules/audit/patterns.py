@@ -107,57 +107,88 @@ def splitting(rb: Any, contracts: Iterable[Contract]) -> list[dict[str, Any]]:
     """R2121-4 leads: one buyer, one CPV group (3 digits), one year, one nature, several contracts each under a
     threshold whose sum reaches it. Dispense: contracts passed without publicity; formalised: MAPA contracts."""
     acc = Splitting(rb)
-    for c in contracts:
-        acc.add(c)
-    return acc.result()
+    try:
+        for c in contracts:
+            acc.add(c)
+        return acc.result()
+    finally:
+        acc.close()
 
 
 class Splitting:
-    """`splitting` one contract at a time (`add`): per group, its count, total, first records and a name."""
+    """`splitting` one contract at a time (`add`), for a stream: each contract under a threshold is a row
+    of a spill.Store on disk (its group's digest, amount in cents, id, buyer name), summed per group
+    in SQL by `result`; memory does not grow with the contracts. `close()` deletes a store it made."""
 
-    def __init__(self, rb: Any) -> None:
+    def __init__(self, rb: Any, store: Any = None) -> None:
+        from cpc_rules.audit.spill import Store
+
         self.rb = rb
-        self.groups: dict[tuple[Any, ...], list[Any]] = {}  # key → [count, total, first 20 rids, name]
-        self.seen_lots: set[tuple[Any, ...]] = set()
+        self._own = store is None
+        self.store = store if store is not None else Store()
+        self.store.table("split_rows", "gk BLOB, seq INTEGER, cents INTEGER, rid TEXT, name TEXT")
+        self.store.execute("CREATE TABLE split_groups (gk BLOB PRIMARY KEY, fam TEXT, label TEXT, t TEXT, buyer TEXT, cpv3 TEXT, year INTEGER, nature TEXT)")
+        self.store.execute("CREATE TABLE split_seen_lots (g BLOB PRIMARY KEY)")
+        self._groups: set[bytes] = set()  # group digests already written, for the current batch only
+        self.seq = 0
 
     def add(self, c: Contract) -> None:
+        from cpc_rules.audit.mapping import _digest
+
         if c.amount is None or c.date is None or not c.cpv or c.nature is None or not c.buyer_id:
             return
         if c.lot is not None and c.group_size > 1:
-            key = (c.buyer_id, c.lot[0], c.date)
-            if key in self.seen_lots:
+            seen = self.store.execute("INSERT OR IGNORE INTO split_seen_lots VALUES (?)", (_digest((c.buyer_id, c.lot[0], c.date)),))
+            if seen.rowcount == 0:
                 return  # linked lots are one operation, already valued together
-            self.seen_lots.add(key)
         for fam, label, t in thresholds(self.rb, c):
             if fam == "dispense" and c.procedure == "sans_publicité_ni_mise_en_concurrence" or fam == "formalisée" and c.procedure == "procédure_adaptée":
                 amount = c.group_total if c.lot is not None and c.group_size > 1 and c.group_total is not None else c.amount
                 if amount < t:
-                    g = self.groups.setdefault((fam, label, t, c.buyer_id, c.cpv[:3], c.date.year, c.nature), [0, Decimal(0), [], ""])
-                    g[0] += 1
-                    g[1] += amount
-                    if len(g[2]) < 20:
-                        g[2].append(c.rid)
-                    if not g[3] and c.buyer_name:
-                        g[3] = c.buyer_name
+                    key = (fam, label, t, c.buyer_id, c.cpv[:3], c.date.year, c.nature)
+                    gk = _digest(key)
+                    if gk not in self._groups:
+                        if len(self._groups) > 10_000:  # a cache, not a record of every group (the table's key is)
+                            self._groups.clear()
+                        self._groups.add(gk)
+                        self.store.execute("INSERT OR IGNORE INTO split_groups VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (gk, fam, label, str(t), *key[3:]))
+                    self.store.add("split_rows", (gk, self.seq, int(amount * 100), c.rid, c.buyer_name))
+                    self.seq += 1
 
     def result(self) -> list[dict[str, Any]]:
+        db = self.store
+        db.flush("split_rows")
+        db.execute("CREATE INDEX IF NOT EXISTS split_rows_gk ON split_rows (gk, seq)")
+        found = []
+        for gk, n, cents, first, fam, label, t, buyer, cpv3, year, nature in db.rows(
+            "SELECT s.gk, s.n, s.cents, s.first, g.fam, g.label, g.t, g.buyer, g.cpv3, g.year, g.nature FROM "
+            "(SELECT gk, COUNT(*) AS n, SUM(cents) AS cents, MIN(seq) AS first FROM split_rows GROUP BY gk HAVING COUNT(*) >= 2) s JOIN split_groups g ON g.gk = s.gk"
+        ):
+            total, t = Decimal(cents).scaleb(-2), Decimal(t)
+            if total >= t:
+                found.append((-total, first, gk, n, total, label, t, buyer, cpv3, year, nature))
+        found.sort(key=lambda x: (x[0], x[1]))  # the largest first; ties in the order the groups were met
         leads = []
-        for (fam, label, t, buyer, cpv3, year, nature), (n, total, rids, name) in self.groups.items():
-            if n >= 2 and total >= t:
-                leads.append(
-                    {
-                        "piste": "fractionnement possible (R2121-4)",
-                        "seuil": f"{label} : {_fmt(t)}",
-                        "acheteur": buyer,
-                        "nom": name,
-                        "groupe_cpv": cpv3,
-                        "année": year,
-                        "nature": nature,
-                        "marchés": n,
-                        "total": str(total),
-                        "enregistrements": list(rids),
-                        "motif": f"{n} marchés de moins de {_fmt(t)} (même acheteur, groupe CPV {cpv3}, {year}) totalisent {_fmt(total)} : besoin à vérifier (R2121-4, R2121-5 à R2121-7)",
-                    }
-                )
-        leads.sort(key=lambda x: -Decimal(x["total"]))
+        for _, _, gk, n, total, label, t, buyer, cpv3, year, nature in found:
+            rids = [r for (r,) in db.execute("SELECT rid FROM split_rows WHERE gk = ? ORDER BY seq LIMIT 20", (gk,))]
+            named = db.execute("SELECT name FROM split_rows WHERE gk = ? AND name != '' ORDER BY seq LIMIT 1", (gk,)).fetchone()
+            leads.append(
+                {
+                    "piste": "fractionnement possible (R2121-4)",
+                    "seuil": f"{label} : {_fmt(t)}",
+                    "acheteur": buyer,
+                    "nom": named[0] if named else "",
+                    "groupe_cpv": cpv3,
+                    "année": year,
+                    "nature": nature,
+                    "marchés": n,
+                    "total": str(total),
+                    "enregistrements": rids,
+                    "motif": f"{n} marchés de moins de {_fmt(t)} (même acheteur, groupe CPV {cpv3}, {year}) totalisent {_fmt(total)} : besoin à vérifier (R2121-4, R2121-5 à R2121-7)",
+                }
+            )
         return leads
+
+    def close(self) -> None:
+        if self._own:
+            self.store.close()

@@ -16,6 +16,7 @@ from typing import Any
 from cpc_rules.audit.verdicts import VERDICTS
 
 FLAGS = ("non_autorise", "a_justifier")
+FLAGGED_SHOWN = 300  # flagged records shown in the HTML report (all of them are in verdicts.jsonl)
 
 
 def _json_default(o: Any) -> Any:
@@ -51,7 +52,8 @@ class Tally:
         self.nature_basis: Counter[str] = Counter()
         self.buyer_classified: Counter[str] = Counter()
         self.publicity_skipped = 0
-        self.flagged: list[dict[str, Any]] = []
+        self.flagged: list[dict[str, Any]] = []  # the first FLAGGED_SHOWN, for the HTML table
+        self.flagged_count = 0
         self.flags_by_buyer: Counter[tuple[str, str]] = Counter()
 
     def add(self, v: dict[str, Any]) -> None:
@@ -77,7 +79,8 @@ class Tally:
         if code in FLAGS:
             self.flag_reasons[(code, v["motif"])] += 1
             self.flags_by_buyer[(buyer.get("id", ""), buyer.get("nom", ""))] += 1
-            if len(self.flagged) < 5000:
+            self.flagged_count += 1
+            if len(self.flagged) < FLAGGED_SHOWN:
                 self.flagged.append(v)
             due = v.get("dû") or {}
             if v.get("déclaré", {}).get(
@@ -177,7 +180,7 @@ def text_summary(s: dict[str, Any]) -> str:
                 f"environnementale {str(y['environnemental']['part_en_nombre']).replace('.', ',')} % (en valeur {str(y['environnemental']['part_en_valeur']).replace('.', ',')} %), réservés {str(y['réservé']['part_en_nombre']).replace('.', ',')} %"
             )
         lines.append(
-            f"SPASER obligatoire (estimation) : {len(rp.get('spaser', []))} acheteur(s) et année(s) ; loi Climat : {len(rp.get('loi_climat', []))} piste(s)"
+            f"SPASER obligatoire (estimation) : {len(rp.get('spaser', []))} acheteur(s) et année(s) ; loi Climat : {rp.get('loi_climat_nombre', len(rp.get('loi_climat', [])))} piste(s)"
         )
     return "\n".join(lines) + "\n"
 
@@ -293,9 +296,9 @@ def html_report(s: dict[str, Any], tally: Tally) -> str:
     if top:
         parts.append("<h3>Acheteurs les plus signalés (20 premiers)</h3>")
         parts.append(_table(["acheteur", "nom", "signalements"], [[r["acheteur"], r["nom"], r["nombre"]] for r in top]))
-    flagged = tally.flagged[:300]
+    flagged = tally.flagged
     if flagged:
-        parts.append(f"<h3>Enregistrements signalés ({_n(len(tally.flagged))}{' premiers' if len(tally.flagged) >= 5000 else ''}, 300 premiers montrés)</h3>")
+        parts.append(f"<h3>Enregistrements signalés ({_n(tally.flagged_count)}, {_n(len(flagged))} premiers montrés)</h3>")
         rows = []
         for v in flagged:
             due = v.get("dû") or {}
@@ -436,7 +439,11 @@ def html_report(s: dict[str, Any], tally: Tally) -> str:
                 )
             )
         cl = rp.get("loi_climat", [])
-        parts.append(f"<h3>Loi Climat : considération environnementale obligatoire non déclarée — {len(cl)} piste(s)</h3>")
+        parts.append(
+            f"<h3>Loi Climat : considération environnementale obligatoire non déclarée — {_n(rp.get('loi_climat_nombre', len(cl)))} piste(s)"
+            + (f", toutes dans {e(rp['loi_climat_fichier'])}" if rp.get("loi_climat_fichier") else "")
+            + "</h3>"
+        )
         if cl:
             parts.append(
                 _table(

@@ -10,9 +10,11 @@ that declare no environmental consideration although one was owed (leads).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from cpc_rules.audit.mapping import Contract, fold
@@ -183,6 +185,40 @@ def _enum_of(rb: Any, member: str) -> str:
 def climate_leads(rb: Any, contracts: Iterable[Contract]) -> list[dict[str, Any]]:
     """Contracts that declare no environmental consideration where the rulebook makes one mandatory (loi Climat)."""
     return [lead for c in contracts if (lead := climate_lead(rb, c)) is not None]
+
+
+LEADS_KEPT = 1000  # loi Climat leads the summary holds; all of them go to a JSON Lines file beside it
+
+
+class Leads:
+    """The loi Climat leads as they come: the first LEADS_KEPT kept for the summary, every one written
+    to `path` (JSON Lines) when given: a national file may have a lead per record, the memory does not."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.kept: list[dict[str, Any]] = []
+        self.count = 0
+        self._sink: Any = open(path, "w", encoding="utf-8") if path else None  # noqa: SIM115 - closed by close()
+
+    def add(self, lead: dict[str, Any] | None) -> None:
+        if lead is None:
+            return
+        self.count += 1
+        if len(self.kept) < LEADS_KEPT:
+            self.kept.append(lead)
+        if self._sink:
+            self._sink.write(json.dumps(lead, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        if self._sink:
+            self._sink.close()
+            self._sink = None
+
+    def result(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"loi_climat": self.kept, "loi_climat_nombre": self.count}
+        if self.path is not None:
+            out["loi_climat_fichier"] = self.path.name
+        return out
 
 
 def climate_lead(rb: Any, c: Contract) -> dict[str, Any] | None:
