@@ -80,8 +80,9 @@ def check_agreement(rb: Any, n: int, seed: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         n_bad = 0
         for s in tuples:
-            got = adapter.outputs(rb.decide(adapter.situation(*s[:5]), at=s[5]))
-            if got != tuple(adapter.reference(s)):
+            d = rb.decide(adapter.situation(*s[:5]), at=s[5])
+            got = adapter.outputs(d)
+            if got != tuple(adapter.reference(s)) or adapter.read_enumerations(d) != tuple(got[:1]) + ([got[1]],):
                 n_bad += 1
                 if n_bad < 4:
                     print("  disagreement:", s, got, adapter.reference(s))
@@ -169,6 +170,20 @@ def single_variants(rb: Any) -> dict[str, Any]:
         for s in items:
             proc_status(decide(situation(s[0], s[1], s[2], s[3], s[4]), s[5]))
 
+    by_enum = adapter.read_enumerations
+
+    def api_enum(items: list[Any]) -> None:
+        decide = rb.decide
+        for s in items:
+            by_enum(decide(situation(s[0], s[1], s[2], s[3], s[4]), s[5]))
+
+    built: list[Any] = []
+
+    def api_built(items: list[Any]) -> None:
+        decide = rb.decide
+        for sit, at in built:
+            proc_status(decide(sit, at))
+
     def api_status(items: list[Any]) -> None:
         decide = rb.decide
         for s in items:
@@ -195,6 +210,7 @@ def single_variants(rb: Any) -> dict[str, Any]:
 
     def prepare(items: list[Any]) -> None:
         prepared[:] = [(prog.facts_vector(situation(*s[:5])), prog.at(s[5])) for s in items]
+        built[:] = [(situation(*s[:5]), s[5]) for s in items]
 
     def typing(items: list[Any]) -> None:
         fv = prog.facts_vector
@@ -205,6 +221,8 @@ def single_variants(rb: Any) -> dict[str, Any]:
         "ref": ref_plain,
         "ref_traced": ref_traced,
         "api": api,
+        "api_built": api_built,
+        "api_enum": api_enum,
         "api_status": api_status,
         "api_fired": api_fired,
         "api_tree": api_tree,
@@ -228,7 +246,7 @@ def rounds(rb: Any, n_single: int, n_batch: int, n_rounds: int, seed: int) -> di
 
     for r in range(n_rounds):
         t = {k: per_call(f, singles) for k, f in v.items() if not k.startswith("_")}
-        for k in ("api", "api_status", "run", "typing"):
+        for k in ("api", "api_built", "api_enum", "api_status", "run", "typing"):
             add(k + "/ref", t[k] / t["ref"])
         add("api_fired/ref_traced", t["api_fired"] / t["ref_traced"])
         add("api_tree/ref_traced", t["api_tree"] / t["ref_traced"])
@@ -248,6 +266,33 @@ def rounds(rb: Any, n_single: int, n_batch: int, n_rounds: int, seed: int) -> di
             add("per_s:" + k, 1.0 / x)
         print(f"  round {r + 1}/{n_rounds}: api ×{out['api/ref'][-1]:.1f}, run ×{out['run/ref'][-1]:.1f}, " f"trace tree ×{out['api_tree/ref_traced'][-1]:.1f}", flush=True)
     return out
+
+
+def breakdown(rb: Any, n: int, seed: int, repeats: int = 7) -> dict[str, float]:
+    """Where one decision's time goes: CPU µs per decision of each stage alone, best of `repeats` (interleaved)."""
+    items = common.to_python(common.generate(n, seed + 4))
+    prog = rb.program
+    sits = [(adapter.situation(*s[:5]), s[5]) for s in items]
+    prepared = [prog.prepare(s, True) for s, _ in sits]
+    ats = [prog.at_covered(d) for _, d in sits]
+    runs = list(zip([p[1] for p in prepared], ats, [p[3] for p in prepared], strict=True))
+    decisions = [rb.decide(s, d) for s, d in sits]
+    plain, situation = impl_plain.decide, adapter.situation
+    stages = {
+        "impl_plain.decide": lambda: [plain(*s) for s in items],
+        "situation dict (harness: float → Decimal)": lambda: [situation(s[0], s[1], s[2], s[3], s[4]) for s in items],
+        "typing and presumptions (Program.prepare)": lambda: [prog.prepare(s, True) for s, _ in sits],
+        "date placed (Program.at_covered)": lambda: [prog.at_covered(d) for _, d in sits],
+        "generated run (Program.run_prepared)": lambda: [prog.run_prepared(f, a, k, False) for f, a, k in runs],
+        "Rulebook.decide, whole": lambda: [rb.decide(s, d) for s, d in sits],
+        "8 reads (Decision.permission, .obligation)": lambda: [adapter.read_conclusions(x) for x in decisions],
+        "2 reads (Decision.permissions, .obligations)": lambda: [adapter.read_enumerations(x) for x in decisions],
+    }
+    best = {k: float("inf") for k in stages}
+    for _ in range(repeats):
+        for k, fn in stages.items():
+            best[k] = min(best[k], per_call(lambda _items, fn=fn: fn(), items))
+    return {k: v * 1e6 for k, v in best.items()}
 
 
 def memory(rb: Any, n: int, seed: int) -> dict[str, float]:
@@ -438,6 +483,8 @@ def main() -> None:
         print(f"  {k}: {vals[0]} situations, {vals[1]} disagreements")
     print("timings (interleaved rounds) …", flush=True)
     r = rounds(rb, a.single, a.batch, a.rounds, a.seed)
+    print("breakdown …", flush=True)
+    bd = breakdown(rb, a.single, a.seed)
     print("memory …", flush=True)
     mem = memory(rb, a.batch, a.seed)
     print("loads and whole processes …", flush=True)
@@ -450,6 +497,8 @@ def main() -> None:
     print("| measure | × reference |")
     print("|---|---:|")
     print(f"| one decision, `Rulebook.decide` then reading allowed procedures and publicity (`Decision.permission`, `.obligation`), × `impl_plain.decide` | {spread(r['api/ref'])} |")
+    print(f"| the same, the situation dicts built beforehand (no float → Decimal conversion by the harness), × `impl_plain.decide` | {spread(r['api_built/ref'])} |")
+    print(f"| the same reading each enumeration in one call (`Decision.permissions`, `.obligations`: 2 reads), × `impl_plain.decide` | {spread(r['api_enum/ref'])} |")
     print(f"| the same reading the full conclusions (`Decision.status`: grounds, pending rules, missing facts), × `impl_plain.decide` | {spread(r['api_status/ref'])} |")
     print(f"| one decision with the fired rules (`trace=True`, read from the activations), × `decide_traced` | {spread(r['api_fired/ref_traced'])} |")
     print(f"| one decision with the trace tree built (`Decision.trace`), × `decide_traced` | {spread(r['api_tree/ref_traced'])} |")
@@ -469,11 +518,16 @@ def main() -> None:
             ratios = [x / y for x, y in zip(r[key], r["per_s:numpy"], strict=True)]
             print(f"| {k} | {med(r[key]):,.0f} | {med(ratios):.3f} |")
     print()
+    print(f"Where one decision's time goes, CPU µs per decision, best of 7 ({a.single} situations):")
+    print()
+    for k, v in bd.items():
+        print(f"- {k}: {v:.2f}")
+    print()
     print(f"Peak traced memory (tracemalloc) deciding {a.batch} situations, MiB: " + ", ".join(f"{k} {v:.1f}" for k, v in mem.items()))
     print()
     _print_startup(ld, wp, a.procs)
     if a.json:
-        a.json.write_text(json.dumps({"agreement": agree, "rounds": r, "memory": mem, "loads": ld, "process": wp}, indent=1, default=str))
+        a.json.write_text(json.dumps({"agreement": agree, "rounds": r, "breakdown": bd, "memory": mem, "loads": ld, "process": wp}, indent=1, default=str))
 
 
 if __name__ == "__main__":

@@ -45,7 +45,9 @@ def test_generated_situations_agree(rb, under: bool) -> None:  # type: ignore[no
     if under:
         cols = adapter.under_thresholds(cols)
     for s in common.to_python(cols):
-        assert adapter.outputs(rb.decide(adapter.situation(*s[:5]), at=s[5])) == tuple(adapter.reference(s)), s
+        d = rb.decide(adapter.situation(*s[:5]), at=s[5])
+        assert adapter.outputs(d) == tuple(adapter.reference(s)), s
+        assert adapter.read_enumerations(d) == adapter.read_conclusions(d), s  # a whole enumeration in one call: the same
 
 
 def test_a_threshold_and_a_cent_on_each_side(rb) -> None:  # type: ignore[no-untyped-def]

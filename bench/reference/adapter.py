@@ -40,14 +40,25 @@ def situation(buyer: str, nature: str, value: float | Decimal, innovative: bool,
     return {"acheteur": buyer, "nature": nature, "valeur": amount, "innovant": innovative, "urgent": urgent}
 
 
+_TRACE_INDEX: dict[str, tuple[tuple[str, int], ...]] = {}  # rulebook digest → (SPEC rule name, rule index), in SPEC order
+
+
+def fired_rules(decision: Any) -> list[str]:
+    """The rules that fired, in SPEC order, read from the decision's activations (True: the rule applies)."""
+    rb = decision.rulebook
+    index = _TRACE_INDEX.get(rb.digest)
+    if index is None:
+        position = {r.name: r.index for r in rb.rules}
+        index = _TRACE_INDEX[rb.digest] = tuple((r, position[RULE_NAMES[r]]) for r in common.TRACE_RULES)
+    a = decision.activations  # () out of the coverage: nothing fired
+    return [name for name, i in index if a[i] is True] if a else []
+
+
 def outputs(decision: Any) -> tuple[list[str], str | None, list[str]]:
     """allowed procedures, the publicity owed, the fired rules in SPEC order (SPEC.md section 4)."""
     allowed = [p for p in PROCEDURES if decision.permission("procédure", p) == "allowed"]
     owed = [p for p in PUBLICITIES if decision.obligation("publicité", p) == "mandatory"]
-    rules = decision.rulebook.rules
-    fired = {rules[i].name for i, a in enumerate(decision.activations) if a is True}
-    trace = [r for r in common.TRACE_RULES if RULE_NAMES[r] in fired]
-    return allowed, (owed[0] if len(owed) == 1 else None), trace
+    return allowed, (owed[0] if len(owed) == 1 else None), fired_rules(decision)
 
 
 _ABBREV = {"SP": "sans_publicite", "MAPA": "mapa", "AO": "appel_offres", "NEG": "negociee"}
@@ -92,6 +103,14 @@ def read_conclusions(decision: Any) -> tuple[list[str], list[str]]:
     and .obligation read them from the activations, without building the Status with its grounds)."""
     allowed = [p for p in PROCEDURES if decision.permission("procédure", p) == "allowed"]
     owed = [p for p in PUBLICITIES if decision.obligation("publicité", p) == "mandatory"]
+    return allowed, owed
+
+
+def read_enumerations(decision: Any) -> tuple[list[str], list[str]]:
+    """The same, each enumeration read in one call (Decision.permissions, .obligations: member → its answer)."""
+    permissions, obligations = decision.permissions("procédure"), decision.obligations("publicité")
+    allowed = [p for p in PROCEDURES if permissions[p] == "allowed"]
+    owed = [p for p in PUBLICITIES if obligations[p] == "mandatory"]
     return allowed, owed
 
 

@@ -99,6 +99,9 @@ def _parse_text(text: str, path: str) -> ast.Module:
     return parse_text(text, path)
 
 
+_new = object.__new__
+
+
 def _as_date(at: dt.date | str) -> dt.date:
     if isinstance(at, dt.datetime):
         return at.date()
@@ -234,20 +237,53 @@ class Rulebook:
         date = at if at.__class__ is dt.date else _as_date(at)
         focus_names = self.focus(focus) if focus is not None else None
         program = self.program
-        given = program.facts_vector(situation)
-        if presumptions:
-            facts, presumed = program.presume(given)
-            mode: _decision.Mode = "presumptions"
-        else:
-            facts, presumed, mode = given, (), "strict"
+        given, facts, presumed, known = program.prepare(situation, presumptions)
         at_date = program.at_covered(date)
-        if at_date is None:  # outside the rulebook's coverage: no conclusion, no presumption relied on
-            return Decision(self.checked, date, facts, None, None, __version__, items=program.items, reads=program.reads, mode=mode, focus=focus_names, index=program.item_index, readers=program.readers)
-        result = self._run(facts, at_date, trace)
-        d = Decision(self.checked, date, facts, result, at_date, __version__, items=program.items, reads=program.reads, mode=mode, focus=focus_names, index=program.item_index, readers=program.readers)
-        # what the decision computes later (presumptions relied on, trace, what-if) from these, without closures
-        d._engine, d._situation, d._given, d._presumed_idx, d._presume = self, situation, given, presumed, presumptions
+        d = _new(self._decision_type)
+        d.date, d.facts, d._at, d._situation, d._given = date, facts, at_date, situation, given
+        if not presumptions:
+            d.mode, d._presume = "strict", False
+        if focus_names is not None:
+            d.focus = focus_names
+        if at_date is None:  # outside the rulebook's coverage: no conclusion, no presumption relied on (nor listed as applied)
+            d._result = None
+            return d
+        if presumed:
+            d._presumed_idx = presumed
+        try:
+            d._result = program.run_prepared(facts, at_date, known, trace)
+        except EvaluationError as e:
+            e.sources = self.sources  # so that the message can quote the rule's line
+            raise
         return d
+
+    @functools.cached_property
+    def _decision_type(self) -> type[Decision]:
+        """The Decision class of this rulebook: what every decision of it shares is a class attribute.
+
+        `decide` then sets only what is the decision's own (its date, facts, result, what
+        it was given): building a Decision through its constructor, which stores a dozen
+        attributes, cost more than the hand-written reference decision (issue 11).
+        """
+        base = Decision.__new__(Decision)
+        program = self.program
+        _decision.Decision.__init__(
+            base,
+            self.checked,
+            dt.date.min,
+            None,
+            None,
+            None,
+            __version__,
+            items=program.items,
+            reads=program.reads,
+            mode="presumptions",
+            index=program.item_index,
+            readers=program.readers,
+            enum_readers=program.enum_readers,
+        )
+        shared = {k: v for k, v in vars(base).items() if k not in ("date", "facts", "_result", "_at")}
+        return type("Decision", (Decision,), {**shared, "_engine": self, "__module__": __name__, "__qualname__": "Decision", "__doc__": Decision.__doc__})
 
     def _run(self, facts: list[Any], at: AtDate, trace: bool) -> _decision.Result:
         try:

@@ -135,6 +135,13 @@ def compute_status(item: Item, a: tuple[Any, ...], label: str) -> Status:
     return Status(item.enum, item.member, label, permission, obligation, tuple(grounds), tuple(pending), tuple(refused), missing, tuple(unencoded))
 
 
+def _enum_readers(items: tuple[Item, ...]) -> dict[str, tuple[Any, Any]]:
+    """Per enumeration, its two readers (a Decision built by hand; the API passes the rulebook's, built once)."""
+    from cpc_rules.engine.compile import compile_enum_reader
+
+    return {e: compile_enum_reader([(it.member, it.permits, it.forbids, it.obliges, it.unencoded) for it in items if it.enum == e]) for e in dict.fromkeys(it.enum for it in items)}
+
+
 def item_index(items: tuple[Item, ...]) -> dict[tuple[str, str], int]:
     """(enumeration, member) → position in `items`: built once per rulebook (Program.item_index), not per decision."""
     return {(it.enum, it.member): i for i, it in enumerate(items)}
@@ -172,6 +179,7 @@ class Decision:
         alternative: Callable[[Decision, dict[str, Any]], Decision] | None = None,
         index: dict[tuple[str, str], int] | None = None,
         readers: tuple[tuple[Any, Any], ...] | None = None,
+        enum_readers: dict[str, tuple[Any, Any]] | None = None,
     ) -> None:
         self.rulebook = rulebook
         self.date = date
@@ -186,12 +194,19 @@ class Decision:
         self._item_index = index if index is not None else item_index(items)  # the API passes the rulebook's, built once
         # per member, its compiled permission and obligation readers (the API passes the rulebook's)
         self._readers = readers if readers is not None else tuple(it.readers() for it in items)
+        # (enumeration, member) → its permission reader, its obligation reader: one lookup per read
+        self._permission_of = {k: self._readers[i][0] for k, i in self._item_index.items()}
+        self._obligation_of = {k: self._readers[i][1] for k, i in self._item_index.items()}
+        # enumeration → its members' permissions, its members' obligations (the API passes the rulebook's)
+        self._enum_readers = enum_readers if enum_readers is not None else _enum_readers(items)
         self._reads = reads
         self._strict_run = strict_run
         self._tracer = tracer
         self._rerun = rerun
         self._alternative = alternative
-        self._status_cache: dict[int, Status] = {}
+        self._status_cache: dict[int, Status] | None = None  # made on the first status read
+
+    _status_cache: dict[int, Status] | None = None
 
     @functools.cached_property
     def applied(self) -> tuple[Presumption, ...]:
@@ -236,11 +251,14 @@ class Decision:
         return self.focus is None or enum in self.focus
 
     def _status_at(self, i: int) -> Status:
-        s = self._status_cache.get(i)
+        cache = self._status_cache
+        if cache is None:
+            cache = self._status_cache = {}
+        s = cache.get(i)
         if s is None:
             item = self._items[i]
             s = compute_status(item, self._result[0], self.rulebook.enums[item.enum].labels.get(item.member) or item.member)  # type: ignore[index]
-            self._status_cache[i] = s
+            cache[i] = s
         return s
 
     @functools.cached_property
@@ -263,17 +281,40 @@ class Decision:
         None when status() is None (out of the period or of the focus, no rule concludes
         on it) or when no rule permits or forbids it.
         """
-        i = self._item_index.get((enum, member))
-        if i is None or self._result is None or (self.focus is not None and enum not in self.focus):
+        read = self._permission_of.get((enum, member))
+        result = self._result
+        if read is None or result is None or (self.focus is not None and enum not in self.focus):
             return None
-        return self._readers[i][0](self._result[0])  # compiled per member (engine/compile.py, compile_reader)
+        return read(result[0])  # type: ignore[no-any-return]  # compiled per member (engine/compile.py, compile_reader)
 
     def obligation(self, enum: str, member: str) -> Obligation | None:
         """`status(enum, member).obligation`, read from the rule activations without building the Status."""
-        i = self._item_index.get((enum, member))
-        if i is None or self._result is None or (self.focus is not None and enum not in self.focus):
+        read = self._obligation_of.get((enum, member))
+        result = self._result
+        if read is None or result is None or (self.focus is not None and enum not in self.focus):
             return None
-        return self._readers[i][1](self._result[0])
+        return read(result[0])  # type: ignore[no-any-return]
+
+    def permissions(self, enum: str) -> dict[str, Permission | None] | None:
+        """Every member of `enum` concluded on → its permission (as `permission`), in one call.
+
+        Reading which procedures are allowed costs one call, not one per procedure; an
+        undetermined member is in the dict as such, never left out. None when out of the
+        period or of the focus, or when no rule concludes on this enumeration.
+        """
+        readers = self._enum_readers.get(enum)
+        result = self._result
+        if readers is None or result is None or (self.focus is not None and enum not in self.focus):
+            return None
+        return readers[0](result[0])  # type: ignore[no-any-return]  # compiled per enumeration (engine/compile.py, compile_enum_reader)
+
+    def obligations(self, enum: str) -> dict[str, Obligation | None] | None:
+        """Every member of `enum` concluded on → its obligation (as `obligation`), in one call."""
+        readers = self._enum_readers.get(enum)
+        result = self._result
+        if readers is None or result is None or (self.focus is not None and enum not in self.focus):
+            return None
+        return readers[1](result[0])  # type: ignore[no-any-return]
 
     def value(self, name: str) -> Any:
         for d in self.rulebook.definitions:

@@ -11,6 +11,12 @@ which the trace is rebuilt (engine/trace.py), and `run_known` computes it for a
 situation whose facts are all known: then no value met during the run can be
 unknown (an Unknown only ever stems from a fact), so it leaves out every
 unknown-value guard and Kleene branch; the caller (Program.run) picks it.
+`run_known_traced` is `run_traced` for such a situation (the same node values).
+
+Small helpers are generated from the same shapes: the reader of one member's
+permission and obligation (`compile_reader`), of a whole enumeration's
+(`compile_enum_reader`), and the typing of a small rulebook's situation
+(`compile_typing`).
 """
 
 from __future__ import annotations
@@ -35,11 +41,19 @@ class Compiled:
     trace) never need the traced function, and compiling it was a fifth of a load.
     """
 
-    def __init__(self, run: RunFn, fast_source: str, make_traced: Callable[[], tuple[RunFn, str]], make_known: Callable[[], tuple[RunFn, str]] | None = None) -> None:
+    def __init__(
+        self,
+        run: RunFn,
+        fast_source: str,
+        make_traced: Callable[[], tuple[RunFn, str]],
+        make_known: Callable[[], tuple[RunFn, str]] | None = None,
+        make_known_traced: Callable[[], tuple[RunFn, str]] | None = None,
+    ) -> None:
         self.run = run  # run(F, P, ACT, NEED) -> (rule activations, definition values)
         self._fast_source = fast_source
         self._make_traced = make_traced
         self._make_known = make_known
+        self._make_known_traced = make_known_traced
 
     @functools.cached_property
     def _traced(self) -> tuple[RunFn, str]:
@@ -54,6 +68,21 @@ class Compiled:
             return self._make_known()[0]
         except CpcError:  # beyond what Python compiles: the general function decides every situation
             return self.run
+
+    @functools.cached_property
+    def run_known_traced(self) -> RunFn:
+        """run_known_traced(F, P, ACT, NEED, V): `run_traced` for facts that are all known.
+
+        It records the same node values as `run_traced` (so the same trace tree), without
+        the unknown-value guards: a traced decision of a fully known situation costs about
+        what an untraced one costs.
+        """
+        if self._make_known_traced is None:
+            return self.run_traced
+        try:
+            return self._make_known_traced()[0]
+        except CpcError:
+            return self.run_traced
 
     @property
     def run_traced(self) -> RunFn:
@@ -73,7 +102,7 @@ def compile_rulebook(rb: ir.Rulebook, faults: Faults) -> Compiled:
 
     def build(traced: bool, known: bool = False) -> tuple[RunFn, str]:
         gen = _Gen(rb, constants, traced=traced, known=known)
-        name = "run_traced" if traced else "run_known" if known else "run"
+        name = ("run_known_traced" if known else "run_traced") if traced else "run_known" if known else "run"
         try:
             text = gen.function(name).text
             code = compile(text, filename, "exec")
@@ -95,7 +124,59 @@ def compile_rulebook(rb: ir.Rulebook, faults: Faults) -> Compiled:
         return namespace[name], text
 
     run, fast_source = build(False)
-    return Compiled(run, fast_source, lambda: build(True), lambda: build(False, known=True))
+    return Compiled(run, fast_source, lambda: build(True), lambda: build(False, known=True), lambda: build(True, known=True))
+
+
+DENSE_TYPING_MAX = 24  # facts: beyond, walking the situation given (a few facts) beats asking for every fact
+
+
+def compile_typing(rb: ir.Rulebook, missing: tuple[Any, ...], convert: tuple[Callable[[Any], Any], ...]) -> Callable[[Any], tuple[list[Any], int]] | None:
+    """typed(S) -> (facts in declaration order, how many given): the typing of a situation, one generated function.
+
+    For a rulebook of at most DENSE_TYPING_MAX facts, each fact is asked of the situation
+    by name (a constant, never spliced into the code) and a value already of its declared
+    type is taken inline, as the fact's converter (values.coercer) takes it: a member of
+    the enumeration, a boolean, a date, an int in bounds, a Decimal amount in bounds with at
+    most two decimals. Anything else goes to the converter, which gives the same value or
+    raises. A key that names no fact raises KeyError (the caller then reports every fault).
+    None for a larger rulebook.
+    """
+    facts = rb.facts
+    if not facts or len(facts) > DENSE_TYPING_MAX:
+        return None
+    constants = Constants()
+    lines = ["def typed(S):", "    get = S.get", "    seen = n = 0"]
+    for f in facts:
+        i, kind = f.index, f.type.kind
+        lines += [f"    x = get({constants.name(f.name)}, MISS)", "    if x is MISS:", f"        g{i} = M[{i}]", "    else:", "        seen += 1", "        if x is None:", f"            g{i} = M[{i}]"]
+        if kind == "enum":
+            lines.append(f"        elif x.__class__ is str and x in {constants.name(frozenset(rb.enums[f.type.name].members))}:")  # type: ignore[index]
+        elif kind == "bool":
+            lines.append("        elif x is True or x is False:")
+        elif kind == "date":
+            lines.append("        elif x.__class__ is DATE:")
+        elif kind == "int":
+            lines.append("        elif x.__class__ is int and 0 <= x < MAXI:")
+        elif kind == "money":  # as values.coercer: finite, positive, below 10^15, whole cents
+            lines.append("        elif x.__class__ is DEC and x.is_finite() and x > DZERO and x < MAXA and x == x.quantize(CENT):")
+        if kind in ("enum", "bool", "date", "int", "money"):
+            lines += [f"            g{i} = x", "            n += 1"]
+        lines += ["        else:", f"            g{i} = C[{i}](x)", "            n += 1"]
+    lines.append("    if seen != len(S): raise KeyError")
+    lines.append("    return [" + ", ".join(f"g{f.index}" for f in facts) + "], n")
+    lines.insert(1, "    " + "".join(f"k{i}, " for i in range(len(constants.values))) + "= K")
+    import datetime as dt
+    from decimal import Decimal
+
+    from cpc_rules import values
+
+    namespace: dict[str, Any] = {
+        "K": tuple(constants.values), "MISS": object(), "M": missing, "C": convert, "DATE": dt.date, "DEC": Decimal,
+        "DZERO": Decimal(0), "MAXA": values.MAX_AMOUNT, "MAXI": 10**15, "CENT": Decimal("0.01"), "KeyError": KeyError, "len": len, "str": str, "int": int,
+        "__builtins__": {},
+    }
+    exec(compile("\n".join(lines), f"<cpc-rules {rb.digest[:19]} typing>", "exec"), namespace)  # noqa: S102 - built from the IR's shape only
+    return namespace["typed"]  # type: ignore[no-any-return]
 
 
 def compile_reader(permits: tuple[int, ...], forbids: tuple[int, ...], obliges: tuple[int, ...], unencoded: tuple[int, ...]) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
@@ -132,6 +213,41 @@ def compile_reader(permits: tuple[int, ...], forbids: tuple[int, ...], obliges: 
     namespace: dict[str, Any] = {"__builtins__": {}}
     exec(compile("\n".join(lines), "<cpc-rules reader>", "exec"), namespace)  # noqa: S102 - built from rule indices only
     return namespace["permission"], namespace["obligation"]
+
+
+def compile_enum_reader(items: list[tuple[str, tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]]) -> tuple[Callable[[Any], dict[str, Any]], Callable[[Any], dict[str, Any]]]:
+    """Two functions of the activations for one enumeration: every member's permission, every member's obligation.
+
+    `items`: (member, permits, forbids, obliges, unencoded) of each member concluded on. The
+    same answers as compile_reader's functions, member by member (tests/test_fast_path.py),
+    as one expression per member in one dict: reading the allowed procedures is one call,
+    not one per procedure. Member names are constants (`M[i]`), never spliced into the code.
+    """
+
+    def any_(rules: tuple[int, ...], test: str) -> str:
+        return "(" + " or ".join(f"a[{r}] {test}" for r in rules) + ")" if rules else "False"
+
+    perm, obl = [], []
+    for i, (_, permits, forbids, obliges, unencoded) in enumerate(items):
+        u = any_(unencoded, "is not False")
+        if not (permits or forbids):
+            perm.append(f"M[{i}]: None")
+        elif permits:  # as compile_reader: undetermined if a `non encodé` rule may apply; forbidden; allowed; undetermined; not allowed
+            perm.append(
+                f"M[{i}]: 'undetermined' if {u} else 'forbidden' if {any_(forbids, 'is True')} else "
+                f"'allowed' if {any_(permits, 'is True')} and not {any_(forbids, 'is not False')} else "
+                f"'undetermined' if {any_(permits, 'is not False')} or {any_(forbids, 'is not False')} else 'not_allowed'"
+            )
+        else:
+            perm.append(f"M[{i}]: 'undetermined' if {u} else 'forbidden' if {any_(forbids, 'is True')} else 'undetermined' if {any_(forbids, 'is not False')} else None")
+        if not obliges:
+            obl.append(f"M[{i}]: None")
+        else:
+            obl.append(f"M[{i}]: 'undetermined' if {u} else 'mandatory' if {any_(obliges, 'is True')} else 'undetermined' if {any_(obliges, 'is not False')} else 'not_mandatory'")
+    text = "def permissions(a):\n    return {" + ", ".join(perm) + "}\ndef obligations(a):\n    return {" + ", ".join(obl) + "}\n"
+    namespace: dict[str, Any] = {"M": tuple(m for m, *_ in items), "__builtins__": {}}
+    exec(compile(text, "<cpc-rules enumeration reader>", "exec"), namespace)  # noqa: S102 - built from rule indices only
+    return namespace["permissions"], namespace["obligations"]
 
 
 def _too_complex(rb: ir.Rulebook, gens: list[_Gen], e: BaseException) -> Diagnostic:
@@ -463,11 +579,17 @@ class _Gen:
     def _if_known(self, levels: list[ir.If]) -> str:
         """The `si … sinon si …` chain with known conditions: the first true level decides (flat, as e_If)."""
         t, done = self.tmp(), self.tmp()
+        traced = self.record  # each level reached records the chain's value from it on (as if_chain does): t
+        reached = self.tmp()
         self.emit(f"{done} = False")
+        if traced:
+            self.emit(f"{reached} = []")
         for i, level in enumerate(levels):
             if i:
                 self.emit(f"if not {done}:")
                 self.depth += 1
+            if traced:
+                self.emit(f"{reached}.append({level.nid})")
             c = self.expr(level.cond)
             self.emit(f"if {c}:")
             with self.indent():
@@ -478,6 +600,8 @@ class _Gen:
         self.emit(f"if not {done}:")
         with self.indent():
             self.emit(f"{t} = {self.expr(levels[-1].otherwise)}")
+        if traced:
+            self.emit(f"for n_ in {reached}: V[n_] = {t}")
         return t
 
     def e_Aggregate(self, e: ir.Aggregate) -> str:

@@ -15,7 +15,7 @@ import attrs
 
 from cpc_rules import ir, values
 from cpc_rules.diagnostics import CpcError, Diagnostic, did_you_mean
-from cpc_rules.engine.compile import compile_reader, compile_rulebook
+from cpc_rules.engine.compile import compile_enum_reader, compile_reader, compile_rulebook, compile_typing
 from cpc_rules.engine.runtime import Faults, Unknown
 
 NOT_EVALUATED = object()  # a node the traced run did not reach (short-circuit, rule not in force)
@@ -62,6 +62,11 @@ class Program:
         self.items = self._items()
         self.item_index = {(it.enum, it.member): i for i, it in enumerate(self.items)}
         self.readers = tuple(it.readers() for it in self.items)  # per member: its permission and obligation, read from the activations
+        # per enumeration concluded on: every member's permission, every member's obligation, in one call each
+        self.enum_readers = {
+            e: compile_enum_reader([(it.member, it.permits, it.forbids, it.obliges, it.unencoded) for it in self.items if it.enum == e])
+            for e in dict.fromkeys(it.enum for it in self.items)
+        }
         # the members some rule obliges and another forbids: only those can raise a deontic conflict
         self._deontic = tuple((it.member, it.obliges, it.forbids) for it in self.items if it.obliges and it.forbids)
         self.missing = tuple(Unknown(frozenset({f.name})) for f in rb.facts)
@@ -70,6 +75,66 @@ class Program:
         self._convert = tuple(values.coercer(f.type, rb.enums, rb.records, f.name) for f in rb.facts)
         self.reads = tuple(_reads(r) for r in rb.rules)
         self.presumed = tuple((f.index, f.presumed.value) for f in rb.facts if f.presumed is not None)
+        self._n_facts = len(rb.facts)
+        self._typed = compile_typing(rb, self.missing, self._convert)  # None for a rulebook of many facts
+
+    def prepare(self, situation: Mapping[str, Any], presume: bool) -> tuple[list[Any], list[Any], tuple[int, ...], bool]:
+        """(facts given, facts decided on, facts presumed, all known): `facts_vector`, then `presume`, in one pass.
+
+        The facts given are counted while they are typed, so whether every fact is known
+        (the generated code without unknown-value guards may decide) costs no second walk;
+        the facts are copied only when a presumption completes them. Raises CpcError (E41x).
+        """
+        try:
+            if self._typed is not None:
+                given, n = self._typed(situation)
+            else:
+                given = list(self.missing)
+                index, convert = self._fact_index, self._convert
+                n = 0
+                for name, raw in situation.items():
+                    if raw is not None:
+                        i = index[name]
+                        given[i] = convert[i](raw)
+                        n += 1
+        except (KeyError, TypeError, values.BadValue):
+            given = self._facts_vector_checked(situation)
+            n = -1  # recounted below
+        facts, used = given, ()
+        if presume and n != self._n_facts:
+            for i, value in self.presumed:
+                if given[i].__class__ is Unknown:
+                    if facts is given:
+                        facts, used = list(given), []
+                    facts[i] = value
+                    used.append(i)  # type: ignore[attr-defined]
+            used = tuple(used)
+        if n < 0 or self._list_facts:
+            known = self.all_known(facts)
+        else:
+            known = n + len(used) == self._n_facts
+        return given, facts, used, known
+
+    def run_prepared(self, facts: list[Any], at: AtDate, known: bool, trace: bool) -> tuple[tuple[Any, ...], tuple[Any, ...], list[Any] | None]:
+        """`run`, told by `prepare` whether every fact is known (the generated code it picks; traced too)."""
+        compiled = self.compiled
+        if trace:
+            v: list[Any] | None = [NOT_EVALUATED] * len(self.rb.nodes)
+            a, d = (compiled.run_known_traced if known else compiled.run_traced)(facts, at.params, at.active, at.needed, v)
+        else:
+            v = None
+            a, d = (compiled.run_known if known else compiled.run)(facts, at.params, at.active, at.needed)
+        if self._deontic:
+            self._check_deontic(a)
+        return a, d, v
+
+    def _check_deontic(self, a: tuple[Any, ...]) -> None:
+        for member, obliges, forbids in self._deontic:
+            for o in obliges:
+                if a[o] is True:
+                    for f in forbids:
+                        if a[f] is True:
+                            self.faults.deontic_conflict(o, f, member)
 
     def presume(self, facts: list[Any]) -> tuple[list[Any], tuple[int, ...]]:
         """The facts completed with the rulebook's presumptions, and the indices of the facts presumed.
@@ -228,17 +293,14 @@ class Program:
     def run(self, facts: list[Any], at: AtDate, trace: bool = False) -> tuple[tuple[Any, ...], tuple[Any, ...], list[Any] | None]:
         if trace:
             v: list[Any] = [NOT_EVALUATED] * len(self.rb.nodes)
-            a, d = self.compiled.run_traced(facts, at.params, at.active, at.needed, v)
+            traced = self.compiled.run_known_traced if self.all_known(facts) else self.compiled.run_traced
+            a, d = traced(facts, at.params, at.active, at.needed, v)
         else:
             v = None  # type: ignore[assignment]
             run = self.compiled.run_known if self.all_known(facts) else self.compiled.run
             a, d = run(facts, at.params, at.active, at.needed)
-        for member, obliges, forbids in self._deontic:
-            for o in obliges:
-                if a[o] is True:
-                    for f in forbids:
-                        if a[f] is True:
-                            self.faults.deontic_conflict(o, f, member)
+        if self._deontic:
+            self._check_deontic(a)
         return a, d, v
 
 

@@ -17,12 +17,20 @@ __all__ = ["EvaluationError", "Faults", "Unknown", "unk"]
 
 
 def unk(*values: Any) -> Unknown:
-    """The Unknown that merges the missing facts of the unknown values among `values`."""
-    missing: frozenset[str] = frozenset()
+    """The Unknown that merges the missing facts of the unknown values among `values`.
+
+    An Unknown is never changed once made, so when one of them already holds every
+    missing fact of the others (the usual case: one unknown operand) it is returned
+    itself, not copied: the general code calls this tens of times per decision.
+    """
+    found: Unknown | None = None
     for v in values:
         if v.__class__ is Unknown:
-            missing = missing | v.missing
-    return Unknown(missing)
+            if found is None:
+                found = v
+            elif not v.missing <= found.missing:
+                found = Unknown(found.missing | v.missing)
+    return found if found is not None else Unknown(frozenset())
 
 
 def if_chain(levels: list[tuple[int, Any, Any]], last: Any, V: Any) -> Any:
