@@ -175,7 +175,7 @@ def compile_typing(rb: ir.Rulebook, missing: tuple[Any, ...], convert: tuple[Cal
         "DZERO": Decimal(0), "MAXA": values.MAX_AMOUNT, "MAXI": 10**15, "CENT": Decimal("0.01"), "KeyError": KeyError, "len": len, "str": str, "int": int,
         "__builtins__": {},
     }
-    exec(compile("\n".join(lines), f"<cpc-rules {rb.digest[:19]} typing>", "exec"), namespace)  # noqa: S102 - built from the IR's shape only
+    exec(compile("\n".join(lines), f"<cpc-rules {rb.texts_digest[:19]} typing>", "exec"), namespace)  # noqa: S102 - built from the IR's shape only
     return namespace["typed"]  # type: ignore[no-any-return]
 
 
