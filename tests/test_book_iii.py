@@ -77,8 +77,13 @@ def test_book_iii_replaces_the_information_that_said_it_was_not_encoded() -> Non
     assert d.status("publicité", "joue").obligation == "mandatory"  # type: ignore[union-attr]
 
 
+def _concerns_routes(r) -> bool:  # type: ignore[no-untyped-def]
+    """A rule that concludes on a procedure or a publicity, or declares one of them not encoded."""
+    return r.enum in ("procédure", "publicité") or any(e.partition(".")[0] in ("procédure", "publicité") for e in r.scope)
+
+
 def _rules_named(enum_kinds: tuple[str, ...], articles: set[str]) -> set[str]:
-    return {r.name for r in RULES if r.kind in enum_kinds and r.enum in ("procédure", "publicité") and _article(r.index) in articles}
+    return {r.name for r in RULES if r.kind in enum_kinds and _concerns_routes(r) and _article(r.index) in articles}
 
 
 @given(situations)
@@ -94,6 +99,8 @@ def test_defence_refusals_cite_book_iii_only(s: dict) -> None:  # type: ignore[t
         if status.enum in ("procédure", "publicité"):
             leaked = {a for a in map(_article, status.refused) if a not in BOOK_III and not a.startswith(tuple(TEMPORARY_TEXTS))}
             assert not leaked, f"{status.member} : non autorisé, conditions de {sorted(leaked)} (livre Ier) citées pour un marché de défense"
+            leaked = {a for a in map(_article, status.unencoded) if a not in BOOK_III}
+            assert not leaked, f"{status.member} : non encodé selon {sorted(leaked)} (livre Ier) pour un marché de défense"
 
 
 CIVIL_BUYERS = [{"type_acheteur": t} for t in ("commune", "département", "région", "epci", "établissement_public_local", "établissement_public_de_santé",
@@ -125,10 +132,10 @@ def test_a_civil_buyer_never_sees_book_iii(s: dict) -> None:  # type: ignore[typ
 
 def test_every_book_iii_route_is_displaced_for_a_civil_buyer() -> None:
     """A Livre III rule added later must join the exception of `régime_livre_ier` (or a civil buyer would see it refused)."""
-    book_iii = _rules_named(("permit", "forbid", "oblige"), BOOK_III)
+    book_iii = _rules_named(("permit", "forbid", "oblige"), BOOK_III)  # its `non encodé` rules are conditioned on défense
     displaced = {RULES[e].name for e in next(r for r in RULES if r.name == "régime_livre_ier").exceptions}
     assert book_iii and book_iii <= displaced, sorted(book_iii - displaced)
-    book_i = _rules_named(("permit", "forbid", "oblige"), {a.ref for a in ARTICLES} - BOOK_III) - {r.name for r in RULES if _article(r.index).startswith(tuple(TEMPORARY_TEXTS))}
+    book_i = _rules_named(("permit", "forbid", "oblige", "unencoded"), {a.ref for a in ARTICLES} - BOOK_III) - {r.name for r in RULES if _article(r.index).startswith(tuple(TEMPORARY_TEXTS))}
     displaced_i = {RULES[e].name for e in next(r for r in RULES if r.name == "livre_iii_écarte_livre_ier").exceptions}
     assert book_i <= displaced_i, sorted(book_i - displaced_i)
 
