@@ -220,8 +220,8 @@ def test_json_decisions_follow_the_schema(four: str) -> None:
 def test_a_retained_procedure_that_is_not_open_says_which_are() -> None:
     d = default_rulebook().decide({**FOUR_FACTS, "valeur_estimée_besoin": "300000", "procédure_retenue": "procédure_adaptée"}, at="2026-03-01")
     text = d.verdict()
-    # R2323-1 and -2 (défense MAPA) are cited too: the buyer may be a défense buyer (L1113-1), presumed not to be
-    assert "Procédures de passation — retenue (→ Publicité préalable obligatoire) :\n  ✘ Procédure adaptée (MAPA) (R2123-1, R2323-1, R2323-2) — non autorisé\n" in text
+    # R2123-1 only: the buyer is not a défense buyer, so Livre III's MAPA (R2323-1, R2323-2) does not apply at all (issue 9)
+    assert "Procédures de passation — retenue (→ Publicité préalable obligatoire) :\n  ✘ Procédure adaptée (MAPA) (R2123-1) — non autorisé\n" in text
     assert "\n    possibles : Appel d'offres (ouvert ou restreint)\n" in text
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cpc_rules import default_rulebook
+from cpc_rules.diagnostics import CpcError
 
 RB = default_rulebook()
 RULES = RB.checked.rules
@@ -73,3 +75,147 @@ def test_book_iii_replaces_the_information_that_said_it_was_not_encoded() -> Non
     assert d.status("procédure", "appel_d_offres_restreint").permission == "allowed"  # type: ignore[union-attr]
     assert d.status("procédure", "appel_d_offres_ouvert").permission == "forbidden"  # type: ignore[union-attr]
     assert d.status("publicité", "joue").obligation == "mandatory"  # type: ignore[union-attr]
+
+
+def _concerns_routes(r) -> bool:  # type: ignore[no-untyped-def]
+    """A rule that concludes on a procedure or a publicity, or declares one of them not encoded."""
+    return r.enum in ("procédure", "publicité") or any(e.partition(".")[0] in ("procédure", "publicité") for e in r.scope)
+
+
+def _rules_named(enum_kinds: tuple[str, ...], articles: set[str]) -> set[str]:
+    return {r.name for r in RULES if r.kind in enum_kinds and _concerns_routes(r) and _article(r.index) in articles}
+
+
+@given(situations)
+def test_defence_refusals_cite_book_iii_only(s: dict) -> None:  # type: ignore[type-arg]
+    """A route of Livre Ier is displaced for a défense contract, not refused: `why_not` cites Livre III (or a temporary text)."""
+    facts = {**s["who"], **s["flags"], "nature": s["nature"], "valeur_estimée_besoin": str(Decimal(s["valeur"])), "date_conclusion": s["date"].isoformat()}
+    if s["retenue"]:
+        facts["procédure_retenue"] = s["retenue"]
+    if facts.get("maîtrise_d_œuvre"):
+        facts["objet_maîtrise_d_œuvre"] = "construction_neuve"
+    d = RB.decide(facts, at=s["date"].isoformat())
+    for status in d.statuses:
+        if status.enum in ("procédure", "publicité"):
+            leaked = {a for a in map(_article, status.refused) if a not in BOOK_III and not a.startswith(tuple(TEMPORARY_TEXTS))}
+            assert not leaked, f"{status.member} : non autorisé, conditions de {sorted(leaked)} (livre Ier) citées pour un marché de défense"
+            leaked = {a for a in map(_article, status.unencoded) if a not in BOOK_III}
+            assert not leaked, f"{status.member} : non encodé selon {sorted(leaked)} (livre Ier) pour un marché de défense"
+
+
+CIVIL_BUYERS = [{"type_acheteur": t} for t in ("commune", "département", "région", "epci", "établissement_public_local", "établissement_public_de_santé",
+                                               "office_public_de_l_habitat", "sem", "organisme_privé_pouvoir_adjudicateur", "collectivité_opérateur_de_réseau",
+                                               "entreprise_opérateur_de_réseau")]
+CIVIL_BUYERS += [{"acheteur": a} for a in ("autorité_centrale", "autre_pouvoir_adjudicateur", "entité_adjudicatrice")]
+CIVIL_BUYERS += [{"type_acheteur": t, "marché_de_défense_ou_de_sécurité": False}
+                 for t in ("état_administration_centrale", "établissement_public_national_administratif", "établissement_public_national_industriel_commercial")]
+
+civil_situations = situations.flatmap(lambda s: st.sampled_from(CIVIL_BUYERS).map(lambda who: {**s, "who": who}))
+
+
+@given(civil_situations)
+def test_a_civil_buyer_never_sees_book_iii(s: dict) -> None:  # type: ignore[type-arg]
+    """Livre III concerns défense contracts only (L1113-1): for any other buyer its rules are neither met nor refused
+    nor pending — no conclusion (of any enumeration) cites them, in the text report or in the JSON `why_not`."""
+    facts = {**s["who"], **s["flags"], "nature": s["nature"], "valeur_estimée_besoin": str(Decimal(s["valeur"])), "date_conclusion": s["date"].isoformat()}
+    if s["retenue"]:
+        facts["procédure_retenue"] = s["retenue"]
+    if facts.get("maîtrise_d_œuvre"):
+        facts["objet_maîtrise_d_œuvre"] = "construction_neuve"
+    d = RB.decide(facts, at=s["date"].isoformat())
+    for status in d.statuses:
+        for kind, rules in (("fondement", status.grounds), ("en attente", status.pending), ("refus", status.refused), ("non encodé", status.unencoded)):
+            leaked = {a for a in map(_article, rules) if a in BOOK_III}
+            assert not leaked, f"{status.enum} {status.member} ({kind}) : {sorted(leaked)} (livre III) pour {s['who']}"
+    assert d.value("régime_de_passation") == "livre_ier"
+
+
+def test_every_book_iii_route_is_displaced_for_a_civil_buyer() -> None:
+    """A Livre III rule added later must join the exception of `régime_livre_ier` (or a civil buyer would see it refused)."""
+    book_iii = _rules_named(("permit", "forbid", "oblige"), BOOK_III)  # its `non encodé` rules are conditioned on défense
+    displaced = {RULES[e].name for e in next(r for r in RULES if r.name == "régime_livre_ier").exceptions}
+    assert book_iii and book_iii <= displaced, sorted(book_iii - displaced)
+    book_i = _rules_named(("permit", "forbid", "oblige", "unencoded"), {a.ref for a in ARTICLES} - BOOK_III) - {r.name for r in RULES if _article(r.index).startswith(tuple(TEMPORARY_TEXTS))}
+    displaced_i = {RULES[e].name for e in next(r for r in RULES if r.name == "livre_iii_écarte_livre_ier").exceptions}
+    assert book_i <= displaced_i, sorted(book_i - displaced_i)
+
+
+def test_the_decp_mapa_lot_record_cites_only_book_i() -> None:
+    """The DECP audit's « non autorisé » record (a 110 237 € supplies lot of a 669 655 € allotted contract, 2024, MAPA):
+    refused by R2123-1 alone (not a small lot: ≥ 80 000 €), no Livre III article among the failed conditions."""
+    d = RB.decide({"type_acheteur": "établissement_public_local", "nature": "fournitures", "valeur_estimée_besoin": "669655", "examen_d_un_lot": True,
+                   "valeur_lot": "110237", "lots": [{"valeur": "110237", "petit_lot": True}, {"valeur": "559418", "petit_lot": False}],
+                   "procédure_retenue": "procédure_adaptée"}, at="2024-05-21")
+    s = d.status("procédure", "procédure_adaptée")
+    assert s is not None and s.permission == "not_allowed"
+    assert sorted({_article(r) for r in s.refused}) == ["R2123-1"]
+    c = next(c for c in d.to_json()["conclusions"] if c["enum"] == "procédure" and c["member"] == "procédure_adaptée")
+    assert c["why_not"] and all("R23" not in str(w) for w in c["why_not"])
+
+
+# ---- The seven examples at the top of issue 9, each with its legally right answer (docs/rulebook/ccp.md).
+def _perm(d, member: str) -> str | None:  # type: ignore[no-untyped-def]
+    s = d.status("procédure", member)
+    return s.permission if s else None
+
+
+def test_issue_9_example_1_defence_buyer_routes() -> None:
+    """Défense above its threshold: the open appel d'offres is forbidden (R2324-2), the restricted one and the negotiated
+    procedure are allowed; below R2322-14's amount the direct award is allowed (not « non autorisé »)."""
+    above = RB.decide({"acheteur": "défense_sécurité", "nature": "fournitures", "valeur_estimée_besoin": "500000"}, at="2025-03-01")
+    assert (_perm(above, "appel_d_offres_ouvert"), _perm(above, "appel_d_offres_restreint"), _perm(above, "procédure_avec_négociation")) == ("forbidden", "allowed", "allowed")
+    assert _perm(above, "procédure_adaptée") == "not_allowed"
+    low = RB.decide({"acheteur": "défense_sécurité", "nature": "fournitures", "valeur_estimée_besoin": "99999.99"}, at="2025-03-01")
+    assert _perm(low, "sans_publicité_ni_mise_en_concurrence") == "allowed"
+    assert {_article(r) for r in low.status("procédure", "sans_publicité_ni_mise_en_concurrence").grounds} == {"R2322-14"}  # type: ignore[union-attr]
+    at_threshold = RB.decide({"acheteur": "défense_sécurité", "nature": "fournitures", "valeur_estimée_besoin": "100000"}, at="2025-03-01")
+    assert _perm(at_threshold, "sans_publicité_ni_mise_en_concurrence") == "not_allowed"
+
+
+def test_issue_9_example_2_project_management_needs_a_design_contest() -> None:
+    """Maîtrise d'œuvre of a new building above the threshold (R2172-2): concours, not an appel d'offres."""
+    d = RB.decide({"type_acheteur": "commune", "nature": "services", "valeur_estimée_besoin": "300000", "maîtrise_d_œuvre": True,
+                   "objet_maîtrise_d_œuvre": "construction_neuve"}, at="2025-03-01")
+    assert _perm(d, "concours") == "allowed"
+    assert _perm(d, "appel_d_offres") in ("forbidden", "not_allowed") and _perm(d, "appel_d_offres_ouvert") in ("forbidden", "not_allowed")
+
+
+def test_issue_9_example_3_regular_need_counts_its_renewals() -> None:
+    """60 000 € a year renewable three times (R2121-1, R2121-7): 240 000 €, formalised procedure, BOAMP and JOUE."""
+    d = RB.decide({"acheteur": "autre_pouvoir_adjudicateur", "acheteur_état_ou_collectivité": True, "nature": "services", "montant_de_base": "60000",
+                   "montant_options": "0", "montant_reconductions": "180000", "primes_candidats": "0", "besoin_régulier": True, "montant_douze_mois": "60000",
+                   "accord_cadre": False, "lots": [], "procédure_retenue": "appel_d_offres"}, at="2025-03-01")
+    assert d.value("valeur_estimée") == Decimal("240000")
+    assert _perm(d, "procédure_adaptée") == "not_allowed"
+    assert d.status("publicité", "boamp_et_joue").obligation == "mandatory"  # type: ignore[union-attr]
+
+
+def test_issue_9_example_4_mapa_above_the_threshold_is_never_silent() -> None:
+    """Social services at 300 000 € in MAPA (2025): the publicity is undetermined with its reason, never « non obligatoire » everywhere."""
+    d = RB.decide({"acheteur": "autre_pouvoir_adjudicateur", "acheteur_état_ou_collectivité": True, "nature": "services", "valeur_estimée_besoin": "300000",
+                   "services_sociaux_spécifiques": True, "procédure_retenue": "procédure_adaptée"}, at="2025-03-01")
+    pub = [s for s in d.statuses if s.enum == "publicité"]
+    assert pub and all(s.obligation == "undetermined" and s.unencoded for s in pub)
+
+
+def test_issue_9_example_5_no_award_criterion_without_competition() -> None:
+    """A 5 000 € direct award (R2122-8) after 2026-08-21: no tenders to compare, no criterion obligation (R2152-7, L2152-7)."""
+    d = RB.decide({"type_acheteur": "commune", "nature": "fournitures", "valeur_estimée_besoin": "5000", "procédure_retenue": "sans_publicité_ni_mise_en_concurrence"},
+                  at="2026-09-15")
+    assert d.status("formalité_responsable", "critère_environnemental").obligation != "mandatory"  # type: ignore[union-attr]
+    assert d.status("mode_attribution", "critère_prix_unique").permission != "forbidden"  # type: ignore[union-attr]
+    mapa = RB.decide({"type_acheteur": "commune", "nature": "fournitures", "valeur_estimée_besoin": "5000", "procédure_retenue": "procédure_adaptée"}, at="2026-09-15")
+    assert mapa.status("formalité_responsable", "critère_environnemental").obligation == "mandatory"  # type: ignore[union-attr]
+
+
+def test_issue_9_example_6_innovative_purchase_that_is_not_a_lot() -> None:
+    """An innovative purchase of 90 000 € that is not a lot: R2122-9-1 answers without asking for lot facts."""
+    d = RB.decide({"type_acheteur": "commune", "nature": "services", "valeur_estimée_besoin": "90000", "achat_innovant": True}, at="2025-03-01", presumptions=False)
+    s = d.status("procédure", "sans_publicité_ni_mise_en_concurrence")
+    assert s is not None and s.permission == "allowed" and "R2122-9-1" in {_article(r) for r in s.grounds}
+
+
+def test_issue_9_example_7_a_proportion_above_100_percent_is_refused() -> None:
+    with pytest.raises(CpcError) as e:
+        RB.decide({"type_acheteur": "commune", "nature": "services", "valeur_estimée_besoin": "90000", "proportion_travailleurs_protégés": "120"}, at="2025-03-01")
+    assert [x.code for x in e.value.diagnostics] == ["E411"]

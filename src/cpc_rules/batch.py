@@ -58,9 +58,14 @@ class Focus:
         self.items = tuple(items)
         self.keys = tuple((i.enum, i.member) for i in self.items)
         self.position = {k: n for n, k in enumerate(self.keys)}
-        self.rules = sorted({r for i in self.items for r in (*i.permits, *i.forbids, *i.obliges, *getattr(i, "unencoded", ()))})
+        self.rules = sorted({r for i in self.items for r in (*i.permits, *i.forbids, *i.obliges, *getattr(i, "unencoded", ()), *_below(i))})
         self.rule_position = {r: n for n, r in enumerate(self.rules)}  # column of a rule in an answer's activations
         self.labels = tuple(labels) or tuple(i.member for i in self.items)  # as Decision labels a Status
+
+
+def _below(item: Any) -> set[int]:
+    """The rules that may displace a permission of the member (decision.refusals reads them)."""
+    return {e for chain in getattr(item, "permit_exceptions", ()) for e in chain}
 
 
 def make_focus(rb: Rulebook, focus: Iterable[str] | str | None) -> Focus:
@@ -168,7 +173,7 @@ class Answer:
         if acts is None:
             return self.decision().status(enum, member)
         pos = self._focus.rule_position
-        a: dict[int, Any] = {}
+        a: dict[int, Any] = {r: acts[pos[r]] == ACT_TRUE for r in _below(item)}  # what may displace a permission: only `is True` is read
         for r in (*item.permits, *item.forbids, *item.obliges, *getattr(item, "unencoded", ())):
             c = acts[pos[r]]
             if c == ACT_UNKNOWN:

@@ -98,9 +98,9 @@ def compute_status(item: Item, a: tuple[Any, ...], label: str) -> Status:
         elif permits or permits_unk:
             permission, grounds, pending = "undetermined", permits, permits_unk + forbids_unk
         elif forbids_unk:  # not allowed either way, but whether a prohibition applies is not settled yet
-            permission, pending, refused = "undetermined", forbids_unk, list(item.permits)
+            permission, pending, refused = "undetermined", forbids_unk, refusals(item, a)
         else:
-            permission, refused = "not_allowed", list(item.permits)
+            permission, refused = "not_allowed", refusals(item, a)
     elif forbids_unk:
         permission, pending = "undetermined", forbids_unk
     obligation: Obligation | None = None
@@ -140,6 +140,21 @@ def _enum_readers(items: tuple[Item, ...]) -> dict[str, tuple[Any, Any]]:
     from cpc_rules.engine.compile import compile_enum_reader
 
     return {e: compile_enum_reader([(it.member, it.permits, it.forbids, it.obliges, it.unencoded) for it in items if it.enum == e]) for e in dict.fromkeys(it.enum for it in items)}
+
+
+def refusals(item: Item, a: Any) -> list[int]:
+    """The permissions of a member not allowed, without those an applicable exception displaces.
+
+    A permission beaten by an exception that applies is not refused: another regime
+    governs (for a défense contract, Livre III displaces the Livre Ier routes; for any
+    other buyer, Livre III does not apply at all), so it is not listed as a failed
+    condition (`why_not`). `a` holds at least the activations of the item's rules and of
+    the rules below its permissions (batch.py passes exactly those).
+    """
+    chains = item.permit_exceptions
+    if not chains:
+        return list(item.permits)
+    return [r for r, below in zip(item.permits, chains, strict=True) if not any(a[e] is True for e in below)]
 
 
 def item_index(items: tuple[Item, ...]) -> dict[tuple[str, str], int]:

@@ -42,6 +42,9 @@ class Item:
     forbids: tuple[int, ...]
     obliges: tuple[int, ...]
     unencoded: tuple[int, ...] = ()  # `non encodé` rules whose scope holds this member's enumeration (or this member)
+    # per permission (same order as `permits`): the rules below it in its chains of exceptions; one that
+    # applies displaces the permission, which is then not a refusal (decision.compute_status)
+    permit_exceptions: tuple[tuple[int, ...], ...] = ()
 
     def readers(self) -> tuple[Any, Any]:
         """permission(activations), obligation(activations), compiled for this member (compile.compile_reader)."""
@@ -172,8 +175,17 @@ class Program:
         for r in self.rb.rules:
             for e in r.scope:
                 unencoded.setdefault(e, []).append(r.index)
+        below = _below(self.rb)
         return tuple(
-            Item(e, m, tuple(found[e, m]["permit"]), tuple(found[e, m]["forbid"]), tuple(found[e, m]["oblige"]), tuple(sorted({*unencoded.get(e, ()), *unencoded.get(f"{e}.{m}", ())})))
+            Item(
+                e,
+                m,
+                tuple(found[e, m]["permit"]),
+                tuple(found[e, m]["forbid"]),
+                tuple(found[e, m]["oblige"]),
+                tuple(sorted({*unencoded.get(e, ()), *unencoded.get(f"{e}.{m}", ())})),
+                tuple(below[r] for r in found[e, m]["permit"]) if any(below[r] for r in found[e, m]["permit"]) else (),
+            )
             for e, m in ordered
         )
 
@@ -302,6 +314,23 @@ class Program:
         if self._deontic:
             self._check_deontic(a)
         return a, d, v
+
+
+def _below(rb: ir.Rulebook) -> tuple[tuple[int, ...], ...]:
+    """For each rule, every rule below it in its chains of exceptions (`exception à` is transitive), sorted."""
+    out: list[tuple[int, ...] | None] = [None] * len(rb.rules)
+
+    def walk(i: int, seen: frozenset[int]) -> tuple[int, ...]:
+        if out[i] is None:
+            found: set[int] = set()
+            for e in rb.beaten_by[i]:
+                if e not in seen:  # the checker refuses cycles (E308); guard anyway
+                    found.add(e)
+                    found.update(walk(e, seen | {e}))
+            out[i] = tuple(sorted(found))
+        return out[i]  # type: ignore[return-value]
+
+    return tuple(walk(r.index, frozenset({r.index})) for r in rb.rules)
 
 
 def _reads(r: ir.RuleInfo) -> tuple[frozenset[int], frozenset[int]]:
