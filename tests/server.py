@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 
@@ -21,23 +22,41 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_log() -> str:
+    """The last lines the server of the current `running_server` wrote (for a failure's message)."""
+    if _LOG is None:
+        return ""
+    _LOG.flush()
+    _LOG.seek(0)
+    return _LOG.read().decode(errors="replace")[-3000:]
+
+
+_LOG = None
+
+
 @contextlib.contextmanager
 def running_server(*extra: str, timeout: float = 60.0) -> Iterator[str]:
-    """Start the server as a user would (`python -m cpc_rules.cli serve`), yield its base URL, stop it."""
+    """Start the server as a user would (`python -m cpc_rules.cli serve`), yield its base URL, stop it.
+
+    Its output goes to a temporary file, not a pipe nobody reads (a full pipe would block the server);
+    `server_log()` gives it, and a server that stopped early says why.
+    """
+    global _LOG
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    _LOG = tempfile.TemporaryFile()
     proc = subprocess.Popen(
         [sys.executable, "-m", "cpc_rules.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=_LOG,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError("the server stopped: " + proc.stderr.read().decode(errors="replace")[-2000:])
+                raise RuntimeError("the server stopped: " + server_log())
             try:
                 if httpx.get(base + "/health", timeout=2).status_code == 200:
                     break
@@ -47,6 +66,8 @@ def running_server(*extra: str, timeout: float = 60.0) -> Iterator[str]:
                 raise RuntimeError("the server did not start in time")
             time.sleep(0.2)
         yield base
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server stopped while in use (exit {proc.returncode}): " + server_log())
     finally:
         proc.terminate()
         try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from situation_strategies import decision_dates, facts_for
 from starlette.testclient import TestClient
 
 from cpc_rules import __version__, default_rulebook
@@ -142,3 +144,87 @@ def test_page_needs_nothing_from_the_internet() -> None:
         text = f.read_text(encoding="utf-8")
         assert "http://" not in text and "//cdn" not in text, f
         assert "https://" not in text or f.name == "app.js" and text.count("https://") == 1  # the Légifrance link only
+
+
+# ---------------------------------------------------------------- the verdict, as the CLI prints it
+
+
+def _rebuilt(verdict: dict) -> str:
+    """The text verdict rebuilt from its JSON lines: indentation, and a blank line between sections."""
+    out, section = [], 0
+    for line in verdict["lines"]:
+        out.extend([""] * (line["section"] - section))
+        section = line["section"]
+        out.append("  " * line["level"] + line["text"])
+    return "\n".join(out)
+
+
+def _text_of(verdict_text: str) -> str:
+    """The text verdict with its indentation rounded to steps of two (the JSON's levels) and blank lines kept."""
+    return "\n".join("  " * ((len(x) - len(x.lstrip(" "))) // 2) + x.strip() if x.strip() else "" for x in verdict_text.rstrip("\n").splitlines())
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        SITUATION,
+        {"date": "2026-05-15", "faits": {"type_acheteur": "état_administration_centrale", "marché_de_défense_ou_de_sécurité": True, "nature": "fournitures", "valeur_estimée_besoin": "300000"}},
+        {"date": "2026-05-15", "faits": {"nature": "travaux"}},
+        {"date": "2015-05-15", "faits": {"nature": "travaux"}},
+    ],
+)
+def test_the_verdict_on_request_is_the_text_verdict_line_for_line(client: TestClient, document: dict) -> None:
+    import jsonschema
+
+    plain = client.post("/decide", json=document).json()
+    assert "verdict" not in plain  # not paid for unless asked
+    body = client.post("/decide", params={"verdict": "true"}, json=document).json()
+    text = default_rulebook().decide(document["faits"], at=document["date"]).verdict()
+    assert _rebuilt(body["verdict"]) == _text_of(text)
+    assert body["verdict"]["lines"][0]["kind"] == "title"
+    assert {k: v for k, v in body.items() if k != "verdict"} == plain
+    jsonschema.validate(body, json.loads((ROOT / "docs" / "trace-format.schema.json").read_text(encoding="utf-8")))
+    kinds = [x["kind"] for x in body["verdict"]["lines"]]
+    if document["date"] < "2019":
+        assert kinds == ["title", "out_of_period"]
+    else:
+        assert "heading" in kinds and ("open_question" in kinds or "allowed" in kinds)
+
+
+def test_the_verdict_flag_is_checked(client: TestClient) -> None:
+    r = client.post("/decide", params={"verdict": "peut-être"}, json=SITUATION)
+    assert r.status_code == 400 and r.json()["errors"][0]["code"] == "E431"
+
+
+def test_the_batch_gives_the_verdict_on_request(client: TestClient) -> None:
+    r = client.post("/decide/batch", params={"verdict": "true"}, json=[SITUATION, SITUATION])
+    lines = [json.loads(x) for x in r.text.splitlines()]
+    assert [x["index"] for x in lines] == [0, 1]
+    assert all(x["decision"]["verdict"]["lines"] for x in lines)
+
+
+@settings(max_examples=25, deadline=None)
+@given(facts_for(default_rulebook().checked), decision_dates())
+def test_the_verdict_lines_are_the_text_verdict_and_validate(facts: dict, at: object) -> None:
+    """`verdict` (asked) is the text verdict line for line: every non-blank line, in order, its indentation as `level`."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    from cpc_rules.engine.runtime import EvaluationError
+    from cpc_rules.render.json import decision_json
+
+    try:
+        d = default_rulebook().decide(facts, at=at)
+    except EvaluationError as e:  # facts that contradict each other (E402): no decision, no verdict
+        assert e.diagnostic.code in ("E401", "E402", "E403")
+        return
+    doc = decision_json(d, with_verdict=True)
+    schema = json.loads((ROOT / "docs" / "trace-format.schema.json").read_text(encoding="utf-8"))
+    errors = [e.message for e in Draft202012Validator(schema, format_checker=FormatChecker()).iter_errors(doc)]
+    assert errors == [], errors
+    text = [x for x in d.verdict().splitlines() if x.strip()]
+    lines = doc["verdict"]["lines"]
+    assert [x["text"] for x in lines] == [x.strip() for x in text]
+    assert [x["level"] for x in lines] == [(len(x) - len(x.lstrip(" "))) // 2 for x in text]
+    assert lines[0]["kind"] == "title" and all(x["kind"] != "title" for x in lines[1:])
+    assert [x["section"] for x in lines] == sorted(x["section"] for x in lines)
+    assert _rebuilt(doc["verdict"]) == _text_of(d.verdict())

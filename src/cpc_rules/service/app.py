@@ -29,6 +29,7 @@ from cpc_rules import __version__, situation
 from cpc_rules.api import Rulebook, default_rulebook
 from cpc_rules.diagnostics import CpcError, Diagnostic
 from cpc_rules.engine.runtime import EvaluationError
+from cpc_rules.render.json import decision_json
 from cpc_rules.render.schema import situation_schema
 from cpc_rules.service import catalogue
 from cpc_rules.service.openapi import openapi_document
@@ -146,6 +147,7 @@ class Options:
     focus: tuple[str, ...] | None
     trace: bool
     presumptions: bool
+    verdict: bool = False
 
 
 def _date_param(request: Request) -> str | None:
@@ -162,7 +164,13 @@ def _date_param(request: Request) -> str | None:
 
 def _options(request: Request, rb: Rulebook) -> Options:
     at = _date_param(request)
-    return Options(at=at, focus=_focus(request, rb), trace=_flag(request, "trace", False), presumptions=_flag(request, "presumptions", True))
+    return Options(
+        at=at,
+        focus=_focus(request, rb),
+        trace=_flag(request, "trace", False),
+        presumptions=_flag(request, "presumptions", True),
+        verdict=_flag(request, "verdict", False),
+    )
 
 
 # ---------------------------------------------------------------- deciding
@@ -183,7 +191,7 @@ def decide_document(rb: Rulebook, document: Any, options: Options, where: str = 
         raise RequestError(422, e.diagnostics) from None
     except EvaluationError as e:
         raise RequestError(422, list(e.diagnostics)) from None
-    return decision.to_json(trace=options.trace)
+    return decision_json(decision, with_trace=options.trace, with_verdict=options.verdict)
 
 
 async def _in_time(limits: Limits, fn: Callable[[], Any]) -> Any:
