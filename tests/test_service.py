@@ -228,3 +228,19 @@ def test_the_verdict_lines_are_the_text_verdict_and_validate(facts: dict, at: ob
     assert lines[0]["kind"] == "title" and all(x["kind"] != "title" for x in lines[1:])
     assert [x["section"] for x in lines] == sorted(x["section"] for x in lines)
     assert _rebuilt(doc["verdict"]) == _text_of(d.verdict())
+
+
+def test_batch_lines_are_read_as_bytes_each_refused_on_its_own(client: TestClient) -> None:
+    """A line that is not UTF-8 is that line's error (never decided on a guessed text); CRLF ends a line; a
+    U+2028 inside a string does not (JSON Lines end at "\\n" only)."""
+    good = json.dumps(SITUATION).encode()
+    odd = json.dumps({"date": "2026-05-15", "faits": {"nature": "travaux\u2028"}}, ensure_ascii=False).encode()
+    body = b"\xef\xbb\xbf" + good + b"\r\n" + b'{"date": "2026-05-15", "faits": {"nature": "trav\xe9ux"}}\n' + odd + b"\n" + good
+    r = client.post("/decide/batch", content=body, headers={"content-type": "application/x-ndjson"})
+    out = [json.loads(line) for line in r.text.rstrip("\n").split("\n")]
+    assert [o["index"] for o in out] == [0, 1, 2, 3]
+    assert out[0]["decision"] == _in_process(SITUATION) == out[3]["decision"]
+    assert out[1]["status"] == 400 and out[1]["errors"][0]["code"] == "E419"
+    assert out[2]["status"] == 422  # one situation, with a value that is not a nature
+    r = client.post("/decide/batch", content=b"[" + good + b", \xff]", headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["errors"][0]["code"] == "E419"

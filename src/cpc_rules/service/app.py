@@ -306,12 +306,12 @@ class Service:
 
     def _batch_items(self, raw: bytes, content_type: str) -> list[Any]:
         """The situations of a batch: a JSON array, or JSON Lines (one per line; a bad line is an item error)."""
-        text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
-        if text.lstrip().startswith("["):
-            value = _decode(text, "lot", self.limits)
+        if raw.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):
+            value = _decode(raw, "lot", self.limits)  # one document: not UTF-8 or not JSON is the whole request's fault (400)
             items: list[Any] = list(value)
-        else:
-            items = [_Line(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        else:  # JSON Lines: lines end at "\n" only, and a line that is not UTF-8 is that line's error (E419), not a guess
+            lines = raw.removeprefix(b"\xef\xbb\xbf").split(b"\n")
+            items = [_Line(n, line.removesuffix(b"\r")) for n, line in enumerate(lines, 1) if line.strip()]
         if len(items) > self.limits.batch_items:
             raise _error(413, "E430", f"lot trop long : {len(items)} situations (limite {self.limits.batch_items})")
         if not items:
@@ -333,7 +333,7 @@ class Service:
 @attrs.frozen
 class _Line:
     number: int
-    text: str
+    text: bytes
 
 
 PAGE_FILES = ("index.html", "app.js", "app.css")
