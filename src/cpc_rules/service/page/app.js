@@ -79,7 +79,9 @@ function field(q) {
       } else answer(name, raw);
     });
     box.append(input);
-    const unknown = el("button", { type: "button", class: "unknown", text: "Je ne sais pas" });
+    // its name says which question it answers (a screen reader lists buttons out of context); it starts with
+    // the visible words, so a voice command « Je ne sais pas » still finds it
+    const unknown = el("button", { type: "button", class: "unknown", text: "Je ne sais pas", "aria-label": "Je ne sais pas : " + label });
     unknown.addEventListener("click", () => skip(name));
     box.append(" ", unknown);
   }
