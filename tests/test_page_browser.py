@@ -115,6 +115,8 @@ def test_the_page_says_what_decide_says(browser: Any, base: str, example: str) -
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    elsewhere: list[str] = []  # offline: every request the page makes goes to the service itself
+    page.on("request", lambda r: None if r.url.startswith((base + "/", "data:", "blob:")) else elsewhere.append(r.url))
     page.goto(base + "/")
     page.fill("#f-date", doc["date"])
     page.dispatch_event("#f-date", "change")
@@ -136,6 +138,7 @@ def test_the_page_says_what_decide_says(browser: Any, base: str, example: str) -
     assert any(s.enum == "procédure" and s.permission == "allowed" for s in decision.statuses) and "✔ " in shown
     assert page.locator("#grounds a[href^='https://www.legifrance.gouv.fr/codes/article_lc/LEGIARTI']").count() >= 1
     assert not errors, errors
+    assert elsewhere == []
     if example == "défense":  # Livre III: what is not encoded is said first, the procedures grouped by publicity
         assert "⚠ indéterminé, non encodé" in shown and "(pour ces 2 procédures)" in shown and "✘ non :" in shown
     if example == EXAMPLES[0]:  # the README shows this verdict as a screen reader reads it
