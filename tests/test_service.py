@@ -244,3 +244,25 @@ def test_batch_lines_are_read_as_bytes_each_refused_on_its_own(client: TestClien
     assert out[2]["status"] == 422  # one situation, with a value that is not a nature
     r = client.post("/decide/batch", content=b"[" + good + b", \xff]", headers={"content-type": "application/json"})
     assert r.status_code == 400 and r.json()["errors"][0]["code"] == "E419"
+
+
+def test_a_batch_said_to_be_json_lines_is_read_as_lines(client: TestClient) -> None:
+    """Content-Type application/x-ndjson: lines, even when the first line is an array (that line's error, not the batch's)."""
+    body = b"[[1]]\n" + json.dumps(SITUATION).encode()
+    r = client.post("/decide/batch", content=body, headers={"content-type": "application/x-ndjson; charset=utf-8"})
+    out = [json.loads(x) for x in r.text.splitlines()]
+    assert r.status_code == 200 and [o["index"] for o in out] == [0, 1]
+    assert out[0]["status"] == 422 and out[1]["decision"] == _in_process(SITUATION)
+
+
+@pytest.mark.parametrize("n", [16, 17])
+def test_a_list_longer_than_the_limit_is_refused_before_deciding(n: int) -> None:
+    small = TestClient(create_app(default_rulebook(), Limits(list_items=16)))
+    doc = {"date": "2026-05-15", "faits": {"lots": [{"valeur": "1000"}] * n}}
+    r = small.post("/decide", json=doc)
+    if n <= 16:
+        assert r.status_code == 200
+    else:
+        assert r.status_code == 413 and r.json()["errors"][0]["code"] == "E430" and "liste trop longue" in r.json()["errors"][0]["message"]
+    # a batch's own array is not such a list: its length has its own limit
+    assert small.post("/decide/batch", json=[SITUATION] * 20).status_code == 200

@@ -43,6 +43,7 @@ class Limits:
     batch_body_bytes: int = 32 << 20
     batch_items: int = 10_000
     json_depth: int = 32
+    list_items: int = 1000  # one list in a situation (its lots): a decision's cost grows faster than its lots
     seconds: float = 10.0
 
 
@@ -87,19 +88,22 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _depth(value: Any, limit: int) -> int:
-    """How deeply a decoded JSON value nests (stops counting past `limit`)."""
-    stack, deepest = [(value, 1)], 0
+def _depth(value: Any, limit: int) -> tuple[int, int]:
+    """How deeply a decoded JSON value nests (stops counting past `limit`), and its longest list below the root
+    (a root list is a batch, with its own limit)."""
+    stack, deepest, longest = [(value, 1)], 0, 0
     while stack:
         v, d = stack.pop()
         deepest = max(deepest, d)
         if deepest > limit:
-            return deepest
+            return deepest, longest
         if isinstance(v, dict):
             stack.extend((x, d + 1) for x in v.values())
         elif isinstance(v, list):
+            if d > 1:
+                longest = max(longest, len(v))
             stack.extend((x, d + 1) for x in v)
-    return deepest
+    return deepest, longest
 
 
 def _decode(raw: str | bytes, what: str, limits: Limits) -> Any:
@@ -112,8 +116,11 @@ def _decode(raw: str | bytes, what: str, limits: Limits) -> Any:
         value = situation.decode(text.lstrip("\ufeff"), what, "json")
     except CpcError as e:
         raise RequestError(400, e.diagnostics) from None
-    if _depth(value, limits.json_depth) > limits.json_depth:
+    depth, longest = _depth(value, limits.json_depth)
+    if depth > limits.json_depth:
         raise _error(400, "E430", f"{what} : document JSON trop profond (plus de {limits.json_depth} niveaux)")
+    if longest > limits.list_items:
+        raise _error(413, "E430", f"{what} : liste trop longue ({longest} éléments, limite {limits.list_items})", hint="une situation décrit un achat : ses lots se comptent au plus par centaines")
     return value
 
 
@@ -306,7 +313,9 @@ class Service:
 
     def _batch_items(self, raw: bytes, content_type: str) -> list[Any]:
         """The situations of a batch: a JSON array, or JSON Lines (one per line; a bad line is an item error)."""
-        if raw.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):
+        media = content_type.split(";")[0].strip().lower()
+        as_lines = media in _JSON_LINES  # said so: lines, even if the first one is an array; else, a body that opens a JSON array is one
+        if not as_lines and raw.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):
             value = _decode(raw, "lot", self.limits)  # one document: not UTF-8 or not JSON is the whole request's fault (400)
             items: list[Any] = list(value)
         else:  # JSON Lines: lines end at "\n" only, and a line that is not UTF-8 is that line's error (E419), not a guess
@@ -337,6 +346,7 @@ class _Line:
 
 
 PAGE_FILES = ("index.html", "app.js", "app.css")
+_JSON_LINES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines", "application/json-lines")
 
 
 def _page_file(name: str) -> bytes:
