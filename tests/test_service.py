@@ -266,3 +266,14 @@ def test_a_list_longer_than_the_limit_is_refused_before_deciding(n: int) -> None
         assert r.status_code == 413 and r.json()["errors"][0]["code"] == "E430" and "liste trop longue" in r.json()["errors"][0]["message"]
     # a batch's own array is not such a list: its length has its own limit
     assert small.post("/decide/batch", json=[SITUATION] * 20).status_code == 200
+
+
+def test_a_batch_past_its_time_limit_still_accounts_for_every_line() -> None:
+    """Past the limit, the remaining situations are errors E432 in their place: nothing is dropped or reordered."""
+    slow = TestClient(create_app(default_rulebook(), Limits(seconds=0.0)))
+    r = slow.post("/decide/batch", json=[SITUATION] * 40)
+    out = [json.loads(x) for x in r.text.splitlines()]
+    assert [o["index"] for o in out] == list(range(40))
+    assert all(o["errors"][0]["code"] == "E432" for o in out)
+    r = TestClient(create_app(default_rulebook())).post("/decide/batch", json=[SITUATION] * 40)
+    assert [json.loads(x)["decision"] == _in_process(SITUATION) for x in r.text.splitlines()] == [True] * 40

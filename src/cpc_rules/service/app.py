@@ -303,11 +303,17 @@ class Service:
         items = self._batch_items(raw, request.headers.get("content-type", ""))
         deadline = time.monotonic() + self.limits.seconds * max(1, len(items) // 1000)
 
+        def chunk(start: int) -> bytes:
+            return b"".join(
+                (json.dumps(self._batch_line(i, items[i], options, deadline), ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+                for i in range(start, min(start + _CHUNK, len(items)))
+            )
+
         async def lines() -> AsyncIterator[bytes]:
-            for index, item in enumerate(items):
-                yield (json.dumps(self._batch_line(index, item, options, deadline), ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-                if index % 64 == 63:
-                    await anyio.sleep(0)  # let other requests in
+            # decided in a worker thread a few at a time: the event loop keeps serving other requests meanwhile,
+            # and each chunk is sent as soon as it is decided (streamed, in order, one line per situation)
+            for start in range(0, len(items), _CHUNK):
+                yield await anyio.to_thread.run_sync(chunk, start)
 
         return StreamingResponse(lines(), media_type="application/x-ndjson", headers=self.headers)
 
@@ -346,6 +352,7 @@ class _Line:
 
 
 PAGE_FILES = ("index.html", "app.js", "app.css")
+_CHUNK = 16  # situations of a batch decided per trip to a worker thread
 _JSON_LINES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines", "application/json-lines")
 
 
