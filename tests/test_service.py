@@ -274,6 +274,25 @@ def test_a_batch_past_its_time_limit_still_accounts_for_every_line() -> None:
     r = slow.post("/decide/batch", json=[SITUATION] * 40)
     out = [json.loads(x) for x in r.text.splitlines()]
     assert [o["index"] for o in out] == list(range(40))
-    assert all(o["errors"][0]["code"] == "E432" for o in out)
+    assert all(o["status"] == 503 and o["errors"][0]["code"] == "E432" for o in out)
     r = TestClient(create_app(default_rulebook())).post("/decide/batch", json=[SITUATION] * 40)
     assert [json.loads(x)["decision"] == _in_process(SITUATION) for x in r.text.splitlines()] == [True] * 40
+
+
+def test_a_bug_on_one_situation_of_a_batch_is_that_line_s_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An internal error (E900, status 500) on one situation: its line says so, the other lines are decided."""
+    from cpc_rules.service import app as service_app
+
+    real = service_app.decide_document
+
+    def flaky(rb, document, options, where="situation"):  # type: ignore[no-untyped-def]
+        if where == "situation 1":
+            raise ZeroDivisionError("simulated")
+        return real(rb, document, options, where)
+
+    monkeypatch.setattr(service_app, "decide_document", flaky)
+    r = TestClient(create_app(default_rulebook())).post("/decide/batch", json=[SITUATION] * 3)
+    out = [json.loads(x) for x in r.text.splitlines()]
+    assert [o["index"] for o in out] == [0, 1, 2]
+    assert out[1]["status"] == 500 and out[1]["errors"][0]["code"] == "E900" and "ZeroDivisionError" in out[1]["errors"][0]["message"]
+    assert out[0]["decision"] == out[2]["decision"] == _in_process(SITUATION)

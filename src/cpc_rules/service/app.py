@@ -60,6 +60,11 @@ def _error(status: int, code: str, message: str, hint: str | None = None) -> Req
     return RequestError(status, [Diagnostic(code, message, hint=hint)])
 
 
+def _internal(exc: Exception) -> Diagnostic:
+    """A bug of cpc-rules, said as one (E900), without its traceback."""
+    return Diagnostic("E900", f"erreur interne ({type(exc).__name__}) : c'est un défaut de cpc-rules, merci de le signaler")
+
+
 def errors_json(diagnostics: list[Diagnostic]) -> dict[str, Any]:
     return {"errors": [d.to_json() for d in diagnostics]}
 
@@ -336,13 +341,15 @@ class Service:
     def _batch_line(self, index: int, item: Any, options: Options, deadline: float) -> dict[str, Any]:
         where = f"situation {index}"
         if time.monotonic() > deadline:
-            return {"index": index, "errors": [Diagnostic("E432", f"{where} : délai du lot dépassé, non décidée").to_json()]}
+            return {"index": index, "status": 503, "errors": [Diagnostic("E432", f"{where} : délai du lot dépassé, non décidée").to_json()]}
         try:
             if isinstance(item, _Line):
                 item = _decode(item.text, f"ligne {item.number}", self.limits)
             return {"index": index, "decision": decide_document(self.rb, item, options, where)}
         except RequestError as e:
             return {"index": index, "status": e.status, **errors_json(e.diagnostics)}
+        except Exception as e:  # a bug met on one situation is that line's answer: the stream goes on, nothing dropped
+            return {"index": index, "status": 500, **errors_json([_internal(e)])}
 
 
 @attrs.frozen
@@ -374,8 +381,7 @@ def create_app(rulebook: Rulebook | None = None, limits: Limits | None = None) -
         return JSON(errors_json([Diagnostic("E433", message)]), status_code=exc.status_code, headers={**service.headers, **(exc.headers or {})})
 
     async def on_internal_error(request: Request, exc: Exception) -> Response:
-        diag = Diagnostic("E900", f"erreur interne ({type(exc).__name__}) : c'est un défaut de cpc-rules, merci de le signaler")
-        return JSON(errors_json([diag]), status_code=500, headers=service.headers)
+        return JSON(errors_json([_internal(exc)]), status_code=500, headers=service.headers)
 
     routes = [
         Route("/", service.page, methods=["GET"]),
