@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 
 import httpx
-
 from conftest import ROOT
 
 
@@ -44,7 +43,7 @@ def running_server(*extra: str, timeout: float = 60.0) -> Iterator[str]:
     global _LOG
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    _LOG = tempfile.TemporaryFile()
+    _LOG = tempfile.TemporaryFile()  # noqa: SIM115 -- read by server_log() while the server runs
     proc = subprocess.Popen(
         [sys.executable, "-m", "cpc_rules.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
         env=env,

@@ -348,7 +348,7 @@ class Service:
             return {"index": index, "decision": decide_document(self.rb, item, options, where)}
         except RequestError as e:
             return {"index": index, "status": e.status, **errors_json(e.diagnostics)}
-        except Exception as e:  # a bug met on one situation is that line's answer: the stream goes on, nothing dropped
+        except Exception as e:  # noqa: BLE001 -- a bug met on one situation is that line's answer: the stream goes on, nothing dropped
             return {"index": index, "status": 500, **errors_json([_internal(e)])}
 
 
