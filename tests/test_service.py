@@ -296,3 +296,16 @@ def test_a_bug_on_one_situation_of_a_batch_is_that_line_s_answer(monkeypatch: py
     assert [o["index"] for o in out] == [0, 1, 2]
     assert out[1]["status"] == 500 and out[1]["errors"][0]["code"] == "E900" and "ZeroDivisionError" in out[1]["errors"][0]["message"]
     assert out[0]["decision"] == out[2]["decision"] == _in_process(SITUATION)
+
+
+def test_the_time_limit_can_be_set_for_serve(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from cpc_rules.service.main import limits_from_env
+
+    monkeypatch.delenv("CPC_RULES_TIME_LIMIT", raising=False)
+    assert limits_from_env().seconds == 10.0
+    monkeypatch.setenv("CPC_RULES_TIME_LIMIT", "2.5")
+    assert limits_from_env().seconds == 2.5
+    for bad in ("0", "-1", "nan", "inf", "dix"):
+        monkeypatch.setenv("CPC_RULES_TIME_LIMIT", bad)
+        assert limits_from_env().seconds == 10.0
+        assert "CPC_RULES_TIME_LIMIT" in capsys.readouterr().err
