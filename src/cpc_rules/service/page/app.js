@@ -224,7 +224,7 @@ function showDecision(d) {
   const presumed = d.presumptions || [];
   pres.replaceChildren(
     presumed.length
-      ? el("details", {}, el("summary", { text: presumed.length + " circonstance(s) présumée(s) absente(s) : la réponse vaut sous cette réserve" }),
+      ? el("details", {}, el("summary", { text: presumed.length + " présomption(s) au total (valeur, raison, articles) : la réponse vaut sous ces réserves" }),
           el("ul", {}, ...presumed.map((p) => el("li", { text: (p.label || p.fact) + " : " + (p.display || String(p.value)) + " — " + (p.reason || "") + (p.articles && p.articles.length ? " (" + p.articles.join(", ") + ")" : "") }))))
       : el("p", { text: "Aucune." }),
   );
