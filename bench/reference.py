@@ -303,9 +303,10 @@ print(json.dumps({"allowed": allowed, "publicity": publicity}))
 _PYCACHE: str | None = None  # where the children keep their bytecode (set by main)
 
 
-def _env(tmp: str | None) -> dict[str, str]:
+def _env(tmp: str | None, site: str | None = None) -> dict[str, str]:
+    """The children's environment: the checkout's sources (or `site`, where a built wheel was installed); empty caches in `tmp`."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (site or str(ROOT / "src"), env.get("PYTHONPATH", "")) if p)
     if _PYCACHE is not None:  # as installed: pip writes the bytecode, a process does not compile the sources again
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = _PYCACHE
@@ -316,18 +317,36 @@ def _env(tmp: str | None) -> dict[str, str]:
     return env
 
 
-def loads(n: int) -> dict[str, tuple[float, float, float]]:
-    """(import, first load, later loads) in CPU ms, median of n fresh interpreters, cold and with filled caches."""
+def _installed_wheel(where: str) -> str | None:
+    """Build the wheel (with the bundled rulebook's IR, hatch_build.py) and install it into `where`; None if pip cannot."""
+    wheels, site = Path(where) / "wheel", Path(where) / "site"
+    try:
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT)], capture_output=True, check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), *map(str, wheels.glob("*.whl"))], capture_output=True, check=True)
+    except subprocess.CalledProcessError as e:
+        print("wheel not built:", e.stderr.decode(errors="replace")[-500:], file=sys.stderr)
+        return None
+    return str(site)
+
+
+def loads(n: int, wheel: bool = True) -> dict[str, tuple[float, float, float]]:
+    """(import, first load, later loads) in CPU ms, median of n fresh interpreters: cold and with filled caches, from the
+    checkout; and, with `wheel`, cold as installed from the wheel (empty user caches, the IR shipped in the package)."""
     out = {}
     subprocess.run([sys.executable, "-c", _LOAD], capture_output=True, env=_env(None), check=True)  # bytecode and caches written once
-    for label in ("cold", "filled"):
-        runs = []
-        for _ in range(n):
-            with tempfile.TemporaryDirectory() as tmp:
-                env = _env(tmp if label == "cold" else None)
-                p = subprocess.run([sys.executable, "-c", _LOAD], capture_output=True, text=True, env=env, check=True)
-            runs.append([float(x) * 1000 for x in p.stdout.split()])
-        out[label] = tuple(statistics.median(r[i] for r in runs) for i in range(3))  # type: ignore[assignment]
+    with tempfile.TemporaryDirectory() as build:
+        site = _installed_wheel(build) if wheel else None
+        variants = [("cold", True, None), ("filled", False, None)] + ([("installed from the wheel, cold", True, site)] if site else [])
+        if site:
+            subprocess.run([sys.executable, "-c", _LOAD], capture_output=True, env=_env(None, site), check=True)  # its bytecode written once
+        for label, cold, where in variants:
+            runs = []
+            for _ in range(n):
+                with tempfile.TemporaryDirectory() as tmp:
+                    env = _env(tmp if cold else None, where)
+                    p = subprocess.run([sys.executable, "-c", _LOAD], capture_output=True, text=True, env=env, check=True)
+                runs.append([float(x) * 1000 for x in p.stdout.split()])
+            out[label] = tuple(statistics.median(r[i] for r in runs) for i in range(3))  # type: ignore[assignment]
     return out
 
 

@@ -13,6 +13,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -276,3 +277,69 @@ def test_warm_load_imports_neither_lark_nor_networkx(cache_dir: Path) -> None:
     warm = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, check=False)
     assert warm.returncode == 0, warm.stderr
     assert warm.stdout.split() == ["False", "False", "False"]
+
+
+def _shipped_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The parser's tables as the wheel build writes them, where an installed package keeps them."""
+    folder = tmp_path / "prebuilt"
+    folder.mkdir(mode=0o755)
+    os.chmod(folder, 0o755)
+    out = folder / "lark-tables.json"
+    P.write_shipped_tables(out)
+    os.chmod(out, 0o644)
+    monkeypatch.setattr(resources, "shipped_tables_path", lambda: out)
+    return out
+
+
+def test_shipped_parser_tables_spare_the_build(cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After `pip install`, with an empty user cache: the parser comes from the wheel's tables, parses alike, and is not built."""
+    text = (resources.bundled_rulebook_path() / "00-prologue.cpc").read_text(encoding="utf-8")
+    P.parser.cache_clear()
+    try:
+        reference = P.parser().parse(text)
+        for entry in cache_dir.glob("lark-*.json"):
+            entry.unlink()
+        _shipped_tables(tmp_path, monkeypatch)
+        built: list[int] = []
+        real = P._build_unchecked
+        monkeypatch.setattr(P, "_build_unchecked", lambda g: built.append(1) or real(g))
+        P.parser.cache_clear()
+        assert P.parser().parse(text) == reference and not built
+        assert not list(cache_dir.glob("lark-*.json"))
+    finally:
+        P.parser.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d["binding"].__setitem__("lark", "0.0.1"),  # another Lark's
+        lambda d: d["binding"].__setitem__("grammar", "0" * 64),  # another grammar's
+        lambda d: d.__setitem__("payload", ["X", 1]),  # not tables
+        lambda d: d.__setitem__("payload", ["D", "data", ["D"], "memo", ["D"]]),  # tables Lark cannot load
+    ],
+    ids=["lark-version", "grammar", "tag", "empty"],
+)
+def test_foreign_or_damaged_shipped_tables_are_ignored(cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: Any) -> None:
+    text = (resources.bundled_rulebook_path() / "00-prologue.cpc").read_text(encoding="utf-8")
+    shipped = _shipped_tables(tmp_path, monkeypatch)
+    data = json.loads(shipped.read_text(encoding="utf-8"))
+    damage(data)
+    shipped.write_text(json.dumps(data), encoding="utf-8")
+    P.parser.cache_clear()
+    try:
+        assert P.parser().parse(text)  # built, and kept in the user's cache
+        assert len(list(cache_dir.glob("lark-*.json"))) == 1
+    finally:
+        P.parser.cache_clear()
+
+
+def test_shipped_tables_others_can_write_are_ignored(cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    shipped = _shipped_tables(tmp_path, monkeypatch)
+    os.chmod(shipped, 0o666)
+    P.parser.cache_clear()
+    try:
+        P.parser()
+        assert "ignorée" in capsys.readouterr().err and len(list(cache_dir.glob("lark-*.json"))) == 1  # built
+    finally:
+        P.parser.cache_clear()

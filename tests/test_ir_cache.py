@@ -335,3 +335,116 @@ def test_commands_answer_the_same_from_the_cache(cache_dir: Path, monkeypatch: p
     assert list(cache_dir.glob("ir-*.json"))
     assert cold.exit_code == warm.exit_code == off.exit_code == 0, off.output
     assert cold.output == warm.output == off.output
+
+
+# ---------------------------------------------------------------- the IR shipped in the wheel (hatch_build.py)
+
+
+@pytest.fixture
+def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The bundled rulebook's IR as the wheel build writes it, where an installed package keeps it."""
+    folder = tmp_path / "prebuilt"
+    folder.mkdir(mode=0o755)
+    os.chmod(folder, 0o755)
+    out = folder / "ccp-ir.json"
+    api.write_shipped_ir(out)
+    os.chmod(out, 0o644)
+    monkeypatch.setattr(resources, "shipped_ir_path", lambda: out)
+    return out
+
+
+def _fresh_answer() -> tuple[Any, str]:
+    """The bundled rulebook checked from its texts, and its answer (no cache, no shipped entry)."""
+    from cpc_rules.syntax.parse import parse_text as parse
+
+    _, texts = api.read_files(api.rulebook_files(resources.bundled_rulebook_path(), tests=False))
+    checked, _ = checker.check([parse(t, p) for p, t in texts.items()], texts, "Code de la commande publique")
+    return checked, "not_allowed"
+
+
+def test_shipped_ir_makes_the_first_load_warm(cache_dir: Path, shipped: Path, counted: dict[str, int]) -> None:
+    """After `pip install`, with an empty user cache: neither parsed nor checked, the same IR, no IR written to the cache."""
+    payload = json.loads(shipped.read_text(encoding="utf-8"))["payload"]
+    assert all(not Path(f).is_absolute() and "/" not in f for f in payload["files"])  # named inside the rulebook's folder
+    rb = _bundled()
+    assert counted == {"check": 0, "parse": 0}
+    fresh, answer = _fresh_answer()
+    assert rb.checked == fresh and _answer(rb) == answer
+    assert {s.file for s in (r.span for r in rb.checked.rules)} <= {str(f) for f in api.rulebook_files(resources.bundled_rulebook_path(), tests=False)}
+    assert not list(cache_dir.glob("ir-*"))  # no entry of the user's cache: the shipped one served
+    assert list(rb.checked.modules) == list(fresh.modules)  # the syntax trees, parsed on demand
+
+
+def test_shipped_ir_is_only_for_its_files(cache_dir: Path, shipped: Path, counted: dict[str, int], tmp_path: Path) -> None:
+    """With the test files, under another title, or one file changed: another binding, checked from the texts."""
+    api.load_rulebook(resources.bundled_rulebook_path(), tests=True)
+    assert counted["check"] == 1
+    api.load_rulebook(resources.bundled_rulebook_path(), title="autre", tests=False)
+    assert counted["check"] == 2
+    copy = tmp_path / "copy"
+    shutil.copytree(resources.bundled_rulebook_path(), copy)
+    moved = api.load_rulebook(copy, title="Code de la commande publique", tests=False)
+    assert counted["check"] == 2  # the same texts under the same names: the entry holds wherever they are
+    assert moved.digest == _bundled().digest and _answer(moved) == "not_allowed"
+    assert {r.span.file for r in moved.checked.rules} <= {str(f) for f in copy.glob("*.cpc")}  # named where they are
+    prologue = copy / "00-prologue.cpc"
+    prologue.write_text(prologue.read_text(encoding="utf-8").replace(": 216 000 €", ": 2 160 000 €"), encoding="utf-8")
+    assert _answer(api.load_rulebook(copy, title="Code de la commande publique", tests=False)) == "allowed"
+    assert counted["check"] == 3
+
+
+def _edit_shipped(shipped: Path, edit: Any) -> None:
+    data = json.loads(shipped.read_text(encoding="utf-8"))
+    edit(data)
+    shipped.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: _replace('{"#d":"216000"}', '{"#d":"2160000"}', True)(d["payload"]),  # a planted threshold
+        lambda d: d["payload"]["table"].append(["os.system", "id"]),
+        lambda d: d["payload"].__setitem__("files", ["../../etc/passwd"]),
+        lambda d: d["payload"].__setitem__("files", [["not", "a", "name"]]),
+        lambda d: d["binding"]["files"][0].__setitem__(1, "0" * 64),  # built from another text
+        lambda d: d["binding"].__setitem__("engine", "0.0.0"),  # another engine's
+        lambda d: d.__setitem__("payload", None),
+    ],
+    ids=["threshold", "unknown-class", "foreign-file", "bad-file", "foreign-text", "foreign-engine", "no-payload"],
+)
+def test_planted_or_foreign_shipped_ir_is_ignored(cache_dir: Path, shipped: Path, counted: dict[str, int], edit: Any) -> None:
+    _edit_shipped(shipped, edit)
+    assert _answer(_bundled()) == "not_allowed" and counted["check"] == 1
+    _bundled()
+    assert counted["check"] == 1  # … and the user's cache serves the next load
+
+
+def test_corrupt_shipped_ir_is_ignored(cache_dir: Path, shipped: Path, counted: dict[str, int]) -> None:
+    shipped.write_bytes(shipped.read_bytes()[:1000])
+    assert _answer(_bundled()) == "not_allowed" and counted["check"] == 1
+
+
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_shipped_ir_others_can_write_is_ignored(cache_dir: Path, shipped: Path, counted: dict[str, int], capsys: pytest.CaptureFixture[str], what: str) -> None:
+    os.chmod(shipped if what == "file" else shipped.parent, 0o666 if what == "file" else 0o777)
+    assert _answer(_bundled()) == "not_allowed" and counted["check"] == 1
+    assert "ignoré" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_shipped_ir_of_another_user_is_ignored(cache_dir: Path, shipped: Path, counted: dict[str, int], capsys: pytest.CaptureFixture[str]) -> None:
+    os.chown(shipped, 54321, 54321)
+    assert _answer(_bundled()) == "not_allowed" and counted["check"] == 1
+    assert "autre utilisateur" in capsys.readouterr().err
+
+
+def test_shipped_ir_off_with_the_cache(shipped: Path, counted: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """CPC_RULES_CACHE=off: everything parsed and checked, the shipped entry too is left aside."""
+    monkeypatch.setenv("CPC_RULES_CACHE", "off")
+    assert _answer(_bundled()) == "not_allowed" and counted["check"] == 1
+
+
+def test_a_checkout_has_no_shipped_ir() -> None:
+    """Nothing generated in the source tree: the entry exists only inside a built wheel."""
+    assert resources.shipped_ir_path() is None or ROOT not in resources.shipped_ir_path().parents  # type: ignore[union-attr]
+    assert not (ROOT / "src" / "cpc_rules" / "prebuilt").exists()

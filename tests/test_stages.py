@@ -746,3 +746,42 @@ def test_names_shadowing_an_enumeration_value_E208() -> None:
     # a name that no enumeration uses as a value is fine, and a value may still be written qualified
     rb = with_rules("fait k : proc\nfait aov : booléen\n", "  règle r :\n    autorise proc mapa\n    si k = proc.ao et aov\n")
     assert not [d for d in rb.warnings if d.code == "E208"]
+
+
+# ---------------------------------------------------------------- the node classes (syntax/ast.py `frozen`)
+
+
+def test_node_repr_is_attrs_own() -> None:
+    """The shared `__repr__` of the syntax tree and the IR (one per class cost a third of importing them) writes
+    what attrs generates: compared with attrs' own repr of a twin class, on every object of the bundled rulebook
+    with its test cases (`cpc-rules dump ast|ir` prints these)."""
+    import attrs
+
+    from cpc_rules import api, ir, resources
+
+    rb = api.load_rulebook(resources.bundled_rulebook_path(), tests=True).checked
+    twins: dict[type, type] = {}
+    seen: set[type] = set()
+    stack: list[object] = [rb, *rb.modules]
+    while stack:
+        o = stack.pop()
+        if isinstance(o, tuple | list | frozenset):
+            stack.extend(o)
+            continue
+        if isinstance(o, dict):
+            stack.extend(o.values())
+            continue
+        cls = type(o)
+        if not attrs.has(cls) or cls.__module__ not in (ast.__name__, ir.__name__):
+            continue
+        fields = attrs.fields(cls)
+        if cls not in twins:
+            twins[cls] = attrs.make_class(cls.__name__, {a.name: attrs.field(repr=a.repr) for a in fields}, frozen=True)
+        if cls not in seen or len(stack) % 7 == 0:  # every class, and a sample of the objects
+            seen.add(cls)
+            values = [o.modules if cls is ir.Rulebook and a.name == "modules" else getattr(o, a.name) for a in fields]
+            if cls is not ir.Rulebook:
+                assert repr(o) == repr(twins[cls](*values))
+        stack.extend(getattr(o, a.name) for a in fields if not (cls is ir.Rulebook and a.name == "modules"))
+    assert len(seen) >= 50
+    assert repr(ast.Ref("x", None)) == "Ref(name='x')"

@@ -15,9 +15,11 @@ given stays unknown. The CLI and the HTTP API share this default.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
-from collections.abc import Iterable, Mapping
+import gc
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -295,7 +297,7 @@ def load_rulebook(path: Path | str, title: str | None = None, tests: bool = True
     ast.deep_enough()
     sources, texts = read_files(rulebook_files(p, tests))
     try:
-        checked, warnings = _checked(texts, sources, title or _title(p))
+        checked, warnings = _checked(texts, sources, title or _title(p), p if p.is_dir() else None)
     except CpcError as e:
         e.sources = sources  # type: ignore[attr-defined]
         raise
@@ -306,20 +308,26 @@ def load_rulebook(path: Path | str, title: str | None = None, tests: bool = True
         raise
 
 
-def _checked(texts: dict[str, str], sources: Sources, title: str) -> tuple[CheckedRulebook, list[Diagnostic]]:
-    """The checked IR and the warnings: from the cache when it holds them for these texts, else parsed and checked (and cached)."""
+def _checked(texts: dict[str, str], sources: Sources, title: str, root: Path | None = None) -> tuple[CheckedRulebook, list[Diagnostic]]:
+    """The checked IR and the warnings: shipped with the package or from the cache when it holds them for these texts, else parsed and checked (and cached)."""
     from cpc_rules.check import serial
 
     def modules() -> list[ast.Module]:
         return parse_texts(texts, sources)
 
+    if root is not None:
+        with _gc_paused():
+            shipped = _shipped(texts, title, root, modules)
+        if shipped is not None:
+            return shipped
     name, binding = cache.ir_entry(texts, title, serial.fingerprint)
-    payload = cache.read(name, binding) if name is not None else None
-    if payload is not None:
-        try:
-            return serial.load(payload, texts, modules)
-        except (serial.Invalid, TypeError, ValueError, RecursionError):
-            pass  # not a valid entry: check again, and overwrite it
+    with _gc_paused():
+        payload = cache.read(name, binding) if name is not None else None
+        if payload is not None:
+            try:
+                return serial.load(payload, texts, modules)
+            except (serial.Invalid, TypeError, ValueError, RecursionError):
+                pass  # not a valid entry: check again, and overwrite it
     from cpc_rules.check.checker import check
 
     checked, warnings = check(modules(), texts, title)
@@ -330,6 +338,60 @@ def _checked(texts: dict[str, str], sources: Sources, title: str) -> tuple[Check
             return checked, warnings
         cache.write(name, binding, data)
     return checked, warnings
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic collection while an entry is decoded: its ~20 000 new containers would trigger several, for no garbage."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _shipped(texts: dict[str, str], title: str, root: Path, modules: Any) -> tuple[CheckedRulebook, list[Diagnostic]] | None:
+    """The IR built with the wheel (`write_shipped_ir`), if this installation has one written for these texts; validated as a cache entry is."""
+    where = resources.shipped_ir_path()
+    if where is None:
+        return None
+    from cpc_rules.check import serial
+
+    binding = cache.shipped_binding(texts, root, title, serial.fingerprint)
+    payload = cache.read_shipped(where, binding) if binding is not None else None
+    if not isinstance(payload, dict) or not isinstance(payload.get("files"), list):
+        return None
+    here = {Path(path).relative_to(root).as_posix(): path for path in texts}
+    try:
+        payload = {**payload, "files": [here[f] for f in payload["files"]]}  # the files as they are named here
+        return serial.load(payload, texts, modules)
+    except (KeyError, serial.Invalid, TypeError, ValueError, RecursionError):
+        return None  # not a valid entry: check the texts (and use the user's cache)
+
+
+def write_shipped_ir(out: Path | str) -> None:
+    """Check the bundled rulebook (without its tests, as `decide` loads it) and write its IR to `out` for the wheel (hatch_build.py).
+
+    Parsed and checked from the texts, whatever the caches hold; the files are named inside
+    the rulebook's folder, so that the entry holds wherever the package is installed.
+    """
+    import json
+
+    from cpc_rules.check import serial
+    from cpc_rules.check.checker import check
+
+    root = resources.bundled_rulebook_path()
+    ast.deep_enough()
+    _, texts = read_files(rulebook_files(root, tests=False))
+    modules = [_parse_text(text, path) for path, text in texts.items()]
+    title = _title(root)
+    checked, warnings = check(modules, texts, title)
+    payload = serial.dump(checked, warnings)
+    payload["files"] = [Path(f).relative_to(root).as_posix() for f in payload["files"]]
+    binding = cache.shipped_binding(texts, root, title, serial.fingerprint)
+    Path(out).write_text(json.dumps({"binding": binding, "payload": payload}, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
 
 def _title(path: Path) -> str:

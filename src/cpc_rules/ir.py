@@ -12,13 +12,11 @@ import datetime as dt
 import functools
 from typing import Literal, Union
 
-import attrs
-
 from cpc_rules.diagnostics import Span
 from cpc_rules.syntax import ast
 
 
-@attrs.frozen
+@ast.frozen
 class Type:
     kind: Literal["bool", "money", "percent", "int", "date", "enum", "record", "list"]
     name: str | None = None  # the enum or record name
@@ -53,70 +51,70 @@ LITERAL_TYPES = {"money": MONEY, "percent": PERCENT, "int": INT, "date": DATE, "
 # ---------------------------------------------------------------- expressions
 
 
-@attrs.frozen
+@ast.frozen
 class Node:
     nid: int
     type: Type
     src: ast.Expr  # the expression as written, for traces and messages
 
 
-@attrs.frozen
+@ast.frozen
 class Const(Node):
     value: object = None
 
 
-@attrs.frozen
+@ast.frozen
 class FactRef(Node):
     index: int = 0
 
 
-@attrs.frozen
+@ast.frozen
 class DefRef(Node):
     index: int = 0
 
 
-@attrs.frozen
+@ast.frozen
 class ParamRef(Node):
     index: int = 0
     args: tuple[Expr, ...] = ()
 
 
-@attrs.frozen
+@ast.frozen
 class LocalRef(Node):
     slot: int = 0
 
 
-@attrs.frozen
+@ast.frozen
 class Field(Node):
     obj: Expr = None  # type: ignore[assignment]
     index: int = 0
 
 
-@attrs.frozen
+@ast.frozen
 class Not(Node):
     operand: Expr = None  # type: ignore[assignment]
 
 
-@attrs.frozen
+@ast.frozen
 class BoolOp(Node):
     op: Literal["and", "or"] = "and"
     operands: tuple[Expr, ...] = ()
 
 
-@attrs.frozen
+@ast.frozen
 class Compare(Node):
     op: str = "="
     left: Expr = None  # type: ignore[assignment]
     right: Expr = None  # type: ignore[assignment]
 
 
-@attrs.frozen
+@ast.frozen
 class Member(Node):
     operand: Expr = None  # type: ignore[assignment]
     values: frozenset[str] = frozenset()
 
 
-@attrs.frozen
+@ast.frozen
 class Arith(Node):
     """`kind` names the operation on typed operands: add, sub, mul, scale (× %), div, ratio (÷ → %)."""
 
@@ -125,19 +123,19 @@ class Arith(Node):
     right: Expr = None  # type: ignore[assignment]
 
 
-@attrs.frozen
+@ast.frozen
 class Neg(Node):
     operand: Expr = None  # type: ignore[assignment]
 
 
-@attrs.frozen
+@ast.frozen
 class If(Node):
     cond: Expr = None  # type: ignore[assignment]
     then: Expr = None  # type: ignore[assignment]
     otherwise: Expr = None  # type: ignore[assignment]
 
 
-@attrs.frozen
+@ast.frozen
 class Aggregate(Node):
     kind: Literal["sum", "count", "all", "any"] = "sum"
     slot: int = 0
@@ -146,7 +144,7 @@ class Aggregate(Node):
     where: Expr | None = None
 
 
-@attrs.frozen
+@ast.frozen
 class MinMax(Node):
     op: Literal["min", "max"] = "min"
     args: tuple[Expr, ...] = ()
@@ -181,7 +179,7 @@ def children(e: Expr) -> tuple[Expr, ...]:
 # ---------------------------------------------------------------- declarations
 
 
-@attrs.frozen
+@ast.frozen
 class EnumInfo:
     name: str
     label: str | None
@@ -190,7 +188,7 @@ class EnumInfo:
     span: Span | None
 
 
-@attrs.frozen
+@ast.frozen
 class RecordInfo:
     name: str
     label: str | None
@@ -204,7 +202,7 @@ class RecordInfo:
         return None
 
 
-@attrs.frozen
+@ast.frozen
 class Presumed:
     """A fact's presumption, checked: its runtime value, the reason and the articles (references) it rests on."""
 
@@ -214,7 +212,7 @@ class Presumed:
     span: Span | None
 
 
-@attrs.frozen
+@ast.frozen
 class FactInfo:
     index: int
     name: str
@@ -224,7 +222,7 @@ class FactInfo:
     presumed: Presumed | None = None
 
 
-@attrs.frozen
+@ast.frozen
 class DefInfo:
     index: int
     name: str
@@ -234,7 +232,7 @@ class DefInfo:
     rules: tuple[int, ...]
 
 
-@attrs.frozen
+@ast.frozen
 class StepInfo:
     period: ast.Period
     value: object  # a scalar, or a dict from key tuples to values
@@ -243,7 +241,7 @@ class StepInfo:
     span: Span | None
 
 
-@attrs.frozen
+@ast.frozen
 class ParamInfo:
     index: int
     name: str
@@ -260,14 +258,14 @@ class ParamInfo:
         return None
 
 
-@attrs.frozen
+@ast.frozen
 class VersionInfo:
     period: ast.Period
     legiarti: str | None
     source: str | None
 
 
-@attrs.frozen
+@ast.frozen
 class ArticleInfo:
     index: int
     ref: str
@@ -287,7 +285,7 @@ class ArticleInfo:
 RuleKind = Literal["permit", "forbid", "oblige", "define", "inform", "unencoded"]
 
 
-@attrs.frozen
+@ast.frozen
 class RuleInfo:
     index: int
     name: str
@@ -307,7 +305,7 @@ class RuleInfo:
     scope: tuple[str, ...] = ()  # unencoded rules: the enumerations whose members they make undetermined
 
 
-@attrs.frozen
+@ast.frozen
 class Rulebook:
     """A checked rulebook: every name resolved, every expression typed."""
 

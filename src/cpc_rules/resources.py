@@ -28,3 +28,23 @@ def grammar_path() -> Path:
 
 def bundled_rulebook_path() -> Path:
     return _find("rulebooks") / "ccp"
+
+
+SHIPPED = "prebuilt"  # inside the installed package only: written when the wheel is built (hatch_build.py), never in git
+SHIPPED_IR = "ccp-ir.json"  # the bundled rulebook's checked IR
+SHIPPED_TABLES = "lark-tables.json"  # the parser's LALR tables
+
+
+def _shipped(name: str) -> Path | None:
+    candidate = _PACKAGE / SHIPPED / name
+    return candidate if candidate.is_file() else None
+
+
+def shipped_ir_path() -> Path | None:
+    """The bundled rulebook's checked IR built with the wheel, if this installation has one (a checkout has none)."""
+    return _shipped(SHIPPED_IR)
+
+
+def shipped_tables_path() -> Path | None:
+    """The parser's tables built with the wheel, if this installation has them (a checkout has none)."""
+    return _shipped(SHIPPED_TABLES)

@@ -17,6 +17,24 @@ from cpc_rules.diagnostics import Span
 
 _span = attrs.field(eq=False, default=None, repr=False)
 
+
+def frozen(cls: type) -> type:
+    """`attrs.frozen`, with one shared `__repr__` instead of one generated per class.
+
+    attrs compiles the methods it generates, and the syntax tree and the IR have ~75
+    classes: their `__repr__` alone was a third of importing them, in every process.
+    The text is attrs' own (`Name(field=value, …)`, fields with `repr=False` left out).
+    """
+    made = attrs.frozen(cls, repr=False)
+    made.__repr__ = _repr  # type: ignore[method-assign]
+    made.__repr_fields__ = tuple(a.name for a in attrs.fields(made) if a.repr)  # type: ignore[attr-defined]
+    return made
+
+
+def _repr(self: object) -> str:
+    fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__repr_fields__)  # type: ignore[attr-defined]
+    return f"{self.__class__.__qualname__.rsplit('>.', 1)[-1]}({fields})"
+
 MAX_LENGTH = 5000  # levels of a syntax tree counting every link of a chain (`sinon si`, `a + b + …`)
 RECURSION_LIMIT = 4 * MAX_LENGTH + 2000  # Python frames the recursive stages may need for such a tree
 
@@ -36,47 +54,47 @@ def deep_enough() -> None:
 LiteralKind = TLiteral["money", "percent", "int", "date", "bool"]
 
 
-@attrs.frozen
+@frozen
 class Lit:
     kind: LiteralKind
     value: Decimal | int | dt.date | bool
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class Ref:
     name: str
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class FieldAccess:
     obj: Expr
     name: str
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class Lookup:
     name: str
     args: tuple[Expr, ...]
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class Not:
     operand: Expr
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class BoolOp:
     op: TLiteral["and", "or"]
     operands: tuple[Expr, ...]
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class Compare:
     op: TLiteral["<", "<=", ">", ">=", "=", "!="]
     left: Expr
@@ -84,14 +102,14 @@ class Compare:
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class Member:
     operand: Expr
     values: tuple[str, ...]
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class BinOp:
     op: TLiteral["+", "-", "*", "/"]
     left: Expr
@@ -99,13 +117,13 @@ class BinOp:
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class Neg:
     operand: Expr
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class If:
     cond: Expr
     then: Expr
@@ -113,7 +131,7 @@ class If:
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class Aggregate:
     """`somme(e pour chaque x dans l si c)`, `nombre(x dans l si c)`, `tous(...)`, `existe(...)`."""
 
@@ -125,7 +143,7 @@ class Aggregate:
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class MinMax:
     op: TLiteral["min", "max"]
     args: tuple[Expr, ...]
@@ -138,7 +156,7 @@ Expr = Lit | Ref | FieldAccess | Lookup | Not | BoolOp | Compare | Member | BinO
 # ---------------------------------------------------------------- declarations
 
 
-@attrs.frozen
+@frozen
 class Period:
     """Half-open [start, end); end None means open."""
 
@@ -150,7 +168,7 @@ class Period:
         return self.start <= d and (self.end is None or d < self.end)
 
 
-@attrs.frozen
+@frozen
 class Coverage:
     period: Period
     span: Span | None = _span
@@ -159,21 +177,21 @@ class Coverage:
     notes_after: tuple[str, ...] = ()  # the same, said only for a date after it
 
 
-@attrs.frozen
+@frozen
 class TypeRef:
     name: str
     is_list: bool = False
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class EnumMember:
     name: str
     label: str | None = None
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class EnumDecl:
     name: str
     label: str | None
@@ -181,7 +199,7 @@ class EnumDecl:
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class FieldDecl:
     name: str
     type: TypeRef
@@ -189,7 +207,7 @@ class FieldDecl:
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class RecordDecl:
     name: str
     label: str | None
@@ -197,7 +215,7 @@ class RecordDecl:
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class Presumption:
     """What is presumed of a fact the situation does not give: `présumé faux "raison" (R2122-1)`."""
 
@@ -207,7 +225,7 @@ class Presumption:
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class FactDecl:
     name: str
     type: TypeRef
@@ -216,7 +234,7 @@ class FactDecl:
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class DefDecl:
     name: str
     type: TypeRef
@@ -224,7 +242,7 @@ class DefDecl:
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class Row:
     """One row of a parameter table: a pattern per key (None = any value), then the value."""
 
@@ -233,7 +251,7 @@ class Row:
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class Step:
     period: Period
     value: Lit | tuple[Row, ...]
@@ -242,7 +260,7 @@ class Step:
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class ParamDecl:
     name: str
     type: TypeRef
@@ -252,7 +270,7 @@ class ParamDecl:
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class Version:
     period: Period
     legiarti: str | None = None
@@ -263,7 +281,7 @@ class Version:
 ConclusionKind = TLiteral["permit", "forbid", "oblige"]
 
 
-@attrs.frozen
+@frozen
 class Deontic:
     """`autorise`, `interdit` or `oblige` some values of an enumeration."""
 
@@ -273,20 +291,20 @@ class Deontic:
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class Define:
     name: str
     expr: Expr
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class Inform:
     text: str
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class Unencoded:
     """`non encodé "raison" pour e1, e2.m`: the members of these enumerations (or the one member `e2.m`) are undetermined where it applies."""
 
@@ -298,7 +316,7 @@ class Unencoded:
 Conclusion = Deontic | Define | Inform | Unencoded
 
 
-@attrs.frozen
+@frozen
 class Rule:
     name: str
     label: str | None
@@ -310,7 +328,7 @@ class Rule:
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class Article:
     ref: str
     in_code: bool  # an article of the Code (R2122-8) rather than a text outside it
@@ -335,13 +353,13 @@ def plain_value(v: Value) -> object:
     return [{a.name: plain_value(a.value) for a in r.fields} for r in v]
 
 
-@attrs.frozen
+@frozen
 class RecordValue:
     fields: tuple[Assignment, ...]
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class Assignment:
     name: str
     value: Value
@@ -353,7 +371,7 @@ ExpectKind = TLiteral[
 ]
 
 
-@attrs.frozen
+@frozen
 class ExpectStatus:
     status: ExpectKind
     enum: str
@@ -361,20 +379,20 @@ class ExpectStatus:
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class ExpectValue:
     name: str
     value: Value
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class ExpectMissing:
     names: tuple[str, ...]
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class ExpectInformed:
     """`informe r` / `non informe r`: the information rule `r` is (not) given as certain."""
 
@@ -383,12 +401,12 @@ class ExpectInformed:
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class ExpectOutOfPeriod:
     span: Span | None = _span
 
 
-@attrs.frozen
+@frozen
 class ExpectError:
     code: str
     span: Span | None = _span
@@ -397,7 +415,7 @@ class ExpectError:
 Expectation = ExpectStatus | ExpectValue | ExpectMissing | ExpectInformed | ExpectOutOfPeriod | ExpectError
 
 
-@attrs.frozen
+@frozen
 class TestCase:
     name: str
     date: dt.date
@@ -410,7 +428,7 @@ class TestCase:
 Item = Coverage | EnumDecl | RecordDecl | FactDecl | DefDecl | ParamDecl | Article | TestCase
 
 
-@attrs.frozen
+@frozen
 class Module:
     """One parsed file."""
 

@@ -13,6 +13,11 @@ files rarely change. Three kinds of entries, all JSON:
 * the parser's LALR tables (`lark-*.json`, see syntax/parse.py), bound to the
   grammar, the Lark version and the engine version.
 
+A wheel also ships the bundled rulebook's checked IR (`cpc_rules/prebuilt/ccp-ir.json`,
+written by hatch_build.py when the wheel is built, never in git): the same entry, its
+files named inside the rulebook's folder (`shipped_binding`), read only if it is
+trusted like the code beside it (`read_shipped`) and validated like any other.
+
 Nothing is unpickled or executed from the cache. Where: `CPC_RULES_CACHE` if set
 (`off`, in any case, disables it), else `$XDG_CACHE_HOME/cpc-rules`, else
 `~/.cache/cpc-rules`. Like ssh with `~/.ssh`, a folder (or entry) that another user
@@ -69,11 +74,11 @@ def _warn(message: str) -> None:
         print(f"avertissement : {message}", file=sys.stderr)
 
 
-def _unsafe(st: os.stat_result) -> str | None:
-    """Why a file or folder with this status cannot be trusted (None: it can)."""
+def _unsafe(st: os.stat_result, owners: frozenset[int] | None = None) -> str | None:
+    """Why a file or folder with this status cannot be trusted (None: it can); `owners`: the accepted owners (default: the user)."""
     if not hasattr(os, "getuid"):  # pragma: no cover - no POSIX ownership (Windows): the user's profile protects it
         return None
-    if st.st_uid != os.getuid():
+    if st.st_uid not in (owners if owners is not None else (os.getuid(),)):
         return "il appartient à un autre utilisateur"
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return "d'autres utilisateurs peuvent y écrire"
@@ -111,18 +116,23 @@ def read(name: str, binding: dict[str, Any]) -> Any:
     where = directory()
     if where is None:
         return None
+    return _read_entry(where / name, binding, None)
+
+
+def _read_entry(path: Path, binding: dict[str, Any], owners: frozenset[int] | None) -> Any:
+    """The payload of the entry at `path` if it is a regular file, owned by `owners`, that only they can write, written for `binding`."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(where / name, flags)
+        fd = os.open(path, flags)
     except OSError:
         return None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_ENTRY:
             return None
-        reason = _unsafe(st)
+        reason = _unsafe(st, owners)
         if reason is not None:
-            _warn(f"entrée de cache {where / name} ignorée : {reason}")
+            _warn(f"entrée de cache {path} ignorée : {reason}")
             return None
         with os.fdopen(fd, "rb", closefd=False) as f:
             raw = f.read(_MAX_ENTRY + 1)
@@ -191,6 +201,45 @@ def ir_entry(texts: dict[str, str], title: str, fingerprint: Callable[[], str]) 
     binding = {"kind": "ir", "engine": __version__, "code": fingerprint(), "title": title, "files": files}
     name = "ir-" + hashlib.sha256(json.dumps(binding, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest() + ".json"
     return name, binding
+
+
+def shipped_binding(texts: dict[str, str], root: Path, title: str, fingerprint: Callable[[], str]) -> dict[str, Any] | None:
+    """The binding of the checked-IR entry built with the wheel (hatch_build.py) for the rulebook in folder `root`.
+
+    As `ir_entry`'s, but each file named by its path inside `root` (posix), so that the
+    entry holds wherever the package is installed; None if a file is outside `root`.
+    """
+    files = []
+    for path, text in texts.items():
+        try:
+            rel = Path(path).relative_to(root).as_posix()
+        except ValueError:
+            return None
+        files.append([rel, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()])
+    return {"kind": "ir-shipped", "engine": __version__, "code": fingerprint(), "title": title, "files": files}
+
+
+def read_shipped(path: Path, binding: dict[str, Any]) -> Any:
+    """The payload of the entry shipped inside the installed package, if it was written for `binding`.
+
+    Trusted as the code beside it is, no more: the file and its folder must be owned by
+    the user, by root or by the owner of this module's file, and writable by none other.
+    `CPC_RULES_CACHE=off` turns it off too (everything is then parsed and checked).
+    """
+    if disabled():
+        return None
+    try:
+        folder, code = os.stat(path.parent), os.stat(__file__)
+    except OSError:
+        return None
+    owners = frozenset({os.getuid(), 0, code.st_uid}) if hasattr(os, "getuid") else None
+    if not stat.S_ISDIR(folder.st_mode):
+        return None
+    reason = _unsafe(folder, owners)
+    if reason is not None:
+        _warn(f"recueil précompilé {path} ignoré : son dossier {reason}")
+        return None
+    return _read_entry(path, binding, owners)
 
 
 def cached(parse: Callable[[str, str], ast.Module], text: str, path: str) -> ast.Module:

@@ -71,18 +71,40 @@ def parser(strict: bool = False) -> Lark:
     if strict:
         return Lark(grammar, strict=True, cache=False, **_OPTIONS)
     binding = _tables_binding()
-    payload = cache.read("lark-" + binding["grammar"][:32] + ".json", binding)
-    if payload is not None:
-        try:
-            tables = _decode(payload)
-            return Lark._load_from_dict(tables["data"], tables["memo"])
-        except Exception:  # noqa: BLE001, S110 - a damaged or foreign entry: build the parser
-            pass
+    loaded = _from_tables(cache.read("lark-" + binding["grammar"][:32] + ".json", binding))
+    if loaded is None:  # not in the user's cache: those built with the wheel, if this installation has them
+        shipped = resources.shipped_tables_path()
+        loaded = _from_tables(cache.read_shipped(shipped, binding)) if shipped is not None else None
+    if loaded is not None:
+        return loaded
     built = _build_unchecked(grammar)
     if not cache.disabled():
-        data, memo = built.memo_serialize([TerminalDef, LarkRule])
-        cache.write("lark-" + binding["grammar"][:32] + ".json", binding, _encode({"data": data, "memo": memo}))
+        cache.write("lark-" + binding["grammar"][:32] + ".json", binding, _tables(built))
     return built
+
+
+def _from_tables(payload: Any) -> Lark | None:
+    """The parser from an entry's tables; None for none, or a damaged or foreign one (then the parser is built)."""
+    if payload is None:
+        return None
+    try:
+        tables = _decode(payload)
+        return Lark._load_from_dict(tables["data"], tables["memo"])
+    except Exception:  # noqa: BLE001 - whatever a damaged entry makes Lark raise
+        return None
+
+
+def _tables(built: Lark) -> Any:
+    data, memo = built.memo_serialize([TerminalDef, LarkRule])
+    return _encode({"data": data, "memo": memo})
+
+
+def write_shipped_tables(out: Path | str) -> None:
+    """Build the tables from the grammar (whatever the caches hold) and write them to `out` for the wheel (hatch_build.py)."""
+    import json
+
+    built = _build_unchecked(resources.grammar_path().read_text(encoding="utf-8"))
+    Path(out).write_text(json.dumps({"binding": _tables_binding(), "payload": _tables(built)}, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
 
 def _build_unchecked(grammar: str) -> Lark:
