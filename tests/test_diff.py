@@ -422,6 +422,10 @@ article R1 "Dispense"
     autorise proc mapa
 """
 
+# 25 mutations in CI (each is decided on thousands of situations); a tenth of the profile's count beyond it
+# (HYPOTHESIS_PROFILE=medium: 200, deep: 1 000), so that a longer profile does explore more
+MUTATIONS = max(25, (settings.default.max_examples or 0) // 10)
+
 CONDS = ("valeur < seuil[nature]", "valeur < seuil[nature] et non urgence", "urgence ou valeur <= seuil[nature]")
 
 amounts = st.integers(min_value=1, max_value=200).map(lambda k: k * 1000)
@@ -491,7 +495,7 @@ def _in_region(box: dict, situation: dict, day: dt.date) -> bool:
     return True
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=MUTATIONS, deadline=None)
 @given(rulebook_and_mutation())
 def test_regions_are_exact_on_random_situations(pm):
     """Exhaustive exploration: a random situation changes answer (and how) exactly when it lies in a reported region of that kind."""
@@ -515,7 +519,7 @@ def test_regions_are_exact_on_random_situations(pm):
             assert hits == ({kind} if kind else set()), (s, day, kind, hits)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=MUTATIONS, deadline=None)
 @given(rulebook_and_mutation())
 def test_diff_finds_a_witness_whenever_one_exists(pm):
     p, q = pm

@@ -221,3 +221,72 @@ def test_decide_many_decisions_validate_and_replay() -> None:
             assert_valid(doc, f"decide_many {row} focus={focus}")
             assert doc["given_facts"] == row
             assert replay(doc, RB).match, row
+
+
+# ---------------------------------------------------------------- today's outputs: défense buyers, `non encodé`, focus, HTTP
+
+DEFENCE = {"type_acheteur": "état_administration_centrale", "marché_de_défense_ou_de_sécurité": True, "nature": "fournitures", "valeur_estimée_besoin": "100000"}
+NEWER = {
+    "défense": DEFENCE,
+    "défense-travaux-petit": {"type_acheteur": "état_service_déconcentré", "marché_de_défense_ou_de_sécurité": True, "nature": "travaux", "valeur_estimée_besoin": "30000"},
+    "commune": {"type_acheteur": "commune", "nature": "travaux", "valeur_estimée_besoin": "100000"},
+    "quatre-faits": {"acheteur": "autre_pouvoir_adjudicateur", "nature": "services", "valeur_estimée_besoin": "50000"},
+    "rien": {},
+}
+
+
+def test_a_defence_decision_carries_unencoded_reasons_and_presumptions() -> None:
+    """The fields added since the schema was written are in this decision, so the tests below validate them."""
+    doc = as_json(RB.decide(DEFENCE, at="2026-03-01"))
+    assert doc["mode"] == "presumptions" and doc["presumptions"]
+    reasons = [u for c in doc["conclusions"] for u in c.get("unencoded", [])]
+    assert reasons and all(u["reason"] and u["rule"] for u in reasons)
+    assert_valid(doc, "défense")
+    broken = json.loads(json.dumps(doc))
+    next(c for c in broken["conclusions"] if c.get("unencoded"))["unencoded"][0]["surprise"] = 1
+    assert not TRACE.is_valid(broken)  # the schema describes `unencoded` exactly, it does not just let it through
+
+
+@pytest.mark.parametrize("name", sorted(NEWER))
+@pytest.mark.parametrize(
+    "options",
+    [[], ["--trace"], ["--focus", "procédure"], ["--focus", "procédure,publicité", "--trace"], ["--no-presumptions", "--trace"], ["--detail"]],
+    ids=lambda o: " ".join(o) or "plain",
+)
+def test_decide_options_validate(name: str, options: list[str], tmp_path: Path) -> None:
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps({"date": "2026-03-01", "faits": NEWER[name]}, ensure_ascii=False), encoding="utf-8")
+    r = CliRunner().invoke(main, ["decide", str(path), "--format", "json", *options], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert_valid(doc, f"decide {name} {' '.join(options)}")
+    if "--focus" in options:
+        assert doc["focus"] == options[options.index("--focus") + 1].split(",")
+        assert {c["enum"] for c in doc["conclusions"]} <= set(doc["focus"])
+
+
+@pytest.fixture(scope="module")
+def http():  # type: ignore[no-untyped-def]
+    from starlette.testclient import TestClient
+
+    from cpc_rules.service.app import create_app
+
+    return TestClient(create_app(RB))
+
+
+@pytest.mark.parametrize("name", sorted(NEWER))
+@pytest.mark.parametrize("query", ["", "?trace=true", "?focus=procédure", "?presumptions=false&trace=true"])
+def test_http_decide_responses_validate(http, name: str, query: str) -> None:  # type: ignore[no-untyped-def]
+    r = http.post("/decide" + query, json={"date": "2026-03-01", "faits": NEWER[name]})
+    assert r.status_code == 200, r.text
+    assert_valid(r.json(), f"POST /decide{query} {name}")
+
+
+def test_http_batch_decisions_validate(http) -> None:  # type: ignore[no-untyped-def]
+    items = [{"date": "2026-03-01", "faits": f} for f in NEWER.values()]
+    r = http.post("/decide/batch?trace=true", json=items)
+    assert r.status_code == 200, r.text
+    lines = [json.loads(line) for line in r.text.splitlines()]
+    assert [line["index"] for line in lines] == list(range(len(items)))
+    for line in lines:
+        assert_valid(line["decision"], f"POST /decide/batch item {line['index']}")

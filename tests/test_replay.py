@@ -184,3 +184,31 @@ def test_mode_and_focus_are_replayed(presumptions: bool) -> None:
     other = copy.deepcopy(doc)
     other["mode"] = "strict" if presumptions else "presumptions"
     assert not replay(other, RB).match  # the mode is what was decided, not a default
+
+
+@pytest.mark.parametrize("presumptions", ["--presumptions", "--no-presumptions"])
+@pytest.mark.parametrize(
+    "facts",
+    [
+        {"type_acheteur": "état_administration_centrale", "marché_de_défense_ou_de_sécurité": True, "nature": "fournitures", "valeur_estimée_besoin": "100000"},
+        {"type_acheteur": "état_service_déconcentré", "marché_de_défense_ou_de_sécurité": True, "nature": "travaux", "valeur_estimée_besoin": "30000"},
+        {"type_acheteur": "commune", "nature": "services", "valeur_estimée_besoin": "59999.99"},
+    ],
+    ids=["défense-fournitures", "défense-travaux", "commune"],
+)
+def test_todays_buyers_replay_through_the_cli(facts: dict[str, Any], presumptions: str, tmp_path: Path) -> None:
+    """Buyers given by type_acheteur (the category derived), défense buyers of Livre III, presumptions on and off."""
+    situation = tmp_path / "s.json"
+    situation.write_text(json.dumps({"date": "2026-04-01", "faits": facts}, ensure_ascii=False), encoding="utf-8")
+    decided = run("decide", str(situation), "--format", "json", "--trace", presumptions)
+    assert decided.exit_code == 0, decided.output
+    doc = json.loads(decided.stdout)
+    assert doc["mode"] == ("presumptions" if presumptions == "--presumptions" else "strict")
+    assert bool(doc["presumptions"]) is (presumptions == "--presumptions")
+    (tmp_path / "d.json").write_text(decided.stdout, encoding="utf-8")
+    again = run("replay", str(tmp_path / "d.json"), "--format", "json")
+    assert again.exit_code == 0 and json.loads(again.stdout)["match"] is True, again.output
+    changed = json.loads(decided.stdout)
+    changed["given_facts"]["valeur_estimée_besoin"] = "20000000"
+    (tmp_path / "changed.json").write_text(json.dumps(changed, ensure_ascii=False), encoding="utf-8")
+    assert run("replay", str(tmp_path / "changed.json"), "--format", "json").exit_code == 1  # the replay can fail

@@ -70,8 +70,11 @@ class _Checker:
         articles, rule_asts = self._articles(coverage)
         facts = self._presumptions(facts, articles)
         rules = self._rules(rule_asts, articles)
+        defining: dict[int, list[int]] = {}  # one pass over the rules: a scan per definition was quadratic (10 000 rules: 12 s)
+        for r in rules:
+            defining.setdefault(r.define, []).append(r.index)
         definitions = tuple(
-            ir.DefInfo(i, d.name, self._type(d.type), d.label, d.span, tuple(r.index for r in rules if r.define == i))
+            ir.DefInfo(i, d.name, self._type(d.type), d.label, d.span, tuple(defining.get(i, ())))
             for i, d in enumerate(self.defs.values())
         )
         for d in definitions:
