@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from cpc_rules import default_rulebook  # noqa: E402
+from cpc_rules.render.json import decision_json  # noqa: E402
 
 
 def situations(n: int) -> list[dict]:
@@ -88,18 +89,22 @@ def main() -> None:
     docs = situations(args.requests)
     rb = default_rulebook()
     rows = []
-    for trace in (False, True):
+    load_before = os.getloadavg()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    # (name, query, trace, verdict): plain, with the trace, and with the verdict lines (what the buyer's page asks)
+    variants = [("", {}, False, False), (" + trace", {"trace": "true"}, True, False), (" + verdict", {"verdict": "true"}, False, True)]
+    for name, _, trace, verdict in variants:
         t = time.perf_counter()
         for d in docs:
-            rb.decide(d["faits"], at=d["date"], trace=trace).to_json(trace=trace)
-        rows.append((f"in process, decide + to_json{' + trace' if trace else ''}", args.requests / (time.perf_counter() - t), None, None))
+            decision_json(rb.decide(d["faits"], at=d["date"], trace=trace), with_trace=trace, with_verdict=verdict)
+        rows.append((f"in process, decide + to_json{name}", args.requests / (time.perf_counter() - t), None, None))
 
     proc, base = start_server(args.workers)
     try:
         run_requests(base, docs[:100], args.threads, {})  # warm up
-        for trace in (False, True):
-            elapsed, lat = run_requests(base, docs, args.threads, {"trace": "true"} if trace else {})
-            rows.append((f"HTTP /decide{' ?trace=true' if trace else ''}", args.requests / elapsed, statistics.median(lat) * 1000, percentile(lat, 99) * 1000))
+        for _, query, _, _ in variants:
+            elapsed, lat = run_requests(base, docs, args.threads, query)
+            rows.append((f"HTTP /decide{' ?' + next(iter(query)) + '=true' if query else ''}", args.requests / elapsed, statistics.median(lat) * 1000, percentile(lat, 99) * 1000))
         batch = "\n".join(json.dumps(d) for d in situations(args.batch)).encode()
         t = time.perf_counter()
         r = httpx.post(base + "/decide/batch", content=batch, headers={"content-type": "application/x-ndjson"}, timeout=600)
@@ -111,7 +116,9 @@ def main() -> None:
         proc.terminate()
         proc.wait()
 
-    print(f"{args.requests} requests, {args.threads} client threads, {args.workers} worker(s), {os.cpu_count()} cores")
+    load_after = os.getloadavg()
+    print(f"{started}: {args.requests} requests, {args.threads} client threads, {args.workers} worker(s), {os.cpu_count()} cores")
+    print(f"load average (1, 5, 15 min) before: {', '.join(f'{x:.2f}' for x in load_before)}; after: {', '.join(f'{x:.2f}' for x in load_after)}")
     print(f"| {'path':<52} | {'per second':>10} | {'p50 ms':>7} | {'p99 ms':>7} |")
     print(f"|{'-' * 54}|{'-' * 12}:|{'-' * 8}:|{'-' * 8}:|")
     for name, rate, p50, p99 in rows:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from cpc_rules import values
 from cpc_rules.engine.runtime import Unknown
+from cpc_rules.render.text import out_of_period_message, verdict_json
 
 if TYPE_CHECKING:
     from cpc_rules.decision import Decision, Presumption
@@ -35,8 +36,10 @@ def presumption_json(d: Decision, p: Presumption) -> dict[str, Any]:
     return {"fact": p.fact, "label": p.label, "value": values.to_json(p.value, p.type, d.rulebook.records), "display": p.display, "reason": p.reason, "articles": list(p.articles)}
 
 
-def decision_json(d: Decision, with_trace: bool = False) -> dict[str, Any]:
-    """The decision as JSON; the trace tree (~200 KB on the bundled rulebook) only when `with_trace`."""
+def decision_json(d: Decision, with_trace: bool = False, with_verdict: bool = False) -> dict[str, Any]:
+    """The decision as JSON; the trace tree (~200 KB on the bundled rulebook) only when `with_trace`; the text
+    verdict's lines (`verdict`, what `decide` prints first) only when `with_verdict`: it may decide alternatives
+    (the publicity each procedure would owe), so it is not paid for unless asked."""
     rb = d.rulebook
     out: dict[str, Any] = {
         "trace_format": 1,
@@ -48,17 +51,12 @@ def decision_json(d: Decision, with_trace: bool = False) -> dict[str, Any]:
     }
     if d.focus is not None:
         out["focus"] = list(d.focus)
+    if with_verdict:
+        out["verdict"] = verdict_json(d)
     if d.out_of_period:
-        cov = rb.coverage
-        assert cov is not None
-        out["message"] = (
-            f"Le recueil de règles couvre les consultations lancées du {cov.start.isoformat()}"
-            + (f" au {cov.end.isoformat()} exclu" if cov.end else "")
-            + f" : il ne répond pas pour le {d.date.isoformat()}."
-            + "".join(f" {n}" for n in rb.coverage_notes)
-            + "".join(f" {n}" for n in (rb.coverage_notes_before if d.date < cov.start else rb.coverage_notes_after))
-        )
-        out["coverage"] = values.period_json(cov)
+        out["message"] = out_of_period_message(d)
+        assert rb.coverage is not None
+        out["coverage"] = values.period_json(rb.coverage)
         return out
     trace = d.trace if with_trace else None
     conclusions = []

@@ -528,9 +528,7 @@ def verdict(d: Decision, lang: str = "fr") -> str:
     title += f" ; {w['focus']} : {', '.join(rb.enums[e].label or e for e in d.focus)})" if d.focus else ")"
     out = [title]
     if d.out_of_period:
-        from cpc_rules.render.json import decision_json
-
-        out.append(w["out"].format(message=decision_json(d)["message"]))
+        out.append(w["out"].format(message=out_of_period_message(d)))
         return "\n".join(out) + "\n"
     out.extend(_unencoded_lines(d, w))
     shown: list[Status] = []  # the conclusions the verdict states: what its presumptions and question are about
@@ -707,6 +705,61 @@ def verdict(d: Decision, lang: str = "fr") -> str:
         # one line: the most relevant first, as many as fit (the others, and every reason, in the report)
         out.append(_one_line(head, [x.replace("\u00a0", " ") for x in items], w))
     return "\n".join(out) + "\n"
+
+
+def out_of_period_message(d: Decision) -> str:
+    """Why a date outside the rulebook's coverage gets no answer (the same sentence in the text and the JSON)."""
+    rb = d.rulebook
+    cov = rb.coverage
+    assert cov is not None
+    return (
+        f"Le recueil de règles couvre les consultations lancées du {cov.start.isoformat()}"
+        + (f" au {cov.end.isoformat()} exclu" if cov.end else "")
+        + f" : il ne répond pas pour le {d.date.isoformat()}."
+        + "".join(f" {n}" for n in rb.coverage_notes)
+        + "".join(f" {n}" for n in (rb.coverage_notes_before if d.date < cov.start else rb.coverage_notes_after))
+    )
+
+
+# the kind of a verdict line, from the mark it starts with (the page styles and groups lines by it)
+_KINDS = {"✔": "allowed", "?": "undetermined", "✘": "closed", "●": "mandatory", "○": "not_mandatory", "◐": "some", "→": "publicity", "⚠": "unencoded"}
+
+
+def verdict_json(d: Decision, lang: str = "fr") -> dict[str, Any]:
+    """The text verdict (`verdict`) as data, line for line: what a page shows so that it says exactly what `decide` prints.
+
+    Each non-blank line of the text is one entry: its `text` (without the indentation), its `level` (the
+    indentation, by two spaces) and its `kind` — `title`, `out_of_period`, `unencoded`, `heading` (a line that
+    opens a list: the procedures, what applies), a mark's kind (`allowed`, `undetermined`, `closed` (✘),
+    `forbidden` (✘ interdit), `mandatory`, `not_mandatory`, `some`), `publicity` (« → » what the procedures above owe), `open_question`,
+    `presumptions`, or `continuation` (the rest of the line above, wrapped for a terminal). `section` numbers the
+    blocks the text separates with a blank line. The lines are the text's own: nothing is rendered twice.
+    """
+    w = _WORDS.get(lang, _WORDS["fr"])
+    lines: list[dict[str, Any]] = []
+    section = 0
+    for i, raw in enumerate(verdict(d, lang).splitlines()):
+        if not raw.strip():
+            section += 1
+            continue
+        text = raw.strip()
+        level = (len(raw) - len(raw.lstrip(" "))) // 2
+        if i == 0:
+            kind = "title"
+        elif text.startswith(w["out"].split("{")[0]):
+            kind = "out_of_period"
+        elif text.startswith(w["open_question"].split("{")[0]):
+            kind = "open_question"
+        elif text.startswith(w["subject_to_n"].split("{")[0]):
+            kind = "presumptions"
+        elif level == 0 and text.endswith(":") and text[:1] not in _KINDS:
+            kind = "heading"
+        elif text.startswith(w["forbidden"]):
+            kind = "forbidden"
+        else:
+            kind = _KINDS.get(text[:1], "continuation")
+        lines.append({"text": text, "level": level, "kind": kind, "section": section})
+    return {"lang": w["lang"], "lines": lines}
 
 
 # ---------------------------------------------------------------- the report

@@ -29,6 +29,7 @@ from cpc_rules import __version__, situation
 from cpc_rules.api import Rulebook, default_rulebook
 from cpc_rules.diagnostics import CpcError, Diagnostic
 from cpc_rules.engine.runtime import EvaluationError
+from cpc_rules.render.json import decision_json
 from cpc_rules.render.schema import situation_schema
 from cpc_rules.service import catalogue
 from cpc_rules.service.openapi import openapi_document
@@ -42,6 +43,7 @@ class Limits:
     batch_body_bytes: int = 32 << 20
     batch_items: int = 10_000
     json_depth: int = 32
+    list_items: int = 1000  # one list in a situation (its lots): a decision's cost grows faster than its lots
     seconds: float = 10.0
 
 
@@ -56,6 +58,11 @@ class RequestError(Exception):
 
 def _error(status: int, code: str, message: str, hint: str | None = None) -> RequestError:
     return RequestError(status, [Diagnostic(code, message, hint=hint)])
+
+
+def _internal(exc: Exception) -> Diagnostic:
+    """A bug of cpc-rules, said as one (E900), without its traceback."""
+    return Diagnostic("E900", f"erreur interne ({type(exc).__name__}) : c'est un défaut de cpc-rules, merci de le signaler")
 
 
 def errors_json(diagnostics: list[Diagnostic]) -> dict[str, Any]:
@@ -86,19 +93,22 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _depth(value: Any, limit: int) -> int:
-    """How deeply a decoded JSON value nests (stops counting past `limit`)."""
-    stack, deepest = [(value, 1)], 0
+def _depth(value: Any, limit: int) -> tuple[int, int]:
+    """How deeply a decoded JSON value nests (stops counting past `limit`), and its longest list below the root
+    (a root list is a batch, with its own limit)."""
+    stack, deepest, longest = [(value, 1)], 0, 0
     while stack:
         v, d = stack.pop()
         deepest = max(deepest, d)
         if deepest > limit:
-            return deepest
+            return deepest, longest
         if isinstance(v, dict):
             stack.extend((x, d + 1) for x in v.values())
         elif isinstance(v, list):
+            if d > 1:
+                longest = max(longest, len(v))
             stack.extend((x, d + 1) for x in v)
-    return deepest
+    return deepest, longest
 
 
 def _decode(raw: str | bytes, what: str, limits: Limits) -> Any:
@@ -111,8 +121,11 @@ def _decode(raw: str | bytes, what: str, limits: Limits) -> Any:
         value = situation.decode(text.lstrip("\ufeff"), what, "json")
     except CpcError as e:
         raise RequestError(400, e.diagnostics) from None
-    if _depth(value, limits.json_depth) > limits.json_depth:
+    depth, longest = _depth(value, limits.json_depth)
+    if depth > limits.json_depth:
         raise _error(400, "E430", f"{what} : document JSON trop profond (plus de {limits.json_depth} niveaux)")
+    if longest > limits.list_items:
+        raise _error(413, "E430", f"{what} : liste trop longue ({longest} éléments, limite {limits.list_items})", hint="une situation décrit un achat : ses lots se comptent au plus par centaines")
     return value
 
 
@@ -146,6 +159,7 @@ class Options:
     focus: tuple[str, ...] | None
     trace: bool
     presumptions: bool
+    verdict: bool = False
 
 
 def _date_param(request: Request) -> str | None:
@@ -162,7 +176,13 @@ def _date_param(request: Request) -> str | None:
 
 def _options(request: Request, rb: Rulebook) -> Options:
     at = _date_param(request)
-    return Options(at=at, focus=_focus(request, rb), trace=_flag(request, "trace", False), presumptions=_flag(request, "presumptions", True))
+    return Options(
+        at=at,
+        focus=_focus(request, rb),
+        trace=_flag(request, "trace", False),
+        presumptions=_flag(request, "presumptions", True),
+        verdict=_flag(request, "verdict", False),
+    )
 
 
 # ---------------------------------------------------------------- deciding
@@ -183,7 +203,7 @@ def decide_document(rb: Rulebook, document: Any, options: Options, where: str = 
         raise RequestError(422, e.diagnostics) from None
     except EvaluationError as e:
         raise RequestError(422, list(e.diagnostics)) from None
-    return decision.to_json(trace=options.trace)
+    return decision_json(decision, with_trace=options.trace, with_verdict=options.verdict)
 
 
 async def _in_time(limits: Limits, fn: Callable[[], Any]) -> Any:
@@ -288,22 +308,30 @@ class Service:
         items = self._batch_items(raw, request.headers.get("content-type", ""))
         deadline = time.monotonic() + self.limits.seconds * max(1, len(items) // 1000)
 
+        def chunk(start: int) -> bytes:
+            return b"".join(
+                (json.dumps(self._batch_line(i, items[i], options, deadline), ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+                for i in range(start, min(start + _CHUNK, len(items)))
+            )
+
         async def lines() -> AsyncIterator[bytes]:
-            for index, item in enumerate(items):
-                yield (json.dumps(self._batch_line(index, item, options, deadline), ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-                if index % 64 == 63:
-                    await anyio.sleep(0)  # let other requests in
+            # decided in a worker thread a few at a time: the event loop keeps serving other requests meanwhile,
+            # and each chunk is sent as soon as it is decided (streamed, in order, one line per situation)
+            for start in range(0, len(items), _CHUNK):
+                yield await anyio.to_thread.run_sync(chunk, start)
 
         return StreamingResponse(lines(), media_type="application/x-ndjson", headers=self.headers)
 
     def _batch_items(self, raw: bytes, content_type: str) -> list[Any]:
         """The situations of a batch: a JSON array, or JSON Lines (one per line; a bad line is an item error)."""
-        text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
-        if text.lstrip().startswith("["):
-            value = _decode(text, "lot", self.limits)
+        media = content_type.split(";")[0].strip().lower()
+        as_lines = media in _JSON_LINES  # said so: lines, even if the first one is an array; else, a body that opens a JSON array is one
+        if not as_lines and raw.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):
+            value = _decode(raw, "lot", self.limits)  # one document: not UTF-8 or not JSON is the whole request's fault (400)
             items: list[Any] = list(value)
-        else:
-            items = [_Line(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        else:  # JSON Lines: lines end at "\n" only, and a line that is not UTF-8 is that line's error (E419), not a guess
+            lines = raw.removeprefix(b"\xef\xbb\xbf").split(b"\n")
+            items = [_Line(n, line.removesuffix(b"\r")) for n, line in enumerate(lines, 1) if line.strip()]
         if len(items) > self.limits.batch_items:
             raise _error(413, "E430", f"lot trop long : {len(items)} situations (limite {self.limits.batch_items})")
         if not items:
@@ -313,22 +341,26 @@ class Service:
     def _batch_line(self, index: int, item: Any, options: Options, deadline: float) -> dict[str, Any]:
         where = f"situation {index}"
         if time.monotonic() > deadline:
-            return {"index": index, "errors": [Diagnostic("E432", f"{where} : délai du lot dépassé, non décidée").to_json()]}
+            return {"index": index, "status": 503, "errors": [Diagnostic("E432", f"{where} : délai du lot dépassé, non décidée").to_json()]}
         try:
             if isinstance(item, _Line):
                 item = _decode(item.text, f"ligne {item.number}", self.limits)
             return {"index": index, "decision": decide_document(self.rb, item, options, where)}
         except RequestError as e:
             return {"index": index, "status": e.status, **errors_json(e.diagnostics)}
+        except Exception as e:  # noqa: BLE001 -- a bug met on one situation is that line's answer: the stream goes on, nothing dropped
+            return {"index": index, "status": 500, **errors_json([_internal(e)])}
 
 
 @attrs.frozen
 class _Line:
     number: int
-    text: str
+    text: bytes
 
 
 PAGE_FILES = ("index.html", "app.js", "app.css")
+_CHUNK = 16  # situations of a batch decided per trip to a worker thread
+_JSON_LINES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines", "application/json-lines")
 
 
 def _page_file(name: str) -> bytes:
@@ -349,8 +381,7 @@ def create_app(rulebook: Rulebook | None = None, limits: Limits | None = None) -
         return JSON(errors_json([Diagnostic("E433", message)]), status_code=exc.status_code, headers={**service.headers, **(exc.headers or {})})
 
     async def on_internal_error(request: Request, exc: Exception) -> Response:
-        diag = Diagnostic("E900", f"erreur interne ({type(exc).__name__}) : c'est un défaut de cpc-rules, merci de le signaler")
-        return JSON(errors_json([diag]), status_code=500, headers=service.headers)
+        return JSON(errors_json([_internal(exc)]), status_code=500, headers=service.headers)
 
     routes = [
         Route("/", service.page, methods=["GET"]),

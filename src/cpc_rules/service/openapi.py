@@ -48,6 +48,7 @@ _DECISION = {
         "status": {"enum": ["decided", "out_of_period"]},
         "conclusions": {"type": "array"},
         "trace": {"type": "array"},
+        "verdict": {"type": "object", "required": ["lang", "lines"]},
     },
 }
 
@@ -69,6 +70,12 @@ _QUERY = {
     "at": {"name": "at", "in": "query", "description": "Date de lancement de la consultation (AAAA-MM-JJ) ; remplace la date de la situation.", "schema": {"type": "string", "format": "date"}},
     "focus": {"name": "focus", "in": "query", "description": "Énumérations retenues, séparées par des virgules (ex. procédure,publicité).", "schema": {"type": "string"}},
     "trace": {"name": "trace", "in": "query", "description": "Joindre l'arbre de justification.", "schema": {"type": "boolean", "default": False}},
+    "verdict": {
+        "name": "verdict",
+        "in": "query",
+        "description": "Joindre le verdict en texte, ligne par ligne (`verdict`), tel que `cpc-rules decide` l'affiche.",
+        "schema": {"type": "boolean", "default": False},
+    },
     "presumptions": {
         "name": "presumptions",
         "in": "query",
@@ -80,7 +87,7 @@ _QUERY = {
 
 def openapi_document(rb: Rulebook) -> dict[str, Any]:
     situation = {k: v for k, v in situation_schema(rb.checked).items() if k != "$schema"}
-    decide_params = [_QUERY[k] for k in ("at", "focus", "trace", "presumptions")]
+    decide_params = [_QUERY[k] for k in ("at", "focus", "trace", "presumptions", "verdict")]
     bad = {"400": _err("Requête illisible (JSON invalide, trop profond, paramètre invalide)"), "413": _err("Requête trop grande"), "422": _err("Situation non conforme au recueil"), "503": _err("Délai dépassé")}
     return {
         "openapi": "3.1.0",

@@ -79,7 +79,9 @@ function field(q) {
       } else answer(name, raw);
     });
     box.append(input);
-    const unknown = el("button", { type: "button", class: "unknown", text: "Je ne sais pas" });
+    // its name says which question it answers (a screen reader lists buttons out of context); it starts with
+    // the visible words, so a voice command « Je ne sais pas » still finds it
+    const unknown = el("button", { type: "button", class: "unknown", text: "Je ne sais pas", "aria-label": "Je ne sais pas : " + label });
     unknown.addEventListener("click", () => skip(name));
     box.append(" ", unknown);
   }
@@ -164,32 +166,52 @@ function render(questions) {
   }
 }
 
-function ruleArticles(decision, refs) {
-  return [...new Set(refs.map((r) => r.article))].join(", ");
+// The verdict is the text `cpc-rules decide` prints, line for line (`verdict` in the decision, asked with
+// ?verdict=true): the page groups and words nothing itself, so it says what the CLI says. Lists open at a
+// heading (the procedures, what applies); a wrapped line and the publicity after « → » stay with their item.
+const ITEMS = new Set(["allowed", "undetermined", "closed", "forbidden", "mandatory", "not_mandatory", "some"]);
+const MARKS = { allowed: "allowed", undetermined: "undetermined", closed: "refused", forbidden: "refused", mandatory: "allowed", unencoded: "undetermined" };
+
+function verdictLine(tag, line) {
+  const node = el(tag, { class: "verdict-line kind-" + line.kind, "data-kind": line.kind });
+  const mark = MARKS[line.kind];
+  const first = line.text.split(" ")[0];
+  if (mark && first.length <= 2) {
+    node.append(el("span", { class: mark, text: first }), line.text.slice(first.length));
+  } else node.append(line.text);
+  return node;
 }
 
 function verdictLines(d) {
   const out = [];
-  if (d.status === "out_of_period") return [el("p", { text: d.message })];
-  const by = (e) => (d.conclusions || []).filter((c) => c.enum === e);
-  const procedures = by("procédure");
-  const allowed = procedures.filter((c) => c.permission === "allowed");
-  const open = procedures.filter((c) => c.permission === "undetermined");
-  const list = el("ul");
-  for (const c of allowed) list.append(el("li", { class: "verdict-line" }, el("span", { class: "allowed", text: "✔ autorisé : " }), c.label + " (" + ruleArticles(d, c.grounds) + ")"));
-  for (const c of open) list.append(el("li", { class: "verdict-line" }, el("span", { class: "undetermined", text: "? indéterminé : " }), c.label));
-  out.push(el("h3", { text: "Procédures possibles" }), list);
-  const owed = (d.conclusions || []).filter((c) => c.enum !== "procédure" && c.obligation === "mandatory");
-  const pending = (d.conclusions || []).filter((c) => c.enum !== "procédure" && c.obligation === "undetermined");
-  const ob = el("ul");
-  for (const c of owed) ob.append(el("li", { class: "verdict-line" }, el("span", { class: "allowed", text: "● obligatoire : " }), c.label + " (" + ruleArticles(d, c.grounds) + ")"));
-  for (const c of pending) ob.append(el("li", { class: "verdict-line" }, el("span", { class: "undetermined", text: "? indéterminé : " }), c.label));
-  out.push(el("h3", { text: "Publicité et obligations" }), ob);
-  const unencoded = new Map();
-  for (const c of d.conclusions || []) for (const u of c.unencoded || []) if (u.certain) unencoded.set(u.reason, u.article);
-  for (const [reason, article] of unencoded) out.unshift(el("p", { class: "undetermined", text: "⚠ indéterminé, non encodé : " + reason + " (" + article + ")" }));
-  const missing = (d.missing_facts || []).length;
-  if (missing) out.push(el("p", { text: missing + " fait(s) pourraient encore changer la réponse : répondez aux questions ci-dessus, ou laissez « Je ne sais pas »." }));
+  const lines = (d.verdict && d.verdict.lines) || [];
+  let list = null;
+  let section = -1;
+  let last = null; // the element a continuation belongs to
+  for (const line of lines) {
+    if (line.section !== section) { list = null; section = line.section; }
+    if (line.kind === "continuation" || line.kind === "publicity") {
+      const more = el("div", { class: "verdict-more kind-" + line.kind }, line.text);
+      if (last) last.append(more); else out.push(more);
+      continue;
+    }
+    if (line.kind === "title") {
+      last = el("p", { class: "verdict-title", text: line.text });
+      out.push(last);
+    } else if (line.kind === "heading") {
+      last = el("h3", { text: line.text });
+      list = el("ul");
+      out.push(last, list);
+    } else if (ITEMS.has(line.kind) && line.level > 0) {
+      if (!list) { list = el("ul"); out.push(list); }
+      last = verdictLine("li", line);
+      list.append(last);
+    } else {
+      list = null;
+      last = verdictLine("p", line);
+      out.push(last);
+    }
+  }
   return out;
 }
 
@@ -202,7 +224,7 @@ function showDecision(d) {
   const presumed = d.presumptions || [];
   pres.replaceChildren(
     presumed.length
-      ? el("details", {}, el("summary", { text: presumed.length + " circonstance(s) présumée(s) absente(s) : la réponse vaut sous cette réserve" }),
+      ? el("details", {}, el("summary", { text: presumed.length + " présomption(s) au total (valeur, raison, articles) : la réponse vaut sous ces réserves" }),
           el("ul", {}, ...presumed.map((p) => el("li", { text: (p.label || p.fact) + " : " + (p.display || String(p.value)) + " — " + (p.reason || "") + (p.articles && p.articles.length ? " (" + p.articles.join(", ") + ")" : "") }))))
       : el("p", { text: "Aucune." }),
   );
@@ -229,7 +251,7 @@ async function decide(event) {
     return;
   }
   try {
-    showDecision(await api("/decide", situation(), { trace: "true" }));
+    showDecision(await api("/decide", situation(), { trace: "true", verdict: "true" }));
     status.textContent = "";
   } catch (e) {
     status.textContent = "Erreur : " + e.message;
