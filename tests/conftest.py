@@ -46,13 +46,21 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 @pytest.fixture
 def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty private cache folder, turned on for the test (the suite runs with the cache off)."""
+    """An empty private cache folder, turned on for the test (the suite runs with the cache off).
+
+    The files an installed wheel ships (the bundled rulebook's IR, the parser's tables) are
+    hidden, so that the user cache is what the test exercises, from a checkout as when
+    installed; the tests of the shipped files put their own back.
+    """
+    from cpc_rules import resources
     from cpc_rules.syntax import cache
 
     d = tmp_path / "cache"
     d.mkdir(mode=0o700)
     os.chmod(d, 0o700)
     monkeypatch.setenv("CPC_RULES_CACHE", str(d))
+    monkeypatch.setattr(resources, "shipped_ir_path", lambda: None)
+    monkeypatch.setattr(resources, "shipped_tables_path", lambda: None)
     cache._warned.clear()
     return d
 
