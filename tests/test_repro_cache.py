@@ -8,13 +8,13 @@ in the syntax tree and, for the checked-rulebook entry, in the IR too), or parse
 and `ou` rules swapped names. Another user cannot plant it (the folder would be refused); the owner
 can, as they can edit the rulebook itself. Such an entry changes the law (the adapted procedure
 "allowed" at 300 000 €), so the decision must say so: its digest hashes the checked rulebook that
-was evaluated (docs/trace-format.md), not the texts, and differs from the genuine one.
-tests/test_digest.py checks the same on more edits.
+was evaluated (docs/trace-format.md), not the texts, and differs from the genuine one:
+tests/test_digest.py forges the three entries and checks it. Here, the reproducer's edit made in
+the text itself.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -30,55 +30,6 @@ def _answer() -> tuple[str, str]:
     status = rb.decide(SITUATION_300K, at="2026-03-01").status("procédure", "procédure_adaptée")
     assert status is not None
     return str(status.permission), rb.digest
-
-
-def test_parse_cache_entry_with_flipped_comparisons_is_refused_or_changes_the_digest(cache_dir: Path) -> None:
-    genuine = _answer()
-    assert genuine[0] == "not_allowed"
-    for entry in cache_dir.glob("ir-*.json"):
-        entry.unlink()  # the parse entries only
-    forged = 0
-    for entry in cache_dir.glob("ast-*.json"):
-        data = json.loads(entry.read_text(encoding="utf-8"))
-        text = json.dumps(data, ensure_ascii=False).replace('"op": "<"', '"op": ">="')
-        if text != json.dumps(data, ensure_ascii=False):
-            entry.write_text(text, encoding="utf-8")
-            forged += 1
-    assert forged
-    after = _answer()
-    assert after == genuine or after[1] != genuine[1]  # refused, or loaded under another digest
-
-
-def test_checked_rulebook_entry_with_flipped_comparisons_is_refused_or_changes_the_digest(cache_dir: Path) -> None:
-    genuine = _answer()
-    (entry,) = cache_dir.glob("ir-*.json")
-    text = entry.read_text(encoding="utf-8")
-    forged = re.sub(r'"(ast\.Compare)","<"', r'"\1",">="', text)
-    forged = re.sub(r'(\["ir\.Compare",\d+,\{"#":\d+\},\{"#":\d+\}),"<"', r'\1,">="', forged)
-    assert forged != text
-    entry.write_text(forged, encoding="utf-8")
-    after = _answer()
-    assert after == genuine or after[1] != genuine[1]  # refused, or loaded under another digest
-
-
-def test_parser_tables_with_swapped_rules_are_refused_or_change_the_digest(cache_dir: Path) -> None:
-    from cpc_rules.syntax import parse as P
-
-    P.parser.cache_clear()
-    try:
-        genuine = _answer()
-        (entry,) = cache_dir.glob("lark-*.json")
-        text = entry.read_text(encoding="utf-8")
-        forged = text.replace('"or_expr"', '"@@"').replace('"and_expr"', '"or_expr"').replace('"@@"', '"and_expr"')
-        assert forged != text
-        entry.write_text(forged, encoding="utf-8")
-        for other in [*cache_dir.glob("ast-*.json"), *cache_dir.glob("ir-*.json")]:
-            other.unlink()  # parsed again, with the tables read from the cache
-        P.parser.cache_clear()
-        after = _answer()
-        assert after == genuine or after[1] != genuine[1]  # refused, or loaded under another digest
-    finally:
-        P.parser.cache_clear()  # never leave a forged parser to the tests that follow
 
 
 def test_the_same_edit_in_the_text_changes_the_answer_and_the_digest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
