@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from cpc_rules import load_rulebook
@@ -34,3 +36,13 @@ def rulebook(text: str, name: str | None = None) -> Rulebook:
 def with_rules(decls: str, rules: str) -> Rulebook:
     """HEADER + declarations + one article holding `rules`."""
     return rulebook(HEADER + decls + ARTICLE + rules)
+
+
+def ship(folder: Path, name: str, write: Callable[[Path], None]) -> Path:
+    """A file as the wheel build writes it into `cpc_rules/prebuilt/` (hatch_build.py), with the modes an installed package has."""
+    folder.mkdir(mode=0o755)
+    os.chmod(folder, 0o755)
+    out = folder / name
+    write(out)
+    os.chmod(out, 0o644)
+    return out

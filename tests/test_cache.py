@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import ship
 
 from cpc_rules import api, resources
 from cpc_rules.syntax import ast, cache, serial
@@ -281,12 +282,7 @@ def test_warm_load_imports_neither_lark_nor_networkx(cache_dir: Path) -> None:
 
 def _shipped_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The parser's tables as the wheel build writes them, where an installed package keeps them."""
-    folder = tmp_path / "prebuilt"
-    folder.mkdir(mode=0o755)
-    os.chmod(folder, 0o755)
-    out = folder / "lark-tables.json"
-    P.write_shipped_tables(out)
-    os.chmod(out, 0o644)
+    out = ship(tmp_path / "prebuilt", "lark-tables.json", P.write_shipped_tables)
     monkeypatch.setattr(resources, "shipped_tables_path", lambda: out)
     return out
 

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import strategies as S
 from conftest import GOLDEN, ROOT
+from helpers import ship
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -157,12 +158,7 @@ def test_cold_warm_shipped_and_off_give_one_digest(cache_dir: Path, tmp_path: Pa
     for entry in cache_dir.glob("ir-*.json"):
         entry.unlink()
     from_parse_entries = _answer()
-    folder = tmp_path / "prebuilt"
-    folder.mkdir(mode=0o755)
-    os.chmod(folder, 0o755)
-    out = folder / "ccp-ir.json"
-    api.write_shipped_ir(out)
-    os.chmod(out, 0o644)
+    out = ship(tmp_path / "prebuilt", "ccp-ir.json", api.write_shipped_ir)
     monkeypatch.setattr(resources, "shipped_ir_path", lambda: out)
     shipped = _answer()
     monkeypatch.setenv("CPC_RULES_CACHE", "OFF")

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import strategies as S
+from helpers import ship
 from hypothesis import HealthCheck, given, settings
 
 from cpc_rules import api, resources
@@ -343,12 +344,7 @@ def test_commands_answer_the_same_from_the_cache(cache_dir: Path, monkeypatch: p
 @pytest.fixture
 def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The bundled rulebook's IR as the wheel build writes it, where an installed package keeps it."""
-    folder = tmp_path / "prebuilt"
-    folder.mkdir(mode=0o755)
-    os.chmod(folder, 0o755)
-    out = folder / "ccp-ir.json"
-    api.write_shipped_ir(out)
-    os.chmod(out, 0o644)
+    out = ship(tmp_path / "prebuilt", "ccp-ir.json", api.write_shipped_ir)
     monkeypatch.setattr(resources, "shipped_ir_path", lambda: out)
     return out
 
