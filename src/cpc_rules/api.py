@@ -19,6 +19,7 @@ import contextlib
 import datetime as dt
 import functools
 import gc
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -401,11 +402,16 @@ def _shipped(texts: dict[str, str], title: str, root: Path, modules: Any) -> tup
     if not isinstance(payload, dict) or not isinstance(payload.get("files"), list):
         return None
     here = {Path(path).relative_to(root).as_posix(): path for path in texts}
+    payload = dict(payload)
+    digest = payload.pop("digest", None)
     try:
-        payload = {**payload, "files": [here[f] for f in payload["files"]]}  # the files as they are named here
-        return serial.load(payload, texts, modules)
+        payload["files"] = [here[f] for f in payload["files"]]  # the files as they are named here
+        checked, warnings = serial.load(payload, texts, modules)
     except (KeyError, serial.Invalid, TypeError, ValueError, RecursionError):
         return None  # not a valid entry: check the texts (and use the user's cache)
+    if isinstance(digest, str) and re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+        object.__setattr__(checked, "digest", digest)  # computed by the build from this very IR (write_shipped_ir): ~20 ms less for a JSON decision
+    return checked, warnings
 
 
 def write_shipped_ir(out: Path | str) -> None:
@@ -427,6 +433,7 @@ def write_shipped_ir(out: Path | str) -> None:
     checked, warnings = check(modules, texts, title)
     payload = serial.dump(checked, warnings)
     payload["files"] = [Path(f).relative_to(root).as_posix() for f in payload["files"]]
+    payload["digest"] = checked.digest  # trusted like the code beside it: an installed load need not hash the IR again
     binding = cache.shipped_binding(texts, root, title, serial.fingerprint)
     Path(out).write_text(json.dumps({"binding": binding, "payload": payload}, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
