@@ -192,13 +192,14 @@ def _edit(old: str, new: str) -> Any:
         _planted,
         _redefined,
         _foreign,
+        _edit("\nCODES = {", "\n    raise SystemExit\nCODES = {"),  # more in the last wrapper than its text
         _edit("def _", "def _0"),  # CODES names wrappers that do not exist
         _edit("FORMAT = 1", "FORMAT = 0"),  # stale: another layout
         _edit("CODES = {", "CODES = None and {"),
         lambda folder: (folder / resources.SHIPPED_CODE[0]).write_text((folder / resources.SHIPPED_CODE[0]).read_text(encoding="utf-8")[:5000], encoding="utf-8"),  # corrupt
         lambda folder: (folder / resources.SHIPPED_CODE[0]).write_text("import no_such_module_here\n", encoding="utf-8"),
     ],
-    ids=["planted", "redefined", "foreign", "unnamed", "stale", "no-codes", "truncated", "raises"],
+    ids=["planted", "redefined", "foreign", "extended", "unnamed", "stale", "no-codes", "truncated", "raises"],
 )
 def test_planted_foreign_stale_or_corrupt_module_is_compiled_instead(shipped: Path, compiles: list[str], edit: Any) -> None:
     edit(shipped)

@@ -24,12 +24,14 @@ import ast as pyast
 import builtins
 import hashlib
 import os
+import re
 import stat
 import types
 from pathlib import Path
 from typing import Any
 
 FORMAT = 1  # bump when the module's layout below changes
+_WRAPPER = re.compile(r"^def _([0-9a-f]{64})\(\):$", re.MULTILINE)
 _NESTED = 0x10  # CO_NESTED: set on a function defined inside another; the wrapper's only trace
 
 _recording: list[str] | None = None  # the texts defined while `record()` is on (the wheel build)
@@ -62,8 +64,9 @@ def _as_compiled(code: types.CodeType, filename: str, offset: int, prefix: str) 
 def _lookup(key: str, text: str) -> Any:
     """The wrapper of `text` (of hash `key`) in the modules read so far, else in the next shipped one (the traced code is read only by a process that traces).
 
-    Taken only if its module's source holds `text` itself as that wrapper's body, once: the
-    bytecode is what Python compiled from that source (importlib checks it against the file).
+    Taken only if its module's source holds `text` itself as that wrapper's whole body,
+    defined once: the bytecode is what Python compiled from that source (importlib checks
+    it against the file).
     """
     global _codes, _pending
     if _codes is None:
@@ -73,15 +76,16 @@ def _lookup(key: str, text: str) -> Any:
     found = _codes.get(key)
     if found is None:
         return None
-    wrapper, source = found
-    block = f"\ndef _{key}():\n{_indent(text)}\n"
-    if source.count(f"\ndef _{key}():") != 1 or block not in source:
-        return None
+    wrapper, source, at = found
+    block = f"def _{key}():\n{_indent(text)}\n"
+    if not source.startswith(block, at) or source[at + len(block) : at + len(block) + 1] in (" ", "\t", "\n"):
+        return None  # another body, or more in it than the text
     return wrapper
 
 
 def _indent(text: str) -> str:
-    return "\n".join("    " + line if line else line for line in text.split("\n"))
+    """The text as the body of a function (a blank line gets four spaces: still blank to Python)."""
+    return "    " + text.replace("\n", "\n    ")
 
 
 def record() -> list[str]:
@@ -114,7 +118,14 @@ def _read(path: Path) -> dict[str, Any]:
         codes = module.CODES
         if module.FORMAT != FORMAT or not isinstance(codes, dict):
             return {}
-        return {k: (v, source) for k, v in codes.items() if isinstance(k, str) and isinstance(v, types.FunctionType) and v.__name__ == "_" + k}
+        starts: dict[str, int | None] = {}
+        for m in _WRAPPER.finditer(source):
+            starts[m.group(1)] = None if m.group(1) in starts else m.start()  # a wrapper defined twice is never taken
+        return {
+            k: (v, source, at)
+            for k, v in codes.items()
+            if isinstance(k, str) and isinstance(v, types.FunctionType) and v.__name__ == "_" + k and (at := starts.get(k)) is not None
+        }
     except Exception:  # noqa: BLE001 - a module that does not import as written is ignored: it only saves time
         return {}
 
