@@ -163,6 +163,14 @@ def _redefined(folder: Path) -> None:
     path.write_text(source.replace("CODES = {", f"def _{key}():\n    def run(F, P, ACT, NEED):\n        return (), ()\nCODES = {{"), encoding="utf-8")
 
 
+def _extended(folder: Path) -> None:
+    """A statement added at the end of the first wrapper (`run`'s), after the genuine text."""
+    path = folder / resources.SHIPPED_CODE[0]
+    source = path.read_text(encoding="utf-8")
+    second = source.index("\ndef _", source.index("\ndef _") + 1)
+    path.write_text(source[:second] + "\n    raise SystemExit" + source[second:], encoding="utf-8")
+
+
 def _foreign(folder: Path) -> None:
     """A well-formed module written for other texts (another rulebook, another engine): no hash matches."""
     for name in resources.SHIPPED_CODE:
@@ -192,7 +200,7 @@ def _edit(old: str, new: str) -> Any:
         _planted,
         _redefined,
         _foreign,
-        _edit("\nCODES = {", "\n    raise SystemExit\nCODES = {"),  # more in the last wrapper than its text
+        _extended,
         _edit("def _", "def _0"),  # CODES names wrappers that do not exist
         _edit("FORMAT = 1", "FORMAT = 0"),  # stale: another layout
         _edit("CODES = {", "CODES = None and {"),
