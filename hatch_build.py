@@ -36,10 +36,10 @@ class ShippedIR(BuildHookInterface):  # type: ignore[type-arg]
             "import sys\n"
             "from cpc_rules.api import write_shipped_ir\n"
             "from cpc_rules.syntax.parse import write_shipped_tables\n"
-            "from cpc_rules.engine.prebuilt import write_modules\n"
+            "from cpc_rules.api import write_shipped_code\n"
             "write_shipped_ir(sys.argv[1])\n"
             "write_shipped_tables(sys.argv[2])\n"
-            "write_modules(sys.argv[3])\n"
+            "write_shipped_code(sys.argv[3])\n"
         )
         ir, tables = tmp / "ccp-ir.json", tmp / "lark-tables.json"
         subprocess.run([sys.executable, "-c", code, str(ir), str(tables), str(tmp)], cwd=root, env=env, check=True)  # the tree's code, in a fresh interpreter

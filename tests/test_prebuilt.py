@@ -35,7 +35,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     os.environ["CPC_RULES_CACHE"] = "off"  # as hatch_build.py: everything from the texts
     try:
         prebuilt._codes, prebuilt._pending = None, []
-        counts = prebuilt.write_modules(out)
+        counts = api.write_shipped_code(out)
         texts = list(prebuilt._recording or [])
     finally:
         prebuilt._recording, prebuilt._codes, prebuilt._pending, setting = saved

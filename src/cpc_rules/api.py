@@ -438,6 +438,31 @@ def write_shipped_ir(out: Path | str) -> None:
     Path(out).write_text(json.dumps({"binding": binding, "payload": payload}, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
 
+def write_shipped_code(out: Path | str) -> list[int]:
+    """Generate every function a process may define for the bundled rulebook and write them into folder `out` for the wheel (hatch_build.py, engine/prebuilt.py).
+
+    Loaded from its texts (the build runs with `CPC_RULES_CACHE=off`). What a load and an
+    untraced decision define goes to the first module (`resources.SHIPPED_CODE`), the traced
+    functions and the trace builder to the second, read only by a process that traces.
+    Returns how many texts each holds.
+    """
+    from cpc_rules.engine import prebuilt
+
+    texts = prebuilt.record()
+    rb = load_rulebook(resources.bundled_rulebook_path(), tests=False)
+    compiled = rb.program.compiled
+    compiled.run_known  # noqa: B018 - generated on first use: generate it now
+    first = list(texts)
+    compiled.run_traced, compiled.run_known_traced, rb.trace_plan  # noqa: B018
+    seen = set(first)
+    rest = [t for t in texts if t not in seen]
+    counts = []
+    for name, group in zip(resources.SHIPPED_CODE, (first, rest), strict=True):
+        (Path(out) / name).write_text(prebuilt.module_text(group), encoding="utf-8")
+        counts.append(len(set(group)))
+    return counts
+
+
 def _title(path: Path) -> str:
     return "Code de la commande publique" if path.resolve() == resources.bundled_rulebook_path().resolve() else path.stem
 

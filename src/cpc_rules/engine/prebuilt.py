@@ -6,7 +6,7 @@ Every function the engine generates (engine/compile.py, engine/trace.py) goes th
 `compile()` of the bundled rulebook's ~300 KB of generated text was most of a warm
 load (~30 ms for `run` alone, in every process).
 
-The wheel ships `cpc_rules/prebuilt/ccp_code.py` and `ccp_code_trace.py` (`write_modules`, called by
+The wheel ships `cpc_rules/prebuilt/ccp_code.py` and `ccp_code_trace.py` (`api.write_shipped_code`, called by
 hatch_build.py; never in git): each text the bundled rulebook generates, wrapped in a function named after
 the text's sha256. pip compiles it to bytecode at install, like the package's own modules,
 so a code object here is the compiled text itself. `define` takes the code of a text only
@@ -14,7 +14,7 @@ under its exact hash, so whatever the compiler generates now (another engine, an
 rulebook, a stale wheel) a text that differs is compiled as before: the module can only
 ever save time. It is trusted like the code beside it, no more (`_trusted`: owned by the
 user, root or the package's owner, writable by no one else), ignored when it cannot be
-imported or is not what `write_modules` writes, and `CPC_RULES_CACHE=off` turns it off.
+imported or is not what `api.write_shipped_code` writes, and `CPC_RULES_CACHE=off` turns it off.
 Nothing is read from the user's cache here: no code is ever stored there.
 """
 
@@ -187,26 +187,3 @@ def _plain_definitions(text: str) -> bool:
             return False
     # a multi-line string would be changed by the indentation: the generator writes none
     return not any(isinstance(n, pyast.Constant) and isinstance(n.value, str) and "\n" in n.value for n in pyast.walk(tree))
-
-
-def write_modules(out: Path | str) -> list[int]:
-    """Load the bundled rulebook from its texts, generate every function a process may define, write them into folder `out`.
-
-    What a load and an untraced decision define goes to the first module (`resources.SHIPPED_CODE`),
-    the traced functions and the trace builder to the second, read only by a process that traces.
-    Returns how many texts each holds.
-    """
-    from cpc_rules import api, resources
-
-    texts = record()
-    rb = api.load_rulebook(resources.bundled_rulebook_path(), tests=False)
-    compiled = rb.program.compiled
-    compiled.run_known  # noqa: B018 - generated on first use: generate it now
-    first = list(texts)
-    compiled.run_traced, compiled.run_known_traced, rb.trace_plan  # noqa: B018
-    rest = [t for t in texts if t not in set(first)]
-    counts = []
-    for name, group in zip(resources.SHIPPED_CODE, (first, rest), strict=True):
-        (Path(out) / name).write_text(module_text(group), encoding="utf-8")
-        counts.append(len(set(group)))
-    return counts
