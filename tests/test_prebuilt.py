@@ -283,3 +283,29 @@ def test_installed_decide_imports_neither_parser_nor_checker(shipped: Path, buil
     assert r.stdout.startswith("{"), r.stderr
     assert "MODULES False False False False 0" in r.stderr
     assert not list(cache_dir.iterdir())  # nothing written to the user's cache either
+
+
+def test_threads_defining_at_once(shipped: Path, built: tuple[Path, list[str]]) -> None:
+    """The service decides in worker threads: several first uses at once each get their functions (read from the modules, or compiled)."""
+    import threading
+
+    texts = list(dict.fromkeys(built[1]))
+    errors: list[BaseException] = []
+    spaces: list[dict[str, Any]] = []
+
+    def work() -> None:
+        try:
+            for text in reversed(texts):  # the traced ones first: the second module is read by whichever thread comes first
+                ns: dict[str, Any] = {"__builtins__": {}}
+                prebuilt.define(text, "<x>", ns)
+                spaces.append(ns)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(spaces) == 8 * len(texts)
+    assert all(any(isinstance(v, types.FunctionType) for v in ns.values()) for ns in spaces)

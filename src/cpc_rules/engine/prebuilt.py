@@ -71,8 +71,12 @@ def _lookup(key: str, text: str) -> Any:
     global _codes, _pending
     if _codes is None:
         _codes, _pending = {}, _modules()
-    while key not in _codes and _pending:
-        _codes.update(_read(_pending.pop(0)))
+    while key not in _codes:
+        try:
+            path = _pending.pop(0)  # atomic: two threads never read the same module; one that finds none left compiles
+        except IndexError:
+            break
+        _codes.update(_read(path))
     found = _codes.get(key)
     if found is None:
         return None
