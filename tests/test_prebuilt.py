@@ -171,6 +171,15 @@ def _extended(folder: Path) -> None:
     path.write_text(source[:second] + "\n    raise SystemExit" + source[second:], encoding="utf-8")
 
 
+def _rebound(folder: Path) -> None:
+    """The genuine block of `run` kept, its name bound again to a function defined elsewhere (not from that `def`)."""
+    path = folder / resources.SHIPPED_CODE[0]
+    source = path.read_text(encoding="utf-8")
+    key = next(k for k in _keys(source) if f"def _{k}():\n    def run(F, P, ACT, NEED):" in source)
+    evil = f"exec({f'def _{key}():{chr(10)}    def run(F, P, ACT, NEED):{chr(10)}        return (), ()'!r})\n"
+    path.write_text(source.replace("CODES = {", evil + "CODES = {"), encoding="utf-8")
+
+
 def _foreign(folder: Path) -> None:
     """A well-formed module written for other texts (another rulebook, another engine): no hash matches."""
     for name in resources.SHIPPED_CODE:
@@ -201,13 +210,14 @@ def _edit(old: str, new: str) -> Any:
         _redefined,
         _foreign,
         _extended,
+        _rebound,
         _edit("def _", "def _0"),  # CODES names wrappers that do not exist
         _edit("FORMAT = 1", "FORMAT = 0"),  # stale: another layout
         _edit("CODES = {", "CODES = None and {"),
         lambda folder: (folder / resources.SHIPPED_CODE[0]).write_text((folder / resources.SHIPPED_CODE[0]).read_text(encoding="utf-8")[:5000], encoding="utf-8"),  # corrupt
         lambda folder: (folder / resources.SHIPPED_CODE[0]).write_text("import no_such_module_here\n", encoding="utf-8"),
     ],
-    ids=["planted", "redefined", "foreign", "extended", "unnamed", "stale", "no-codes", "truncated", "raises"],
+    ids=["planted", "redefined", "foreign", "extended", "rebound", "unnamed", "stale", "no-codes", "truncated", "raises"],
 )
 def test_planted_foreign_stale_or_corrupt_module_is_compiled_instead(shipped: Path, compiles: list[str], edit: Any) -> None:
     edit(shipped)

@@ -110,7 +110,7 @@ def _modules() -> list[Path]:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    """The texts of one shipped module by hash; {} if it is not as `write_module` writes it."""
+    """The texts of one shipped module by hash; {} if it is not as `api.write_shipped_code` writes it."""
     import importlib.util
 
     try:
@@ -122,13 +122,16 @@ def _read(path: Path) -> dict[str, Any]:
         codes = module.CODES
         if module.FORMAT != FORMAT or not isinstance(codes, dict):
             return {}
-        starts: dict[str, int | None] = {}
+        starts: dict[str, tuple[int, int] | None] = {}  # wrapper -> (offset, line) of its `def` in the source
+        line, last = 1, 0
         for m in _WRAPPER.finditer(source):
-            starts[m.group(1)] = None if m.group(1) in starts else m.start()  # a wrapper defined twice is never taken
+            line, last = line + source.count("\n", last, m.start()), m.start()
+            starts[m.group(1)] = None if m.group(1) in starts else (m.start(), line)  # a wrapper defined twice is never taken
         return {
-            k: (v, source, at)
+            k: (v, source, where[0])
             for k, v in codes.items()
-            if isinstance(k, str) and isinstance(v, types.FunctionType) and v.__name__ == "_" + k and (at := starts.get(k)) is not None
+            if isinstance(k, str) and isinstance(v, types.FunctionType) and v.__name__ == "_" + k
+            and (where := starts.get(k)) is not None and v.__code__.co_firstlineno == where[1]  # the function compiled from that very `def`
         }
     except Exception:  # noqa: BLE001 - a module that does not import as written is ignored: it only saves time
         return {}
