@@ -260,6 +260,24 @@ def test_only_plain_definitions_are_shipped() -> None:
         assert "CODES = {}" in prebuilt.module_text([text])
 
 
+def test_functions_calling_each_other_are_compiled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wrapped, a function that calls its sibling would read it from a cell of the wrapper, not from the namespace: such a text is compiled."""
+    text = "def f(a):\n    return g(a) + 1\ndef g(a):\n    return a * 2"
+    path = tmp_path / "m.py"
+    path.write_text(prebuilt.module_text([text]), encoding="utf-8")
+    monkeypatch.setattr(prebuilt, "_codes", prebuilt._read(path))
+    monkeypatch.setattr(prebuilt, "_pending", [])
+    key = hashlib.sha256(text.encode()).hexdigest()
+    assert prebuilt._lookup(key, text) is not None  # shipped, and found…
+    seen: list[str] = []
+    monkeypatch.setattr(prebuilt, "compile", lambda t, *a, **k: seen.append(t) or compile(t, *a, **k), raising=False)
+    ns: dict[str, Any] = {}
+    prebuilt.define(text, "<x>", ns)
+    assert seen == [text] and ns["f"](3) == 7  # … but compiled
+    ns["g"] = lambda a: 0
+    assert ns["f"](3) == 1  # a global of the namespace, as exec() binds it
+
+
 def test_a_checkout_has_no_shipped_code() -> None:
     """Nothing generated in the source tree: the modules exist only inside a built wheel."""
     assert all(ROOT not in p.parents for p in resources.shipped_code_paths())

@@ -47,12 +47,15 @@ def define(text: str, filename: str, namespace: dict[str, Any]) -> None:
     if wrapper is None:
         exec(compile(text, filename, "exec", dont_inherit=True), namespace)  # noqa: S102 - the caller builds the text from the IR only; no __future__ of this module
         return
-    namespace.setdefault("__builtins__", builtins.__dict__)  # as exec() does
     outer = wrapper.__code__
-    for code in outer.co_consts:
-        if isinstance(code, types.CodeType):
-            code = _as_compiled(code, filename, outer.co_firstlineno, outer.co_qualname + ".<locals>.").replace(co_flags=code.co_flags & ~_NESTED)
-            namespace[code.co_name] = types.FunctionType(code, namespace, code.co_name)
+    codes = [c for c in outer.co_consts if isinstance(c, types.CodeType)]
+    if outer.co_cellvars or any(c.co_freevars for c in codes):  # a function calling its sibling: a cell in the wrapper, a global once compiled
+        exec(compile(text, filename, "exec", dont_inherit=True), namespace)  # noqa: S102 - as above
+        return
+    namespace.setdefault("__builtins__", builtins.__dict__)  # as exec() does
+    for code in codes:
+        code = _as_compiled(code, filename, outer.co_firstlineno, outer.co_qualname + ".<locals>.").replace(co_flags=code.co_flags & ~_NESTED)
+        namespace[code.co_name] = types.FunctionType(code, namespace, code.co_name)
 
 
 def _as_compiled(code: types.CodeType, filename: str, offset: int, prefix: str) -> types.CodeType:
