@@ -32,6 +32,13 @@ def _article(d: Decision, index: int) -> dict[str, Any]:
     return out
 
 
+def in_force(d: Decision, rules: Any) -> list[int]:
+    """The rules whose article is in force at the decision's date: a rule not in force is no reason a permission is
+    refused (its condition was never evaluated), so `why_not` leaves it out, as the text report does."""
+    rb = d.rulebook
+    return [r for r in rules if rb.articles[rb.rules[r].article].version_at(d.date) is not None]
+
+
 def presumption_json(d: Decision, p: Presumption) -> dict[str, Any]:
     return {"fact": p.fact, "label": p.label, "value": values.to_json(p.value, p.type, d.rulebook.records), "display": p.display, "reason": p.reason, "articles": list(p.articles)}
 
@@ -73,8 +80,9 @@ def decision_json(d: Decision, with_trace: bool = False, with_verdict: bool = Fa
             c["unencoded"] = [{"reason": rb.rules[r].text, "certain": d.activations[r] is True, **d.rule_ref(r)} for r in s.unencoded]
         if s.pending:
             c["pending"] = [d.rule_ref(r) for r in s.pending]
-        if s.refused:
-            c["why_not"] = [d.rule_ref(r) for r in s.refused]
+        why_not = in_force(d, s.refused)
+        if why_not:
+            c["why_not"] = [d.rule_ref(r) for r in why_not]
         if s.missing:
             c["missing"] = sorted(s.missing)
         presumed = d.presumed_for(s)
