@@ -20,6 +20,7 @@ import pytest
 
 from conftest import ROOT
 from cpc_rules import default_rulebook
+from cpc_rules.render.text import verdict
 from server import running_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -133,7 +134,8 @@ def test_the_page_says_what_decide_says(browser: Any, base: str, example: str) -
     # for the page's own situation (same grouping of procedures by publicity, same closed ones, same question)
     sent = json.loads(page.evaluate("JSON.stringify(situation())"))
     decision = default_rulebook().decide(sent["faits"], at=sent["date"])
-    assert _lines(shown) == _lines(decision.verdict())
+    assert _lines(shown) == _lines(verdict(decision, hints=False))  # the terminal's lines, without its options (« --detail »)
+    assert "--" not in shown
     assert len(_lines(shown)) >= 4
     assert any(s.enum == "procédure" and s.permission == "allowed" for s in decision.statuses) and "✔ " in shown
     assert page.locator("#grounds a[href^='https://www.legifrance.gouv.fr/codes/article_lc/LEGIARTI']").count() >= 1

@@ -81,6 +81,8 @@ _WORDS = {
         "open_count": "Reste indéterminé : {n} conclusion(s) (voir --detail)",
         "some_procedures": "selon la procédure",
         "open_modes": "? à préciser ({n} possibilités, --detail)",
+        "open_count_page": "Reste indéterminé : {n} conclusion(s)",
+        "open_modes_page": "? à préciser ({n} possibilités)",
         "open_question": "Reste indéterminé : {n} conclusion(s) — question décisive : « {label} »",
         "cases": "{n} cas {value} : {reason}",
         "more": "Rapport détaillé : option --detail (la trace : --trace)",
@@ -150,6 +152,8 @@ _WORDS = {
         "open_count": "Still undetermined: {n} conclusion(s) (see --detail)",
         "some_procedures": "depending on the procedure",
         "open_modes": "? to be settled ({n} possibilities, --detail)",
+        "open_count_page": "Still undetermined: {n} conclusion(s)",
+        "open_modes_page": "? to be settled ({n} possibilities)",
         "open_question": "Still undetermined: {n} conclusion(s) — deciding question: « {label} »",
         "cases": "{n} cases {value}: {reason}",
         "more": "Detailed report: option --detail (the trace: --trace)",
@@ -519,9 +523,14 @@ def _unencoded_lines(d: Decision, w: dict[str, str]) -> list[str]:
     return lines  # right under the title: what the answer below may not cover
 
 
-def verdict(d: Decision, lang: str = "fr") -> str:
-    """The answer first, in about fifteen lines: each part has its budget (see the module docstring)."""
+def verdict(d: Decision, lang: str = "fr", hints: bool = True) -> str:
+    """The answer first, in about fifteen lines: each part has its budget (see the module docstring).
+
+    `hints`: the pointers to the terminal's options (« voir --detail »), for `decide`; a page (`verdict_json`) has
+    no options to type, so its lines say the same without them."""
     w = _WORDS.get(lang, _WORDS["fr"])
+    if not hints:
+        w = {**w, "open_count": w["open_count_page"], "open_modes": w["open_modes_page"]}
     rb = d.rulebook
     title = w["title"].format(date=d.date.isoformat(), rulebook=rb.title or "recueil")
     title += f" ({w['mode_presumptions'] if d.mode == 'presumptions' else w['mode_strict']}"
@@ -725,7 +734,7 @@ def out_of_period_message(d: Decision) -> str:
 _KINDS = {"✔": "allowed", "?": "undetermined", "✘": "closed", "●": "mandatory", "○": "not_mandatory", "◐": "some", "→": "publicity", "⚠": "unencoded"}
 
 
-def verdict_json(d: Decision, lang: str = "fr") -> dict[str, Any]:
+def verdict_json(d: Decision, lang: str = "fr", hints: bool = False) -> dict[str, Any]:
     """The text verdict (`verdict`) as data, line for line: what a page shows so that it says exactly what `decide` prints.
 
     Each non-blank line of the text is one entry: its `text` (without the indentation), its `level` (the
@@ -733,12 +742,13 @@ def verdict_json(d: Decision, lang: str = "fr") -> dict[str, Any]:
     opens a list: the procedures, what applies), a mark's kind (`allowed`, `undetermined`, `closed` (✘),
     `forbidden` (✘ interdit), `mandatory`, `not_mandatory`, `some`), `publicity` (« → » what the procedures above owe), `open_question`,
     `presumptions`, or `continuation` (the rest of the line above, wrapped for a terminal). `section` numbers the
-    blocks the text separates with a blank line. The lines are the text's own: nothing is rendered twice.
+    blocks the text separates with a blank line. The lines are the text's own: nothing is rendered twice; without
+    `hints`, as a page shows them, the pointers to the terminal's options (« voir --detail ») left out.
     """
     w = _WORDS.get(lang, _WORDS["fr"])
     lines: list[dict[str, Any]] = []
     section = 0
-    for i, raw in enumerate(verdict(d, lang).splitlines()):
+    for i, raw in enumerate(verdict(d, lang, hints=hints).splitlines()):
         if not raw.strip():
             section += 1
             continue
