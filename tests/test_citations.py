@@ -8,6 +8,7 @@ of the rules that rest on it in this decision, not those of a book set aside.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -71,3 +72,70 @@ def test_the_text_report_and_the_json_refuse_with_the_same_rules(at: str) -> Non
     for c in d.to_json()["conclusions"]:
         for w in c.get("why_not", []):
             assert f"condition non remplie ({w['article']}" in report, (c["member"], w)
+
+
+# ---------------------------------------------------------------- the interview: « Compte pour » what this buyer's answer can decide
+
+LIVRE_III = re.compile(r"^[LR]23")  # défense ou sécurité (30-defense.cpc)
+LIVRE_IER_ROUTES = re.compile(r"^[LR]21[2-3]")  # procédures et publicité du livre Ier (R2122-…, R2123-…, R2124-…, R2131-…)
+CIVIL = ["commune", "département", "établissement_public_de_santé", "office_public_de_l_habitat", "sem", "collectivité_opérateur_de_réseau", "état_administration_centrale"]
+
+
+@pytest.mark.parametrize("buyer", CIVIL)
+@pytest.mark.parametrize("nature", ["travaux", "fournitures", "services"])
+def test_a_civil_buyer_is_never_told_a_livre_iii_article(buyer: str, nature: str) -> None:
+    """Livre III does not apply to this contract (régime_livre_ier sets its rules aside): no question counts for it."""
+    situation = {"type_acheteur": buyer, "nature": nature, "marché_de_défense_ou_de_sécurité": False}
+    questions = RB.questions(situation, "2026-05-01")
+    assert questions
+    cited = {a for q in questions for a in q.articles}
+    assert not {a for a in cited if LIVRE_III.match(a)}, cited
+    assert any(a.startswith(("R2122", "R2123", "R2124", "R2131")) for a in cited)  # the Livre Ier routes are cited
+
+
+@pytest.mark.parametrize("nature", ["travaux", "fournitures", "services"])
+def test_a_defence_contract_is_never_told_a_livre_ier_route(nature: str) -> None:
+    """Livre III displaces the Livre Ier procedures and publicity (livre_iii_écarte_livre_ier): none is cited."""
+    situation = {"type_acheteur": "état_administration_centrale", "nature": nature, "marché_de_défense_ou_de_sécurité": True}
+    questions = RB.questions(situation, "2026-05-01", focus=["procédure", "publicité"])
+    cited = {a for q in questions for a in q.articles}
+    assert not {a for a in cited if LIVRE_IER_ROUTES.match(a)}, cited
+    assert any(LIVRE_III.match(a) for a in cited), cited
+
+
+def test_before_the_buyer_is_known_both_books_count() -> None:
+    """Who buys is not known yet: the first answers may lead to either book, so both are cited."""
+    cited = {a for q in RB.questions({"nature": "fournitures"}, "2026-05-01", focus=["procédure"]) for a in q.articles}
+    assert any(LIVRE_III.match(a) for a in cited) and any(LIVRE_IER_ROUTES.match(a) for a in cited)
+
+
+@pytest.mark.parametrize(
+    "situation",
+    [
+        {"type_acheteur": "commune", "nature": "fournitures"},
+        {"type_acheteur": "commune", "nature": "travaux", "valeur_estimée_besoin": "60000"},
+        {"type_acheteur": "état_administration_centrale", "marché_de_défense_ou_de_sécurité": True, "nature": "services"},
+        {"type_acheteur": "établissement_public_de_santé", "nature": "services", "procédure_retenue": "procédure_adaptée"},
+    ],
+)
+def test_an_article_left_out_is_one_the_answer_cannot_change(situation: dict[str, Any]) -> None:
+    """Decided, not guessed: a focused rule in force that reads the fact but whose article is not cited keeps the same
+    activation whatever the answer (every admissible value tried), unless its article is cited for another rule."""
+    from cpc_rules.interview import _fact_readers, admissible_values
+
+    at = dt.date(2026, 5, 1)
+    program = RB.program
+    active = program.at(at).active
+    focused = {it.enum for it in program.items}
+    for q in RB.questions(situation, at):
+        if q.kind == "checklist":
+            continue
+        f = next(x for x in CK.facts if x.name == q.fact)
+        runs = [program.run(program.facts_vector({**situation, q.fact: v}), program.at(at))[0] for v in admissible_values(CK, f, at)]
+        for r in _fact_readers(CK).get(f.index, ()):
+            rule = CK.rules[r]
+            if not active[r] or rule.enum not in focused or CK.articles[rule.article].ref in q.articles:
+                continue
+            seen = {a[r] if a[r] is True or a[r] is False else None for a in runs}
+            unencoded = all(any(a[u] is True for u in it.unencoded) for it in program.items if r in (*it.permits, *it.forbids, *it.obliges) for a in runs)
+            assert len(seen) == 1 or unencoded, (q.fact, rule.name, seen)
