@@ -77,7 +77,7 @@ def test_the_text_report_and_the_json_refuse_with_the_same_rules(at: str) -> Non
 # ---------------------------------------------------------------- the interview: « Compte pour » what this buyer's answer can decide
 
 LIVRE_III = re.compile(r"^[LR]23")  # défense ou sécurité (30-defense.cpc)
-LIVRE_IER_ROUTES = re.compile(r"^[LR]21[2-3]")  # procédures et publicité du livre Ier (R2122-…, R2123-…, R2124-…, R2131-…)
+LIVRE_IER_ROUTES = re.compile(r"^[LR]21(?:2[2-4]|3[1-2])")  # procédures et publicité du livre Ier (R2122-…, R2123-…, R2124-…, R2131-…)
 CIVIL = ["commune", "département", "établissement_public_de_santé", "office_public_de_l_habitat", "sem", "collectivité_opérateur_de_réseau", "état_administration_centrale"]
 
 
@@ -139,3 +139,65 @@ def test_an_article_left_out_is_one_the_answer_cannot_change(situation: dict[str
             seen = {a[r] if a[r] is True or a[r] is False else None for a in runs}
             unencoded = all(any(a[u] is True for u in it.unencoded) for it in program.items if r in (*it.permits, *it.forbids, *it.obliges) for a in runs)
             assert len(seen) == 1 or unencoded, (q.fact, rule.name, seen)
+
+
+# ---------------------------------------------------------------- presumptions: cited with the articles of this buyer's regime
+
+DEFENCE = {"type_acheteur": "état_administration_centrale", "marché_de_défense_ou_de_sécurité": True}
+
+
+def _presumption_articles(doc: dict[str, Any]) -> dict[str, list[str]]:
+    return {p["fact"]: p["articles"] for p in doc["presumptions"]}
+
+
+@pytest.mark.parametrize("nature", ["travaux", "fournitures", "services"])
+@pytest.mark.parametrize("value", ["50000", "500000", "6000000"])
+def test_a_defence_decision_cites_its_presumptions_with_livre_iii(nature: str, value: str) -> None:
+    """Urgency, a single operator… are presumed absent; for a défense contract they decide L2322-1, not R2122-1 to -10."""
+    d = RB.decide({**DEFENCE, "nature": nature, "valeur_estimée_besoin": value}, at="2026-05-01")
+    doc = d.to_json()
+    cited = _presumption_articles(doc)
+    assert cited["urgence_impérieuse"] == ["L2322-1"]
+    assert cited["opérateur_unique"] == ["L2322-1"]
+    for c in doc["conclusions"]:
+        for fact in c.get("presumed", []):
+            assert not [a for a in cited[fact] if LIVRE_IER_ROUTES.match(a)], (c["member"], fact, cited[fact])
+    line = next(x for x in d.verdict().splitlines() if x.startswith("Sous réserve de"))
+    assert not re.search(r"[(, ][LR]21(?:2[2-4]|3[1-2])", line), line
+
+
+def test_a_lot_examined_for_a_defence_contract_cites_r2322_14_and_r2323_1() -> None:
+    d = RB.decide({**DEFENCE, "nature": "fournitures", "valeur_estimée_besoin": "60000"}, at="2026-05-01")
+    assert _presumption_articles(d.to_json())["examen_d_un_lot"] == ["R2322-14", "R2323-1"]
+    report = d.explain(detail=True)
+    assert "  - La décision porte sur un lot d'un marché alloti (et non sur le marché entier) : faux (R2322-14, R2323-1) — " in report
+
+
+def test_a_civil_decision_keeps_the_declared_articles() -> None:
+    """Nothing is set aside for a commune: each presumption is cited with the articles its fact declares."""
+    d = RB.decide({"type_acheteur": "commune", "nature": "fournitures", "valeur_estimée_besoin": "60000"}, at="2026-05-01")
+    declared = {f.name: list(f.presumed.articles) for f in CK.facts if f.presumed is not None}
+    cited = _presumption_articles(d.to_json())
+    assert cited and all(cited[f] == declared[f] for f in cited)
+    assert cited["urgence_impérieuse"] == ["R2122-1"]
+
+
+def _regime_clash(doc: dict[str, Any], defence: bool) -> list[tuple[str, str, list[str]]]:
+    other = LIVRE_IER_ROUTES if defence else LIVRE_III
+    cited = _presumption_articles(doc)
+    return [(c["member"], f, cited[f]) for c in doc["conclusions"] for f in c.get("presumed", []) if any(other.match(a) for a in cited[f])]
+
+
+@given(facts_for(CK), decision_dates())
+def test_no_conclusion_rests_on_a_presumption_cited_from_the_other_book(facts: dict[str, Any], at: dt.date) -> None:
+    for situation in (facts, {**facts, **DEFENCE, "acheteur": None}):
+        try:
+            d = RB.decide(situation, at=at)
+        except EvaluationError as e:
+            assert e.diagnostic.code in ("E401", "E402", "E403")
+            continue
+        if d.out_of_period:
+            continue
+        regime = d.value("régime_de_passation")
+        if regime in ("livre_ier", "livre_iii"):
+            assert _regime_clash(d.to_json(), regime == "livre_iii") == [], (situation, at)

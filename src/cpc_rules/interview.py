@@ -41,6 +41,7 @@ from cpc_rules import ir
 from cpc_rules.decision import compute_status
 from cpc_rules.diagnostics import CpcError
 from cpc_rules.engine.runtime import EvaluationError
+from cpc_rules.render.readers import fact_readers as _fact_readers
 
 CENT = Decimal("0.01")
 DONT_KNOW = "je ne sais pas"
@@ -327,51 +328,6 @@ def _outside_encoded(program: Any, now: tuple[Any, ...]) -> frozenset[int]:
         for r in (*it.permits, *it.forbids, *it.obliges):
             settled[r] = settled.get(r, True) and unencoded
     return frozenset(r for r, out in settled.items() if out)
-
-
-_READERS: dict[str, dict[int, set[int]]] = {}
-
-
-def _fact_readers(rb: ir.Rulebook) -> dict[int, set[int]]:
-    """For each fact, the rules whose condition or value reads it, directly or through definitions."""
-    got = _READERS.get(rb.digest)
-    if got is not None:
-        return got
-    direct_f: dict[int, set[int]] = {}
-    direct_d: dict[int, set[int]] = {}
-    for r in rb.rules:
-        for e in (r.condition, r.value):
-            if e is None:
-                continue
-            for n in ir.walk(e):
-                if isinstance(n, ir.FactRef):
-                    direct_f.setdefault(r.index, set()).add(n.index)
-                elif isinstance(n, ir.DefRef):
-                    direct_d.setdefault(r.index, set()).add(n.index)
-    # facts of a definition: through the rules defining it
-    def_facts: dict[int, set[int]] = {}
-
-    def facts_of_def(d: int, seen: frozenset[int] = frozenset()) -> set[int]:
-        if d in def_facts:
-            return def_facts[d]
-        out: set[int] = set()
-        for r in rb.definitions[d].rules:
-            out |= direct_f.get(r, set())
-            for d2 in direct_d.get(r, ()):
-                if d2 not in seen:
-                    out |= facts_of_def(d2, seen | {d})
-        def_facts[d] = out
-        return out
-
-    readers: dict[int, set[int]] = {}
-    for r in rb.rules:
-        fs = set(direct_f.get(r.index, set()))
-        for d in direct_d.get(r.index, ()):
-            fs |= facts_of_def(d)
-        for f in fs:
-            readers.setdefault(f, set()).add(r.index)
-    _READERS[rb.digest] = readers
-    return readers
 
 
 def _candidates(rulebook: Any, situation: Mapping[str, Any], skip: set[str], oracle: _Oracle) -> tuple[list[ir.FactInfo], set[frozenset[str]]]:

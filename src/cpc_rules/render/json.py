@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from cpc_rules import values
 from cpc_rules.engine.runtime import Unknown
-from cpc_rules.render.text import out_of_period_message, verdict_json
+from cpc_rules.render.text import out_of_period_message, presumption_articles, verdict_json
 
 if TYPE_CHECKING:
     from cpc_rules.decision import Decision, Presumption
@@ -39,8 +39,10 @@ def in_force(d: Decision, rules: Any) -> list[int]:
     return [r for r in rules if rb.articles[rb.rules[r].article].version_at(d.date) is not None]
 
 
-def presumption_json(d: Decision, p: Presumption) -> dict[str, Any]:
-    return {"fact": p.fact, "label": p.label, "value": values.to_json(p.value, p.type, d.rulebook.records), "display": p.display, "reason": p.reason, "articles": list(p.articles)}
+def presumption_json(d: Decision, p: Presumption, refs: dict[str, tuple[str, ...]] | None = None) -> dict[str, Any]:
+    """A presumption applied; its `articles` those of the rules resting on it in this decision (`presumption_articles`)."""
+    articles = (refs if refs is not None else presumption_articles(d)).get(p.fact, p.articles)
+    return {"fact": p.fact, "label": p.label, "value": values.to_json(p.value, p.type, d.rulebook.records), "display": p.display, "reason": p.reason, "articles": list(articles)}
 
 
 def decision_json(d: Decision, with_trace: bool = False, with_verdict: bool = False) -> dict[str, Any]:
@@ -89,7 +91,8 @@ def decision_json(d: Decision, with_trace: bool = False, with_verdict: bool = Fa
         if presumed:
             c["presumed"] = list(presumed)
         conclusions.append(c)
-    out["presumptions"] = [presumption_json(d, p) for p in d.presumptions]
+    refs = presumption_articles(d) if d.presumptions else {}
+    out["presumptions"] = [presumption_json(d, p, refs) for p in d.presumptions]
     out["conclusions"] = conclusions
     out["values"] = [] if d.focus is not None else [
         {
