@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import ROOT
 from hypothesis import given, settings
 from situation_strategies import decision_dates, facts_for
 from starlette.testclient import TestClient
@@ -12,8 +13,6 @@ from starlette.testclient import TestClient
 from cpc_rules import __version__, default_rulebook
 from cpc_rules.render.text import verdict
 from cpc_rules.service.app import Limits, create_app
-
-from conftest import ROOT
 
 SITUATION = {"date": "2026-05-15", "faits": {"acheteur": "autre_pouvoir_adjudicateur", "nature": "fournitures", "valeur_estimée_besoin": "50000"}}
 

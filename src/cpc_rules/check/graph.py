@@ -13,6 +13,7 @@ is linear or near-linear in the size of the rulebook (issue 8: 10 000 rules).
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
@@ -223,7 +224,7 @@ def check_graph(
     for cycle in cycles[:5]:
         chain = [*cycle, cycle[0]]
         text = " → ".join(name(n) for n in chain)
-        notes = tuple((f"{name(a)} {g.edges[a, b]['why']} {name(b)}", span(a)) for a, b in zip(chain, chain[1:], strict=False))
+        notes = tuple((f"{name(a)} {g.edges[a, b]['why']} {name(b)}", span(a)) for a, b in itertools.pairwise(chain))
         diags.append(Diagnostic("E308", f"cycle : {text}", span(cycle[0]), hint="une valeur ne peut dépendre d'elle-même ; cassez le cycle", notes=notes))
     _static_conflicts(rules, articles, coverage, diags)
     _unreachable(rules, articles, coverage, diags)
