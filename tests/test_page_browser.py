@@ -123,6 +123,8 @@ def test_the_page_says_what_decide_says(browser: Any, base: str, example: str) -
     page.dispatch_event("#f-date", "change")
     answered = _answer_questions(page, doc["faits"])
     assert answered, "the page asked no question"
+    # a web user clicks a choice: the terminal's way of answering (« le numéro d'un choix ») is not said beside buttons
+    assert "le numéro d'un choix" not in page.inner_text("#questions") and " --" not in page.inner_text("#questions")
     page.screenshot(path=str(_shots() / f"{example}-questions.png"), full_page=True)
     page.wait_for_selector("body:not([data-busy])")
     page.click("#decide-button")

@@ -1,21 +1,25 @@
 """Which rules read which fact, directly or through the definitions they read: what a fact can decide.
 
 The interview cites, for a question, the articles of the rules that read its fact; a presumption is cited with
-the articles whose rules read the presumed fact. Computed once per rulebook (by its digest).
+the articles whose rules read the presumed fact. Computed once per rulebook.
 """
 
 from __future__ import annotations
 
+import weakref
+
 from cpc_rules import ir
 
-_READERS: dict[str, dict[int, set[int]]] = {}
+# per rulebook object (id, and a weak reference to tell a new object at a reused id): not by `rb.digest`, whose
+# ~20 ms a verdict must not pay (tests/test_digest.py), nor by `texts_digest`, which two different IRs may share
+_READERS: dict[int, tuple[weakref.ref[ir.Rulebook], dict[int, set[int]]]] = {}
 
 
 def fact_readers(rb: ir.Rulebook) -> dict[int, set[int]]:
     """For each fact, the rules whose condition or value reads it, directly or through definitions."""
-    got = _READERS.get(rb.digest)
-    if got is not None:
-        return got
+    got = _READERS.get(id(rb))
+    if got is not None and got[0]() is rb:
+        return got[1]
     direct_f: dict[int, set[int]] = {}
     direct_d: dict[int, set[int]] = {}
     for r in rb.rules:
@@ -49,5 +53,6 @@ def fact_readers(rb: ir.Rulebook) -> dict[int, set[int]]:
             fs |= facts_of_def(d)
         for f in fs:
             readers.setdefault(f, set()).add(r.index)
-    _READERS[rb.digest] = readers
+    key = id(rb)
+    _READERS[key] = (weakref.ref(rb, lambda _: _READERS.pop(key, None)), readers)
     return readers
