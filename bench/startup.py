@@ -136,7 +136,7 @@ def main() -> None:
                 else:
                     times[label].append([_cpu(cmd, env)])
     plain_ms = statistics.median(t[0] for t in times["plain script (impl_plain)"])
-    print(f"Python {platform.python_version()}, {os.cpu_count()} cores; {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; load average {os.getloadavg()[0]:.1f}; median of {a.n} (min–max)")
+    print(f"Python {platform.python_version()}, {os.cpu_count()} cores; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; load average {os.getloadavg()[0]:.1f}; median of {a.n} (min–max)")
     print()
     print("| measure | import | first load | later load | whole process | × plain script |")
     print("|---|---:|---:|---:|---:|---:|")

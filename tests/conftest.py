@@ -62,7 +62,7 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CPC_RULES_CACHE", str(d))
     monkeypatch.setattr(resources, "shipped_ir_path", lambda: None)
     monkeypatch.setattr(resources, "shipped_tables_path", lambda: None)
-    monkeypatch.setattr(resources, "shipped_code_paths", lambda: [])
+    monkeypatch.setattr(resources, "shipped_code_paths", list)
     monkeypatch.setattr(prebuilt, "_codes", None)  # the shipped code is looked for again, and not found
     monkeypatch.setattr(prebuilt, "_pending", [])
     cache._warned.clear()
