@@ -32,6 +32,8 @@ def cone(rb: ir.Rulebook, enums: Iterable[str]) -> frozenset[int]:
         seen.add(i)
         r = rb.rules[i]
         todo.extend(rb.beaten_by[i])  # an exception that applies beats it
+        if r.define is not None:  # a definition is settled by all its rules together (E401, E402)
+            todo.extend(rb.definitions[r.define].rules)
         for e in (r.condition, r.value):
             if e is not None:
                 for node in ir.walk(e):
