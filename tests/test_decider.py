@@ -221,3 +221,71 @@ def test_the_cone_is_closed(text: str, focus: list[str]) -> None:
             assert set(rb.definitions[d].rules) <= c
     concluding = {r.index for r in rb.rules if r.enum in focus or any(s.partition(".")[0] in focus for s in r.scope)}
     assert concluding <= c
+
+
+# ---------------------------------------------------------------- the bundled rulebook
+
+from situation_strategies import decision_dates, facts_for  # noqa: E402
+
+from cpc_rules import default_rulebook  # noqa: E402
+from cpc_rules.testing import situation_of  # noqa: E402
+
+BUNDLED_FOCI = [("procédure",), ("publicité",), ("procédure", "publicité"), None]
+
+
+def _typed_values(rb: Any, situation: dict[str, Any]) -> dict[str, Any]:
+    """The situation with each value typed as the decider takes it inline (Decimal amounts, dates, booleans, members)."""
+    prog = rb.program
+    try:
+        facts = prog.facts_vector(situation)
+    except CpcError:
+        return situation
+    return {f.name: facts[f.index] for f in rb.checked.facts if f.name in situation and not isinstance(facts[f.index], type(prog.missing[0]))}
+
+
+def _check_bundled(rb: Any, situation: dict[str, Any], date: Any, presume: bool) -> None:
+    for focus in BUNDLED_FOCI:
+        decide = rb.decider(focus, presumptions=presume)
+        names = decide.focus
+        for s in (situation, _typed_values(rb, situation)):
+            whole = _outcome(lambda s=s: rb.decide(s, date, presumptions=presume))
+            focused = _outcome(lambda s=s, focus=focus: rb.decide(s, date, presumptions=presume, focus=focus))
+            fast = _outcome(lambda s=s, decide=decide: decide(s, date))
+            assert fast == (("ok", conclusions(focused[1], names)) if focused[0] == "ok" else focused), (s, date, focus)
+            if whole[0] == "ok":
+                assert fast[1] == conclusions(whole[1], names), (s, date, focus)
+                assert focused[1].statuses == tuple(x for x in whole[1].statuses if x.enum in names)
+            else:
+                assert focused == whole or whole[0] == "fault", (s, date, focus)
+
+
+def test_the_decider_on_the_bundled_rulebook_test_cases() -> None:
+    """Every test case of rulebooks/ccp: as given, and with its values already typed (the fast path)."""
+    rb = default_rulebook()
+    cases = default_rulebook(tests=True).checked.tests
+    assert len(cases) > 50
+    for case in cases:
+        _check_bundled(rb, situation_of(case), case.date, case.presumptions)
+        _check_bundled(rb, situation_of(case), case.date, not case.presumptions)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(st.data(), st.booleans())
+def test_the_decider_on_the_bundled_rulebook_generated_situations(data: st.DataObject, presume: bool) -> None:
+    rb = default_rulebook()
+    situation = data.draw(facts_for(rb.checked))
+    date = data.draw(st.one_of(decision_dates(), st.sampled_from(sorted(rb.program._bounds)).flatmap(lambda d: st.sampled_from([d - dt.timedelta(days=1), d, d + dt.timedelta(days=1)]))))
+    _check_bundled(rb, situation, date, presume)
+
+
+def test_the_architecture_example_of_the_decider_runs() -> None:
+    """docs/architecture.md shows Rulebook.decider: its example runs and its assertions hold."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = re.search(r"## One focus, many decisions.*?```python\n(.*?)```", text, flags=re.DOTALL)
+    assert block is not None
+    scope: dict[str, Any] = {}
+    exec(block.group(1), scope)  # noqa: S102 - our own documentation
+    assert scope["full"].focus == ("procédure", "publicité")

@@ -825,7 +825,7 @@ def compile_decider(
         if needed:
             lines.append(f"            f{i} = x")
     lines.append(f"        if {'seen + ' if optional else ''}{counted} != len(S): raise NO")
-    lines += ["    except Exception:", "        return SLOW(S, at)"]
+    lines += ["    except Exception:", "        x = NO", "    if x is NO: return SLOW(S, at)  # outside the handler: an error of the general path is not chained to this one"]
     leaf_bodies = []
     for leaf in leaves:
         if not leaf.covered:
