@@ -787,10 +787,14 @@ def compile_decider(
     """
     constants = Constants()
     objects: list[Any] = []  # constants that are not hashable (tables): by position
+    seen_objects: dict[int, str] = {}  # id → name: a table read twice is one constant (and one read, compile._LeafGen._reuse)
 
     def obj(value: Any) -> str:
-        objects.append(value)
-        return f"o{len(objects) - 1}"
+        name = seen_objects.get(id(value))
+        if name is None:
+            objects.append(value)
+            name = seen_objects[id(value)] = f"o{len(objects) - 1}"
+        return name
 
     def const(value: Any) -> str:
         return constants.name(value) if _hashable(value) else obj(value)
@@ -813,8 +817,7 @@ def compile_decider(
         needed = f.index in read_facts
         if needed and not (presume and f.presumed is not None):  # must be given: a missing key or None goes to the general path
             counted += 1
-            lines += [f"        x = S[{constants.name(f.name)}]", f"        if not ({test}): raise NO"]
-            lines.append(f"        f{i} = x")
+            lines += [f"        f{i} = x = S[{constants.name(f.name)}]", f"        if not ({test}): raise NO"]
             continue
         if not optional:
             lines.insert(3, "        get = S.get")
@@ -890,6 +893,7 @@ def _date_tree(lines: list[str], leaves: list[Leaf], bodies: list[list[str]], lo
 
 
 _TABLE_MAX = 8  # members whose outcome is not settled by the date: beyond, the answer tuple is built by concatenation
+_WHOLE_TABLE_MAX = 10  # distinct outcomes not settled by the date: up to this many, one table holds every answer
 
 
 def _answer_code(enums: tuple[str, ...], items: tuple[Any, ...], act: Callable[[int], str], constants: Constants, obj: Callable[[Any], str]) -> list[str]:
@@ -919,8 +923,8 @@ def _answer_code(enums: tuple[str, ...], items: tuple[Any, ...], act: Callable[[
     def not_(x: str) -> str:
         return "False" if x == "True" else "True" if x == "False" else f"(not {x})"
 
-    results = []
-    for n, e in enumerate(enums):
+    per_enum: list[list[list[tuple[str, str]]]] = []
+    for e in enums:
         members = [it for it in items if it.enum == e]
         cats: list[list[tuple[str, str]]] = [[], [], [], []]  # allowed, forbidden, mandatory, undetermined: (member, condition)
         for it in members:
@@ -936,11 +940,22 @@ def _answer_code(enums: tuple[str, ...], items: tuple[Any, ...], act: Callable[[
                 cats[0].append((m, and_(not_(u), not_(fb), any_(it.permits))))
             if it.obliges:
                 cats[2].append((m, and_(not_(u), any_(it.obliges))))
-            if it.unencoded and (it.permits or it.forbids or it.obliges or True):
+            if it.unencoded:
                 cats[3].append((m, u))
+        per_enum.append([[(m, x) for m, x in pairs if x != "False"] for pairs in cats])
+    atoms = list(dict.fromkeys(x for cats in per_enum for pairs in cats for _, x in pairs if x != "True"))
+    if len(atoms) <= _WHOLE_TABLE_MAX:  # the whole answer read from one table: one tuple built and looked up per decision
+        table = {}
+        for bits in range(1 << len(atoms)):
+            truth = {x: bool(bits >> j & 1) for j, x in enumerate(atoms)}
+            key = tuple(truth[x] for x in atoms)
+            table[key] = tuple(tuple(tuple(m for m, x in pairs if x == "True" or truth[x]) for pairs in cats) for cats in per_enum)
+        out.append(f"return {obj(table)}[(" + "".join(f"{x}, " for x in atoms) + ")]")
+        return out
+    results = []
+    for n, cats in enumerate(per_enum):
         names = []
         for c, pairs in enumerate(cats):
-            pairs = [(m, x) for m, x in pairs if x != "False"]
             var = f"c{n}_{c}"
             dynamic = [x for _, x in pairs if x != "True"]
             if not dynamic:
