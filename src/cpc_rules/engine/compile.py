@@ -813,6 +813,7 @@ def compile_decider(
             # as values.coercer: whole cents (x % 0.01 is zero: cheaper than x == x.quantize(0.01); a NaN gives NaN, which is
             # true, an infinity or a sNaN raises), positive, below 10^15
             "money": "x.__class__ is DEC and not x % CENT and DZERO < x < MAXA",
+            "percent": "x.__class__ is DEC and not x % MILLIONTH and DZERO < x <= H",  # as values.coercer: at most 100, in millionths
         }.get(kind, "False")
         needed = f.index in read_facts
         if needed and not (presume and f.presumed is not None):  # must be given: a missing key or None goes to the general path
@@ -857,7 +858,7 @@ def compile_decider(
         """Raised by the inline typing: this situation goes to the general path."""
 
     namespace: dict[str, Any] = {
-        "DATE": dt.date, "DEC": Decimal, "DZERO": Decimal(0), "MAXA": values.MAX_AMOUNT, "MAXI": 10**15, "CENT": Decimal("0.01"),
+        "DATE": dt.date, "DEC": Decimal, "DZERO": Decimal(0), "MAXA": values.MAX_AMOUNT, "MAXI": 10**15, "CENT": Decimal("0.01"), "MILLIONTH": Decimal("0.000001"),
         "SLOW": slow, "NO": _Slow(), "Exception": Exception, "len": len, "U": Unknown, "unk": unk, "EQ": equal, "NOT": kleene_not, "H": HUNDRED, "ZERO": ZERO,
         "__builtins__": {"min": min, "max": max},
     }
