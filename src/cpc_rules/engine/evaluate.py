@@ -15,9 +15,9 @@ import attrs
 
 from cpc_rules import ir, values
 from cpc_rules.diagnostics import CpcError, Diagnostic, did_you_mean
+from cpc_rules.engine.compile import Leaf, compile_decider, compile_enum_reader, compile_reader, compile_rulebook, compile_typing
 from cpc_rules.engine.cone import cone
 from cpc_rules.engine.cone import reads as cone_reads
-from cpc_rules.engine.compile import Leaf, compile_decider, compile_enum_reader, compile_reader, compile_rulebook, compile_typing
 from cpc_rules.engine.runtime import Faults, Unknown
 
 NOT_EVALUATED = object()  # a node the traced run did not reach (short-circuit, rule not in force)
