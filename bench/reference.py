@@ -74,6 +74,11 @@ def check_agreement(rb: Any, n: int, seed: int) -> dict[str, Any]:
     report["golden"] = (len(adapter.golden_cases()), len(bad))
     if bad:
         raise SystemExit(f"golden cases disagree: {bad[:3]}")
+    decider = rb.decider(adapter.FOCUS)
+    bad = [(args, expected) for args, expected in adapter.golden_cases() if adapter.outputs_decider(decider(adapter.situation(*args[:5]), args[5]))[:2] != expected[:2]]
+    if bad:
+        raise SystemExit(f"golden cases disagree (Rulebook.decider): {bad[:3]}")
+    report["golden (decider)"] = (len(adapter.golden_cases()), 0)
     cols = common.generate(n, seed)
     for label, c in (("generated", cols), ("0.01 € under a threshold", adapter.under_thresholds(cols))):
         tuples = common.to_python(c)
@@ -89,6 +94,16 @@ def check_agreement(rb: Any, n: int, seed: int) -> dict[str, Any]:
         report[label] = (len(tuples), n_bad, time.perf_counter() - t0)
         if n_bad:
             raise SystemExit(f"{label}: {n_bad} disagreements with impl_plain")
+        n_bad = 0
+        for s in tuples:
+            got = adapter.outputs_decider(decider(adapter.situation(*s[:5]), s[5]))
+            if got[:2] != tuple(adapter.reference(s))[:2]:
+                n_bad += 1
+                if n_bad < 4:
+                    print("  decider disagreement:", s, got, adapter.reference(s))
+        report[label + " (decider)"] = (len(tuples), n_bad)
+        if n_bad:
+            raise SystemExit(f"{label}: Rulebook.decider disagrees on {n_bad} situations")
         n_bad = _check_columns(rb, c, tuples)
         report[label + " (decide_columns)"] = (len(tuples), n_bad)
         if n_bad:
@@ -201,6 +216,19 @@ def single_variants(rb: Any) -> dict[str, Any]:
             proc_status(d)
             d.trace  # noqa: B018 - the tree is built on first read
 
+    decider = rb.decider(adapter.FOCUS)
+    read_decider = adapter.read_decider
+
+    def dec(items: list[Any]) -> None:
+        for s in items:
+            a = decider(situation(s[0], s[1], s[2], s[3], s[4]), s[5])
+            a[0][0], a[1][2]  # noqa: B018 - read as adapter.read_decider does, without a call: allowed procedures, publicity owed
+
+    def dec_built(items: list[Any]) -> None:
+        for sit, at in built:
+            a = decider(sit, at)
+            a[0][0], a[1][2]  # noqa: B018
+
     prepared: list[Any] = []
 
     def run_alone(items: list[Any]) -> None:
@@ -226,6 +254,8 @@ def single_variants(rb: Any) -> dict[str, Any]:
         "api_status": api_status,
         "api_fired": api_fired,
         "api_tree": api_tree,
+        "decider": dec,
+        "decider_built": dec_built,
         "run": run_alone,
         "typing": typing,
         "_prepare": prepare,
@@ -246,7 +276,7 @@ def rounds(rb: Any, n_single: int, n_batch: int, n_rounds: int, seed: int) -> di
 
     for r in range(n_rounds):
         t = {k: per_call(f, singles) for k, f in v.items() if not k.startswith("_")}
-        for k in ("api", "api_built", "api_enum", "api_status", "run", "typing"):
+        for k in ("api", "api_built", "api_enum", "api_status", "decider", "decider_built", "run", "typing"):
             add(k + "/ref", t[k] / t["ref"])
         add("api_fired/ref_traced", t["api_fired"] / t["ref_traced"])
         add("api_tree/ref_traced", t["api_tree"] / t["ref_traced"])
@@ -264,7 +294,11 @@ def rounds(rb: Any, n_single: int, n_batch: int, n_rounds: int, seed: int) -> di
             tb["decide_columns"] = per_call(lambda items: decide_columns(rb, *adapter.columns(bcols), focus=adapter.FOCUS), btuples)
         for k, x in tb.items():
             add("per_s:" + k, 1.0 / x)
-        print(f"  round {r + 1}/{n_rounds}: api ×{out['api/ref'][-1]:.1f}, run ×{out['run/ref'][-1]:.1f}, " f"trace tree ×{out['api_tree/ref_traced'][-1]:.1f}", flush=True)
+        print(
+            f"  round {r + 1}/{n_rounds}: api ×{out['api/ref'][-1]:.1f}, decider ×{out['decider/ref'][-1]:.1f} (built ×{out['decider_built/ref'][-1]:.1f}), "
+            f"run ×{out['run/ref'][-1]:.1f}, trace tree ×{out['api_tree/ref_traced'][-1]:.1f}",
+            flush=True,
+        )
     return out
 
 
@@ -277,6 +311,7 @@ def breakdown(rb: Any, n: int, seed: int, repeats: int = 7) -> dict[str, float]:
     ats = [prog.at_covered(d) for _, d in sits]
     runs = list(zip([p[1] for p in prepared], ats, [p[3] for p in prepared], strict=True))
     decisions = [rb.decide(s, d) for s, d in sits]
+    decider = rb.decider(adapter.FOCUS)
     plain, situation = impl_plain.decide, adapter.situation
     stages = {
         "impl_plain.decide": lambda: [plain(*s) for s in items],
@@ -285,6 +320,7 @@ def breakdown(rb: Any, n: int, seed: int, repeats: int = 7) -> dict[str, float]:
         "date placed (Program.at_covered)": lambda: [prog.at_covered(d) for _, d in sits],
         "generated run (Program.run_prepared)": lambda: [prog.run_prepared(f, a, k, False) for f, a, k in runs],
         "Rulebook.decide, whole": lambda: [rb.decide(s, d) for s, d in sits],
+        "Rulebook.decider(focus), whole (its answer read)": lambda: [adapter.read_decider(decider(s, d)) for s, d in sits],
         "8 reads (Decision.permission, .obligation)": lambda: [adapter.read_conclusions(x) for x in decisions],
         "2 reads (Decision.permissions, .obligations)": lambda: [adapter.read_enumerations(x) for x in decisions],
     }
@@ -500,6 +536,8 @@ def main() -> None:
     print(f"| the same, the situation dicts built beforehand (no float → Decimal conversion by the harness), × `impl_plain.decide` | {spread(r['api_built/ref'])} |")
     print(f"| the same reading each enumeration in one call (`Decision.permissions`, `.obligations`: 2 reads), × `impl_plain.decide` | {spread(r['api_enum/ref'])} |")
     print(f"| the same reading the full conclusions (`Decision.status`: grounds, pending rules, missing facts), × `impl_plain.decide` | {spread(r['api_status/ref'])} |")
+    print(f"| one decision, `Rulebook.decider(focus)` (the fast way: one generated function per focus) then reading allowed procedures and publicity from its answer, × `impl_plain.decide` | {spread(r['decider/ref'])} |")
+    print(f"| the same, the situation dicts built beforehand (the engine's own cost), × `impl_plain.decide` | {spread(r['decider_built/ref'])} |")
     print(f"| one decision with the fired rules (`trace=True`, read from the activations), × `decide_traced` | {spread(r['api_fired/ref_traced'])} |")
     print(f"| one decision with the trace tree built (`Decision.trace`), × `decide_traced` | {spread(r['api_tree/ref_traced'])} |")
     print(f"| `Program.run` alone (facts typed and date prepared beforehand), × `impl_plain.decide` | {spread(r['run/ref'])} |")

@@ -165,9 +165,9 @@ def situations(draw: st.DrawFn) -> dict[str, Any]:
     return out
 
 
-def scalar_answer(rb: Any, situation: dict[str, Any], date: dt.date, presume: bool = True) -> Any:
+def scalar_answer(rb: Any, situation: dict[str, Any], date: dt.date, presume: bool = True, focus: Any = None) -> Any:
     try:
-        d = rb.decide(situation, date, presumptions=presume)
+        d = rb.decide(situation, date, presumptions=presume, focus=focus)  # focused: its dependency cone only (faults outside it not raised)
     except (CpcError, EvaluationError) as e:
         return ("error", sorted(x.code for x in getattr(e, "diagnostics", None) or [e.diagnostic]))
     if d.out_of_period:
@@ -187,7 +187,7 @@ def check_agreement(rb: Any, items: list[tuple[dict[str, Any], dt.date]], focus:
     got = batch_mod.decide_many(rb, items, focus=focus, presumptions=presume, columns=True)
     assert [a.index for a in got] == list(range(len(items)))
     for (s, d), a in zip(items, got, strict=True):
-        expected = scalar_answer(rb, s, d, presume)
+        expected = scalar_answer(rb, s, d, presume, focus)
         if expected[0] == "ok" and focus is not None:
             keys = set(batch_mod.make_focus(rb, focus).keys)
             expected = ("ok", {k: v for k, v in expected[1].items() if k in keys})

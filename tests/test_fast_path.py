@@ -332,7 +332,8 @@ def _decision_through_the_constructor(rb: Any, situation: dict[str, Any], date: 
     given = prog.facts_vector(situation)
     facts, presumed = prog.presume(given) if presume else (given, ())
     at = prog.at_covered(date)
-    result = prog.run(facts, at) if at is not None else None
+    names = rb.focus(focus)
+    result = prog.run(facts, at, focused=prog.focused(names) if names is not None else None) if at is not None else None  # focused: its cone only
     d = Decision(
         rb.checked, date, facts, result, at, __version__, items=prog.items, reads=prog.reads, mode="presumptions" if presume else "strict", focus=rb.focus(focus), index=prog.item_index, readers=prog.readers
     )

@@ -37,6 +37,7 @@ def test_golden_cases_of_the_spec(rb) -> None:  # type: ignore[no-untyped-def]
     for args, expected in cases:
         assert tuple(adapter.reference(args)) == expected, args
         assert adapter.outputs(rb.decide(adapter.situation(*args[:5]), at=args[5])) == expected, args
+        assert adapter.outputs_decider(rb.decider(adapter.FOCUS)(adapter.situation(*args[:5]), args[5]))[:2] == expected[:2], args
 
 
 @pytest.mark.parametrize("under", [False, True], ids=["generated", "0.01 € under a threshold"])
@@ -44,10 +45,13 @@ def test_generated_situations_agree(rb, under: bool) -> None:  # type: ignore[no
     cols = common.generate(1500, seed=7)
     if under:
         cols = adapter.under_thresholds(cols)
+    decide = rb.decider(adapter.FOCUS)
     for s in common.to_python(cols):
         d = rb.decide(adapter.situation(*s[:5]), at=s[5])
         assert adapter.outputs(d) == tuple(adapter.reference(s)), s
         assert adapter.read_enumerations(d) == adapter.read_conclusions(d), s  # a whole enumeration in one call: the same
+        allowed, owed = adapter.read_decider(decide(adapter.situation(*s[:5]), s[5]))  # the fast way: the same
+        assert (list(allowed), list(owed)) == adapter.read_conclusions(d), s
 
 
 def test_a_threshold_and_a_cent_on_each_side(rb) -> None:  # type: ignore[no-untyped-def]

@@ -121,6 +121,18 @@ def read_statuses(decision: Any) -> tuple[list[str], list[str]]:
     return allowed, owed
 
 
+def read_decider(answer: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The same from an answer of `Rulebook.decider(FOCUS)`: per enumeration (allowed, forbidden, mandatory,
+    undetermined) member names, in the rulebook's order, which is SPEC's (None outside the coverage)."""
+    return answer[0][0], answer[1][2]
+
+
+def outputs_decider(answer: Any) -> tuple[list[str], str | None, list[str]]:
+    """allowed procedures, the publicity owed, from a decider's answer (no trace there: [])."""
+    allowed, owed = read_decider(answer)
+    return list(allowed), (owed[0] if len(owed) == 1 else None), []
+
+
 FOCUS = ("procédure", "publicité")  # the conclusions a batch returns
 FOCUS_ALL = FOCUS
 

@@ -96,13 +96,19 @@ class Compiled:
         return self._fast_source + "\n\n" + self._traced[1]
 
 
-def compile_rulebook(rb: ir.Rulebook, faults: Faults) -> Compiled:
-    """Generate and compile `run` (and, later, `run_traced`); a rule beyond what Python can compile is E107, located."""
+def compile_rulebook(rb: ir.Rulebook, faults: Faults, keep: frozenset[int] | None = None) -> Compiled:
+    """Generate and compile `run` (and, later, `run_traced`); a rule beyond what Python can compile is E107, located.
+
+    `keep`: only these rules (a focus's dependency cone, engine/cone.py) and the definitions
+    they define are evaluated; every other rule's activation is False and every other
+    definition's value None in what the functions return (nothing outside the cone is run,
+    so none of its faults is raised).
+    """
     constants = Constants()
-    filename = f"<cpc-rules {rb.texts_digest[:19]}>"
+    filename = f"<cpc-rules {rb.texts_digest[:19]}{' focused' if keep is not None else ''}>"
 
     def build(traced: bool, known: bool = False) -> tuple[RunFn, str]:
-        gen = _Gen(rb, constants, traced=traced, known=known)
+        gen = _Gen(rb, constants, traced=traced, known=known, keep=keep)
         name = ("run_known_traced" if known else "run_traced") if traced else "run_known" if known else "run"
         try:
             text = gen.function(name).text
@@ -300,8 +306,9 @@ class Constants:
 
 
 class _Gen:
-    def __init__(self, rb: ir.Rulebook, constants: Constants, traced: bool, known: bool = False) -> None:
+    def __init__(self, rb: ir.Rulebook, constants: Constants, traced: bool, known: bool = False, keep: frozenset[int] | None = None) -> None:
         self.rb = rb
+        self.keep = keep  # the rules evaluated (None: every one)
         self.constants = constants
         self.traced = traced
         self.known = known  # every fact known: no guard, two-valued logic (run_known)
@@ -334,13 +341,15 @@ class _Gen:
     def function(self, name: str) -> _Function:
         rb = self.rb
         body_start = len(self.lines)
+        keep = self.keep
         for kind, index in rb.order:
             if kind == "rule":
-                self.rule(rb.rules[index])
-            else:
+                if keep is None or index in keep:
+                    self.rule(rb.rules[index])
+            elif keep is None or any(r in keep for r in rb.definitions[index].rules):
                 self.definition(rb.definitions[index])
-        rules = "".join(f"a{r.index}, " for r in rb.rules)
-        defs = "".join(f"d{d.index}, " for d in rb.definitions)
+        rules = "".join(f"a{r.index}, " if keep is None or r.index in keep else "False, " for r in rb.rules)
+        defs = "".join(f"d{d.index}, " if keep is None or any(r in keep for r in d.rules) else "None, " for d in rb.definitions)
         self.emit(f"return ({rules}), ({defs})")
         body = self.lines[body_start:]
         return _Function(self, name, body)
@@ -734,3 +743,364 @@ class _Function:
         if count:
             head.append("    " + "".join(f"k{i}, " for i in range(count)) + "= K")
         return "\n".join(head + self.body)
+
+
+# ---------------------------------------------------------------- the decider (one focus, one function)
+
+
+class Leaf:
+    """One interval of dates for a decider: from `start` (None: the earliest) until the next leaf's start.
+
+    `covered` False: outside the rulebook's coverage. Otherwise what the dates there fix for
+    the focus's cone: the rules in force, the parameter values (None: the leaf decides through
+    the general path), the definitions needed.
+    """
+
+    def __init__(self, start: Any, covered: bool, active: tuple[bool, ...] = (), params: tuple[Any, ...] = (), needed: tuple[bool, ...] = (), usable: bool = True) -> None:
+        self.start = start
+        self.covered = covered
+        self.active = active
+        self.params = params
+        self.needed = needed
+        self.usable = usable
+
+
+def compile_decider(
+    rb: ir.Rulebook,
+    keep: frozenset[int],
+    enums: tuple[str, ...],
+    items: tuple[Any, ...],
+    leaves: list[Leaf],
+    presume: bool,
+    slow: Callable[[Any, Any], Any],
+) -> Callable[[Any, Any], Any]:
+    """decide(S, at) -> per enumeration of `enums`, (allowed, forbidden, mandatory, undetermined) member names; None out of the coverage.
+
+    One generated function for a rulebook and a focus (issue 11): it types the facts inline
+    (a value already of its declared type: a member, a boolean, a date, an int in bounds, a
+    Decimal amount in bounds with at most two decimals), places the date among the leaves by
+    a tree of comparisons with constant dates, and evaluates only the rules of `keep` (the
+    focus's cone) with the parameters of the leaf as constants, the rules not in force left
+    out (what is settled by the date alone is folded), no unknown-value guard; each answer
+    tuple is read from a table indexed by the members' outcomes. Anything else — a fact of
+    the cone unknown and not presumed, any other value or type, a date that is not a
+    `datetime.date`, a fault of the rulebook, a leaf it cannot flatten — goes to `slow(S, at)`
+    (the general path), so the answers are the general path's by construction there;
+    tests/test_decider.py checks the fast one.
+    """
+    constants = Constants()
+    objects: list[Any] = []  # constants that are not hashable (tables): by position
+    seen_objects: dict[int, str] = {}  # id → name: a table read twice is one constant (and one read, compile._LeafGen._reuse)
+
+    def obj(value: Any) -> str:
+        name = seen_objects.get(id(value))
+        if name is None:
+            objects.append(value)
+            name = seen_objects[id(value)] = f"o{len(objects) - 1}"
+        return name
+
+    def const(value: Any) -> str:
+        return constants.name(value) if _hashable(value) else obj(value)
+
+    read_facts = {n.index for i in keep for e in (rb.rules[i].condition, rb.rules[i].value) if e is not None for n in ir.walk(e) if isinstance(n, ir.FactRef)}
+    lines = ["def decide(S, at):", "    if at.__class__ is not DATE: return SLOW(S, at)", "    try:"]
+    counted = 0  # facts asked with S[…]: each must be there
+    optional = False  # facts asked with get: counted as met
+    for f in rb.facts:
+        i, kind = f.index, f.type.kind
+        test = {
+            "enum": f"x in {constants.name(frozenset(rb.enums[f.type.name].members))}" if kind == "enum" else "",  # type: ignore[index]
+            "bool": "x is True or x is False",
+            "date": "x.__class__ is DATE",
+            "int": "x.__class__ is int and 0 <= x < MAXI",
+            # as values.coercer: whole cents (x % 0.01 is zero: cheaper than x == x.quantize(0.01); a NaN gives NaN, which is
+            # true, an infinity or a sNaN raises), positive, below 10^15
+            "money": "x.__class__ is DEC and not x % CENT and DZERO < x < MAXA",
+            "percent": "x.__class__ is DEC and not x % MILLIONTH and DZERO < x <= H",  # as values.coercer: at most 100, in millionths
+        }.get(kind, "False")
+        needed = f.index in read_facts
+        if needed and not (presume and f.presumed is not None):  # must be given: a missing key or None goes to the general path
+            counted += 1
+            lines += [f"        f{i} = x = S[{constants.name(f.name)}]", f"        if not ({test}): raise NO"]
+            continue
+        if not optional:
+            lines.insert(3, "        get = S.get")
+            lines.insert(4, "        seen = 0")
+            optional = True
+        absent = f"f{i} = {const(f.presumed.value)}" if needed else "pass"  # type: ignore[union-attr]
+        lines += [f"        x = get({constants.name(f.name)})", "        if x is None:", f"            {absent}", "        else:", "            seen += 1", f"            if not ({test}): raise NO"]
+        if needed:
+            lines.append(f"            f{i} = x")
+    lines.append(f"        if {'seen + ' if optional else ''}{counted} != len(S): raise NO")
+    lines += ["    except Exception:", "        x = NO", "    if x is NO: return SLOW(S, at)  # outside the handler: an error of the general path is not chained to this one"]
+    leaf_bodies = []
+    for leaf in leaves:
+        if not leaf.covered:
+            leaf_bodies.append(["return None"])
+        elif not leaf.usable:
+            leaf_bodies.append(["return SLOW(S, at)"])
+        else:
+            gen = _LeafGen(rb, constants, keep, leaf, const)
+            gen.depth = 0
+            gen.body()
+            gen.lines += _answer_code(enums, items, gen.act, constants, obj)
+            leaf_bodies.append(gen.lines)
+    _date_tree(lines, leaves, leaf_bodies, 0, len(leaves), 1, constants)
+    text = "def make(K, O):\n"
+    if constants.values:
+        text += "    " + "".join(f"k{i}, " for i in range(len(constants.values))) + "= K\n"
+    if objects:
+        text += "    " + "".join(f"o{i}, " for i in range(len(objects))) + "= O\n"
+    text += "\n".join("    " + line for line in lines) + "\n    return decide\n"
+    import datetime as dt
+    from decimal import Decimal
+
+    from cpc_rules import values
+
+    class _Slow(Exception):
+        """Raised by the inline typing: this situation goes to the general path."""
+
+    namespace: dict[str, Any] = {
+        "DATE": dt.date, "DEC": Decimal, "DZERO": Decimal(0), "MAXA": values.MAX_AMOUNT, "MAXI": 10**15, "CENT": Decimal("0.01"), "MILLIONTH": Decimal("0.000001"),
+        "SLOW": slow, "NO": _Slow(), "Exception": Exception, "len": len, "U": Unknown, "unk": unk, "EQ": equal, "NOT": kleene_not, "H": HUNDRED, "ZERO": ZERO,
+        "__builtins__": {"min": min, "max": max},
+    }
+    try:
+        code = compile(text, f"<cpc-rules {rb.texts_digest[:19]} decider>", "exec")
+    except (SyntaxError, RecursionError, MemoryError):  # beyond what Python compiles: the general path decides
+        return lambda S, at: slow(S, at)
+    exec(code, namespace)  # noqa: S102 - built from the IR's shape only
+    fn = namespace["make"](tuple(constants.values), tuple(objects))
+    fn.source = text
+    return fn  # type: ignore[no-any-return]
+
+
+def _hashable(x: Any) -> bool:
+    try:
+        hash(x)
+    except TypeError:
+        return False
+    return True
+
+
+def _date_tree(lines: list[str], leaves: list[Leaf], bodies: list[list[str]], lo: int, hi: int, depth: int, constants: Constants) -> None:
+    """Leaves lo..hi-1 as a balanced tree of `at < start` tests (a leaf covers from its start to the next one's)."""
+    pad = "    " * depth
+    if hi - lo == 1:
+        lines.extend(pad + line for line in bodies[lo])
+        return
+    mid = (lo + hi) // 2
+    lines.append(f"{pad}if at < {constants.name(leaves[mid].start)}:")
+    _date_tree(lines, leaves, bodies, lo, mid, depth + 1, constants)
+    lines.append(f"{pad}else:")
+    _date_tree(lines, leaves, bodies, mid, hi, depth + 1, constants)
+
+
+_TABLE_MAX = 8  # members whose outcome is not settled by the date: beyond, the answer tuple is built by concatenation
+_WHOLE_TABLE_MAX = 10  # distinct outcomes not settled by the date: up to this many, one table holds every answer
+
+
+def _answer_code(enums: tuple[str, ...], items: tuple[Any, ...], act: Callable[[int], str], constants: Constants, obj: Callable[[Any], str]) -> list[str]:
+    """The end of a leaf: the focus's members with a certain answer, every fact of the cone known (so every rule True or False).
+
+    As decision.compute_status with known activations: a `non encodé` rule that applies makes
+    the member undetermined; else a prohibition that applies forbids it, a permission allows
+    it, an obligation makes it mandatory. A member obliged and forbidden at once is a fault
+    of the rulebook (E402): the general path raises it. `act(r)` is rule r's activation:
+    "True", "False" (settled by the date) or its variable.
+    """
+    out: list[str] = []
+
+    def any_(rules: tuple[int, ...]) -> str:
+        xs = [act(r) for r in rules]
+        if "True" in xs:
+            return "True"
+        xs = [x for x in xs if x != "False"]
+        return "False" if not xs else xs[0] if len(xs) == 1 else "(" + " or ".join(xs) + ")"
+
+    def and_(*xs: str) -> str:
+        if "False" in xs:
+            return "False"
+        xs = tuple(x for x in xs if x != "True")
+        return "True" if not xs else xs[0] if len(xs) == 1 else "(" + " and ".join(xs) + ")"
+
+    def not_(x: str) -> str:
+        return "False" if x == "True" else "True" if x == "False" else f"(not {x})"
+
+    per_enum: list[list[list[tuple[str, str]]]] = []
+    for e in enums:
+        members = [it for it in items if it.enum == e]
+        cats: list[list[tuple[str, str]]] = [[], [], [], []]  # allowed, forbidden, mandatory, undetermined: (member, condition)
+        for it in members:
+            m = it.member
+            u = any_(it.unencoded)
+            if it.obliges and it.forbids:
+                clash = and_(any_(it.obliges), any_(it.forbids))
+                if clash != "False":
+                    out.append(f"if {clash}: return SLOW(S, at)")
+            fb = any_(it.forbids)
+            cats[1].append((m, and_(not_(u), fb)))
+            if it.permits:
+                cats[0].append((m, and_(not_(u), not_(fb), any_(it.permits))))
+            if it.obliges:
+                cats[2].append((m, and_(not_(u), any_(it.obliges))))
+            if it.unencoded:
+                cats[3].append((m, u))
+        per_enum.append([[(m, x) for m, x in pairs if x != "False"] for pairs in cats])
+    atoms = list(dict.fromkeys(x for cats in per_enum for pairs in cats for _, x in pairs if x != "True"))
+    if len(atoms) <= _WHOLE_TABLE_MAX:  # the whole answer read from one table: one tuple built and looked up per decision
+        table = {}
+        for bits in range(1 << len(atoms)):
+            truth = {x: bool(bits >> j & 1) for j, x in enumerate(atoms)}
+            key = tuple(truth[x] for x in atoms)
+            table[key] = tuple(tuple(tuple(m for m, x in pairs if x == "True" or truth[x]) for pairs in cats) for cats in per_enum)
+        out.append(f"return {obj(table)}[(" + "".join(f"{x}, " for x in atoms) + ")]")
+        return out
+    results = []
+    for n, cats in enumerate(per_enum):
+        names = []
+        for c, pairs in enumerate(cats):
+            var = f"c{n}_{c}"
+            dynamic = [x for _, x in pairs if x != "True"]
+            if not dynamic:
+                names.append(constants.name(tuple(m for m, _ in pairs)))
+                continue
+            if len(dynamic) <= _TABLE_MAX:
+                table = {}
+                for bits in range(1 << len(dynamic)):
+                    key = tuple(bool(bits >> j & 1) for j in range(len(dynamic)))
+                    truth = iter(key)
+                    table[key] = tuple(m for m, x in pairs if x == "True" or next(truth))
+                out.append(f"{var} = {obj(table)}[(" + "".join(f"{x}, " for x in dynamic) + ")]")
+            else:
+                out.append(f"{var} = ()")
+                for m, x in pairs:
+                    out.append(f"if {x}: {var} += ({constants.name(m)},)")
+            names.append(var)
+        results.append("(" + ", ".join(names) + ")")
+    out.append("return (" + "".join(r + ", " for r in results) + ")")
+    return out
+
+
+class _LeafGen(_Gen):
+    """The known-facts code of the focus's cone for one leaf of dates: rules in force and parameters as constants.
+
+    A rule's activation settled by the date alone (not in force, no condition, beaten by an
+    exception that always applies) is a constant, folded where it is read (`act`)."""
+
+    def __init__(self, rb: ir.Rulebook, constants: Constants, keep: frozenset[int], leaf: Leaf, const: Callable[[Any], str]) -> None:
+        super().__init__(rb, constants, traced=False, known=True, keep=keep)
+        self.leaf = leaf
+        self.constant = const
+        self.static: dict[int, str] = {}  # rule → "True"/"False" when settled by the date
+        self.wstatic: dict[int, str] = {}
+
+    def act(self, r: int) -> str:
+        return self.static.get(r, f"a{r}")
+
+    def _w(self, r: int) -> str:
+        return self.wstatic.get(r, f"w{r}")
+
+    def body(self) -> None:
+        rb, keep = self.rb, self.keep
+        assert keep is not None
+        for kind, index in rb.order:
+            if kind == "rule":
+                if index in keep:
+                    self._rule(rb.rules[index])
+            elif any(r in keep for r in rb.definitions[index].rules):
+                self._definition_known(rb.definitions[index])
+
+    def _rule(self, r: ir.RuleInfo) -> None:
+        i = r.index
+        a = f"a{i}"
+        if not self.leaf.active[i]:
+            self.static[i] = "False"
+        elif r.condition is None:
+            self.static[i] = "True"
+        else:
+            self.emit(f"{a} = {self.expr(r.condition)}")
+        below = [self._w(e) for e in self.rb.beaten_by[i]]
+        if r.exceptions:  # what it passes up its chain: it, or a rule below it, applies
+            xs = [self.act(i), *below]
+            if "True" in xs:
+                self.wstatic[i] = "True"
+            elif all(x == "False" for x in xs):
+                self.wstatic[i] = "False"
+            else:
+                self.emit(f"w{i} = " + " or ".join(x for x in xs if x != "False"))
+        if below and self.act(i) != "False":
+            if "True" in below:
+                self.static[i] = "False"
+                return
+            dyn = [x for x in below if x != "False"]
+            if not dyn:
+                return
+            if self.act(i) == "True":
+                del self.static[i]
+                self.emit(f"{a} = not ({' or '.join(dyn)})")
+            else:
+                self.emit(f"if {a} and ({' or '.join(dyn)}): {a} = False")
+
+    def _definition_known(self, d: ir.DefInfo) -> None:
+        """The first rule that applies gives the value; none (when needed) or two that disagree: the general path raises."""
+        out = f"d{d.index}"
+        rules = [ri for ri in d.rules if self.act(ri) != "False"]
+        if rules and self.act(rules[0]) == "True":  # the first one always applies: the others may only agree
+            self.emit(f"{out} = {self.expr(self.rb.rules[rules[0]].value)}")  # type: ignore[arg-type]
+            for ri in rules[1:]:
+                self.emit(f"if {self.act(ri)}:")
+                with self.indent():
+                    v = self.expr(self.rb.rules[ri].value)  # type: ignore[arg-type]
+                    self.emit(f"if {v} != {out}: return SLOW(S, at)")
+            return
+        first = self.tmp()
+        self.emit(f"{first} = False")
+        for ri in rules:
+            self.emit(f"if {self.act(ri)}:")
+            with self.indent():
+                v = self.expr(self.rb.rules[ri].value)  # type: ignore[arg-type]
+                self.emit(f"if not {first}: {first}, {out} = True, {v}")
+                self.emit(f"elif {v} != {out}: return SLOW(S, at)")
+        self.emit(f"if not {first}: {'return SLOW(S, at)' if self.leaf.needed[d.index] else out + ' = None'}")
+
+    def _reuse(self, key: tuple[Any, ...], make: Callable[[str], str]) -> str:
+        """A value computed once in the leaf: the same table read or comparison of the same variables
+        (facts, constants, definitions, such values: each set once) is read from its first variable,
+        if that one was computed outside any branch."""
+        cache: dict[tuple[Any, ...], str] = self.__dict__.setdefault("_cse", {})
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        t = self.tmp()
+        self.emit(f"{t} = {make(t)}")
+        if self.depth == 0:
+            cache[key] = t
+        return t
+
+    def e_ParamRef(self, e: ir.ParamRef) -> str:
+        name = self.constant(self.leaf.params[e.index])
+        if not e.args:
+            return name
+        args = [self.expr(a) for a in e.args]
+        return self._reuse(("param", name, *args), lambda t: f"{name}[(" + "".join(f"{v}, " for v in args) + ")]")
+
+    def e_Compare(self, e: ir.Compare) -> str:
+        if e.left.type.kind in ("list", "record"):
+            return super().e_Compare(e)
+        left, right = self.expr(e.left), self.expr(e.right)
+        return self._reuse(("cmp", e.op, left, right), lambda t: f"{left} {self._CMP[e.op]} {right}")
+
+    def expr(self, e: ir.Expr) -> str:
+        if isinstance(e, ir.Compare | ir.ParamRef):  # no `store`: the leaf code is not traced
+            return getattr(self, "e_" + type(e).__name__)(e)  # type: ignore[no-any-return]
+        return super().expr(e)
+
+    def e_Arith(self, e: ir.Arith) -> str:
+        if e.kind not in ("div", "ratio"):
+            return super().e_Arith(e)
+        left, right = self.expr(e.left), self.expr(e.right)
+        t = self.tmp()
+        self.emit(f"if not {right}: return SLOW(S, at)")  # a division by zero: the general path raises E403
+        self.emit(f"{t} = {left} / {right}" if e.kind == "div" else f"{t} = {left} / {right} * H")
+        return t

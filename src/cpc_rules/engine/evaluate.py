@@ -15,7 +15,9 @@ import attrs
 
 from cpc_rules import ir, values
 from cpc_rules.diagnostics import CpcError, Diagnostic, did_you_mean
-from cpc_rules.engine.compile import compile_enum_reader, compile_reader, compile_rulebook, compile_typing
+from cpc_rules.engine.compile import Leaf, compile_decider, compile_enum_reader, compile_reader, compile_rulebook, compile_typing
+from cpc_rules.engine.cone import cone
+from cpc_rules.engine.cone import reads as cone_reads
 from cpc_rules.engine.runtime import Faults, Unknown
 
 NOT_EVALUATED = object()  # a node the traced run did not reach (short-circuit, rule not in force)
@@ -80,6 +82,7 @@ class Program:
         self.presumed = tuple((f.index, f.presumed.value) for f in rb.facts if f.presumed is not None)
         self._n_facts = len(rb.facts)
         self._typed = compile_typing(rb, self.missing, self._convert)  # None for a rulebook of many facts
+        self._focused: dict[tuple[str, ...], Focused] = {}
 
     def prepare(self, situation: Mapping[str, Any], presume: bool) -> tuple[list[Any], list[Any], tuple[int, ...], bool]:
         """(facts given, facts decided on, facts presumed, all known): `facts_vector`, then `presume`, in one pass.
@@ -118,21 +121,70 @@ class Program:
             known = n + len(used) == self._n_facts
         return given, facts, used, known
 
-    def run_prepared(self, facts: list[Any], at: AtDate, known: bool, trace: bool) -> tuple[tuple[Any, ...], tuple[Any, ...], list[Any] | None]:
-        """`run`, told by `prepare` whether every fact is known (the generated code it picks; traced too)."""
-        compiled = self.compiled
+    def run_prepared(self, facts: list[Any], at: AtDate, known: bool, trace: bool, focused: Focused | None = None) -> tuple[tuple[Any, ...], tuple[Any, ...], list[Any] | None]:
+        """`run`, told by `prepare` whether every fact is known (the generated code it picks; traced too).
+
+        `focused` (Program.focused): only the dependency cone of the focus is evaluated."""
+        if focused is None:
+            compiled, needed, deontic = self.compiled, at.needed, self._deontic
+        else:
+            compiled, deontic = focused.compiled, focused.deontic
+            needed = at.needed if focused.whole else focused.needed(at)
         if trace:
             v: list[Any] | None = [NOT_EVALUATED] * len(self.rb.nodes)
-            a, d = (compiled.run_known_traced if known else compiled.run_traced)(facts, at.params, at.active, at.needed, v)
+            a, d = (compiled.run_known_traced if known else compiled.run_traced)(facts, at.params, at.active, needed, v)
         else:
             v = None
-            a, d = (compiled.run_known if known else compiled.run)(facts, at.params, at.active, at.needed)
-        if self._deontic:
-            self._check_deontic(a)
+            a, d = (compiled.run_known if known else compiled.run)(facts, at.params, at.active, needed)
+        if deontic:
+            self._check_deontic(a, deontic)
         return a, d, v
 
-    def _check_deontic(self, a: tuple[Any, ...]) -> None:
-        for member, obliges, forbids in self._deontic:
+    def focused(self, names: tuple[str, ...]) -> Focused:
+        """What a decision focused on these enumerations evaluates (made once per focus, kept)."""
+        f = self._focused.get(names)
+        if f is None:
+            if len(self._focused) > 64:
+                self._focused.clear()
+            f = self._focused[names] = Focused(self, names)
+        return f
+
+    def decider(self, names: tuple[str, ...], presume: bool, slow: Any) -> Any:
+        """The function deciding the focus `names` fast (compile.compile_decider), `slow(S, at)` its general path."""
+        focused = self.focused(names)
+        items = tuple(it for it in self.items if it.enum in names)
+        enums = tuple(e for e in dict.fromkeys(it.enum for it in self.items) if e in names)
+        return compile_decider(self.rb, focused.rules, enums, items, self._leaves(focused), presume, slow)
+
+    def _leaves(self, focused: Focused) -> list[Leaf]:
+        """The rulebook's intervals of dates (between its boundaries), those that fix the same for the cone merged."""
+        rules = sorted(focused.rules)
+        params = cone_reads(self.rb, focused.rules)[2]
+        defs = frozenset(d.index for d in self.rb.definitions if any(r in focused.rules for r in d.rules))
+        starts: list[dt.date | None] = [None, *self._bounds]
+        out: list[Leaf] = []
+        previous: Any = object()
+        for start in starts:
+            if start is None:
+                here = self._bounds[0] - dt.timedelta(days=1) if self._bounds and self._bounds[0] > dt.date.min else dt.date(2000, 1, 1)
+            else:
+                here = start
+            at = self.at_covered(here)
+            if at is None:
+                leaf, key = Leaf(start, False), None
+            else:
+                needed = at.needed if focused.whole else focused.needed(at)
+                usable = all(at.params[p] is not None for r in rules if at.active[r] for p in self.reads[r][0])  # a parameter a rule in force reads has a value
+                leaf = Leaf(start, True, at.active, at.params, needed, usable)
+                key = (tuple(at.active[r] for r in rules), tuple(id(at.steps[p]) for p in sorted(params)), tuple(needed[d] for d in sorted(defs)), usable)
+            if out and key == previous:
+                continue
+            out.append(leaf)
+            previous = key
+        return out
+
+    def _check_deontic(self, a: tuple[Any, ...], deontic: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] | None = None) -> None:
+        for member, obliges, forbids in self._deontic if deontic is None else deontic:
             for o in obliges:
                 if a[o] is True:
                     for f in forbids:
@@ -236,11 +288,11 @@ class Program:
             periods.append(self.rb.coverage)
         return sorted({x for per in periods for x in (per.start, per.end) if x is not None})
 
-    def _needed(self, active: tuple[bool, ...]) -> tuple[bool, ...]:
-        """The definitions that a rule in force reads, directly or through definitions it reads."""
+    def _needed(self, active: tuple[bool, ...], rules: frozenset[int] | None = None) -> tuple[bool, ...]:
+        """The definitions that a rule in force reads, directly or through definitions it reads (among `rules`: a focus's cone)."""
         rb = self.rb
         needed = [False] * len(rb.definitions)
-        todo = [r.index for r in rb.rules if active[r.index]]  # a definition read by a definition is needed too
+        todo = [r.index for r in rb.rules if active[r.index] and (rules is None or r.index in rules)]  # a definition read by a definition is needed too
         while todo:
             for d in self.reads[todo.pop()][1]:
                 if not needed[d]:
@@ -302,7 +354,9 @@ class Program:
                         return False
         return True
 
-    def run(self, facts: list[Any], at: AtDate, trace: bool = False) -> tuple[tuple[Any, ...], tuple[Any, ...], list[Any] | None]:
+    def run(self, facts: list[Any], at: AtDate, trace: bool = False, focused: Focused | None = None) -> tuple[tuple[Any, ...], tuple[Any, ...], list[Any] | None]:
+        if focused is not None:
+            return self.run_prepared(facts, at, self.all_known(facts), trace, focused)
         if trace:
             v: list[Any] = [NOT_EVALUATED] * len(self.rb.nodes)
             traced = self.compiled.run_known_traced if self.all_known(facts) else self.compiled.run_traced
@@ -314,6 +368,39 @@ class Program:
         if self._deontic:
             self._check_deontic(a)
         return a, d, v
+
+
+class Focused:
+    """A decision focused on some enumerations evaluates their dependency cone only (engine/cone.py).
+
+    The cone's rules are compiled alone (compile_rulebook with `keep`): a rule outside it is
+    not run, its activation is False and a definition outside it has no value (None), and a
+    fault of the rulebook there (no applicable definition, a conflict, a division by zero,
+    an obligation and a prohibition of a member outside the focus) is not raised: it cannot
+    change a focused conclusion. A definition counts as needed (E401 when no rule defines it)
+    when a rule of the cone in force reads it. When the cone is the whole rulebook, the
+    rulebook's own functions decide.
+    """
+
+    def __init__(self, program: Program, names: tuple[str, ...]) -> None:
+        rb = program.rb
+        self.names = names
+        self.rules = cone(rb, names)
+        self.whole = len(self.rules) == len(rb.rules)
+        self.rule_names = frozenset(rb.rules[i].name for i in self.rules)
+        self.compiled = program.compiled if self.whole else compile_rulebook(rb, program.faults, self.rules)
+        self.deontic = tuple((it.member, it.obliges, it.forbids) for it in program.items if it.enum in names and it.obliges and it.forbids)
+        self._program = program
+        self._needed: dict[dt.date, tuple[bool, ...]] = {}  # by date (an AtDate's rules in force are fixed by its date)
+
+    def needed(self, at: AtDate) -> tuple[bool, ...]:
+        """Per definition: read by a rule of the cone in force at that date (directly or through definitions)."""
+        got = self._needed.get(at.date)
+        if got is None:
+            if len(self._needed) > 4096:
+                self._needed.clear()
+            got = self._needed[at.date] = self._program._needed(at.active, self.rules)
+        return got
 
 
 def _below(rb: ir.Rulebook) -> tuple[tuple[int, ...], ...]:
