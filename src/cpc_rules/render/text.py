@@ -644,10 +644,14 @@ def verdict(d: Decision, lang: str = "fr", hints: bool = True) -> str:
             if dependent and f is not None:
                 alt = d if given else None
                 if alt is None:
-                    try:
-                        alt = d.alternative({f.name: s.member}, focus=dependent)
-                    except EvaluationError:
-                        alt = None
+                    # unfocused first: the rulebook's own functions (shipped with the wheel), where a focus
+                    # would compile its cone's in this process; a fault outside the cone sends to the focus
+                    for focus in (None, dependent):
+                        try:
+                            alt = d.alternative({f.name: s.member}, focus=focus)
+                            break
+                        except EvaluationError:
+                            continue
             if alt is not None:
                 owed = [a for a in alt.statuses if a.enum in dependent and a.obligation == "mandatory"]
                 unsure = [a for a in alt.statuses if a.enum in dependent and a.undetermined]
