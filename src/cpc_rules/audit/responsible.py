@@ -222,12 +222,23 @@ class Leads:
 
 
 def climate_lead(rb: Any, c: Contract) -> dict[str, Any] | None:
-    """The lead of one contract, or None (see climate_leads)."""
+    """The lead of one contract, or None (see climate_leads).
+
+    At most one decision per record: none when no loi Climat rule is in force at the notification
+    (what every record before 21 August 2026 is), and the one decision at the notification date
+    serves both to tell whether a consideration was owed and for the readings « à confirmer ». The
+    launch date presumed earliest is decided only when the law differs between it and the
+    notification and a loi Climat rule is in force at it (the same answers as asking every date,
+    tested against that reference in tests/test_audit.py).
+    """
     if c.environmental is None or c.date is None or c.kind != "marché" or not rb.program.in_coverage(c.date):
         return None
     env = {fold(x) for x in c.environmental}
     if env & ENVIRONMENTAL:
         return None
+    rules = _climate_rules(rb)
+    if not _in_force(rb, rules, c.date):
+        return None  # no such rule applies before its entry into force: nothing was owed
     facts: dict[str, Any] = {}
     if c.buyer.category:
         facts["acheteur"] = c.buyer.category
@@ -235,16 +246,17 @@ def climate_lead(rb: Any, c: Contract) -> dict[str, Any] | None:
         facts["nature"] = c.nature
     if c.amount is not None:
         facts["valeur_estimée_besoin"] = str(c.amount)
-    due = _env_due(rb, facts, c.date)
-    if not due:
+    d = rb.decide(facts, c.date)
+    if not _env_due(rules, d):
         return None
     early = c.date - dt.timedelta(days=LAUNCH_WINDOW_DAYS)
-    certain = rb.program.in_coverage(early) and bool(_env_due(rb, facts, early))
-    d = rb.decide(facts, c.date)
+    certain = rb.program.in_coverage(early) and _in_force(rb, rules, early)
+    if certain and _law_differs(rb, early, c.date):
+        certain = bool(_env_due(rules, rb.decide(facts, early)))
     confirm: list[str] = []
     refs: list[str] = []
-    for r in rb.checked.rules:
-        if r.name in CLIMATE_RULES and d.activations and d.activations[r.index] is not False:
+    for r in rules:
+        if d.activations and d.activations[r.index] is not False:
             refs.append(rb.checked.articles[r.article].ref)
             confirm += d.to_confirm(r.index)
     if not certain:
@@ -266,13 +278,29 @@ def climate_lead(rb: Any, c: Contract) -> dict[str, Any] | None:
 CLIMATE_RULES = ("condition_environnementale_obligatoire", "critère_environnemental_obligatoire", "critère_environnemental_législatif")
 
 
-def _env_due(rb: Any, facts: dict[str, Any], at: dt.date) -> list[str]:
-    """The loi Climat environmental obligations that apply at this date (or would, whatever the buyer's category)."""
-    d = rb.decide(facts, at)
+def _climate_rules(rb: Any) -> list[Any]:
+    """The loi Climat rules of the rulebook, in its order."""
+    return [r for r in rb.checked.rules if r.name in CLIMATE_RULES]
+
+
+def _in_force(rb: Any, rules: list[Any], at: dt.date) -> bool:
+    """Whether one of these rules is in force at this date (a rule out of force never applies)."""
+    active = rb.program.at(at).active
+    return any(active[r.index] for r in rules)
+
+
+def _law_differs(rb: Any, a: dt.date, b: dt.date) -> bool:
+    """Whether the rules in force or the parameters differ between two dates (else a decision is the same at both)."""
+    x, y = rb.program.at(a), rb.program.at(b)
+    return x.params != y.params or x.active != y.active
+
+
+def _env_due(rules: list[Any], d: Any) -> list[str]:
+    """The loi Climat environmental obligations a decision says apply (or would, whatever the buyer's category)."""
     a = d.activations
     out: list[str] = []
-    for r in rb.checked.rules:
-        if r.name not in CLIMATE_RULES or not a:
+    for r in rules:
+        if not a:
             continue
         v = a[r.index]
         if v is True or (v is not False and set(getattr(v, "missing", ())) <= {"acheteur"}):
