@@ -598,6 +598,22 @@ def test_spaser_estimate(rb):
     assert spaser_estimate(rb, big[:1]) == []  # 30 M€ < 50 M€
 
 
+def test_spaser_estimate_is_the_same_decided_a_few_buyers_at_a_time(rb, monkeypatch):
+    """Buyer-years are decided SPASER_CHUNK at a time: the rows, in their order, do not depend on it."""
+    from cpc_rules.audit import responsible
+
+    cs = []
+    for k in range(7):  # buyers above and below the threshold, over two years, one out of the coverage
+        for year, amount in ((2018, 60_000_000), (2024, 20_000_000 * (k % 4)), (2025, 55_000_000)):
+            if amount:
+                c = _contract(rb, dt.date(year, 3, 1), Decimal(amount), "appel_d_offres", buyer=f"2175000160{k:04d}")
+                cs.append(c)
+    whole = responsible.spaser_estimate(rb, cs)
+    monkeypatch.setattr(responsible, "SPASER_CHUNK", 2)
+    assert responsible.spaser_estimate(rb, cs) == whole
+    assert len(whole) == 7 + 1 and {r["année"] for r in whole} == {2024, 2025}  # 2025: all seven; 2024: only 60 M€ (k = 3)
+
+
 def test_splitting_and_bunching(rb):
     from cpc_rules.audit.patterns import bunching, splitting
 

@@ -223,7 +223,7 @@ def _run(
     }
     s = report.summary(tally, list(files.values()), skipped, extra)
     if out:
-        (work / "summary.json").write_text(report.dumps(s, indent=2) + "\n", encoding="utf-8")
+        report.write_json(s, work / "summary.json")
         (work / "summary.txt").write_text(report.text_summary(s), encoding="utf-8")
         (work / "report.html").write_text(report.html_report(s, tally), encoding="utf-8")
         for name in REPORT_FILES:  # each file whole, or not at all: a stopped audit leaves none half-written

@@ -152,21 +152,34 @@ class Spaser:
         self.meta.setdefault(c.buyer_id, (c.buyer_name, c.buyer.kind))
 
     def result(self) -> list[dict[str, Any]]:
-        """One question per buyer and year, put together to Rulebook.decide_many; the full Decision only for a row kept."""
+        """One question per buyer and year, put to Rulebook.decide_many SPASER_CHUNK at a time (the memory of
+        a batch does not grow with the buyers); the full Decision only for a row kept."""
         rb = self.rb
-        rows = []
+        enum = _enum_of(rb, "adoption_spaser")
+        if not enum:
+            return []
+        out: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
         for (buyer, year), cents in sorted(self.sums.items()):
-            total = _euros(cents)
             at = dt.date(year, 12, 31)
             if not rb.program.in_coverage(at):
                 continue
+            total = _euros(cents)
             name, kind = self.meta[buyer]
             facts: dict[str, Any] = {"montant_annuel_achats": total}
             if kind in TERRITORIAL:
                 facts["collectivité_ou_statut_légal"] = True
             rows.append((buyer, year, total, name, kind, facts, at))
-        enum = _enum_of(rb, "adoption_spaser")
-        answers = rb.decide_many([(r[5], r[6]) for r in rows], focus=enum) if rows and enum else []
+            if len(rows) >= SPASER_CHUNK:
+                out += self._kept(rows, enum)
+                rows = []
+        if rows:
+            out += self._kept(rows, enum)
+        return out
+
+    def _kept(self, rows: list[tuple[Any, ...]], enum: str) -> list[dict[str, Any]]:
+        rb = self.rb
+        answers = rb.decide_many([(r[5], r[6]) for r in rows], focus=enum)
         out = []
         for (buyer, year, total, name, kind, _, _), a in zip(rows, answers, strict=True):
             st = a.status(enum, "adoption_spaser", missing=False) if a.ok else None
@@ -187,6 +200,9 @@ class Spaser:
                 }
             )
         return out
+
+
+SPASER_CHUNK = 4096  # buyer-years decided together
 
 
 def _enum_of(rb: Any, member: str) -> str:
