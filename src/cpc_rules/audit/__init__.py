@@ -70,7 +70,9 @@ def run_audit(
     try:
         try:
             store = spill.Store(out)  # what is kept per contract, and the report while it is written; deleted at the end
-            return _run(paths, rb, store, out, jobs, progress, batch)
+            summary = _run(paths, rb, store, out, jobs, progress, batch)
+            stop.done = True  # the report is in place: a signal now only cuts the cleanup short, it is not an interruption
+            return summary
         finally:
             if store is not None:
                 store.close()
@@ -89,6 +91,7 @@ class _Stop:
 
     def __init__(self) -> None:
         self.name: str | None = None
+        self.done = False
         self._previous: dict[int, Any] = {}
         if threading.current_thread() is not threading.main_thread():
             return  # signals are only delivered to the main thread: nothing to catch here
@@ -100,7 +103,7 @@ class _Stop:
             signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.name is None:
+        if self.name is None and not self.done:
             self.name = signal.Signals(signum).name
             raise KeyboardInterrupt(self.name)
 
