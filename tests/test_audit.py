@@ -1131,12 +1131,14 @@ def test_a_stopped_audit_leaves_no_temporary_store_nor_half_written_report(tmp_p
     out = tmp_path / "rapport"
     out.mkdir()
     (out / "summary.json").write_text('{"ancien": true}\n', encoding="utf-8")  # a whole report of an earlier run
+    # the CLI as `python -m cpc_rules.cli` runs it, with Python's own Ctrl-C handler put back first: a test run
+    # started in the background of a shell inherits SIGINT ignored, which the audit would rightly leave alone
+    start = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); from cpc_rules.cli import main; main(prog_name='cpc-rules')"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cpc_rules.cli", "audit", str(data), "--out", str(out)],
+        [sys.executable, "-c", start, "audit", str(data), "--out", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background shell ignores SIGINT: not the child
     )
     try:
         deadline = time.monotonic() + 600
@@ -1171,7 +1173,6 @@ def test_a_stopped_audit_from_python_raises_its_error_and_cleans_up(tmp_path, mo
         seen.append(c)
         if len(seen) == 3:
             raise KeyboardInterrupt
-        return None
 
     monkeypatch.setattr(audit_mod.responsible, "climate_lead", lambda rb, c: boom(c))
     with pytest.raises(audit_mod.AuditInterrupted) as e:
