@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Self
 
 from cpc_rules.audit.mapping import Contract
 from cpc_rules.diagnostics import CpcError
@@ -495,10 +495,10 @@ class Decider:
         self.jobs = processes(jobs)
         self._pool: Any = None
 
-    def __enter__(self) -> Decider:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
