@@ -20,7 +20,9 @@ CPU time of the process (and its children) unless said, and ratios are taken wit
   `decide_many` on the project's encoding of it, on the same N situations.
 * `memory`: generates synthetic DECP 2.0 records as JSON Lines in a temporary folder (never in
   git), runs `cpc-rules audit FILE --out DIR` on them in a child process, and reports the
-  child's peak resident memory per size: the slope says what a national file would take.
+  child's peak resident memory per size: the slope says what a national file would take. On
+  Linux, the child also notes its resident memory and peak every 100 000 records read and
+  decided (`étapes`), to show where the peak is reached.
 """
 
 from __future__ import annotations
@@ -238,9 +240,25 @@ def memory(sizes: list[int], jobs: int, where: str | None = None) -> None:
 _CHILD = """
 import json, resource, sys
 from cpc_rules.audit import run_audit
-s = run_audit([sys.argv[1]], out_dir=sys.argv[2], jobs=int(sys.argv[3]))
+stages = []
+def status():
+    d = {}
+    with open("/proc/self/status") as f:  # Linux: resident memory now and its peak so far
+        for line in f:
+            if line.startswith(("VmRSS", "VmHWM")):
+                d[line.split(":")[0]] = round(int(line.split()[1]) / 1024)
+    return d
+def progress(msg):
+    k = int(msg.split()[0])
+    if k % 100000 == 0:
+        stages.append({"étape": msg, "rss_mio": status().get("VmRSS"), "pic_mio": status().get("VmHWM")})
+try:
+    status()
+except OSError:
+    progress = None
+s = run_audit([sys.argv[1]], out_dir=sys.argv[2], jobs=int(sys.argv[3]), progress=progress)
 me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"pic_rss_mio": round(max(me.ru_maxrss, kids.ru_maxrss) / 1024), "secondes_cpu": round(me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime, 1), "verdicts": s["verdicts"]}))
+print(json.dumps({"pic_rss_mio": round(max(me.ru_maxrss, kids.ru_maxrss) / 1024), "secondes_cpu": round(me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime, 1), "verdicts": s["verdicts"], "étapes": stages}, ensure_ascii=False))
 """
 
 

@@ -489,6 +489,105 @@ def test_climate_leads_use_the_rulebook_dates(rb):
     assert climate_leads(rb, [declared]) == []
 
 
+_EXAMPLES_CLIMATE = max(80, settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci")).max_examples) if os.environ.get("HYPOTHESIS_PROFILE") in ("medium", "deep") else 80
+
+
+def _climate_lead_reference(rb, c):
+    """responsible.climate_lead as it was (session 5): three full decisions per record, at every date.
+    Kept here as the reference the one-decision version is tested against."""
+    from cpc_rules.audit.responsible import CLIMATE_RULES, ENVIRONMENTAL
+
+    def env_due(facts, at):
+        d = rb.decide(facts, at)
+        out = []
+        for r in rb.checked.rules:
+            if r.name not in CLIMATE_RULES or not d.activations:
+                continue
+            v = d.activations[r.index]
+            if v is True or (v is not False and set(getattr(v, "missing", ())) <= {"acheteur"}):
+                out += [m for m in r.values if m not in out]
+        return out
+
+    if c.environmental is None or c.date is None or c.kind != "marché" or not rb.program.in_coverage(c.date):
+        return None
+    if {mapping.fold(x) for x in c.environmental} & ENVIRONMENTAL:
+        return None
+    facts = {}
+    if c.buyer.category:
+        facts["acheteur"] = c.buyer.category
+    if c.nature:
+        facts["nature"] = c.nature
+    if c.amount is not None:
+        facts["valeur_estimée_besoin"] = str(c.amount)
+    if not env_due(facts, c.date):
+        return None
+    early = c.date - dt.timedelta(days=LAUNCH_WINDOW_DAYS)
+    certain = rb.program.in_coverage(early) and bool(env_due(facts, early))
+    d = rb.decide(facts, c.date)
+    confirm, refs = [], []
+    for r in rb.checked.rules:
+        if r.name in CLIMATE_RULES and d.activations and d.activations[r.index] is not False:
+            refs.append(rb.checked.articles[r.article].ref)
+            confirm += d.to_confirm(r.index)
+    if not certain:
+        confirm.append(f"consultation peut-être lancée avant l'entrée en vigueur (notifié le {c.date.isoformat()}, lancement présumé au plus tôt le {early.isoformat()})")
+    return {
+        "enregistrement": c.rid,
+        "acheteur": c.buyer_id,
+        "nom": c.buyer_name,
+        "date_notification": c.date.isoformat(),
+        "montant": str(c.amount) if c.amount is not None else None,
+        "piste": "considération environnementale obligatoire (L2112-2, L2152-7) non déclarée",
+        "fondement": list(dict.fromkeys(refs)),
+        "à_confirmer": list(dict.fromkeys(confirm)),
+    }
+
+
+def _climate_days():
+    """The loi Climat dates, a day on each side, and the same shifted by the launch window."""
+    base = [dt.date(2026, 8, 21), dt.date(2026, 8, 22), dt.date(2028, 1, 1)]
+    days = {b + dt.timedelta(days=k) for b in base for k in (-1, 0, 1)}
+    days |= {d + dt.timedelta(days=LAUNCH_WINDOW_DAYS) for d in list(days)}
+    return sorted(days)
+
+
+@settings(max_examples=_EXAMPLES_CLIMATE, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    date=st.one_of(st.sampled_from(_climate_days()), st.dates(dt.date(2019, 1, 1), dt.date(2028, 6, 1))),
+    amount=st.sampled_from([2, 39999, 40000, 143000, 221000, 5538000, 10**7]),
+    buyer=st.sampled_from([("21750001600019", "Commune de X"), ("11000001500011", "Ministère"), ("55555555500000", "Société X"), ("", "")]),
+    cpv=st.sampled_from(["45210000", "30192000", "85311000", "72000000", "", "9999"]),
+    env=st.sampled_from([None, (), ("Pas de considération environnementale",), ("Critère environnemental",), ("Clause environnementale", "Pas de considération environnementale")]),
+    nature=st.sampled_from(["Marché", "Accord-cadre", "Marché subséquent", "Concession"]),
+)
+def test_climate_lead_asks_one_decision_and_answers_as_before(rb, date, amount, buyer, cpv, env, nature):
+    """At most one decision per record (none before the loi Climat dates), and the lead of the three-decision reference."""
+    from cpc_rules.audit import responsible
+
+    raw = Raw("t.jsonl", "ligne 1", "json", {"id": "X1", "acheteur": {"id": buyer[0], "nom": buyer[1]}, "nature": nature, "objet": "Achat",
+                                             "codeCPV": cpv, "procedure": "Procédure adaptée", "dateNotification": date.isoformat(), "montant": amount})
+    c = mapping.map_record(raw, today=dt.date(2030, 1, 1))
+    c.environmental = env
+    ref = _climate_lead_reference(rb, c)
+    calls = []
+    real = rb.decide
+
+    class Counting:
+        program, checked = rb.program, rb.checked
+
+        def decide(self, *a, **k):
+            calls.append(a[1])
+            return real(*a, **k)
+
+    got = responsible.climate_lead(Counting(), c)
+    assert got == ref
+    early = date - dt.timedelta(days=LAUNCH_WINDOW_DAYS)
+    second = responsible._in_force(rb, responsible._climate_rules(rb), early) and responsible._law_differs(rb, early, date)
+    assert len(calls) <= (2 if second else 1)
+    if date < dt.date(2026, 8, 21):
+        assert calls == [] and got is None
+
+
 def test_spaser_estimate(rb):
     from cpc_rules.audit.responsible import spaser_estimate
 
@@ -497,6 +596,22 @@ def test_spaser_estimate(rb):
     (row,) = spaser_estimate(rb, big)
     assert row["spaser"] == "obligatoire (estimation)" and row["fondement"] == ["L2111-3"]
     assert spaser_estimate(rb, big[:1]) == []  # 30 M€ < 50 M€
+
+
+def test_spaser_estimate_is_the_same_decided_a_few_buyers_at_a_time(rb, monkeypatch):
+    """Buyer-years are decided SPASER_CHUNK at a time: the rows, in their order, do not depend on it."""
+    from cpc_rules.audit import responsible
+
+    cs = []
+    for k in range(7):  # buyers above and below the threshold, over two years, one out of the coverage
+        for year, amount in ((2018, 60_000_000), (2024, 20_000_000 * (k % 4)), (2025, 55_000_000)):
+            if amount:
+                c = _contract(rb, dt.date(year, 3, 1), Decimal(amount), "appel_d_offres", buyer=f"2175000160{k:04d}")
+                cs.append(c)
+    whole = responsible.spaser_estimate(rb, cs)
+    monkeypatch.setattr(responsible, "SPASER_CHUNK", 2)
+    assert responsible.spaser_estimate(rb, cs) == whole
+    assert len(whole) == 7 + 1 and {r["année"] for r in whole} == {2024, 2025}  # 2025: all seven; 2024: only 60 M€ (k = 3)
 
 
 def test_splitting_and_bunching(rb):
@@ -981,3 +1096,86 @@ def test_report_is_the_same_when_everything_spills(tmp_path, monkeypatch):
     assert ref["verdicts"]["doublon"] > 2 and ref["motifs"]["fractionnement"] and ref["achats_responsables"]["loi_climat_nombre"] > 0
     assert any('"lots_liés": 3' in line for line in (tmp_path / "ref" / "verdicts.jsonl").read_text(encoding="utf-8").splitlines())
     assert sorted(p.name for p in (tmp_path / "spilled").iterdir()) == ["loi_climat.jsonl", "report.html", "summary.json", "summary.txt", "verdicts.jsonl"]
+
+
+def _big_input(path, n):
+    """n plain DECP 2.0 records (JSON Lines): enough that deciding them takes several chunks."""
+    with open(path, "w", encoding="utf-8") as f:
+        for k in range(n):
+            rec = {
+                "id": f"T{k}",
+                "acheteur": {"id": f"2175000160{k % 1000:04d}", "nom": "Commune de X"},
+                "nature": "Marché",
+                "objet": "Fournitures",
+                "codeCPV": "30192000",
+                "procedure": "Procédure adaptée",
+                "dateNotification": f"2024-{1 + k % 12:02d}-{1 + k % 28:02d}",
+                "montant": 1000 + 37 * k,
+            }
+            f.write(json.dumps(rec) + "\n")
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_stopped_audit_leaves_no_temporary_store_nor_half_written_report(tmp_path, sig):
+    """A real `cpc-rules audit` process, signalled while it writes its verdicts: exit 1, E003 in French
+    on stderr, no traceback; in --out, no temporary folder, no verdicts file, the previous report untouched."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from cpc_rules.audit.verdicts import CHUNK
+
+    data = tmp_path / "big.jsonl"
+    _big_input(data, 2 * CHUNK + 1000)
+    out = tmp_path / "rapport"
+    out.mkdir()
+    (out / "summary.json").write_text('{"ancien": true}\n', encoding="utf-8")  # a whole report of an earlier run
+    # the CLI as `python -m cpc_rules.cli` runs it, with Python's own Ctrl-C handler put back first: a test run
+    # started in the background of a shell inherits SIGINT ignored, which the audit would rightly leave alone
+    start = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); from cpc_rules.cli import main; main(prog_name='cpc-rules')"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", start, "audit", str(data), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 600
+        # wait until the first chunk of verdicts is being written (in the temporary folder), not for a time
+        while proc.poll() is None and time.monotonic() < deadline:
+            partial = [p for d in out.glob("cpc-audit-tmp-*") for p in d.glob("verdicts.jsonl") if p.stat().st_size > 0]
+            if partial:
+                break
+            time.sleep(0.005)
+        assert proc.poll() is None, "the audit ended before it could be stopped: give it a larger input"
+        assert not (out / "verdicts.jsonl").exists()  # written beside, moved in once whole
+        proc.send_signal(getattr(signal, sig))
+        stdout, stderr = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 1, (proc.returncode, stderr)
+    assert "E003" in stderr and f"audit interrompu ({sig})" in stderr and "aucun rapport écrit" in stderr, stderr
+    assert "Traceback" not in stderr and stdout == ""
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
+    assert (out / "summary.json").read_text(encoding="utf-8") == '{"ancien": true}\n'
+
+
+def test_a_stopped_audit_from_python_raises_its_error_and_cleans_up(tmp_path, monkeypatch):
+    """run_audit stopped (KeyboardInterrupt in the middle of the verdicts): AuditInterrupted (a CpcError, E003), nothing left in out_dir."""
+    import cpc_rules.audit as audit_mod
+
+    seen = []
+
+    def boom(c):
+        seen.append(c)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(audit_mod.responsible, "climate_lead", lambda rb, c: boom(c))
+    with pytest.raises(audit_mod.AuditInterrupted) as e:
+        run_audit([FIXTURES], out_dir=tmp_path / "r")
+    assert e.value.diagnostics[0].code == "E003"
+    assert list((tmp_path / "r").iterdir()) == []

@@ -708,7 +708,7 @@ def dump(stage: str, rulebook_path: str | None) -> None:
 def audit(data: tuple[str, ...], rulebook_path: str | None, output_format: str, out_dir: str | None, jobs: int) -> None:
     """Audit published contract data (DECP JSON, JSON Lines, CSV; gzip): a verdict for every record."""
     from cpc_rules.audit import run_audit
-    from cpc_rules.audit.report import dumps, text_summary
+    from cpc_rules.audit.report import dump_json, text_summary
 
     def progress(msg: str) -> None:
         click.echo(f"\r{msg}…", err=True, nl=False)
@@ -718,7 +718,7 @@ def audit(data: tuple[str, ...], rulebook_path: str | None, output_format: str, 
     if tty:
         click.echo("", err=True)
     if output_format == "json":
-        click.echo(dumps(s, indent=2))
+        dump_json(s, click.get_text_stream("stdout"))  # written as encoded: the whole text at once would be the audit's peak
     else:
         click.echo(text_summary(s), nl=False)
         if out_dir:

@@ -8,16 +8,37 @@ responsible (leads over many records) → report (JSON Lines, summary, HTML). Se
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from cpc_rules.audit import mapping, patterns, read, report, responsible, spill, verdicts
-
+from cpc_rules.diagnostics import CpcError, Diagnostic
 
 KEEP = 50_000  # records kept mapped between the passes (about 2 KB each); beyond, the files are read twice
 LEADS_FILE = "loi_climat.jsonl"  # every loi Climat lead, when there are more than the summary keeps
+REPORT_FILES = ("verdicts.jsonl", LEADS_FILE, "summary.txt", "report.html", "summary.json")  # moved into --out in this order
+
+
+class AuditInterrupted(CpcError):
+    """The audit was stopped (SIGTERM, SIGINT / Ctrl-C): no report written, the temporary files deleted (E003)."""
+
+    def __init__(self, name: str, out: Path | None) -> None:
+        where = f" ; ce qui était déjà dans {out} est inchangé" if out else ""
+        super().__init__(
+            [
+                Diagnostic(
+                    "E003",
+                    f"audit interrompu ({name}) : aucun rapport écrit, les fichiers temporaires sont supprimés{where}",
+                    hint="relancez l'audit pour obtenir le rapport",
+                )
+            ]
+        )
+        self.signal = name
 
 
 def run_audit(
@@ -44,11 +65,52 @@ def run_audit(
     rb = rulebook or default_rulebook()
     paths = list(paths)
     out = Path(out_dir) if out_dir else None
-    store = spill.Store(out)  # what is kept per contract, on disk; deleted at the end
+    stop = _Stop()
+    store = None
     try:
-        return _run(paths, rb, store, out, jobs, progress, batch)
+        try:
+            store = spill.Store(out)  # what is kept per contract, and the report while it is written; deleted at the end
+            summary = _run(paths, rb, store, out, jobs, progress, batch)
+            stop.done = True  # the report is in place: a signal now only cuts the cleanup short, it is not an interruption
+            return summary
+        finally:
+            if store is not None:
+                store.close()
+    except KeyboardInterrupt:
+        if store is not None:
+            store.close()  # again (it does nothing twice): the first may have been cut short by the signal
+        raise AuditInterrupted(stop.name or "SIGINT", out) from None
     finally:
-        store.close()
+        stop.restore()
+
+
+class _Stop:
+    """SIGTERM (and SIGINT, unless ignored) raise KeyboardInterrupt once in the main thread, so the audit
+    unwinds through its `finally` blocks: the temporary store and the report being written are deleted.
+    A second signal while it cleans up is ignored. The previous handlers are put back by `restore`."""
+
+    def __init__(self) -> None:
+        self.name: str | None = None
+        self.done = False
+        self._previous: dict[int, Any] = {}
+        if threading.current_thread() is not threading.main_thread():
+            return  # signals are only delivered to the main thread: nothing to catch here
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            current = signal.getsignal(sig)
+            if sig == signal.SIGINT and current is not signal.default_int_handler:
+                continue  # SIGINT ignored or handled by the caller: left as it is
+            self._previous[sig] = current
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.name is None and not self.done:
+            self.name = signal.Signals(signum).name
+            raise KeyboardInterrupt(self.name)
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
 
 
 def _run(
@@ -94,12 +156,12 @@ def _run(
     tally = report.Tally()
     bunch, split = patterns.Bunching(rb), patterns.Splitting(rb, store)
     ind, spaser = responsible.Indicators(), responsible.Spaser(rb)
-    climate = responsible.Leads(out / LEADS_FILE if out else None)
+    work = Path(store.dir)  # the report is written here, then moved into `out` once whole
+    climate = responsible.Leads(work / LEADS_FILE if out else None)
     years: set[int] = set()
     sink = None
     if out:
-        out.mkdir(parents=True, exist_ok=True)
-        sink = open(out / "verdicts.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - closed below
+        sink = open(work / "verdicts.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - closed below
     pending: list[dict[str, Any] | int] = []  # verdicts in input order, or the place of a contract in `todo`
     todo: list[mapping.Contract] = []
 
@@ -164,9 +226,11 @@ def _run(
     }
     s = report.summary(tally, list(files.values()), skipped, extra)
     if out:
-        (out / "summary.json").write_text(report.dumps(s, indent=2) + "\n", encoding="utf-8")
-        (out / "summary.txt").write_text(report.text_summary(s), encoding="utf-8")
-        (out / "report.html").write_text(report.html_report(s, tally), encoding="utf-8")
+        report.write_json(s, work / "summary.json")
+        (work / "summary.txt").write_text(report.text_summary(s), encoding="utf-8")
+        (work / "report.html").write_text(report.html_report(s, tally), encoding="utf-8")
+        for name in REPORT_FILES:  # each file whole, or not at all: a stopped audit leaves none half-written
+            os.replace(work / name, out / name)
     return s
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Self
 
 from cpc_rules.audit.mapping import Contract
 from cpc_rules.diagnostics import CpcError
@@ -495,10 +495,10 @@ class Decider:
         self.jobs = processes(jobs)
         self._pool: Any = None
 
-    def __enter__(self) -> Decider:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
@@ -523,7 +523,7 @@ class Decider:
 
             _column_program(self.rb)  # the columnar program compiled before the fork, inherited
             _WORKER.update(rb=self.rb, batch=self.batch)
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=mp.get_context("fork"))
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=mp.get_context("fork"), initializer=_worker_signals)
         return True
 
 
@@ -532,6 +532,15 @@ def _decide_list(rb: Any, cs: list[Contract], batch: bool = True) -> list[dict[s
 
 
 _WORKER: dict[str, Any] = {}
+
+
+def _worker_signals() -> None:
+    """A worker leaves Ctrl-C to the audit's process (which stops the pool and deletes its files) and
+    dies on SIGTERM: the handlers it inherited by the fork would raise in it."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _work(cs: list[Contract]) -> list[dict[str, Any]]:
