@@ -317,6 +317,16 @@ def test_errors_are_returned_per_item_never_raised() -> None:
     assert full.status("procédure", "procédure_adaptée").permission == "allowed"
 
 
+def test_an_amount_of_more_than_28_digits_is_refused_as_decide_refuses_it() -> None:
+    """Decimal's default context rounded 99999999999999.99000000000000001 to whole cents: the batch decided it, decide refuses it."""
+    rb = default_rulebook()
+    s = {"acheteur": "autre_pouvoir_adjudicateur", "nature": "fournitures", "valeur_estimée_besoin": Decimal("99999999999999.99000000000000001")}
+    with pytest.raises(CpcError) as e:
+        rb.decide(s, "2024-05-01")
+    got = rb.decide_many([s] * batch_mod.MIN_COLUMNS, "2024-05-01", focus="procédure")
+    assert all(not a.ok and [d.code for d in a.diagnostics] == [d.code for d in e.value.diagnostics] for a in got)
+
+
 def test_focus_and_presumptions() -> None:
     rb = default_rulebook()
     s = {"acheteur": "autre_pouvoir_adjudicateur", "nature": "fournitures", "valeur_estimée_besoin": "30000"}
@@ -417,14 +427,31 @@ _DECIMALS = st.one_of(
     st.decimals(allow_nan=True, allow_infinity=True),
     st.decimals(min_value=Decimal("-1"), max_value=Decimal("1e16"), places=2),
     st.decimals(min_value=Decimal("0"), max_value=Decimal("1e16"), places=4),
+    # more than 28 significant digits: Decimal's default context would round them to whole cents
+    st.tuples(st.integers(0, 10**17), st.integers(1, 10**20), st.integers(15, 40)).map(lambda t: Decimal(t[0]).scaleb(-2) + Decimal(t[1]).scaleb(-t[2])),
     st.sampled_from([Decimal("0.01"), Decimal("-0"), Decimal("0E-10"), Decimal("0.001"), Decimal("1E+14"), Decimal("999999999999999.99"), Decimal("1E+15"), Decimal("1.000"), Decimal("1.0000000000000000000000000001")]),
+    st.sampled_from([Decimal("99999999999999.99000000000000001"), Decimal("1234.5600000000000000000000000000000001"), Decimal("1" * 40 + ".00")]),
 )
+
+
+def _exact_cents(x: Decimal) -> int | None:
+    """What the scalar path makes of an amount (values.coerce), in cents; None where it refuses it."""
+    from cpc_rules.engine.columns import _EXACT
+    from cpc_rules.ir import Type
+    from cpc_rules.values import BadValue, coerce
+
+    try:
+        v = coerce(x, Type("money"), {}, {}, "m")
+    except BadValue:
+        return None
+    return int(v.scaleb(2, _EXACT))
 
 
 @settings(deadline=None)
 @given(x=_DECIMALS)
 def test_the_fast_reading_of_an_amount_is_the_exact_one(x: Decimal) -> None:
-    """columns._cents takes the usual amount by a shorter path: the same answer as the full check (_decimal) on every Decimal."""
+    """columns._cents takes the usual amount by a shorter path: the same answer as the full check (_decimal), and as
+    values.coerce, on every Decimal (an amount of more than 28 digits was once rounded to whole cents and decided)."""
     from cpc_rules.engine.columns import _MAX_AMOUNT, _cents, _decimal
 
-    assert _cents(x) == _decimal(x, 2, _MAX_AMOUNT)
+    assert _cents(x) == _decimal(x, 2, _MAX_AMOUNT) == _exact_cents(x)

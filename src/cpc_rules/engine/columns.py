@@ -23,8 +23,11 @@ either: the full Decision, computed on demand, gives them.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
+from itertools import repeat
+from operator import eq, itemgetter
 from typing import Any
 
 import numpy as np
@@ -102,6 +105,9 @@ def _arr(x: Any, n: int, dtype: Any) -> np.ndarray:
 
 
 _MAX_AMOUNT = Decimal("1e15")  # values.MAX_AMOUNT
+# Decimal arithmetic rounds to the context's 28 digits: moving the point of a longer amount
+# (99999999999999.99000000000000001) would round it to whole cents. In this context it never rounds.
+_EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN, traps=[])
 _HUNDRED = Decimal(100)
 
 
@@ -116,7 +122,7 @@ def _cents(x: Any) -> int | None:
         return x * 100 if 0 <= x < 10**15 else None
     if c is Decimal:
         if x.is_finite():  # the usual amount (positive, whole cents, below the maximum): `_decimal`'s answer, with less work
-            q = x.scaleb(2)
+            q = x.scaleb(2, _EXACT)
             i = int(q)
             if 0 < i < 10**17 and q == i:
                 return i
@@ -148,8 +154,8 @@ def _decimal(x: Decimal, places: int, upper: Decimal, inclusive: bool = False) -
 def fixed(value: Any, scale: int) -> int | None:
     """An exact Decimal or int as an integer at `scale`, or None if it is not exact there or too large."""
     d = Decimal(value) if not isinstance(value, Decimal) else value
-    scaled = d.scaleb(scale)
-    if scaled != scaled.to_integral_value():
+    scaled = d.scaleb(scale, _EXACT)
+    if not scaled.is_finite() or scaled != scaled.to_integral_value(context=_EXACT):
         return None
     i = int(scaled)
     return i if -I64_SAFE < i < I64_SAFE else None
