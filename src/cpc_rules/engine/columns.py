@@ -161,6 +161,91 @@ def fixed(value: Any, scale: int) -> int | None:
     return i if -I64_SAFE < i < I64_SAFE else None
 
 
+_NONE = type(None)
+# A column reader: (raw values, rows, member codes of an enumeration) → (known, values, bad, absent).
+# known: the rows given in a form the columns take (None: every row); bad: the rows given in
+# another form (the slow path types them; None: no row); absent: the rows not given (None: no row).
+Reader = Callable[[Sequence[Any], int, Any], tuple[Any, np.ndarray, Any, Any]]
+
+
+def _layout(situations: Sequence[Any], allowed: Any) -> dict[str, Sequence[Any]] | None:
+    """Per fact name, its column of values, when every situation is a dict of the same facts, all declared; else None."""
+    if not situations or situations[0].__class__ is not dict:
+        return None
+    first = situations[0]
+    k = len(first)
+    if not k or not first.keys() <= allowed or set(map(type, situations)) != {dict} or set(map(len, situations)) != {k}:
+        return None
+    keys = tuple(first)
+    try:  # the same number of facts and each of the first's: the same facts
+        rows = list(map(itemgetter(*keys), situations))
+    except KeyError:
+        return None
+    return {keys[0]: rows} if k == 1 else dict(zip(keys, zip(*rows), strict=True))
+
+
+def _read_bool(raw: Sequence[Any], n: int, _: Any) -> tuple[Any, np.ndarray, Any, Any]:
+    if set(map(type, raw)) == {bool}:
+        return None, np.fromiter(raw, dtype=bool, count=n), None, None
+    code = np.array([1 if x is True else 0 if x is False else 2 if x is None else 3 for x in raw], dtype=np.int8)  # 2 not given, 3 another form
+    return code < 2, code == 1, code == 3, code == 2
+
+
+def _read_enum(raw: Sequence[Any], n: int, codes: dict[str, int]) -> tuple[Any, np.ndarray, Any, Any]:
+    if set(map(type, raw)) <= {str, _NONE}:  # member code, -2 not given, -1 another text
+        ext = {**codes, None: -2}
+        val = np.fromiter(map(ext.get, raw, repeat(-1, n)), dtype=np.int64, count=n)
+    else:
+        val = np.array([codes.get(x, -1) if x.__class__ is str else -2 if x is None else -1 for x in raw], dtype=np.int64)
+    if val.min() >= 0:
+        return None, val, None, None
+    return val >= 0, np.maximum(val, 0), val == -1, val == -2
+
+
+def _read_money(raw: Sequence[Any], n: int, _: Any) -> tuple[Any, np.ndarray, Any, Any]:
+    if set(map(type, raw)) == {Decimal} and all(map(Decimal.is_finite, raw)):  # an audit's amounts: `_cents`, a whole column at a time
+        q = list(map(Decimal.scaleb, raw, repeat(2, n), repeat(_EXACT, n)))
+        ints = list(map(int, q))
+        if 0 < min(ints) and max(ints) < 10**17 and all(map(eq, q, ints)):
+            return None, np.array(ints, dtype=np.int64), None, None
+    return _read_fixed(raw, n, _cents)
+
+
+def _read_percent(raw: Sequence[Any], n: int, _: Any) -> tuple[Any, np.ndarray, Any, Any]:
+    return _read_fixed(raw, n, _percent)
+
+
+def _read_fixed(raw: Sequence[Any], n: int, conv: Callable[[Any], int | None]) -> tuple[Any, np.ndarray, Any, Any]:
+    fx = [None if x is None else conv(x) for x in raw]  # None: not given, or another form
+    given = np.array([x is not None for x in raw], dtype=bool)
+    ok = np.array([x is not None for x in fx], dtype=bool)
+    return ok, np.array([x or 0 for x in fx], dtype=np.int64), given & ~ok, ~given
+
+
+def _read_int(raw: Sequence[Any], n: int, _: Any) -> tuple[Any, np.ndarray, Any, Any]:
+    # values.coerce: 0 ≤ n < 10^15 (a Decimal or a text: the scalar path)
+    code = np.array([0 if x is None else 1 if x.__class__ is int and 0 <= x < 10**15 else 2 for x in raw], dtype=np.int8)
+    val = np.array([x if c == 1 else 0 for x, c in zip(raw, code.tolist(), strict=True)], dtype=np.int64)
+    return code == 1, val, code == 2, code == 0
+
+
+def _read_date(raw: Sequence[Any], n: int, _: Any) -> tuple[Any, np.ndarray, Any, Any]:
+    if set(map(type, raw)) == {dt.date}:
+        return None, np.fromiter(map(dt.date.toordinal, raw), dtype=np.int64, count=n), None, None
+    code = np.array([0 if x is None else 1 if x.__class__ is dt.date else 2 for x in raw], dtype=np.int8)
+    val = np.array([x.toordinal() if c == 1 else 0 for x, c in zip(raw, code.tolist(), strict=True)], dtype=np.int64)
+    return code == 1, val, code == 2, code == 0
+
+
+def _read_other(raw: Sequence[Any], n: int, _: Any) -> tuple[Any, np.ndarray, Any, Any]:
+    """Lists (and any other kind): the scalar path."""
+    given = np.array([x is not None for x in raw], dtype=bool)
+    return np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int64), given, ~given
+
+
+_READERS: dict[str, Reader] = {"bool": _read_bool, "enum": _read_enum, "money": _read_money, "percent": _read_percent, "int": _read_int, "date": _read_date}
+
+
 class ColumnProgram:
     """A checked rulebook turned into array operations, once; `run` decides a batch."""
 
@@ -256,66 +341,51 @@ class ColumnProgram:
         with Program.facts_vector (which reports its errors) and decides it one at a time.
         `presume`: a fact not given takes the rulebook's presumption (Program.presume).
         Returns the batch and the slow mask (slow rows are also in batch.fallback).
+
+        The situations of a batch built by a program (an audit's adapter) usually all give
+        the same facts: they are then read row by row in C (`itemgetter`) and transposed, and
+        a column of one Python type is converted whole; anything else is read value by value.
         """
         n = len(situations)
         rb = self.rb
-        allowed = names.keys()
-        present: set[str] = set()
-        odd = []
-        for i, s in enumerate(situations):
-            present.update(s)
-            if not s.keys() <= allowed:  # a comparison of views: no set built per situation
-                odd.append(i)
         slow = np.zeros(n, dtype=bool)
-        slow[odd] = True
+        layout = _layout(situations, names.keys())
+        if layout is not None:
+            raws: dict[str, Sequence[Any]] | None = layout
+            present: Any = layout.keys()
+        else:
+            raws = None
+            allowed = names.keys()
+            present = set()
+            odd = []
+            for i, s in enumerate(situations):
+                present.update(s)
+                if not s.keys() <= allowed:  # a comparison of views: no set built per situation
+                    odd.append(i)
+            slow[odd] = True
         cols: list[Col] = []
         batch = Batch(n, cols, days)
         for f in rb.facts:
             kind = f.type.kind
             scale = _SCALE.get(kind, 0)
             presumed = f.presumed if presume else None
-            if f.name not in present:
+            name = f.name
+            if name not in present:
                 col = Col(np.zeros(n, dtype=bool), np.zeros(n, dtype=bool if kind == "bool" else np.int64), scale)
                 cols.append(self._presume(col, presumed, np.ones(n, dtype=bool), batch, f.type))
                 continue
-            name = f.name
-            raw = [s.get(name) for s in situations]
-            if kind == "bool":  # 1 true, 0 false, 2 not given, 3 another form
-                code = np.array([1 if x is True else 0 if x is False else 2 if x is None else 3 for x in raw], dtype=np.int8)
-                known, val, bad = code < 2, code == 1, code == 3
-            elif kind == "enum":  # member code, -2 not given, -1 another form
-                codes = self.codes[f.type.name]  # type: ignore[index]
-                val = np.array([codes.get(x, -1) if x.__class__ is str else -2 if x is None else -1 for x in raw], dtype=np.int64)
-                known, bad = val >= 0, val == -1
-                val = np.maximum(val, 0)
-            elif kind in ("money", "percent"):  # fixed point; None: not given or another form
-                conv = _cents if kind == "money" else _percent
-                fx = [None if x is None else conv(x) for x in raw]
-                given = np.array([x is not None for x in raw], dtype=bool)
-                ok = np.array([x is not None for x in fx], dtype=bool)
-                known, bad = ok, given & ~ok
-                val = np.array([x or 0 for x in fx], dtype=np.int64)
-            elif kind == "int":  # values.coerce: 0 ≤ n < 10^15 (a Decimal or a text: the scalar path)
-                code = np.array([0 if x is None else 1 if x.__class__ is int and 0 <= x < 10**15 else 2 for x in raw], dtype=np.int8)
-                known, bad = code == 1, code == 2
-                val = np.array([x if c == 1 else 0 for x, c in zip(raw, code.tolist(), strict=True)], dtype=np.int64)
-            elif kind == "date":
-                code = np.array([0 if x is None else 1 if x.__class__ is dt.date else 2 for x in raw], dtype=np.int8)
-                known, bad = code == 1, code == 2
-                val = np.array([x.toordinal() if c == 1 else 0 for x, c in zip(raw, code.tolist(), strict=True)], dtype=np.int64)
-            else:  # lists: the scalar path
-                known = np.array([x is not None for x in raw], dtype=bool)
-                bad = known
-                val = np.zeros(n, dtype=np.int64)
-            slow |= bad
-            col = Col(known & ~bad, val, scale)
-            cols.append(self._presume(col, presumed, np.array([x is None for x in raw], dtype=bool), batch, f.type))
+            raw = raws[name] if raws is not None else [s.get(name) for s in situations]
+            reader = _READERS.get(kind, _read_other)
+            known, val, bad, absent = reader(raw, n, self.codes[f.type.name] if kind == "enum" else None)  # type: ignore[index]
+            if bad is not None:
+                slow |= bad
+            cols.append(self._presume(Col(known, val, scale), presumed, absent, batch, f.type))
         batch.fallback |= slow
         return batch, slow
 
-    def _presume(self, col: Col, presumed: Any, absent: np.ndarray, batch: Batch, t: ir.Type) -> Col:
-        """The column with the presumed value where the fact is not given."""
-        if presumed is None or not absent.any():
+    def _presume(self, col: Col, presumed: Any, absent: np.ndarray | None, batch: Batch, t: ir.Type) -> Col:
+        """The column with the presumed value where the fact is not given (`absent`; None: given on every row)."""
+        if presumed is None or absent is None or not absent.any():
             return col
         try:
             v = self._const(presumed.value, t)
