@@ -505,3 +505,30 @@ def test_the_fast_reading_of_an_amount_is_the_exact_one(x: Decimal) -> None:
     from cpc_rules.engine.columns import _MAX_AMOUNT, _cents, _decimal
 
     assert _cents(x) == _decimal(x, 2, _MAX_AMOUNT) == _exact_cents(x)
+
+
+_ACT = st.sampled_from([True, False, Unknown(frozenset({"x"}))])
+
+
+@settings(deadline=None)
+@given(data=st.data())
+def test_the_status_table_is_compute_status(data: st.DataObject) -> None:
+    """columns.status_matrix packs what a member's rules say into one byte per row and reads its codes from a table:
+    on any activations of the rules of any member of the bundled rulebook, the codes of decision.compute_status."""
+    from cpc_rules.decision import compute_status
+    from cpc_rules.engine.columns import OBLIGATIONS, PERMISSIONS, Col, status_matrix
+
+    rb = default_rulebook()
+    items = data.draw(st.lists(st.sampled_from(rb.program.items), min_size=1, max_size=3))
+    rules = sorted({r for i in items for r in (*i.permits, *i.forbids, *i.obliges, *i.unencoded, *batch_mod._below(i))})
+    rows = data.draw(st.lists(st.fixed_dictionaries({r: _ACT for r in rules}), min_size=1, max_size=8))
+    acts = {}
+    for r in rules:
+        known = np.array([not isinstance(row[r], Unknown) for row in rows])
+        val = np.array([row[r] is True for row in rows])
+        acts[r] = Col(None if known.all() and data.draw(st.booleans()) else known, val)
+    m = status_matrix(items, acts, len(rows))
+    for j, row in enumerate(rows):
+        for k, item in enumerate(items):
+            s = compute_status(item, row, item.member)  # type: ignore[arg-type]
+            assert (PERMISSIONS[m[j, 2 * k]], OBLIGATIONS[m[j, 2 * k + 1]]) == (s.permission, s.obligation), (item, row)

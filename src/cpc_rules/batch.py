@@ -32,7 +32,7 @@ import numpy as np
 
 from cpc_rules import decision as _decision
 from cpc_rules.diagnostics import CpcError, Diagnostic
-from cpc_rules.engine.columns import OBLIGATIONS, PERMISSIONS, ColumnProgram, NotColumnar, activation_codes, status_codes
+from cpc_rules.engine.columns import OBLIGATIONS, PERMISSIONS, ColumnProgram, NotColumnar, activation_codes, status_matrix
 from cpc_rules.engine.runtime import EvaluationError, Unknown
 
 if TYPE_CHECKING:
@@ -379,12 +379,11 @@ def _decide_range(rb: Rulebook, items: list[Any], offset: int, at: Any, fo: Focu
         n = len(rows)
         days = np.fromiter(map(dt.date.toordinal, dates), dtype=np.int64, count=n)
         batch, slow = cp.ingest(sits, days, prog._fact_index, presume=presumptions)
+        batch.stretch = cp.stretches(days)
         acts = cp.run(batch, fo.rules)
         width = 2 * len(fo.items)
-        mat = np.empty((n, width), dtype=np.int8)
-        for k, item in enumerate(fo.items):
-            mat[:, 2 * k], mat[:, 2 * k + 1] = status_codes(item, acts, n)
-        covered = None if cp.coverage is None else (days >= cp.coverage[0]) & (days < cp.coverage[1])
+        mat = status_matrix(fo.items, acts, n)
+        covered = None if cp.coverage is None else cp.covered(batch.stretch)
         at_ = np.arange(0, n * width, width, dtype=np.int64)  # where each row's codes start; -1 out of the coverage
         if covered is not None:
             at_[~covered] = -1
@@ -541,9 +540,8 @@ def decide_columns(
             col = Col(None if all_known else known, val if all_known else np.where(known, val, 0).astype(val.dtype), scale)  # None: known on every row
         cols.append(cp._presume(col, f.presumed if presumptions else None, absent, batch, f.type))
     batch.fallback |= bad
+    batch.stretch = cp.stretches(days)
     acts = cp.run(batch, fo.rules)
-    mat = np.zeros((n, 2 * len(fo.items)), dtype=np.int8)
-    for k, item in enumerate(fo.items):
-        mat[:, 2 * k], mat[:, 2 * k + 1] = status_codes(item, acts, n)
-    covered = np.ones(n, dtype=bool) if cp.coverage is None else (days >= cp.coverage[0]) & (days < cp.coverage[1])
+    mat = status_matrix(fo.items, acts, n)
+    covered = np.ones(n, dtype=bool) if cp.coverage is None else cp.covered(batch.stretch)
     return ColumnAnswers(fo, mat, batch.fallback & covered, covered)

@@ -62,6 +62,7 @@ class Batch:
         self.facts = facts
         self.days = days
         self.fallback = np.zeros(n, dtype=bool)
+        self.stretch: np.ndarray | None = None  # per row, its stretch between period boundaries (ColumnProgram.stretches), once known
 
     def fall_back(self, rows: Any, live: Any) -> None:
         rows = _and(rows, live)
@@ -259,6 +260,19 @@ class ColumnProgram:
         self.params = [self._param_table(p) for p in rb.params]
         self.article_periods = [[(v.period.start.toordinal(), v.period.end.toordinal() if v.period.end else 10**7) for v in a.versions] for a in rb.articles]
         self.coverage = (rb.coverage.start.toordinal(), rb.coverage.end.toordinal() if rb.coverage.end else 10**7) if rb.coverage else None
+        # Everything that depends on the date (articles in force, parameter steps, definitions needed,
+        # the coverage) changes only at the rulebook's period boundaries: a batch places each row in its
+        # stretch between two boundaries once (one searchsorted), and reads these small tables by stretch.
+        ends = {d for periods in self.article_periods for per in periods for d in per}
+        ends |= {d for periods, _, _ in self.params for per in periods for d in per}
+        ends |= set(self.coverage or ())
+        self.bounds = np.array(sorted(d for d in ends if d < 10**7), dtype=np.int64)
+        reps = [int(self.bounds[0]) - 1, *map(int, self.bounds)] if len(self.bounds) else [dt.date(2000, 1, 1).toordinal()]  # a day inside each stretch
+        self.article_on = [np.array([any(a <= d < b for a, b in periods) for d in reps], dtype=bool) for periods in self.article_periods]
+        self.param_steps = [np.array([next((si for si, (a, b) in enumerate(periods) if a <= d < b), -1) for d in reps], dtype=np.int64) for periods, _, _ in self.params]
+        self.covered_at = np.array([self.coverage is None or self.coverage[0] <= d < self.coverage[1] for d in reps], dtype=bool)
+        self.reps = reps
+        self._needed: np.ndarray | None = None  # [stretch, definition], on first run (needed_at compiles the date's view)
 
     # ------------------------------------------------------------ static tables
     def _param_table(self, p: ir.ParamInfo) -> tuple[list[tuple[int, int]], np.ndarray, list[int]]:
@@ -397,16 +411,21 @@ class ColumnProgram:
         return Col(known, val.astype(col.val.dtype), col.scale)
 
     # ------------------------------------------------------------ run
+    def stretches(self, days: np.ndarray) -> np.ndarray:
+        """Per row, its stretch between two period boundaries (an index into the tables by stretch)."""
+        return np.searchsorted(self.bounds, days, side="right")
+
+    def covered(self, stretch: np.ndarray) -> np.ndarray:
+        """Per row, whether its date is in the rulebook's coverage."""
+        return self.covered_at[stretch]
+
     def run(self, batch: Batch, rules: Iterable[int] | None = None) -> dict[int, Col]:
         """Rule activations (Col of conditions) for `rules` and what they need (None: every rule)."""
         rb = self.rb
         keep = self.closure(rules) if rules is not None else None
-        days = batch.days
         n = batch.n
-        article_on = [self._in_periods(days, periods) for periods in self.article_periods]
-        param_step = [self._step_index(days, periods) for periods, _, _ in self.params]
-        needed = self._needed_rows(days)
-        ev = _Eval(self, batch, param_step)
+        ev = _Eval(self, batch, self.stretches(batch.days) if batch.stretch is None else batch.stretch)
+        needed = self._needed_by_stretch()
         acts: dict[int, Col] = {}
         ws: dict[int, Col] = {}  # per exception: its condition or that of an exception below it
         for kind, index in rb.order:
@@ -414,12 +433,17 @@ class ColumnProgram:
                 if keep is not None and index not in keep:
                     continue
                 r = rb.rules[index]
-                on = article_on[r.article]
-                if r.condition is None:
-                    a = Col(None, on.copy())
+                on = ev.by_stretch(self.article_on[r.article])  # None: in force on every row
+                if on is False:  # in force on no row: the rule does not apply (its condition is not evaluated)
+                    a = Col(None, np.zeros(n, dtype=bool))
+                elif r.condition is None:
+                    a = Col(None, np.ones(n, dtype=bool) if on is None else on.copy())
                 else:
                     c = ev.expr(r.condition, on)
-                    a = Col(None if c.known is None else (c.known | ~on), _arr(c.val, n, bool) & on)
+                    if on is None:
+                        a = Col(c.known, _arr(c.val, n, bool))
+                    else:
+                        a = Col(None if c.known is None else (c.known | ~on), _arr(c.val, n, bool) & on)
                 if r.exceptions:  # an exception to others: what it passes up the chain (compile.py, `w`)
                     w = a
                     for e in rb.beaten_by[r.index]:
@@ -438,7 +462,8 @@ class ColumnProgram:
                 d = rb.definitions[index]
                 if keep is not None and not any(ri in keep for ri in d.rules):
                     continue
-                ev.defs[index] = self._define(ev, d, acts, needed[:, index] if needed is not None else None)
+                need = None if needed is None else ev.by_stretch(needed[:, index])
+                ev.defs[index] = self._define(ev, d, acts, np.True_ if need is None else np.False_ if need is False else need)
         self._deontic_conflicts(batch, acts)
         return acts
 
@@ -480,38 +505,16 @@ class ColumnProgram:
                             todo.extend(rb.definitions[node.index].rules)
         return seen
 
-    def _in_periods(self, days: np.ndarray, periods: list[tuple[int, int]]) -> np.ndarray:
-        on = np.zeros(len(days), dtype=bool)
-        for start, end in periods:
-            on |= (days >= start) & (days < end)
-        return on
-
-    def _step_index(self, days: np.ndarray, periods: list[tuple[int, int]]) -> np.ndarray:
-        """The first step whose period holds each day (-1: none), as ParamInfo.step_at."""
-        idx = np.full(len(days), -1, dtype=np.int64)
-        for si in range(len(periods) - 1, -1, -1):
-            start, end = periods[si]
-            idx[(days >= start) & (days < end)] = si
-        return idx
-
-    def _needed_rows(self, days: np.ndarray) -> np.ndarray | None:
-        """Per row and definition: whether a rule in force reads it (Program.at(d).needed).
-
-        It depends on the day only through the articles in force, which change only at
-        their versions' boundaries: it is computed once per stretch between two boundaries
-        (a few per rulebook) and each row finds its stretch by binary search, with no sort
-        of the batch.
-        """
+    def _needed_by_stretch(self) -> np.ndarray | None:
+        """Per stretch and definition: whether a rule in force reads it (Program.at(d).needed), computed once."""
         if not self.rb.definitions:
             return None
-        bounds = np.array(sorted({d for periods in self.article_periods for p in periods for d in p if d < 10**7}), dtype=np.int64)
-        if not len(bounds):
-            return np.broadcast_to(np.array(self.needed_at(dt.date(2000, 1, 1)), dtype=bool), (len(days), len(self.rb.definitions)))
-        firsts = [int(bounds[0]) - 1] + [int(b) for b in bounds]  # a day inside each stretch
-        table = np.array([self.needed_at(dt.date.fromordinal(max(1, d))) for d in firsts], dtype=bool).reshape(len(firsts), len(self.rb.definitions))
-        return table[np.searchsorted(bounds, days, side="right")]
+        if self._needed is None:
+            self._needed = np.array([self.needed_at(dt.date.fromordinal(max(1, d))) for d in self.reps], dtype=bool).reshape(len(self.reps), len(self.rb.definitions))
+        return self._needed
 
-    def _define(self, ev: _Eval, d: ir.DefInfo, acts: dict[int, Col], needed: np.ndarray | None) -> Col:
+    def _define(self, ev: _Eval, d: ir.DefInfo, acts: dict[int, Col], needed: Any) -> Col:
+        """A definition's value from its rules; `needed`: the rows where a rule in force reads it (a mask, or np.True_ / np.False_)."""
         n = ev.batch.n
         have = np.zeros(n, dtype=bool)
         candidate = np.zeros(n, dtype=bool)
@@ -538,9 +541,8 @@ class ColumnProgram:
             have |= certain
             candidate |= live
         none = ~candidate
-        if needed is not None:
-            ev.batch.fallback |= none & needed  # E401: the scalar path raises it
-            none &= ~needed
+        ev.batch.fallback |= none & needed  # E401: the scalar path raises it
+        none &= ~needed
         ev.batch.fallback |= conflict  # E402
         return Col(have, val, scale, none if none.any() else None)
 
@@ -564,12 +566,32 @@ class ColumnProgram:
 class _Eval:
     """Evaluates expression nodes over a batch; `live` is the mask of rows where the scalar path evaluates the node."""
 
-    def __init__(self, prog: ColumnProgram, batch: Batch, param_step: list[np.ndarray]) -> None:
+    def __init__(self, prog: ColumnProgram, batch: Batch, stretch: np.ndarray) -> None:
         self.prog = prog
         self.batch = batch
         self.n = batch.n
-        self.param_step = param_step
+        self.stretch = stretch
+        self.present = np.bincount(stretch, minlength=len(prog.reps)) > 0  # the stretches some row falls in
         self.defs: dict[int, Col] = {}
+        self.params: dict[tuple[int, ...], tuple[Any, list[Col]]] = {}  # a parameter read with the same arguments: computed once
+
+    def by_stretch(self, table: np.ndarray) -> Any:
+        """A table of booleans by stretch, per row: None where true on every row, False on none, else the mask."""
+        here = table[self.present]
+        if here.all():
+            return None
+        if not here.any():
+            return False
+        return table[self.stretch]
+
+    def step(self, p: int) -> tuple[Any, Any]:
+        """The step of parameter `p` per row (an int when the same on every row; -1 read as 0) and the rows it has none (None: no row)."""
+        table = self.prog.param_steps[p]
+        here = table[self.present]
+        missing = None if here.min() >= 0 else table[self.stretch] < 0
+        if (here == here[0]).all():
+            return max(int(here[0]), 0), missing
+        return np.maximum(table, 0)[self.stretch], missing
 
     def expr(self, e: ir.Expr, live: Any) -> Col:
         return getattr(self, "e_" + type(e).__name__)(e, live)  # type: ignore[no-any-return]
@@ -616,17 +638,28 @@ class _Eval:
 
     def e_ParamRef(self, e: ir.ParamRef, live: Any) -> Col:
         periods, table, sizes = self.prog.params[e.index]
-        step = self.param_step[e.index]
-        missing = step < 0
-        if missing.any():
+        step, missing = self.step(e.index)
+        if missing is not None:
             self.batch.fall_back(missing, live)
         args = [self.expr(a, live) for a in e.args]
-        idx: Any = 0
-        for a, size in zip(args, sizes, strict=True):
-            idx = idx * size + a.val
-        flat = table[np.maximum(step, 0)] if not e.args else table[np.maximum(step, 0), idx]
-        col = flat[:, 0] if not e.args else flat
-        return Col(_known_all(*args), col, _SCALE.get(e.type.kind, 0))
+        key = (e.index, *map(id, args))
+        hit = self.params.get(key)
+        if hit is not None:
+            return hit[0]  # type: ignore[no-any-return]
+        scale = _SCALE.get(e.type.kind, 0)
+        if not e.args:
+            col = Col(None, table[step, 0] if isinstance(step, int) else table[:, 0][step], scale)
+        else:
+            idx: Any = 0
+            for a, size in zip(args, sizes, strict=True):
+                idx = idx * size + a.val
+            if isinstance(step, int):
+                val = table[step][idx]
+            else:
+                val = table.ravel()[step * table.shape[1] + idx]
+            col = Col(_known_all(*args), val, scale)
+        self.params[key] = (col, args)  # the arguments kept alive: their ids stay theirs
+        return col
 
     def e_LocalRef(self, e: ir.LocalRef, live: Any) -> Col:
         raise NotColumnar("variable locale hors d'un agrégat")  # pragma: no cover - only inside aggregate bodies
@@ -739,44 +772,91 @@ PERMISSIONS = (None, "allowed", "forbidden", "not_allowed", "undetermined")
 OBLIGATIONS = (None, "mandatory", "not_mandatory", "undetermined")
 
 
-def status_codes(item: Any, acts: dict[int, Col], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Permission and obligation codes (indices in PERMISSIONS, OBLIGATIONS) of an enumeration member, as decision._status."""
+def _status_code(item: Any, pT: bool, pU: bool, fT: bool, fU: bool, oT: bool, oU: bool, maybe: bool) -> tuple[int, int]:
+    """Permission and obligation codes of a member from what its rules say on one row, as decision.compute_status.
 
-    def any_of(rules: tuple[int, ...], unknown: bool) -> np.ndarray:
-        out = np.zeros(n, dtype=bool)
-        for r in rules:
-            a = acts[r]
-            if unknown:
-                if a.known is not None:
-                    out |= ~a.known
-            else:
-                out |= _arr(_true(a), n, bool)
+    pT / pU: a permitting rule applies / may apply (unknown); fT / fU the same for forbidding
+    rules, oT / oU for obliging ones; maybe: a `non encodé` rule applies or may apply.
+    """
+    if item.permits:
+        perm = 3  # not_allowed
+        if pT or pU or fU:
+            perm = 4  # undetermined
+        if pT and not fU:
+            perm = 1  # allowed
+    else:
+        perm = 4 if fU else 0
+    if fT:
+        perm = 2  # forbidden
+    obl = 0
+    if item.obliges:
+        obl = 3 if oU else 2
+        if oT:
+            obl = 1
+    if maybe and getattr(item, "unencoded", ()):  # never a certain answer
+        if item.permits or item.forbids or not item.obliges:
+            perm = 4
+        if item.obliges:
+            obl = 3
+    return perm, obl
+
+
+_TABLES: dict[tuple[bool, bool, bool, bool], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _status_tables(item: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The codes of `_status_code` for the 128 combinations of its seven conditions (bit 0 pT … bit 6 maybe)."""
+    shape = (bool(item.permits), bool(item.forbids), bool(item.obliges), bool(getattr(item, "unencoded", ())))
+    if shape not in _TABLES:
+        codes = [_status_code(item, *(bool(k >> b & 1) for b in range(7))) for k in range(128)]
+        _TABLES[shape] = (np.array([c[0] for c in codes], dtype=np.int8), np.array([c[1] for c in codes], dtype=np.int8))
+    return _TABLES[shape]
+
+
+def status_matrix(items: Sequence[Any], acts: dict[int, Col], n: int) -> np.ndarray:
+    """Per row, the permission then obligation code of each member of `items` (int8 [rows, 2 × members]).
+
+    Each member's seven conditions (see `_status_code`) are packed as bits of one byte per row,
+    which a table of 128 entries turns into its two codes: a few array operations per member,
+    the same answer as decision.compute_status on every combination.
+    """
+    true: dict[int, np.ndarray] = {}
+    unknown: dict[int, np.ndarray | None] = {}
+    for r in {r for item in items for r in (*item.permits, *item.forbids, *item.obliges, *getattr(item, "unencoded", ()))}:
+        a = acts[r]
+        true[r] = _arr(_true(a), n, bool)
+        unknown[r] = None if a.known is None else ~_arr(a.known, n, bool)
+
+    def any_of(masks: Iterable[np.ndarray | None]) -> np.ndarray | None:
+        out = None
+        for m in masks:
+            if m is not None:
+                out = m if out is None else out | m
         return out
 
-    pT, pU = any_of(item.permits, False), any_of(item.permits, True)
-    fT, fU = any_of(item.forbids, False), any_of(item.forbids, True)
-    perm = np.zeros(n, dtype=np.int8)
-    if item.permits:
-        perm[:] = 3  # not_allowed
-        perm[pT | pU | fU] = 4  # undetermined
-        perm[pT & ~fU] = 1  # allowed
-    else:
-        perm[fU] = 4
-    perm[fT] = 2  # forbidden
-    obl = np.zeros(n, dtype=np.int8)
-    if item.obliges:
-        oT, oU = any_of(item.obliges, False), any_of(item.obliges, True)
-        obl[:] = 2
-        obl[oU] = 3
-        obl[oT] = 1
-    unencoded = getattr(item, "unencoded", ())
-    if unencoded:  # a `non encodé` rule that applies or may apply: never a certain answer
-        maybe = any_of(unencoded, False) | any_of(unencoded, True)
-        if item.permits or item.forbids or not item.obliges:  # as decision.compute_status
-            perm[maybe] = 4
-        if item.obliges:
-            obl[maybe] = 3
-    return perm, obl
+    out = np.empty((n, 2 * len(items)), dtype=np.int8)
+    for k, item in enumerate(items):
+        une = getattr(item, "unencoded", ())
+        conditions = (
+            any_of(true[r] for r in item.permits),
+            any_of(unknown[r] for r in item.permits),
+            any_of(true[r] for r in item.forbids),
+            any_of(unknown[r] for r in item.forbids),
+            any_of(true[r] for r in item.obliges),
+            any_of(unknown[r] for r in item.obliges),
+            any_of([*(true[r] for r in une), *(unknown[r] for r in une)]),
+        )
+        code = None
+        for bit, m in enumerate(conditions):
+            if m is not None:
+                v = m.view(np.uint8) if bit == 0 else m.view(np.uint8) << bit
+                code = v if code is None else code | v
+        perms, obls = _status_tables(item)
+        if code is None:
+            out[:, 2 * k], out[:, 2 * k + 1] = perms[0], obls[0]
+        else:
+            out[:, 2 * k], out[:, 2 * k + 1] = perms[code], obls[code]
+    return out
 
 
 def activation_codes(rules: Sequence[int], acts: dict[int, Col], n: int) -> np.ndarray:
