@@ -270,6 +270,8 @@ class ColumnProgram:
         reps = [int(self.bounds[0]) - 1, *map(int, self.bounds)] if len(self.bounds) else [dt.date(2000, 1, 1).toordinal()]  # a day inside each stretch
         self.article_on = [np.array([any(a <= d < b for a, b in periods) for d in reps], dtype=bool) for periods in self.article_periods]
         self.param_steps = [np.array([next((si for si, (a, b) in enumerate(periods) if a <= d < b), -1) for d in reps], dtype=np.int64) for periods, _, _ in self.params]
+        # per parameter, its values by stretch ([stretch, key combination]; a stretch with no step reads step 0, and falls back)
+        self.param_values = [table[np.maximum(steps, 0)] for (_, table, _), steps in zip(self.params, self.param_steps, strict=True)]
         self.covered_at = np.array([self.coverage is None or self.coverage[0] <= d < self.coverage[1] for d in reps], dtype=bool)
         self.reps = reps
         self._needed: np.ndarray | None = None  # [stretch, definition], on first run (needed_at compiles the date's view)
@@ -412,7 +414,18 @@ class ColumnProgram:
 
     # ------------------------------------------------------------ run
     def stretches(self, days: np.ndarray) -> np.ndarray:
-        """Per row, its stretch between two period boundaries (an index into the tables by stretch)."""
+        """Per row, its stretch between two period boundaries (an index into the tables by stretch).
+
+        A batch's days usually span a few years: the stretch of every day of that span is found
+        once (a table indexed by day) and each row reads it, which is cheaper than a binary
+        search per row; a wider span searches per row.
+        """
+        n = len(days)
+        if not n or not len(self.bounds):
+            return np.zeros(n, dtype=np.intp)
+        lo, hi = int(days.min()), int(days.max())
+        if hi - lo <= 2 * n + 4096:
+            return np.searchsorted(self.bounds, np.arange(lo, hi + 1, dtype=np.int64), side="right")[days - lo]
         return np.searchsorted(self.bounds, days, side="right")
 
     def covered(self, stretch: np.ndarray) -> np.ndarray:
@@ -574,6 +587,8 @@ class _Eval:
         self.present = np.bincount(stretch, minlength=len(prog.reps)) > 0  # the stretches some row falls in
         self.defs: dict[int, Col] = {}
         self.params: dict[tuple[int, ...], tuple[Any, list[Col]]] = {}  # a parameter read with the same arguments: computed once
+        self.missing: dict[int, Any] = {}
+        self.scaled: dict[int, np.ndarray] = {}
 
     def by_stretch(self, table: np.ndarray) -> Any:
         """A table of booleans by stretch, per row: None where true on every row, False on none, else the mask."""
@@ -584,14 +599,23 @@ class _Eval:
             return False
         return table[self.stretch]
 
-    def step(self, p: int) -> tuple[Any, Any]:
-        """The step of parameter `p` per row (an int when the same on every row; -1 read as 0) and the rows it has none (None: no row)."""
-        table = self.prog.param_steps[p]
+    def missing_step(self, p: int) -> Any:
+        """The rows on which parameter `p` has no step (None: no row)."""
+        if p not in self.missing:
+            m = self.by_stretch(self.prog.param_steps[p] < 0)
+            self.missing[p] = None if m is False else np.ones(self.n, dtype=bool) if m is None else m
+        return self.missing[p]
+
+    def one_stretch(self, table: np.ndarray) -> int | None:
+        """The stretch whose row of `table` every row of the batch reads (all present stretches have the same row), or None."""
         here = table[self.present]
-        missing = None if here.min() >= 0 else table[self.stretch] < 0
-        if (here == here[0]).all():
-            return max(int(here[0]), 0), missing
-        return np.maximum(table, 0)[self.stretch], missing
+        return int(np.flatnonzero(self.present)[0]) if (here == here[0]).all() else None
+
+    def scaled_stretch(self, width: int) -> np.ndarray:
+        """stretch × width, per row (an index into a [stretch, width] table flattened), computed once per width."""
+        if width not in self.scaled:
+            self.scaled[width] = self.stretch * width
+        return self.scaled[width]
 
     def expr(self, e: ir.Expr, live: Any) -> Col:
         return getattr(self, "e_" + type(e).__name__)(e, live)  # type: ignore[no-any-return]
@@ -637,8 +661,8 @@ class _Eval:
         return c
 
     def e_ParamRef(self, e: ir.ParamRef, live: Any) -> Col:
-        periods, table, sizes = self.prog.params[e.index]
-        step, missing = self.step(e.index)
+        _, _, sizes = self.prog.params[e.index]
+        missing = self.missing_step(e.index)
         if missing is not None:
             self.batch.fall_back(missing, live)
         args = [self.expr(a, live) for a in e.args]
@@ -646,18 +670,18 @@ class _Eval:
         hit = self.params.get(key)
         if hit is not None:
             return hit[0]  # type: ignore[no-any-return]
-        scale = _SCALE.get(e.type.kind, 0)
-        if not e.args:
-            col = Col(None, table[step, 0] if isinstance(step, int) else table[:, 0][step], scale)
+        values = self.prog.param_values[e.index]  # [stretch, key combination]
+        one = self.one_stretch(values)
+        idx: Any = 0
+        for a, size in zip(args, sizes, strict=True):
+            idx = idx * size + a.val
+        if one is not None:
+            val = values[one, 0] if not e.args else values[one][idx]
+        elif not e.args:
+            val = values[:, 0][self.stretch]
         else:
-            idx: Any = 0
-            for a, size in zip(args, sizes, strict=True):
-                idx = idx * size + a.val
-            if isinstance(step, int):
-                val = table[step][idx]
-            else:
-                val = table.ravel()[step * table.shape[1] + idx]
-            col = Col(_known_all(*args), val, scale)
+            val = values.ravel()[self.scaled_stretch(values.shape[1]) + idx]
+        col = Col(_known_all(*args), val, _SCALE.get(e.type.kind, 0))
         self.params[key] = (col, args)  # the arguments kept alive: their ids stay theirs
         return col
 
@@ -801,15 +825,15 @@ def _status_code(item: Any, pT: bool, pU: bool, fT: bool, fU: bool, oT: bool, oU
     return perm, obl
 
 
-_TABLES: dict[tuple[bool, bool, bool, bool], tuple[np.ndarray, np.ndarray]] = {}
+_TABLES: dict[tuple[bool, bool, bool, bool], np.ndarray] = {}
+_PAIR = np.dtype("<u2")  # a member's two codes side by side in a row: the permission's byte first, then the obligation's
 
 
-def _status_tables(item: Any) -> tuple[np.ndarray, np.ndarray]:
+def _status_table(item: Any) -> np.ndarray:
     """The codes of `_status_code` for the 128 combinations of its seven conditions (bit 0 pT … bit 6 maybe)."""
     shape = (bool(item.permits), bool(item.forbids), bool(item.obliges), bool(getattr(item, "unencoded", ())))
     if shape not in _TABLES:
-        codes = [_status_code(item, *(bool(k >> b & 1) for b in range(7))) for k in range(128)]
-        _TABLES[shape] = (np.array([c[0] for c in codes], dtype=np.int8), np.array([c[1] for c in codes], dtype=np.int8))
+        _TABLES[shape] = np.array([p | o << 8 for p, o in (_status_code(item, *(bool(k >> b & 1) for b in range(7))) for k in range(128))], dtype=_PAIR)
     return _TABLES[shape]
 
 
@@ -835,6 +859,7 @@ def status_matrix(items: Sequence[Any], acts: dict[int, Col], n: int) -> np.ndar
         return out
 
     out = np.empty((n, 2 * len(items)), dtype=np.int8)
+    pairs = out.view(_PAIR)  # [rows, members]: a member's two codes written at once
     for k, item in enumerate(items):
         une = getattr(item, "unencoded", ())
         conditions = (
@@ -851,11 +876,8 @@ def status_matrix(items: Sequence[Any], acts: dict[int, Col], n: int) -> np.ndar
             if m is not None:
                 v = m.view(np.uint8) if bit == 0 else m.view(np.uint8) << bit
                 code = v if code is None else code | v
-        perms, obls = _status_tables(item)
-        if code is None:
-            out[:, 2 * k], out[:, 2 * k + 1] = perms[0], obls[0]
-        else:
-            out[:, 2 * k], out[:, 2 * k + 1] = perms[code], obls[code]
+        table = _status_table(item)
+        pairs[:, k] = table[0] if code is None else table.take(code)
     return out
 
 
