@@ -183,7 +183,8 @@ def uniform_batches(draw: st.DrawFn) -> list[tuple[dict[str, Any], dt.date]]:
     return rows
 
 
-UNIFORM_VALUES: dict[str, st.SearchStrategy[Any]] = {**FACT_VALUES, "m1": AMOUNTS, "m2": AMOUNTS, "k": st.integers(0, 12)}
+ODD_DECIMALS = st.sampled_from([Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), Decimal("-0"), Decimal("0"), Decimal("1E+20"), Decimal("1.001"), Decimal("99999999999999.99000000000000001")])
+UNIFORM_VALUES: dict[str, st.SearchStrategy[Any]] = {**FACT_VALUES, "m1": AMOUNTS, "m2": AMOUNTS | ODD_DECIMALS, "k": st.integers(0, 12)}
 
 
 def scalar_answer(rb: Any, situation: dict[str, Any], date: dt.date, presume: bool = True) -> Any:

@@ -26,7 +26,7 @@ import datetime as dt
 import decimal
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from itertools import repeat
+from itertools import chain, repeat
 from operator import eq, itemgetter
 from typing import Any
 
@@ -170,19 +170,26 @@ Reader = Callable[[Sequence[Any], int, Any], tuple[Any, np.ndarray, Any, Any]]
 
 
 def _layout(situations: Sequence[Any], allowed: Any) -> dict[str, Sequence[Any]] | None:
-    """Per fact name, its column of values, when every situation is a dict of the same facts, all declared; else None."""
+    """Per fact name, its column of values, when every situation is a dict of the same facts, all declared; else None.
+
+    The values are read row by row in C (`itemgetter`) straight into one object array, whose
+    columns are views: no tuple per situation is kept, and no transposition in Python.
+    """
     if not situations or situations[0].__class__ is not dict:
         return None
     first = situations[0]
-    k = len(first)
+    n, k = len(situations), len(first)
     if not k or not first.keys() <= allowed or set(map(type, situations)) != {dict} or set(map(len, situations)) != {k}:
         return None
     keys = tuple(first)
+    get = itemgetter(*keys)
     try:  # the same number of facts and each of the first's: the same facts
-        rows = list(map(itemgetter(*keys), situations))
+        if k == 1:
+            return {keys[0]: np.fromiter(map(get, situations), dtype=object, count=n)}
+        values = np.fromiter(chain.from_iterable(map(get, situations)), dtype=object, count=n * k).reshape(n, k)
     except KeyError:
         return None
-    return {keys[0]: rows} if k == 1 else dict(zip(keys, zip(*rows), strict=True))
+    return {key: values[:, j] for j, key in enumerate(keys)}
 
 
 def _read_bool(raw: Sequence[Any], n: int, _: Any) -> tuple[Any, np.ndarray, Any, Any]:
@@ -204,10 +211,13 @@ def _read_enum(raw: Sequence[Any], n: int, codes: dict[str, int]) -> tuple[Any, 
 
 
 def _read_money(raw: Sequence[Any], n: int, _: Any) -> tuple[Any, np.ndarray, Any, Any]:
-    if set(map(type, raw)) == {Decimal} and all(map(Decimal.is_finite, raw)):  # an audit's amounts: `_cents`, a whole column at a time
-        q = list(map(Decimal.scaleb, raw, repeat(2, n), repeat(_EXACT, n)))
-        ints = list(map(int, q))
-        if 0 < min(ints) and max(ints) < 10**17 and all(map(eq, q, ints)):
+    if set(map(type, raw)) == {Decimal}:  # an audit's amounts: `_cents`, a whole column at a time
+        q = list(map(Decimal.scaleb, raw, repeat(2, n), repeat(_EXACT, n)))  # a NaN stays a NaN (no trap)
+        try:
+            ints = list(map(int, q))  # a NaN or an infinity raises: value by value below
+        except (ValueError, OverflowError):
+            ints = None
+        if ints is not None and 0 < min(ints) and max(ints) < 10**17 and all(map(eq, q, ints)):
             return None, np.array(ints, dtype=np.int64), None, None
     return _read_fixed(raw, n, _cents)
 
