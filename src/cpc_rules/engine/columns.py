@@ -101,6 +101,11 @@ def _false(c: Col) -> Any:
     return ~c.val if c.known is None else (c.known & ~c.val)
 
 
+def _magnitude(x: Any) -> int:
+    """The largest absolute value of an integer array or scalar, as a Python int (exact: no int64 overflow)."""
+    return max(int(np.max(x)), -int(np.min(x))) if np.size(x) else 0
+
+
 def _arr(x: Any, n: int, dtype: Any) -> np.ndarray:
     return x if isinstance(x, np.ndarray) else np.full(n, x, dtype=dtype)
 
@@ -539,11 +544,8 @@ class ColumnProgram:
     def _define(self, ev: _Eval, d: ir.DefInfo, acts: dict[int, Col], needed: Any) -> Col:
         """A definition's value from its rules; `needed`: the rows where a rule in force reads it (a mask, or np.True_ / np.False_)."""
         n = ev.batch.n
-        have = np.zeros(n, dtype=bool)
-        candidate = np.zeros(n, dtype=bool)
-        val: Any = np.zeros(n, dtype=bool if d.type.kind == "bool" else np.int64)
+        dtype = bool if d.type.kind == "bool" else np.int64
         scale = _SCALE.get(d.type.kind, 0)
-        conflict = np.zeros(n, dtype=bool)
         parts = []
         for ri in d.rules:
             r = self.rb.rules[ri]
@@ -554,19 +556,31 @@ class ColumnProgram:
             parts.append((a, v, live))
             if d.type.kind in _SCALE:
                 scale = max(scale, v.scale)
+        have: Any = None  # rows where a rule that applies gave a known value
+        candidate: Any = None  # rows where some rule may apply
+        val: Any = None
+        conflict: Any = None
         for a, v, live in parts:
             vv = ev.rescale(v, scale, live) if d.type.kind in _SCALE else v
             certain = _and(_true(a), vv.known)
             certain = _arr(certain if certain is not None else True, n, bool) & live
-            vals = _arr(vv.val, n, val.dtype)
-            conflict |= certain & have & (vals != val)
+            vals = _arr(vv.val, n, dtype)
+            if have is None:  # the first rule: nothing to conflict with yet
+                val = np.where(certain, vals, dtype(0))
+                have, candidate = certain, _arr(live, n, bool)
+                continue
+            clash = certain & have & (vals != val)
+            conflict = clash if conflict is None else conflict | clash
             val = np.where(certain & ~have, vals, val)
-            have |= certain
-            candidate |= live
+            have = have | certain
+            candidate = candidate | live
+        if have is None:
+            have, candidate, val = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), np.zeros(n, dtype=dtype)
         none = ~candidate
         ev.batch.fallback |= none & needed  # E401: the scalar path raises it
         none &= ~needed
-        ev.batch.fallback |= conflict  # E402
+        if conflict is not None:
+            ev.batch.fallback |= conflict  # E402
         return Col(have, val, scale, none if none.any() else None)
 
     def _deontic_conflicts(self, batch: Batch, acts: dict[int, Col]) -> None:
@@ -754,6 +768,9 @@ class _Eval:
 
     def _guard_big(self, a: Col, b: Col, rows: Any, how: int) -> None:
         """Rows where a sum (how=1) or a product (how=2) could leave int64 fall back."""
+        ma, mb = _magnitude(a.val), _magnitude(b.val)
+        if (ma + mb if how == 1 else ma * mb) < I64_SAFE:  # the usual case, exactly (Python ints): no row to look at
+            return
         fa = np.abs(np.asarray(a.val, dtype=np.float64))
         fb = np.abs(np.asarray(b.val, dtype=np.float64))
         big = (fa + fb if how == 1 else fa * fb) >= float(I64_SAFE)
