@@ -88,10 +88,11 @@ class _Rows:
     full Decisions already computed, by row.
     """
 
-    __slots__ = ("focus", "rb", "presume", "codes", "cols", "n", "mat", "acts", "full")
+    __slots__ = ("focus", "at", "rb", "presume", "codes", "cols", "n", "mat", "acts", "full")
 
     def __init__(self, focus: Focus, rb: Rulebook, presume: bool, codes: bytes, cols: dict[int, Any] | None = None, n: int = 0) -> None:
         self.focus = focus
+        self.at = focus.permission_at  # (enum, member) → where its codes start in a row
         self.rb = rb
         self.presume = presume
         self.codes = codes
@@ -174,12 +175,12 @@ class Answer:
 
     def permission(self, enum: str, member: str) -> str | None:
         b = self._b
-        k = b.focus.permission_at.get((enum, member))
+        k = b.at.get((enum, member))
         return None if k is None or self._at < 0 else PERMISSIONS[b.codes[self._at + k]]
 
     def obligation(self, enum: str, member: str) -> str | None:
         b = self._b
-        k = b.focus.permission_at.get((enum, member))
+        k = b.at.get((enum, member))
         return None if k is None or self._at < 0 else OBLIGATIONS[b.codes[self._at + k + 1]]
 
     @property

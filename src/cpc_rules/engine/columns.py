@@ -30,6 +30,7 @@ from itertools import chain, repeat
 from operator import eq, itemgetter
 from typing import Any
 
+import attrs
 import numpy as np
 
 from cpc_rules import ir
@@ -63,8 +64,13 @@ class Batch:
         self.days = days
         self.fallback = np.zeros(n, dtype=bool)
         self.stretch: np.ndarray | None = None  # per row, its stretch between period boundaries (ColumnProgram.stretches), once known
+        self.falls = 0  # calls of fall_back that sent some row to the scalar path
 
     def fall_back(self, rows: Any, live: Any) -> None:
+        """The `rows` (a mask) among the `live` ones fall back to the scalar path."""
+        if not np.any(rows):
+            return  # nothing, whatever `live` is: the expression's value can be shared (_Eval.expr)
+        self.falls += 1
         rows = _and(rows, live)
         if rows is not None and rows is not False:
             self.fallback |= rows
@@ -289,7 +295,37 @@ class ColumnProgram:
         self.param_values = [table[np.maximum(steps, 0)] for (_, table, _), steps in zip(self.params, self.param_steps, strict=True)]
         self.covered_at = np.array([self.coverage is None or self.coverage[0] <= d < self.coverage[1] for d in reps], dtype=bool)
         self.reps = reps
+        self.shapes: dict[int, Any] = {}  # node id → its structure (equal expressions of different rules share it)
         self._needed: np.ndarray | None = None  # [stretch, definition], on first run (needed_at compiles the date's view)
+
+    def shape(self, e: ir.Expr) -> Any:
+        """What an expression computes, as a hashable value: equal for equal expressions wherever they are written.
+
+        The value of an expression over a batch depends on nothing else (not on the rule it is
+        in, nor on which rows are live): _Eval.expr computes each shape once per batch.
+        """
+        key = self.shapes.get(e.nid)
+        if key is None:
+            if isinstance(e, ir.Aggregate | ir.LocalRef | ir.Field):
+                key = ("node", e.nid)  # inside an aggregate a local means something else each time
+            else:
+                parts: list[Any] = [type(e).__name__]
+                for f in attrs.fields(type(e)):
+                    if f.name in ("nid", "src"):
+                        continue
+                    v = getattr(e, f.name)
+                    if isinstance(v, ir.Node):
+                        v = self.shape(v)
+                    elif isinstance(v, tuple) and v and isinstance(v[0], ir.Node):
+                        v = tuple(self.shape(x) for x in v)
+                    parts.append(v)
+                key = tuple(parts)
+                try:
+                    hash(key)
+                except TypeError:  # a constant that is not hashable: not shared
+                    key = ("node", e.nid)
+            self.shapes[e.nid] = key
+        return key
 
     # ------------------------------------------------------------ static tables
     def _param_table(self, p: ir.ParamInfo) -> tuple[list[tuple[int, int]], np.ndarray, list[int]]:
@@ -610,7 +646,7 @@ class _Eval:
         self.stretch = stretch
         self.present = np.bincount(stretch, minlength=len(prog.reps)) > 0  # the stretches some row falls in
         self.defs: dict[int, Col] = {}
-        self.params: dict[tuple[int, ...], tuple[Any, list[Col]]] = {}  # a parameter read with the same arguments: computed once
+        self.memo: dict[Any, Col] = {}  # shape of an expression → its value (see expr)
         self.missing: dict[int, Any] = {}
         self.scaled: dict[int, np.ndarray] = {}
 
@@ -642,7 +678,20 @@ class _Eval:
         return self.scaled[width]
 
     def expr(self, e: ir.Expr, live: Any) -> Col:
-        return getattr(self, "e_" + type(e).__name__)(e, live)  # type: ignore[no-any-return]
+        """The value of `e` over the batch; `live`: the rows where the scalar path evaluates it (its fallbacks are among them).
+
+        An expression whose evaluation sent no row to the scalar path is computed once per batch
+        and shared by every rule that writes it (its value does not depend on `live`); one that
+        did is evaluated again where it recurs, so that its fallbacks follow each place's live rows.
+        """
+        key = self.prog.shape(e)
+        col = self.memo.get(key)
+        if col is None:
+            falls = self.batch.falls
+            col = getattr(self, "e_" + type(e).__name__)(e, live)
+            if self.batch.falls == falls:
+                self.memo[key] = col
+        return col  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------ fixed point
     def rescale(self, c: Col, scale: int, live: Any) -> Col:
@@ -690,10 +739,6 @@ class _Eval:
         if missing is not None:
             self.batch.fall_back(missing, live)
         args = [self.expr(a, live) for a in e.args]
-        key = (e.index, *map(id, args))
-        hit = self.params.get(key)
-        if hit is not None:
-            return hit[0]  # type: ignore[no-any-return]
         values = self.prog.param_values[e.index]  # [stretch, key combination]
         one = self.one_stretch(values)
         idx: Any = 0
@@ -705,9 +750,7 @@ class _Eval:
             val = values[:, 0][self.stretch]
         else:
             val = values.ravel()[self.scaled_stretch(values.shape[1]) + idx]
-        col = Col(_known_all(*args), val, _SCALE.get(e.type.kind, 0))
-        self.params[key] = (col, args)  # the arguments kept alive: their ids stay theirs
-        return col
+        return Col(_known_all(*args), val, _SCALE.get(e.type.kind, 0))
 
     def e_LocalRef(self, e: ir.LocalRef, live: Any) -> Col:
         raise NotColumnar("variable locale hors d'un agrégat")  # pragma: no cover - only inside aggregate bodies
