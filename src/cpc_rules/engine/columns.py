@@ -764,18 +764,17 @@ class _Eval:
 
     def e_BoolOp(self, e: ir.BoolOp, live: Any) -> Col:
         stop_is_false = e.op == "and"
-        stopped: Any = np.zeros(self.n, dtype=bool)  # rows where an operand already decided
-        all_go: Any = np.ones(self.n, dtype=bool)  # rows where every operand so far is known to go on
+        stopped: Any = None  # rows where an operand already decided (None: none yet)
+        all_go: Any = None  # rows where every operand so far is known to go on
         for operand in e.operands:
-            here = _and(live, ~stopped)
-            x = self.expr(operand, here)
+            x = self.expr(operand, live if stopped is None else _and(live, ~stopped))
             stop = _false(x) if stop_is_false else _true(x)
             go = _true(x) if stop_is_false else _false(x)
-            stopped = stopped | stop
-            all_go = all_go & go
-        known = stopped | all_go
-        val = all_go if stop_is_false else stopped
-        return Col(known, val)
+            stopped = stop if stopped is None else stopped | stop
+            all_go = go if all_go is None else all_go & go
+        known = _arr(stopped | all_go, self.n, bool)
+        val = _arr(all_go if stop_is_false else stopped, self.n, bool)
+        return Col(None if known.all() else known, val)
 
     _CMP = {"=": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
 
