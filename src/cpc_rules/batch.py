@@ -381,7 +381,7 @@ def _decide_range(rb: Rulebook, items: list[Any], offset: int, at: Any, fo: Focu
         days = np.fromiter(map(dt.date.toordinal, dates), dtype=np.int64, count=n)
         batch, slow = cp.ingest(sits, days, prog._fact_index, presume=presumptions)
         batch.stretch = cp.stretches(days)
-        acts = cp.run(batch, fo.rules)
+        acts = cp.run(batch, fo.names)
         width = 2 * len(fo.items)
         mat = status_matrix(fo.items, acts, n)
         covered = None if cp.coverage is None else cp.covered(batch.stretch)
@@ -542,7 +542,7 @@ def decide_columns(
         cols.append(cp._presume(col, f.presumed if presumptions else None, absent, batch, f.type))
     batch.fallback |= bad
     batch.stretch = cp.stretches(days)
-    acts = cp.run(batch, fo.rules)
+    acts = cp.run(batch, fo.names)
     mat = status_matrix(fo.items, acts, n)
     covered = np.ones(n, dtype=bool) if cp.coverage is None else cp.covered(batch.stretch)
     return ColumnAnswers(fo, mat, batch.fallback & covered, covered)

@@ -34,6 +34,7 @@ import attrs
 import numpy as np
 
 from cpc_rules import ir
+from cpc_rules.engine.cone import cone
 
 I64_SAFE = 2**62  # a fixed-point value at or beyond this may overflow an operation: the row falls back
 _SCALE = {"money": 2, "percent": 6, "int": 0}
@@ -483,10 +484,10 @@ class ColumnProgram:
         """Per row, whether its date is in the rulebook's coverage."""
         return self.covered_at[stretch]
 
-    def run(self, batch: Batch, rules: Iterable[int] | None = None) -> dict[int, Col]:
-        """Rule activations (Col of conditions) for `rules` and what they need (None: every rule)."""
+    def run(self, batch: Batch, focus: Iterable[str] | None = None) -> dict[int, Col]:
+        """Rule activations (Col of conditions): of the rules the conclusions on the `focus` enumerations need (None: every rule)."""
         rb = self.rb
-        keep = self.closure(rules) if rules is not None else None
+        keep = self.closure(cone(rb, focus)) if focus is not None else None
         n = batch.n
         ev = _Eval(self, batch, self.stretches(batch.days) if batch.stretch is None else batch.stretch)
         needed = self._needed_by_stretch()
@@ -532,12 +533,14 @@ class ColumnProgram:
         return acts
 
     def closure(self, rules: Iterable[int]) -> set[int]:
-        """The rules needed to settle `rules` exactly like the scalar path, errors included.
+        """The rules needed to settle `rules` (a focus's dependency cone, engine/cone.py) exactly like the scalar path, errors included.
 
-        Besides the rules asked for: the exceptions that beat them, the rules defining
-        what they read, every definition (their conflicts and absences are errors of the
-        whole decision), the rules of a conflict between obligation and prohibition, and
-        any rule that divides (a division by zero is an error too); then what those need.
+        Besides the rules asked for: every definition (their conflicts and absences are
+        errors of the whole decision), the rules of a conflict between obligation and
+        prohibition, and any rule that divides (a division by zero is an error too); then
+        what those need (the exceptions that beat them, the rules defining what they read).
+        A fault these find sends its rows to the scalar path (`fallback`), which answers or
+        fails exactly as a focused `decide` does, whichever faults that raises.
         """
         rb = self.rb
         todo = list(rules)
