@@ -346,6 +346,26 @@ def test_bundled_rulebook_audit_like_batches() -> None:
     check_agreement(rb, items[:100], presume=False)
 
 
+def test_situations_of_as_many_facts_but_other_ones_are_read_fact_by_fact() -> None:
+    """The column-at-a-time reading needs the same facts in every situation: the same number of other facts,
+    a dict subclass, a mapping or an undeclared fact take the value-by-value reading, with the same answers."""
+    from collections import OrderedDict
+    from types import MappingProxyType
+
+    rb = default_rulebook()
+    a = {"acheteur": "autre_pouvoir_adjudicateur", "nature": "fournitures"}
+    b = {"acheteur": "autre_pouvoir_adjudicateur", "valeur_estimée_besoin": Decimal("39999.99")}
+    day = dt.date(2024, 5, 1)
+    for batch in (
+        [(a, day), (b, day)] * 20,
+        [(OrderedDict(a), day)] * 40,
+        [(MappingProxyType(b), day)] * 40,
+        [({**a, "pas_un_fait": 1}, day)] * 40,
+        [({"nature": "travaux"}, day)] * 40,  # one fact: the single-column form
+    ):
+        check_agreement(rb, batch)
+
+
 def test_errors_are_returned_per_item_never_raised() -> None:
     rb = default_rulebook()
     items: list[Any] = [
