@@ -63,6 +63,12 @@ class Focus:
         self.rules = sorted({r for i in self.items for r in (*i.permits, *i.forbids, *i.obliges, *getattr(i, "unencoded", ()), *_below(i))})
         self.rule_position = {r: n for n, r in enumerate(self.rules)}  # column of a rule in an answer's activations
         self.labels = tuple(labels) or tuple(i.member for i in self.items)  # as Decision labels a Status
+        # per member, (rule, column) of the rules below its permissions, then of its own rules (Answer.status)
+        pos = self.rule_position
+        self.plans = tuple(
+            (tuple((r, pos[r]) for r in sorted(_below(i))), tuple((r, pos[r]) for r in (*i.permits, *i.forbids, *i.obliges, *getattr(i, "unencoded", ()))))
+            for i in self.items
+        )
 
 
 def _below(item: Any) -> set[int]:
@@ -221,10 +227,10 @@ class Answer:
         acts = self._activations()
         if acts is None:
             return self.decision().status(enum, member)
-        pos = fo.rule_position
-        a: dict[int, Any] = {r: acts[pos[r]] == ACT_TRUE for r in _below(item)}  # what may displace a permission: only `is True` is read
-        for r in (*item.permits, *item.forbids, *item.obliges, *getattr(item, "unencoded", ())):
-            c = acts[pos[r]]
+        below, own = fo.plans[k]
+        a: dict[int, Any] = {r: acts[p] == ACT_TRUE for r, p in below}  # what may displace a permission: only `is True` is read
+        for r, p in own:
+            c = acts[p]
             if c == ACT_UNKNOWN:
                 if missing:
                     return self.decision().status(enum, member)
