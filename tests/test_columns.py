@@ -167,14 +167,16 @@ def situations(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def uniform_batches(draw: st.DrawFn) -> list[tuple[dict[str, Any], dt.date]]:
-    """Situations that all give the same facts, as a program builds them (an audit's adapter): the batch reads
-    them a whole column at a time (columns._layout); values may still be None, bad or of mixed forms."""
-    names = draw(st.lists(st.sampled_from(sorted(FACT_VALUES)), min_size=1, max_size=len(FACT_VALUES), unique=True))
-    uniform = {name: draw(st.booleans()) for name in names}  # a column of one form (the whole-column readers) or mixed
+    """Situations of one to three kinds, each kind giving the same facts, as a program builds them (an audit's
+    adapter): the batch reads them a column at a time (columns._layout, _layouts); values may still be None,
+    bad or of mixed forms, and a fact may be given by one kind and not by another."""
+    names = st.lists(st.sampled_from(sorted(FACT_VALUES)), min_size=0, max_size=len(FACT_VALUES), unique=True)
+    kinds = draw(st.lists(names, min_size=1, max_size=3))
+    uniform = {name: draw(st.booleans()) for name in FACT_VALUES}  # a column of one form (the whole-column readers) or mixed
     rows = []
     for _ in range(draw(st.integers(1, 25))):
         s = {}
-        for name in names:
+        for name in draw(st.sampled_from(kinds)):
             if uniform[name]:
                 s[name] = draw(UNIFORM_VALUES[name])
             else:

@@ -27,7 +27,7 @@ import decimal
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from itertools import chain, repeat
-from operator import eq, itemgetter
+from operator import eq, is_not, itemgetter
 from typing import Any
 
 import attrs
@@ -204,9 +204,52 @@ def _layout(situations: Sequence[Any], allowed: Any) -> dict[str, Sequence[Any]]
     return {key: values[:, j] for j, key in enumerate(keys)}
 
 
+MAX_LAYOUTS = 16  # more kinds of situations than this in a batch: read value by value
+
+
+def _layouts(situations: Sequence[Any], allowed: Any) -> dict[str, Sequence[Any]] | None:
+    """Per fact name, its column of values (None where a situation does not give it), when the situations are dicts
+    of a few different sets of declared facts (an audit asks a few kinds of question per batch); else None.
+
+    Each kind is read as `_layout` reads a batch of one kind, and its values placed in its rows.
+    """
+    if not situations or set(map(type, situations)) != {dict}:
+        return None
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, s in enumerate(situations):
+        keys = tuple(s)
+        rows = groups.get(keys)
+        if rows is None:
+            if len(groups) == MAX_LAYOUTS or not s.keys() <= allowed:
+                return None
+            rows = groups[keys] = []
+        rows.append(i)
+    n = len(situations)
+    out: dict[str, np.ndarray] = {}
+    for keys, rows in groups.items():
+        if not keys:
+            continue
+        part = _layout([situations[i] for i in rows], allowed)
+        assert part is not None  # the same facts in every one, all declared
+        idx = np.array(rows, dtype=np.intp)
+        for name, col in part.items():
+            whole = out.get(name)
+            if whole is None:
+                whole = out[name] = np.full(n, None, dtype=object)
+            whole[idx] = col
+    return out  # type: ignore[return-value]
+
+
+_BOOL_CODE = {True: 1, False: 0, None: 2}  # read only when every value is a bool or None (1 and 1.0 are not)
+
+
 def _read_bool(raw: Sequence[Any], n: int, _: Any) -> tuple[Any, np.ndarray, Any, Any]:
-    if set(map(type, raw)) == {bool}:
+    types = set(map(type, raw))
+    if types == {bool}:
         return None, np.fromiter(raw, dtype=bool, count=n), None, None
+    if types <= {bool, _NONE}:  # 2 not given
+        code = np.fromiter(map(_BOOL_CODE.__getitem__, raw), dtype=np.int8, count=n)
+        return code < 2, code == 1, None, code == 2
     code = np.array([1 if x is True else 0 if x is False else 2 if x is None else 3 for x in raw], dtype=np.int8)  # 2 not given, 3 another form
     return code < 2, code == 1, code == 3, code == 2
 
@@ -223,7 +266,15 @@ def _read_enum(raw: Sequence[Any], n: int, codes: dict[str, int]) -> tuple[Any, 
 
 
 def _read_money(raw: Sequence[Any], n: int, _: Any) -> tuple[Any, np.ndarray, Any, Any]:
-    if set(map(type, raw)) == {Decimal}:  # an audit's amounts: `_cents`, a whole column at a time
+    types = set(map(type, raw))
+    if types == {Decimal, _NONE} and isinstance(raw, np.ndarray):  # some rows do not give it: the others as below
+        given = np.fromiter(map(is_not, raw, repeat(None, n)), dtype=bool, count=n)
+        known, val, bad, _absent = _read_money(raw[given], int(given.sum()), None)
+        if known is None and bad is None:
+            whole = np.zeros(n, dtype=np.int64)
+            whole[given] = val
+            return given, whole, None, ~given
+    if types == {Decimal}:  # an audit's amounts: `_cents`, a whole column at a time
         q = list(map(Decimal.scaleb, raw, repeat(2, n), repeat(_EXACT, n)))  # a NaN stays a NaN (no trap)
         try:
             ints = list(map(int, q))  # a NaN or an infinity raises: value by value below
@@ -418,6 +469,8 @@ class ColumnProgram:
         rb = self.rb
         slow = np.zeros(n, dtype=bool)
         layout = _layout(situations, names.keys())
+        if layout is None:
+            layout = _layouts(situations, names.keys())
         if layout is not None:
             raws: dict[str, Sequence[Any]] | None = layout
             present: Any = layout.keys()
