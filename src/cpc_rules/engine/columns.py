@@ -348,6 +348,7 @@ class ColumnProgram:
         self.covered_at = np.array([self.coverage is None or self.coverage[0] <= d < self.coverage[1] for d in reps], dtype=bool)
         self.reps = reps
         self.shapes: dict[int, Any] = {}  # node id → its structure (equal expressions of different rules share it)
+        self.keep: dict[frozenset[str], frozenset[int]] = {}  # per focus, the rules its batches evaluate (closure)
         self._needed: np.ndarray | None = None  # [stretch, definition], on first run (needed_at compiles the date's view)
 
     def shape(self, e: ir.Expr) -> Any:
@@ -540,7 +541,12 @@ class ColumnProgram:
     def run(self, batch: Batch, focus: Iterable[str] | None = None) -> dict[int, Col]:
         """Rule activations (Col of conditions): of the rules the conclusions on the `focus` enumerations need (None: every rule)."""
         rb = self.rb
-        keep = self.closure(cone(rb, focus)) if focus is not None else None
+        keep = None
+        if focus is not None:
+            names = frozenset(focus)
+            keep = self.keep.get(names)
+            if keep is None:
+                keep = self.keep[names] = frozenset(self.closure(cone(rb, names)))
         n = batch.n
         ev = _Eval(self, batch, self.stretches(batch.days) if batch.stretch is None else batch.stretch)
         needed = self._needed_by_stretch()
