@@ -16,9 +16,9 @@ from conftest import GOLDEN, ROOT
 
 from cpc_rules import load_rulebook
 from cpc_rules.api import default_rulebook
-from cpc_rules.situation import decode, situation_from_value
 from cpc_rules.diagnostics import CpcError, Diagnostic, Sources, render_gnu, render_human
 from cpc_rules.engine.runtime import EvaluationError
+from cpc_rules.situation import decode, situation_from_value
 
 ERRORS = sorted(p for p in (GOLDEN / "errors").iterdir() if p.suffix in (".cpc", ".json"))
 PLACEHOLDER_DIGEST = "sha256:" + "0" * 64  # in the trace goldens, for the rulebook's digest

@@ -268,7 +268,7 @@ def test_operations_known_to_the_compiler() -> None:
 
 
 def test_decide_imports_neither_parser_nor_checker(cache_dir: Path) -> None:
-    """`cpc-rules decide` on JSON with the cache filled: no Lark, no networkx, no checker, no YAML (a subprocess, so imports are fresh)."""
+    """`cpc-rules decide` on JSON with the cache filled: no Lark, no checker, no YAML (a subprocess, so imports are fresh)."""
     situation = ROOT / "examples" / "fournitures-collectivite-2026.json"
     probe = (
         "import sys, runpy\n"
@@ -277,15 +277,15 @@ def test_decide_imports_neither_parser_nor_checker(cache_dir: Path) -> None:
         "    runpy.run_module('cpc_rules.cli', run_name='__main__')\n"
         "except SystemExit:\n"
         "    pass\n"
-        "print('MODULES', 'lark' in sys.modules, 'networkx' in sys.modules, 'cpc_rules.check.checker' in sys.modules, 'yaml' in sys.modules, file=sys.stderr)\n"
+        "print('MODULES', 'lark' in sys.modules, 'cpc_rules.check.checker' in sys.modules, 'yaml' in sys.modules, file=sys.stderr)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "CPC_RULES_CACHE": str(cache_dir)}
     runs = [subprocess.run([sys.executable, "-c", probe, str(situation)], env=env, capture_output=True, text=True, check=False) for _ in range(2)]
     for r in runs:
         assert '"décision"' in r.stdout or '"decision"' in r.stdout or r.stdout.startswith("{"), r.stderr
     assert runs[0].stdout == runs[1].stdout
-    assert "MODULES True False True False" in runs[0].stderr  # cold: parsed and checked
-    assert "MODULES False False False False" in runs[1].stderr  # warm: no parser, no graph library, no checker, no YAML
+    assert "MODULES True True False" in runs[0].stderr  # cold: parsed and checked
+    assert "MODULES False False False" in runs[1].stderr  # warm: no parser, no checker, no YAML
 
 
 def test_grammar_has_no_terminal_collision() -> None:

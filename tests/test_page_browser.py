@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import ROOT
-from cpc_rules import default_rulebook
 from server import running_server
+
+from cpc_rules import default_rulebook
+from cpc_rules.render.text import verdict
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
@@ -122,6 +123,8 @@ def test_the_page_says_what_decide_says(browser: Any, base: str, example: str) -
     page.dispatch_event("#f-date", "change")
     answered = _answer_questions(page, doc["faits"])
     assert answered, "the page asked no question"
+    # a web user clicks a choice: the terminal's way of answering (« le numéro d'un choix ») is not said beside buttons
+    assert "le numéro d'un choix" not in page.inner_text("#questions") and " --" not in page.inner_text("#questions")
     page.screenshot(path=str(_shots() / f"{example}-questions.png"), full_page=True)
     page.wait_for_selector("body:not([data-busy])")
     page.click("#decide-button")
@@ -133,7 +136,8 @@ def test_the_page_says_what_decide_says(browser: Any, base: str, example: str) -
     # for the page's own situation (same grouping of procedures by publicity, same closed ones, same question)
     sent = json.loads(page.evaluate("JSON.stringify(situation())"))
     decision = default_rulebook().decide(sent["faits"], at=sent["date"])
-    assert _lines(shown) == _lines(decision.verdict())
+    assert _lines(shown) == _lines(verdict(decision, hints=False))  # the terminal's lines, without its options (« --detail »)
+    assert "--" not in shown
     assert len(_lines(shown)) >= 4
     assert any(s.enum == "procédure" and s.permission == "allowed" for s in decision.statuses) and "✔ " in shown
     assert page.locator("#grounds a[href^='https://www.legifrance.gouv.fr/codes/article_lc/LEGIARTI']").count() >= 1

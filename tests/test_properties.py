@@ -9,9 +9,8 @@ same statuses; (e) deciding is deterministic.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import json
+from decimal import Decimal
 from typing import Any
 
 import strategies as S

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import ROOT
 from hypothesis import given, settings
 from situation_strategies import decision_dates, facts_for
 from starlette.testclient import TestClient
 
 from cpc_rules import __version__, default_rulebook
+from cpc_rules.render.text import verdict
 from cpc_rules.service.app import Limits, create_app
-
-from conftest import ROOT
 
 SITUATION = {"date": "2026-05-15", "faits": {"acheteur": "autre_pouvoir_adjudicateur", "nature": "fournitures", "valeur_estimée_besoin": "50000"}}
 
@@ -179,8 +179,12 @@ def test_the_verdict_on_request_is_the_text_verdict_line_for_line(client: TestCl
     plain = client.post("/decide", json=document).json()
     assert "verdict" not in plain  # not paid for unless asked
     body = client.post("/decide", params={"verdict": "true"}, json=document).json()
-    text = default_rulebook().decide(document["faits"], at=document["date"]).verdict()
+    decision = default_rulebook().decide(document["faits"], at=document["date"])
+    text = verdict(decision, hints=False)  # the page's lines: the terminal's, without its options (« voir --detail »)
     assert _rebuilt(body["verdict"]) == _text_of(text)
+    assert not any("--" in x["text"] for x in body["verdict"]["lines"]), "a page's line tells a web user to type a CLI option"
+    # the terminal's verdict is the same text, with its hints where it has some
+    assert _text_of(decision.verdict()).replace(" (voir --detail)", "").replace(", --detail)", ")") == _text_of(text)
     assert body["verdict"]["lines"][0]["kind"] == "title"
     assert {k: v for k, v in body.items() if k != "verdict"} == plain
     jsonschema.validate(body, json.loads((ROOT / "docs" / "trace-format.schema.json").read_text(encoding="utf-8")))
@@ -189,6 +193,8 @@ def test_the_verdict_on_request_is_the_text_verdict_line_for_line(client: TestCl
         assert kinds == ["title", "out_of_period"]
     else:
         assert "heading" in kinds and ("open_question" in kinds or "allowed" in kinds)
+    if document["faits"].get("marché_de_défense_ou_de_sécurité"):  # this one has a terminal hint: the page says it without
+        assert "--detail" in decision.verdict() and "5 possibilités)" in text
 
 
 def test_the_verdict_flag_is_checked(client: TestClient) -> None:
@@ -221,13 +227,15 @@ def test_the_verdict_lines_are_the_text_verdict_and_validate(facts: dict, at: ob
     schema = json.loads((ROOT / "docs" / "trace-format.schema.json").read_text(encoding="utf-8"))
     errors = [e.message for e in Draft202012Validator(schema, format_checker=FormatChecker()).iter_errors(doc)]
     assert errors == [], errors
-    text = [x for x in d.verdict().splitlines() if x.strip()]
+    page = verdict(d, hints=False)  # the terminal's text without its options (« voir --detail »)
+    text = [x for x in page.splitlines() if x.strip()]
     lines = doc["verdict"]["lines"]
     assert [x["text"] for x in lines] == [x.strip() for x in text]
     assert [x["level"] for x in lines] == [(len(x) - len(x.lstrip(" "))) // 2 for x in text]
     assert lines[0]["kind"] == "title" and all(x["kind"] != "title" for x in lines[1:])
     assert [x["section"] for x in lines] == sorted(x["section"] for x in lines)
-    assert _rebuilt(doc["verdict"]) == _text_of(d.verdict())
+    assert _rebuilt(doc["verdict"]) == _text_of(page)
+    assert not any("--" in x["text"] for x in lines)
 
 
 def test_batch_lines_are_read_as_bytes_each_refused_on_its_own(client: TestClient) -> None:

@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+from server import running_server, server_log
 
 from cpc_rules import default_rulebook
-from server import running_server, server_log
 
 REQUESTS = 240
 THREADS = 4

@@ -19,8 +19,8 @@ from conftest import ROOT
 from cpc_rules.api import default_rulebook
 from cpc_rules.cli import main
 from cpc_rules.diagnostics import CpcError
-from cpc_rules.values import excerpt
 from cpc_rules.situation import MAX_BYTES, MAX_DEPTH, decode, parse_date, read_situation, situation_from_value
+from cpc_rules.values import excerpt
 
 REPRO = ROOT / "tests" / "repro" / "situations"
 

@@ -6,9 +6,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from helpers import with_rules
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from helpers import with_rules
 
 from cpc_rules import default_rulebook
 from cpc_rules.diagnostics import CpcError
@@ -254,8 +254,10 @@ def test_prohibition_beats_permission(défense: bool | None, status: str) -> Non
 
 EXCEPTIONS_TEXT = (
     "fait défense : booléen\nfait urgence : booléen\ndéfinition taux : pourcentage\n",
-    "  règle mapa_ok :\n    autorise proc mapa\n\n  règle défense_ok exception à mapa_ok :\n    interdit proc mapa\n    si défense\n\n"
-    "  règle taux_normal :\n    définit taux = 20 %\n\n  règle taux_urgence exception à taux_normal :\n    définit taux = 10 %\n    si urgence\n",
+    (
+        "  règle mapa_ok :\n    autorise proc mapa\n\n  règle défense_ok exception à mapa_ok :\n    interdit proc mapa\n    si défense\n\n"
+        "  règle taux_normal :\n    définit taux = 20 %\n\n  règle taux_urgence exception à taux_normal :\n    définit taux = 10 %\n    si urgence\n"
+    ),
 )
 
 

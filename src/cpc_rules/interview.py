@@ -41,6 +41,7 @@ from cpc_rules import ir
 from cpc_rules.decision import compute_status
 from cpc_rules.diagnostics import CpcError
 from cpc_rules.engine.runtime import EvaluationError
+from cpc_rules.render.readers import fact_readers as _fact_readers
 
 CENT = Decimal("0.01")
 DONT_KNOW = "je ne sais pas"
@@ -137,6 +138,7 @@ class _Oracle:
         self.index = {f.name: f.index for f in rulebook.checked.facts}
         self._values: dict[tuple[str, Any], Any] = {}
         self._patterns: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self.now: tuple[Any, ...] | None = None  # the activations of the situation asked about (next_questions sets it)
 
     def decide(self, situation: Mapping[str, Any]) -> Any:
         return self.rulebook.decide(situation, self.at, presumptions=False)
@@ -171,6 +173,15 @@ class _Oracle:
             got = tuple((it.enum, it.member, *_conclusion(it, a)) for it in self.items)
             self._patterns[pattern] = got
         return got
+
+    def activations(self, base: list[Any]) -> tuple[Any, ...] | None:
+        """The rules' activations for the answers so far (None out of coverage, or when the rulebook faults on them)."""
+        if self.at_date is None:
+            return None
+        try:
+            return tuple(self.program.run(list(base), self.at_date)[0])
+        except (EvaluationError, CpcError):
+            return None
 
     def left(self, outcome: tuple[Any, ...]) -> tuple[int, ...]:
         """Undetermined focused conclusions, counted per tier."""
@@ -290,58 +301,33 @@ def _rare(f: ir.FactInfo) -> bool:
     return f.presumed is not None
 
 
-def _articles(rb: ir.Rulebook, program: Any, fact: int, tiers: tuple[tuple[str, ...], ...], at: dt.date) -> tuple[str, ...]:
-    """Articles in force at `at` whose focused rules read the fact, directly or through definitions."""
+def _articles(rb: ir.Rulebook, program: Any, fact: int, tiers: tuple[tuple[str, ...], ...], at: dt.date, now: tuple[Any, ...] | None = None) -> tuple[str, ...]:
+    """Articles in force at `at` whose focused rules read the fact, directly or through definitions, and that the
+    answer can still decide. With `now` (the rules' activations for the answers so far), a rule already settled is
+    left out — false for this buyer (say, a Livre III route for a commune, set aside by its regime, or a threshold
+    the value given is above) or true whatever the answer (Kleene: an unknown fact cannot change a settled rule) —
+    and so is a rule whose every conclusion a `non encodé` rule that applies leaves undetermined (the Livre Ier
+    formalities of a défense contract): no answer settles those."""
     focused = {e for t in tiers for e in t}
     reads_fact = _fact_readers(rb)
     active = program.at(at).active
-    arts = {rb.rules[r].article for r in reads_fact.get(fact, ()) if active[r] and rb.rules[r].enum in focused}
+    outside = _outside_encoded(program, now) if now is not None else frozenset()
+    arts = {
+        rb.rules[r].article
+        for r in reads_fact.get(fact, ())
+        if active[r] and rb.rules[r].enum in focused and (now is None or (now[r] is not True and now[r] is not False and r not in outside))
+    }
     return tuple(rb.articles[a].ref for a in sorted(arts))
 
 
-_READERS: dict[str, dict[int, set[int]]] = {}
-
-
-def _fact_readers(rb: ir.Rulebook) -> dict[int, set[int]]:
-    """For each fact, the rules whose condition or value reads it, directly or through definitions."""
-    got = _READERS.get(rb.digest)
-    if got is not None:
-        return got
-    direct_f: dict[int, set[int]] = {}
-    direct_d: dict[int, set[int]] = {}
-    for r in rb.rules:
-        for e in (r.condition, r.value):
-            if e is None:
-                continue
-            for n in ir.walk(e):
-                if isinstance(n, ir.FactRef):
-                    direct_f.setdefault(r.index, set()).add(n.index)
-                elif isinstance(n, ir.DefRef):
-                    direct_d.setdefault(r.index, set()).add(n.index)
-    # facts of a definition: through the rules defining it
-    def_facts: dict[int, set[int]] = {}
-
-    def facts_of_def(d: int, seen: frozenset[int] = frozenset()) -> set[int]:
-        if d in def_facts:
-            return def_facts[d]
-        out: set[int] = set()
-        for r in rb.definitions[d].rules:
-            out |= direct_f.get(r, set())
-            for d2 in direct_d.get(r, ()):
-                if d2 not in seen:
-                    out |= facts_of_def(d2, seen | {d})
-        def_facts[d] = out
-        return out
-
-    readers: dict[int, set[int]] = {}
-    for r in rb.rules:
-        fs = set(direct_f.get(r.index, set()))
-        for d in direct_d.get(r.index, ()):
-            fs |= facts_of_def(d)
-        for f in fs:
-            readers.setdefault(f, set()).add(r.index)
-    _READERS[rb.digest] = readers
-    return readers
+def _outside_encoded(program: Any, now: tuple[Any, ...]) -> frozenset[int]:
+    """The rules every conclusion of which a `non encodé` rule that applies (true in `now`) leaves undetermined."""
+    settled: dict[int, bool] = {}
+    for it in program.items:
+        unencoded = any(now[u] is True for u in it.unencoded)
+        for r in (*it.permits, *it.forbids, *it.obliges):
+            settled[r] = settled.get(r, True) and unencoded
+    return frozenset(r for r, out in settled.items() if out)
 
 
 def _candidates(rulebook: Any, situation: Mapping[str, Any], skip: set[str], oracle: _Oracle) -> tuple[list[ir.FactInfo], set[frozenset[str]]]:
@@ -396,6 +382,7 @@ def next_questions(
     oracle = _Oracle(rulebook, date, tiers)
     skipped = set(skip)
     base = oracle.vector(situation)  # a situation that does not fit is refused here, located
+    oracle.now = oracle.activations(base)  # the rules the answers so far settle: a question does not « compte pour » them
     cands, groups = _candidates(rulebook, situation, skipped, oracle)
     now = oracle.outcome(base)
     singles: list[tuple[ir.FactInfo, dict[tuple[Any, ...], list[Any]]]] = []
@@ -412,7 +399,7 @@ def next_questions(
         if (f, classes) in rare_bools and len(rare_bools) > 1:
             continue
         fits = _allowed(classes)  # a member the answers so far contradict (E402) is not offered
-        questions.append(_question(rulebook, f, date, tiers, _cost(oracle, classes), rare=_rare(f), fits=fits))
+        questions.append(_question(rulebook, f, date, tiers, _cost(oracle, classes), rare=_rare(f), fits=fits, now=oracle.now))
     if len(rare_bools) > 1:
         questions.append(_checklist(rulebook, base, rare_bools, date, tiers, oracle))
     inert = [f for f in cands if all(f is not g for g, _ in singles)]
@@ -513,7 +500,7 @@ def _checklist(rulebook: Any, base: list[Any], rare: list[Any], date: dt.date, t
         outcomes.add(oracle.outcome(base, {**none, f.name: True}))
     outcomes.discard(None)
     facts = tuple(f.name for f, _ in rare)
-    arts = tuple(dict.fromkeys(a for f, _ in rare for a in _articles(rb, rulebook.program, f.index, tiers, date)))
+    arts = tuple(dict.fromkeys(a for f, _ in rare for a in _articles(rb, rulebook.program, f.index, tiers, date, oracle.now)))
     return Question(
         fact=facts[0],
         facts=facts,
@@ -583,7 +570,7 @@ def _joint_questions(
                 outcomes = {o for o in seen if o is not None and o != now}
                 outcomes |= {o for vf in values[f.name] for vg in values[g.name][::step] if (o := oracle.outcome(base, {f.name: vf, g.name: vg})) is not None}
                 fits = _allowed(_classes(oracle, base, f.name, values[f.name])) if f.type.kind in ("bool", "enum") else None
-                out.append(_question(rulebook, f, date, tiers, _cost(oracle, outcomes), rare=_rare(f), joint_with=(g.name,), fits=fits))
+                out.append(_question(rulebook, f, date, tiers, _cost(oracle, outcomes), rare=_rare(f), joint_with=(g.name,), fits=fits, now=oracle.now))
                 break
             if budget <= 0:
                 return out
@@ -598,12 +585,13 @@ def _label(f: ir.FactInfo) -> str:
 
 
 def _question(
-    rulebook: Any, f: ir.FactInfo, date: dt.date, tiers: Any, cost: tuple[float, ...], rare: bool, joint_with: tuple[str, ...] = (), fits: set[Any] | None = None
+    rulebook: Any, f: ir.FactInfo, date: dt.date, tiers: Any, cost: tuple[float, ...], rare: bool, joint_with: tuple[str, ...] = (), fits: set[Any] | None = None, now: tuple[Any, ...] | None = None
 ) -> Question:
     """The question on one fact; `fits`: the members the answers so far allow (say, a commune when the category given
-    is « autre pouvoir adjudicateur »), the others not offered."""
+    is « autre pouvoir adjudicateur »), the others not offered; `now`: the activations for the answers so far (the
+    articles cited are those of rules the answer can still decide)."""
     rb = rulebook.checked
-    arts = _articles(rb, rulebook.program, f.index, tiers, date)
+    arts = _articles(rb, rulebook.program, f.index, tiers, date, now)
     t = f.type
     choices: tuple[Choice, ...] = ()
     if t.kind == "bool":

@@ -14,7 +14,6 @@ from cpc_rules.syntax import ast
 from cpc_rules.syntax import format as fmt
 
 
-
 @attrs.frozen
 class CaseResult:
     name: str

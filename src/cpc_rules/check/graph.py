@@ -5,14 +5,16 @@ definitions it reads, a definition needs the rules that define it, and a rule
 needs the rules that are exceptions to it (an exception wins over its target).
 
 The graph algorithms are small and our own (Tarjan's strongly connected
-components, Kahn's topological sort): importing networkx cost ~0.2 s on every
-start of the CLI, more than checking the whole bundled rulebook. Everything here
-is linear or near-linear in the size of the rulebook (issue 8: 10 000 rules).
+components, Kahn's topological sort, and the walks of render/graph.py): importing
+networkx cost ~0.2 s on every start of the CLI, more than checking the whole bundled
+rulebook, and it is no longer a dependency. Everything here is linear or
+near-linear in the size of the rulebook (issue 8: 10 000 rules).
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
@@ -25,7 +27,7 @@ NodeKey = tuple[Literal["rule", "def"], int]
 
 
 class Graph:
-    """A directed graph whose edges carry why they exist (`why`); the part of networkx's DiGraph we used."""
+    """A directed graph whose edges carry why they exist (`why`); spelled like the part of networkx's DiGraph it replaces."""
 
     def __init__(self) -> None:
         self.succ: dict[Any, dict[Any, dict[str, str]]] = {}
@@ -154,17 +156,10 @@ def topological_order(g: Graph, key: Any) -> list[Any]:
     return order
 
 
-def dependency_graph(rules: Sequence[ir.RuleInfo], definitions: Sequence[ir.DefInfo], reads: dict[int, set[int]]) -> Any:
-    """The same graph as a networkx DiGraph, for the `graph` command's renderers (render/graph.py)
-    and their algorithms (ancestors, subgraphs); networkx is imported only there."""
-    import networkx as nx
-
-    g = _dependencies(rules, definitions, reads)
-    out = nx.DiGraph()
-    out.add_nodes_from(g.succ)
-    for a, b, data in g.edges(data=True):
-        out.add_edge(a, b, **data)
-    return out
+def dependency_graph(rules: Sequence[ir.RuleInfo], definitions: Sequence[ir.DefInfo], reads: dict[int, set[int]]) -> Graph:
+    """The same graph, for the `graph` command's renderers (render/graph.py): they walk `succ` and `edges` themselves
+    (ancestors and descendants of an article's rules), so no graph library is needed."""
+    return _dependencies(rules, definitions, reads)
 
 
 def _dependencies(rules: Sequence[ir.RuleInfo], definitions: Sequence[ir.DefInfo], reads: dict[int, set[int]]) -> Graph:
@@ -223,7 +218,7 @@ def check_graph(
     for cycle in cycles[:5]:
         chain = [*cycle, cycle[0]]
         text = " → ".join(name(n) for n in chain)
-        notes = tuple((f"{name(a)} {g.edges[a, b]['why']} {name(b)}", span(a)) for a, b in zip(chain, chain[1:], strict=False))
+        notes = tuple((f"{name(a)} {g.edges[a, b]['why']} {name(b)}", span(a)) for a, b in itertools.pairwise(chain))
         diags.append(Diagnostic("E308", f"cycle : {text}", span(cycle[0]), hint="une valeur ne peut dépendre d'elle-même ; cassez le cycle", notes=notes))
     _static_conflicts(rules, articles, coverage, diags)
     _unreachable(rules, articles, coverage, diags)

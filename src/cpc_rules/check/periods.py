@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Sequence
 
 from cpc_rules.diagnostics import Diagnostic, Span
@@ -15,7 +16,7 @@ def check_steps(periods: Sequence[ast.Period], what: str, span: Span | None) -> 
     A step without an end lasts until the next one starts.
     """
     out: list[Diagnostic] = []
-    for prev, nxt in zip(periods, periods[1:], strict=False):
+    for prev, nxt in itertools.pairwise(periods):
         if nxt.start <= prev.start:
             out.append(
                 Diagnostic(

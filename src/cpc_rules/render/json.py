@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from cpc_rules import values
 from cpc_rules.engine.runtime import Unknown
-from cpc_rules.render.text import out_of_period_message, verdict_json
+from cpc_rules.render.text import out_of_period_message, presumption_articles, verdict_json
 
 if TYPE_CHECKING:
     from cpc_rules.decision import Decision, Presumption
@@ -32,8 +32,17 @@ def _article(d: Decision, index: int) -> dict[str, Any]:
     return out
 
 
-def presumption_json(d: Decision, p: Presumption) -> dict[str, Any]:
-    return {"fact": p.fact, "label": p.label, "value": values.to_json(p.value, p.type, d.rulebook.records), "display": p.display, "reason": p.reason, "articles": list(p.articles)}
+def in_force(d: Decision, rules: Any) -> list[int]:
+    """The rules whose article is in force at the decision's date: a rule not in force is no reason a permission is
+    refused (its condition was never evaluated), so `why_not` leaves it out, as the text report does."""
+    rb = d.rulebook
+    return [r for r in rules if rb.articles[rb.rules[r].article].version_at(d.date) is not None]
+
+
+def presumption_json(d: Decision, p: Presumption, refs: dict[str, tuple[str, ...]] | None = None) -> dict[str, Any]:
+    """A presumption applied; its `articles` those of the rules resting on it in this decision (`presumption_articles`)."""
+    articles = (refs if refs is not None else presumption_articles(d)).get(p.fact, p.articles)
+    return {"fact": p.fact, "label": p.label, "value": values.to_json(p.value, p.type, d.rulebook.records), "display": p.display, "reason": p.reason, "articles": list(articles)}
 
 
 def decision_json(d: Decision, with_trace: bool = False, with_verdict: bool = False) -> dict[str, Any]:
@@ -73,15 +82,17 @@ def decision_json(d: Decision, with_trace: bool = False, with_verdict: bool = Fa
             c["unencoded"] = [{"reason": rb.rules[r].text, "certain": d.activations[r] is True, **d.rule_ref(r)} for r in s.unencoded]
         if s.pending:
             c["pending"] = [d.rule_ref(r) for r in s.pending]
-        if s.refused:
-            c["why_not"] = [d.rule_ref(r) for r in s.refused]
+        why_not = in_force(d, s.refused)
+        if why_not:
+            c["why_not"] = [d.rule_ref(r) for r in why_not]
         if s.missing:
             c["missing"] = sorted(s.missing)
         presumed = d.presumed_for(s)
         if presumed:
             c["presumed"] = list(presumed)
         conclusions.append(c)
-    out["presumptions"] = [presumption_json(d, p) for p in d.presumptions]
+    refs = presumption_articles(d) if d.presumptions else {}
+    out["presumptions"] = [presumption_json(d, p, refs) for p in d.presumptions]
     out["conclusions"] = conclusions
     out["values"] = [] if d.focus is not None else [
         {

@@ -81,6 +81,8 @@ _WORDS = {
         "open_count": "Reste indéterminé : {n} conclusion(s) (voir --detail)",
         "some_procedures": "selon la procédure",
         "open_modes": "? à préciser ({n} possibilités, --detail)",
+        "open_count_page": "Reste indéterminé : {n} conclusion(s)",
+        "open_modes_page": "? à préciser ({n} possibilités)",
         "open_question": "Reste indéterminé : {n} conclusion(s) — question décisive : « {label} »",
         "cases": "{n} cas {value} : {reason}",
         "more": "Rapport détaillé : option --detail (la trace : --trace)",
@@ -150,6 +152,8 @@ _WORDS = {
         "open_count": "Still undetermined: {n} conclusion(s) (see --detail)",
         "some_procedures": "depending on the procedure",
         "open_modes": "? to be settled ({n} possibilities, --detail)",
+        "open_count_page": "Still undetermined: {n} conclusion(s)",
+        "open_modes_page": "? to be settled ({n} possibilities)",
         "open_question": "Still undetermined: {n} conclusion(s) — deciding question: « {label} »",
         "cases": "{n} cases {value}: {reason}",
         "more": "Detailed report: option --detail (the trace: --trace)",
@@ -432,12 +436,62 @@ def _cut(item: str, width: int) -> str:
     return short(m.group(1), width - len(m.group(2))) + m.group(2)
 
 
+def presumption_articles(d: Decision) -> dict[str, tuple[str, ...]]:
+    """The articles each presumption applied is cited with in this decision: its declared ones, but not those set aside.
+
+    A fact's presumption declares its articles once (`présumé faux … (R2122-1)`), but the fact may be read by rules
+    of both books: for a défense contract the Livre Ier routes are set aside (livre_iii_écarte_livre_ier) and
+    `urgence_impérieuse` decides L2322-1. A declared article is left out when every rule of it in force that reads
+    the fact (directly or through definitions) and concludes (permits, forbids, obliges: definitions and information
+    do not say which book governs) is displaced by an exception that applies, and so is one not in force at the
+    date (R2122-9-1 before 16 December 2021); when none is left, the
+    articles of the rules in force that rest on the presumption here (decided strictly, they are unknown for want of
+    it) are cited: those that conclude (in the focus), else those giving an information the decision gives, else
+    those of the definitions (the computed values); the declared ones if no rule rests on it.
+    """
+    if not d.applied:
+        return {}
+    from cpc_rules.render.readers import fact_readers
+
+    rb = d.rulebook
+    a = d.activations
+    beaten = rb.beaten_by
+    readers = fact_readers(rb)
+    index = {f.name: f.index for f in rb.facts}
+    in_force = [rb.articles[r.article].version_at(d.date) is not None for r in rb.rules]
+    not_yet = {art.ref for art in rb.articles if art.version_at(d.date) is None}  # not in force at the date: never cited
+    informing = {r for r, _ in d.information}  # an information the decision gives (one it does not give rests on nothing)
+    reached: dict[str, tuple[list[str], list[str], list[str]]] = {}  # fact -> articles of (conclusions, information, definitions)
+    for i in sorted({r for p in d.applied for r in readers.get(index[p.fact], ())}):  # only a rule that reads one rests on one
+        r = rb.rules[i]
+        tier = 0 if r.enum is not None and d.in_focus(r.enum) else 1 if r.index in informing else 2 if r.define is not None and d.focus is None else None
+        if not in_force[r.index] or tier is None:
+            continue
+        ref = rb.articles[r.article].ref
+        for fact in d.presumed_for_rule(r.index):
+            refs = reached.setdefault(fact, ([], [], []))[tier]
+            if ref not in refs:
+                refs.append(ref)
+    out: dict[str, tuple[str, ...]] = {}
+    for p in d.applied:
+        aside: dict[str, bool] = {}  # article ref -> every rule of it in force that reads the fact and concludes is displaced
+        for r in readers.get(index[p.fact], ()):
+            if in_force[r] and rb.rules[r].enum is not None:
+                ref = rb.articles[rb.rules[r].article].ref
+                aside[ref] = aside.get(ref, True) and any(a[e] is True for e in beaten[r])
+        kept = [ref for ref in p.articles if not aside.get(ref, False) and ref not in not_yet]
+        concluding, informing_, defining = reached.get(p.fact, ([], [], []))
+        out[p.fact] = tuple(kept or concluding or informing_ or defining or p.articles)
+    return out
+
+
 def _presumption_items(d: Decision, used: set[str], w: dict[str, str], shown: list[Status] | None = None) -> list[str]:
     """The presumptions used, grouped by articles; with `shown`, those on which most of its settled conclusions rest first."""
     groups: dict[tuple[Any, ...], list[Presumption]] = {}
+    refs = presumption_articles(d)
     for p in d.applied:
         if p.fact in used:
-            groups.setdefault((p.articles, values.display(p.value, p.type, w["lang"])), []).append(p)
+            groups.setdefault((refs[p.fact], values.display(p.value, p.type, w["lang"])), []).append(p)
     same = len({display for _, display in groups}) == 1  # then the header says it once
     if shown is not None:
         rests = [(s.undetermined, set(d.presumed_for(s))) for s in shown]
@@ -451,7 +505,12 @@ def _presumption_items(d: Decision, used: set[str], w: dict[str, str], shown: li
     items = []
     for (articles, display), ps in groups.items():
         arts = ", ".join(articles)
-        if shown is not None:  # the verdict's one line: a name, not the whole question
+        if shown is not None:  # the verdict's one line: a name, not the whole question; an article's number once, not its gloss
+            numbers: dict[str, str] = {}
+            for a in articles:  # « R2322-14 » and « R2322-14 et s. : achat innovant… »: R2322-14
+                m = re.match(r"[LRD]\d[\d-]*\b", a)
+                numbers.setdefault(m.group(0) if m else a, a.split(" : ")[0])
+            arts = ", ".join(numbers.values())
             reason = Counter(p.reason for p in ps).most_common(1)[0][0]
             name = f"« {short(re.sub(r'^(?:[RL][0-9-]+|[0-9]+°) : ', '', ps[0].label or ps[0].fact), 45)} »"
             if len(ps) > 1:
@@ -519,9 +578,14 @@ def _unencoded_lines(d: Decision, w: dict[str, str]) -> list[str]:
     return lines  # right under the title: what the answer below may not cover
 
 
-def verdict(d: Decision, lang: str = "fr") -> str:
-    """The answer first, in about fifteen lines: each part has its budget (see the module docstring)."""
+def verdict(d: Decision, lang: str = "fr", hints: bool = True) -> str:
+    """The answer first, in about fifteen lines: each part has its budget (see the module docstring).
+
+    `hints`: the pointers to the terminal's options (« voir --detail »), for `decide`; a page (`verdict_json`) has
+    no options to type, so its lines say the same without them."""
     w = _WORDS.get(lang, _WORDS["fr"])
+    if not hints:
+        w = {**w, "open_count": w["open_count_page"], "open_modes": w["open_modes_page"]}
     rb = d.rulebook
     title = w["title"].format(date=d.date.isoformat(), rulebook=rb.title or "recueil")
     title += f" ({w['mode_presumptions'] if d.mode == 'presumptions' else w['mode_strict']}"
@@ -725,7 +789,7 @@ def out_of_period_message(d: Decision) -> str:
 _KINDS = {"✔": "allowed", "?": "undetermined", "✘": "closed", "●": "mandatory", "○": "not_mandatory", "◐": "some", "→": "publicity", "⚠": "unencoded"}
 
 
-def verdict_json(d: Decision, lang: str = "fr") -> dict[str, Any]:
+def verdict_json(d: Decision, lang: str = "fr", hints: bool = False) -> dict[str, Any]:
     """The text verdict (`verdict`) as data, line for line: what a page shows so that it says exactly what `decide` prints.
 
     Each non-blank line of the text is one entry: its `text` (without the indentation), its `level` (the
@@ -733,12 +797,13 @@ def verdict_json(d: Decision, lang: str = "fr") -> dict[str, Any]:
     opens a list: the procedures, what applies), a mark's kind (`allowed`, `undetermined`, `closed` (✘),
     `forbidden` (✘ interdit), `mandatory`, `not_mandatory`, `some`), `publicity` (« → » what the procedures above owe), `open_question`,
     `presumptions`, or `continuation` (the rest of the line above, wrapped for a terminal). `section` numbers the
-    blocks the text separates with a blank line. The lines are the text's own: nothing is rendered twice.
+    blocks the text separates with a blank line. The lines are the text's own: nothing is rendered twice; without
+    `hints`, as a page shows them, the pointers to the terminal's options (« voir --detail ») left out.
     """
     w = _WORDS.get(lang, _WORDS["fr"])
     lines: list[dict[str, Any]] = []
     section = 0
-    for i, raw in enumerate(verdict(d, lang).splitlines()):
+    for i, raw in enumerate(verdict(d, lang, hints=hints).splitlines()):
         if not raw.strip():
             section += 1
             continue
@@ -780,6 +845,7 @@ def report(d: Decision, lang: str = "fr", full: bool = False) -> str:
     """Every conclusion in focus with its grounds, pending rules, refused conditions (in values) and presumptions."""
     w = _WORDS.get(lang, _WORDS["fr"])
     rb = d.rulebook
+    refs = presumption_articles(d)
     out = [f"——— {w['report']} ———"]
     trace = d.trace if (full or any(s.refused for s in d.statuses)) else None
     by_enum: dict[str, list[Any]] = {}
@@ -804,7 +870,7 @@ def report(d: Decision, lang: str = "fr", full: bool = False) -> str:
                 out.append(f"      {w['missing_item']} : {_quoted(rb, s.missing, 70)}")
             presumed = d.presumed_for(s)
             if presumed:
-                out.append(f"      {w['presumed']} : " + " ; ".join(_presumed_text(d, n) for n in presumed))
+                out.append(f"      {w['presumed']} : " + " ; ".join(_presumed_text(d, n, refs) for n in presumed))
             if trace is not None and not full:
                 for r in s.refused:
                     t = trace["rules"][rb.rules[r].name]
@@ -829,7 +895,7 @@ def report(d: Decision, lang: str = "fr", full: bool = False) -> str:
         out.append("")
         out.append(w["subject_to"])
         for p in d.presumptions:
-            out.append(f"  - {p.label or p.fact} : {values.display(p.value, p.type, lang)} ({', '.join(p.articles)}) — {p.reason}  [{p.fact}]")
+            out.append(f"  - {p.label or p.fact} : {values.display(p.value, p.type, lang)} ({', '.join(refs[p.fact])}) — {p.reason}  [{p.fact}]")
     if d.missing:
         out.append("")
         out.append(w["missing"])
@@ -868,8 +934,8 @@ def report(d: Decision, lang: str = "fr", full: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
-def _presumed_text(d: Decision, fact: str) -> str:
+def _presumed_text(d: Decision, fact: str, refs: dict[str, tuple[str, ...]]) -> str:
     p = d.presumption(fact)
     if p is None:
         return fact
-    return f"« {short(p.label or p.fact, 70)} » : {p.display} ({', '.join(p.articles)})"
+    return f"« {short(p.label or p.fact, 70)} » : {p.display} ({', '.join(refs[p.fact])})"

@@ -14,9 +14,9 @@ from typing import Any
 
 import lark
 from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 from lark.grammar import Rule as LarkRule
 from lark.lexer import TerminalDef
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from cpc_rules import __version__, resources
 from cpc_rules.diagnostics import CpcError, Diagnostic, Span

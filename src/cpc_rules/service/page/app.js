@@ -85,7 +85,9 @@ function field(q) {
     unknown.addEventListener("click", () => skip(name));
     box.append(" ", unknown);
   }
-  box.append(el("p", { class: "help", id: helpId, text: [q.help, q.accepted ? "Réponse : " + q.accepted + "." : ""].filter(Boolean).join(" ") }));
+  // what may be typed is said for a text box only: the terminal's « le numéro d'un choix » means nothing beside buttons
+  const typed = kind !== "bool" && kind !== "enum";
+  box.append(el("p", { class: "help", id: helpId, text: [q.help, typed && q.accepted ? "Réponse : " + q.accepted + "." : ""].filter(Boolean).join(" ") }));
   return box;
 }
 
