@@ -520,7 +520,7 @@ def decide_columns(
     batch = Batch(n, cols, days)
     unknown = set(columns) - set(rb.program._fact_index)
     if unknown:
-        raise CpcError([Diagnostic("E410", f"fait inconnu `{sorted(unknown)[0]}`")])
+        raise CpcError([Diagnostic("E410", f"fait inconnu `{min(unknown)}`")])
     for f in rb.checked.facts:
         kind = f.type.kind
         scale = {"money": 2, "percent": 6}.get(kind, 0)
