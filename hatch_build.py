@@ -1,10 +1,13 @@
-"""Wheel build hook: ship the bundled rulebook's checked IR and the parser's tables, so that the first run after `pip install` is a warm one.
+"""Wheel build hook: ship the bundled rulebook's checked IR, its generated code and the parser's tables, so that the first run after `pip install` is a warm one.
 
-Both are JSON data, never code (check/serial.py, syntax/parse.py), written to a temporary
-folder and added to the wheel as `cpc_rules/prebuilt/ccp-ir.json` and `lark-tables.json`;
-nothing is written to the source tree. At load they are used only if they were built for
-the rulebook's texts (the IR), this engine, this grammar and this Lark; else the texts are
-parsed and checked, as without them.
+The IR and the tables are JSON data (check/serial.py, syntax/parse.py), added to the wheel as
+`cpc_rules/prebuilt/ccp-ir.json` and `lark-tables.json`; at load they are used only if they
+were built for the rulebook's texts (the IR), this engine, this grammar and this Lark, else the
+texts are parsed and checked, as without them. The generated code is Python, shipped like the
+package's own modules (`ccp_code.py`, `ccp_code_trace.py`, engine/prebuilt.py): pip compiles it
+to bytecode at install, and a load takes a function from it only for a text of the same sha256
+as the one the compiler generates then, else it compiles the text. All are written to a
+temporary folder by the tree's code in a fresh interpreter; nothing is written to the source tree.
 """
 
 from __future__ import annotations
@@ -33,13 +36,17 @@ class ShippedIR(BuildHookInterface):  # type: ignore[type-arg]
             "import sys\n"
             "from cpc_rules.api import write_shipped_ir\n"
             "from cpc_rules.syntax.parse import write_shipped_tables\n"
+            "from cpc_rules.api import write_shipped_code\n"
             "write_shipped_ir(sys.argv[1])\n"
             "write_shipped_tables(sys.argv[2])\n"
+            "write_shipped_code(sys.argv[3])\n"
         )
         ir, tables = tmp / "ccp-ir.json", tmp / "lark-tables.json"
-        subprocess.run([sys.executable, "-c", code, str(ir), str(tables)], cwd=root, env=env, check=True)  # the tree's code, in a fresh interpreter
+        subprocess.run([sys.executable, "-c", code, str(ir), str(tables), str(tmp)], cwd=root, env=env, check=True)  # the tree's code, in a fresh interpreter
         build_data["force_include"][str(ir)] = "cpc_rules/prebuilt/ccp-ir.json"
         build_data["force_include"][str(tables)] = "cpc_rules/prebuilt/lark-tables.json"
+        for name in ("ccp_code.py", "ccp_code_trace.py"):  # resources.SHIPPED_CODE
+            build_data["force_include"][str(tmp / name)] = f"cpc_rules/prebuilt/{name}"
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
         tmp = getattr(self, "_tmp", None)

@@ -48,11 +48,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty private cache folder, turned on for the test (the suite runs with the cache off).
 
-    The files an installed wheel ships (the bundled rulebook's IR, the parser's tables) are
+    The files an installed wheel ships (the bundled rulebook's IR and code, the parser's tables) are
     hidden, so that the user cache is what the test exercises, from a checkout as when
     installed; the tests of the shipped files put their own back.
     """
     from cpc_rules import resources
+    from cpc_rules.engine import prebuilt
     from cpc_rules.syntax import cache
 
     d = tmp_path / "cache"
@@ -61,6 +62,9 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CPC_RULES_CACHE", str(d))
     monkeypatch.setattr(resources, "shipped_ir_path", lambda: None)
     monkeypatch.setattr(resources, "shipped_tables_path", lambda: None)
+    monkeypatch.setattr(resources, "shipped_code_paths", list)
+    monkeypatch.setattr(prebuilt, "_codes", None)  # the shipped code is looked for again, and not found
+    monkeypatch.setattr(prebuilt, "_pending", [])
     cache._warned.clear()
     return d
 

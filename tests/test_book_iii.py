@@ -219,3 +219,29 @@ def test_issue_9_example_7_a_proportion_above_100_percent_is_refused() -> None:
     with pytest.raises(CpcError) as e:
         RB.decide({"type_acheteur": "commune", "nature": "services", "valeur_estimée_besoin": "90000", "proportion_travailleurs_protégés": "120"}, at="2025-03-01")
     assert [x.code for x in e.value.diagnostics] == ["E411"]
+
+
+# Information lines a défense contract may show from outside Livre III: the SPASER and the national plan concern the
+# buyer's whole purchasing (L2111-3), not one contract's regime; the hours of an insertion clause are a usage, not a
+# rule of the code; R2162-4 (framework maximum) is read for every framework agreement, its Livre III counterpart is
+# « à confirmer » (docs/research/legal-verification.md, point 15).
+BUYER_LEVEL_INFORMATION = {"spaser_publication", "pnad_objectifs", "heures_insertion_pratique", "accord_cadre_maximum_obligatoire"}
+
+
+@given(situations, st.fixed_dictionaries({}, optional={
+    "réservation_envisagée": st.sampled_from(["réservation_handicap", "réservation_insertion", "réservation_pénitentiaire", "réservation_ess"]),
+    "clause_insertion_envisagée": st.booleans(),
+    "offres_irrégulières_après_appel_d_offres": st.booleans(),
+    "objet_maîtrise_d_œuvre": st.sampled_from(["construction_neuve", "ouvrage_expérimental", "ouvrage_d_infrastructure"]),
+}))
+def test_defence_information_comes_from_book_iii_or_the_buyer(s: dict, extra: dict) -> None:  # type: ignore[type-arg]
+    """A défense contract is told nothing from Livre Ier about its procedure, clauses, criteria or reservation (R2122-9-1's
+    duties, R2152-7's criteria, L2112-2's clauses, R2172-2's exceptions): those are set aside or not encoded for it."""
+    facts = {**s["who"], **s["flags"], **extra, "nature": s["nature"], "valeur_estimée_besoin": str(Decimal(s["valeur"])), "date_conclusion": s["date"].isoformat()}
+    if s["retenue"]:
+        facts["procédure_retenue"] = s["retenue"]
+    if facts.get("maîtrise_d_œuvre"):
+        facts.setdefault("objet_maîtrise_d_œuvre", "construction_neuve")
+    d = RB.decide(facts, at=s["date"].isoformat())
+    told = {RULES[i].name for i, _ in d.information if _article(i) not in BOOK_III and not _article(i).startswith(tuple(TEMPORARY_TEXTS))}
+    assert told <= BUYER_LEVEL_INFORMATION, sorted(told - BUYER_LEVEL_INFORMATION)

@@ -167,6 +167,29 @@ def test_cold_warm_shipped_and_off_give_one_digest(cache_dir: Path, tmp_path: Pa
     assert cold[1].startswith("sha256:") and len(cold[1]) == 71
 
 
+def test_the_shipped_ir_brings_its_digest(cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wheel's IR carries the digest the build computed from it (trusted like the code beside it): an installed load does not hash the IR again.
+
+    Only a well-formed `sha256:` value is taken; else the digest is computed, as for any load.
+    """
+    genuine = _answer()[1]
+    out = ship(tmp_path / "prebuilt", "ccp-ir.json", api.write_shipped_ir)
+    monkeypatch.setattr(resources, "shipped_ir_path", lambda: out)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["payload"]["digest"] == genuine
+    encoder = ir.Encoder
+    monkeypatch.setattr(ir, "Encoder", None)  # hashing the IR would fail
+    assert api.load_rulebook(resources.bundled_rulebook_path(), tests=False).digest == genuine
+    monkeypatch.setattr(ir, "Encoder", encoder)
+    for bad in ("sha256:xyz", 12, None, "md5:" + "0" * 64):
+        data["payload"]["digest"] = bad
+        out.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        rb = api.load_rulebook(resources.bundled_rulebook_path(), tests=False)
+        with pytest.raises(AttributeError):  # not taken: computed when read
+            object.__getattribute__(rb.checked, "digest")
+        assert rb.digest == genuine
+
+
 def test_a_copy_elsewhere_and_the_test_files_keep_the_digest(tmp_path: Path) -> None:
     """Files are named inside their folder: where the rulebook lies is not hashed; test files are not either."""
     genuine = _answer()

@@ -19,6 +19,7 @@ import contextlib
 import datetime as dt
 import functools
 import gc
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -401,11 +402,16 @@ def _shipped(texts: dict[str, str], title: str, root: Path, modules: Any) -> tup
     if not isinstance(payload, dict) or not isinstance(payload.get("files"), list):
         return None
     here = {Path(path).relative_to(root).as_posix(): path for path in texts}
+    payload = dict(payload)
+    digest = payload.pop("digest", None)
     try:
-        payload = {**payload, "files": [here[f] for f in payload["files"]]}  # the files as they are named here
-        return serial.load(payload, texts, modules)
+        payload["files"] = [here[f] for f in payload["files"]]  # the files as they are named here
+        checked, warnings = serial.load(payload, texts, modules)
     except (KeyError, serial.Invalid, TypeError, ValueError, RecursionError):
         return None  # not a valid entry: check the texts (and use the user's cache)
+    if isinstance(digest, str) and re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+        object.__setattr__(checked, "digest", digest)  # computed by the build from this very IR (write_shipped_ir): ~20 ms less for a JSON decision
+    return checked, warnings
 
 
 def write_shipped_ir(out: Path | str) -> None:
@@ -427,8 +433,34 @@ def write_shipped_ir(out: Path | str) -> None:
     checked, warnings = check(modules, texts, title)
     payload = serial.dump(checked, warnings)
     payload["files"] = [Path(f).relative_to(root).as_posix() for f in payload["files"]]
+    payload["digest"] = checked.digest  # trusted like the code beside it: an installed load need not hash the IR again
     binding = cache.shipped_binding(texts, root, title, serial.fingerprint)
     Path(out).write_text(json.dumps({"binding": binding, "payload": payload}, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+def write_shipped_code(out: Path | str) -> list[int]:
+    """Generate every function a process may define for the bundled rulebook and write them into folder `out` for the wheel (hatch_build.py, engine/prebuilt.py).
+
+    Loaded from its texts (the build runs with `CPC_RULES_CACHE=off`). What a load and an
+    untraced decision define goes to the first module (`resources.SHIPPED_CODE`), the traced
+    functions and the trace builder to the second, read only by a process that traces.
+    Returns how many texts each holds.
+    """
+    from cpc_rules.engine import prebuilt
+
+    texts = prebuilt.record()
+    rb = load_rulebook(resources.bundled_rulebook_path(), tests=False)
+    compiled = rb.program.compiled
+    compiled.run_known  # noqa: B018 - generated on first use: generate it now
+    first = list(texts)
+    compiled.run_traced, compiled.run_known_traced, rb.trace_plan  # noqa: B018
+    seen = set(first)
+    rest = [t for t in texts if t not in seen]
+    counts = []
+    for name, group in zip(resources.SHIPPED_CODE, (first, rest), strict=True):
+        (Path(out) / name).write_text(prebuilt.module_text(group), encoding="utf-8")
+        counts.append(len(set(group)))
+    return counts
 
 
 def _title(path: Path) -> str:

@@ -33,6 +33,7 @@ def bundled_rulebook_path() -> Path:
 SHIPPED = "prebuilt"  # inside the installed package only: written when the wheel is built (hatch_build.py), never in git
 SHIPPED_IR = "ccp-ir.json"  # the bundled rulebook's checked IR
 SHIPPED_TABLES = "lark-tables.json"  # the parser's LALR tables
+SHIPPED_CODE = ("ccp_code.py", "ccp_code_trace.py")  # the bundled rulebook's generated code (engine/prebuilt.py), compiled to bytecode by pip; the traced part apart
 
 
 def _shipped(name: str) -> Path | None:
@@ -48,3 +49,8 @@ def shipped_ir_path() -> Path | None:
 def shipped_tables_path() -> Path | None:
     """The parser's tables built with the wheel, if this installation has them (a checkout has none)."""
     return _shipped(SHIPPED_TABLES)
+
+
+def shipped_code_paths() -> list[Path]:
+    """The bundled rulebook's generated code built with the wheel (two modules), those this installation has (a checkout has none)."""
+    return [p for p in map(_shipped, SHIPPED_CODE) if p is not None]

@@ -27,6 +27,7 @@ from typing import Any
 
 from cpc_rules import ir
 from cpc_rules.diagnostics import CpcError, Diagnostic
+from cpc_rules.engine import prebuilt
 from cpc_rules.engine.runtime import HUNDRED, ZERO, Faults, Unknown, equal, if_chain, kleene_not, unk
 
 RunFn = Callable[..., tuple[tuple[Any, ...], tuple[Any, ...]]]
@@ -105,7 +106,6 @@ def compile_rulebook(rb: ir.Rulebook, faults: Faults) -> Compiled:
         name = ("run_known_traced" if known else "run_traced") if traced else "run_known" if known else "run"
         try:
             text = gen.function(name).text
-            code = compile(text, filename, "exec")
         except (SyntaxError, RecursionError, MemoryError) as e:
             raise CpcError([_too_complex(rb, [gen, gen], e)]) from None
         namespace: dict[str, Any] = {
@@ -120,7 +120,10 @@ def compile_rulebook(rb: ir.Rulebook, faults: Faults) -> Compiled:
             "FA": faults,
             "__builtins__": {"min": min, "max": max},
         }
-        exec(code, namespace)  # noqa: S102 - code built from the IR only
+        try:
+            prebuilt.define(text, filename, namespace)  # compile(), or the same code built with the wheel
+        except (SyntaxError, RecursionError, MemoryError) as e:
+            raise CpcError([_too_complex(rb, [gen, gen], e)]) from None
         return namespace[name], text
 
     run, fast_source = build(False)
@@ -175,7 +178,7 @@ def compile_typing(rb: ir.Rulebook, missing: tuple[Any, ...], convert: tuple[Cal
         "DZERO": Decimal(0), "MAXA": values.MAX_AMOUNT, "MAXI": 10**15, "CENT": Decimal("0.01"), "KeyError": KeyError, "len": len, "str": str, "int": int,
         "__builtins__": {},
     }
-    exec(compile("\n".join(lines), f"<cpc-rules {rb.texts_digest[:19]} typing>", "exec"), namespace)  # noqa: S102 - built from the IR's shape only
+    prebuilt.define("\n".join(lines), f"<cpc-rules {rb.texts_digest[:19]} typing>", namespace)  # built from the IR's shape only
     return namespace["typed"]  # type: ignore[no-any-return]
 
 
@@ -211,7 +214,7 @@ def compile_reader(permits: tuple[int, ...], forbids: tuple[int, ...], obliges: 
             lines += [f"    x = a[{r}]", "    if x is True: return 'mandatory'", "    if x is not False: u = True"]
         lines.append("    return 'undetermined' if u else 'not_mandatory'")
     namespace: dict[str, Any] = {"__builtins__": {}}
-    exec(compile("\n".join(lines), "<cpc-rules reader>", "exec"), namespace)  # noqa: S102 - built from rule indices only
+    prebuilt.define("\n".join(lines), "<cpc-rules reader>", namespace)  # built from rule indices only
     return namespace["permission"], namespace["obligation"]
 
 
@@ -246,7 +249,7 @@ def compile_enum_reader(items: list[tuple[str, tuple[int, ...], tuple[int, ...],
             obl.append(f"M[{i}]: 'undetermined' if {u} else 'mandatory' if {any_(obliges, 'is True')} else 'undetermined' if {any_(obliges, 'is not False')} else 'not_mandatory'")
     text = "def permissions(a):\n    return {" + ", ".join(perm) + "}\ndef obligations(a):\n    return {" + ", ".join(obl) + "}\n"
     namespace: dict[str, Any] = {"M": tuple(m for m, *_ in items), "__builtins__": {}}
-    exec(compile(text, "<cpc-rules enumeration reader>", "exec"), namespace)  # noqa: S102 - built from rule indices only
+    prebuilt.define(text, "<cpc-rules enumeration reader>", namespace)  # built from rule indices only
     return namespace["permissions"], namespace["obligations"]
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cpc_rules import ir, values
+from cpc_rules.engine import prebuilt
 from cpc_rules.engine.compile import Constants
 from cpc_rules.engine.evaluate import NOT_EVALUATED, AtDate
 from cpc_rules.engine.runtime import Unknown
@@ -283,7 +284,7 @@ class TracePlan:
             "LIST": _list_texts(rb.records),
             "__builtins__": {"sorted": sorted, "str": str, "dict": dict, "list": list, "bool": bool},
         }
-        exec(compile(self.source, f"<cpc-rules trace {rb.texts_digest[:19]}>", "exec"), namespace)  # noqa: S102 - built from the IR only
+        prebuilt.define(self.source, f"<cpc-rules trace {rb.texts_digest[:19]}>", namespace)  # built from the IR only (compiled, or the same code built with the wheel)
         self._trace: Callable[..., dict[str, Any]] = namespace["trace"]
         self._steps = {id(s): _step_json(s) for p in rb.params for s in p.steps}
         self._dates: dict[dt.date, tuple[list[Any], list[Any]]] = {}

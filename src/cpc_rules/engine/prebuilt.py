@@ -1,0 +1,199 @@
+"""Generated code compiled when the wheel is built: an installed load imports it instead of calling `compile()`.
+
+Every function the engine generates (engine/compile.py, engine/trace.py) goes through
+`define(text, filename, namespace)`: it binds the functions that `text` defines in
+`namespace`, as `exec(compile(text, filename, "exec"), namespace)` does. Python's
+`compile()` of the bundled rulebook's ~300 KB of generated text was most of a warm
+load (~30 ms for `run` alone, in every process).
+
+The wheel ships `cpc_rules/prebuilt/ccp_code.py` and `ccp_code_trace.py` (`api.write_shipped_code`, called by
+hatch_build.py; never in git): each text the bundled rulebook generates, wrapped in a function named after
+the text's sha256. pip compiles it to bytecode at install, like the package's own modules,
+so a code object here is the compiled text itself. `define` takes the code of a text only
+under its exact hash, so whatever the compiler generates now (another engine, another
+rulebook, a stale wheel) a text that differs is compiled as before: the module can only
+ever save time. It is trusted like the code beside it, no more (`_trusted`: owned by the
+user, root or the package's owner, writable by no one else), ignored when it cannot be
+imported or is not what `api.write_shipped_code` writes, and `CPC_RULES_CACHE=off` turns it off.
+Nothing is read from the user's cache here: no code is ever stored there.
+"""
+
+from __future__ import annotations
+
+import ast as pyast
+import builtins
+import hashlib
+import os
+import re
+import stat
+import types
+from pathlib import Path
+from typing import Any
+
+FORMAT = 1  # bump when the module's layout below changes
+_WRAPPER = re.compile(r"^def _([0-9a-f]{64})\(\):$", re.MULTILINE)
+_NESTED = 0x10  # CO_NESTED: set on a function defined inside another; the wrapper's only trace
+
+_recording: list[str] | None = None  # the texts defined while `record()` is on (the wheel build)
+_codes: dict[str, Any] | None = None  # sha256 of a text -> its wrapper, from the shipped modules read so far
+_pending: list[Path] = []  # the shipped modules not read yet
+
+
+def define(text: str, filename: str, namespace: dict[str, Any]) -> None:
+    """`exec(compile(text, filename, "exec"), namespace)`, from the shipped bytecode when it holds this very text."""
+    if _recording is not None:
+        _recording.append(text)
+    wrapper = _lookup(hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), text)
+    if wrapper is None:
+        exec(compile(text, filename, "exec", dont_inherit=True), namespace)  # noqa: S102 - the caller builds the text from the IR only; no __future__ of this module
+        return
+    outer = wrapper.__code__
+    codes = [c for c in outer.co_consts if isinstance(c, types.CodeType)]
+    if outer.co_cellvars or any(c.co_freevars for c in codes):  # a function calling its sibling: a cell in the wrapper, a global once compiled
+        exec(compile(text, filename, "exec", dont_inherit=True), namespace)  # noqa: S102 - as above
+        return
+    namespace.setdefault("__builtins__", builtins.__dict__)  # as exec() does
+    for code in codes:
+        code = _as_compiled(code, filename, outer.co_firstlineno, outer.co_qualname + ".<locals>.").replace(co_flags=code.co_flags & ~_NESTED)
+        namespace[code.co_name] = types.FunctionType(code, namespace, code.co_name)
+
+
+def _as_compiled(code: types.CodeType, filename: str, offset: int, prefix: str) -> types.CodeType:
+    """The code as `compile(text, filename)` names it: its file, its lines in the text, its name without the wrapper's (nested code too)."""
+    consts = tuple(_as_compiled(c, filename, offset, prefix) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+    return code.replace(co_filename=filename, co_firstlineno=code.co_firstlineno - offset, co_qualname=code.co_qualname.removeprefix(prefix), co_consts=consts)
+
+
+def _lookup(key: str, text: str) -> Any:
+    """The wrapper of `text` (of hash `key`) in the modules read so far, else in the next shipped one (the traced code is read only by a process that traces).
+
+    Taken only if its module's source holds `text` itself as that wrapper's whole body,
+    defined once: the bytecode is what Python compiled from that source (importlib checks
+    it against the file).
+    """
+    global _codes, _pending
+    if _codes is None:
+        _codes, _pending = {}, _modules()
+    while key not in _codes:
+        try:
+            path = _pending.pop(0)  # atomic: two threads never read the same module; one that finds none left compiles
+        except IndexError:
+            break
+        _codes.update(_read(path))
+    found = _codes.get(key)
+    if found is None:
+        return None
+    wrapper, source, at = found
+    block = f"def _{key}():\n{_indent(text)}\n"
+    if not source.startswith(block, at) or source[at + len(block) : at + len(block) + 1] in (" ", "\t", "\n"):
+        return None  # another body, or more in it than the text
+    return wrapper
+
+
+def _indent(text: str) -> str:
+    """The text as the body of a function (a blank line gets four spaces: still blank to Python)."""
+    return "    " + text.replace("\n", "\n    ")
+
+
+def record() -> list[str]:
+    """Start recording every text defined in this process (hatch_build.py); the list fills as they are."""
+    global _recording
+    _recording = []
+    return _recording
+
+
+def _modules() -> list[Path]:
+    """The shipped modules this process may read, in order (none from a checkout, with `CPC_RULES_CACHE=off`, or untrusted)."""
+    from cpc_rules import resources
+    from cpc_rules.syntax import cache
+
+    if cache.disabled():
+        return []
+    return [p for p in resources.shipped_code_paths() if _trusted(p)]
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """The texts of one shipped module by hash; {} if it is not as `api.write_shipped_code` writes it."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.spec_from_file_location("cpc_rules._prebuilt_" + path.stem, path)
+        assert spec is not None and spec.loader is not None
+        source = path.read_text(encoding="utf-8")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        codes = module.CODES
+        if module.FORMAT != FORMAT or not isinstance(codes, dict):
+            return {}
+        starts: dict[str, tuple[int, int] | None] = {}  # wrapper -> (offset, line) of its `def` in the source
+        line, last = 1, 0
+        for m in _WRAPPER.finditer(source):
+            line, last = line + source.count("\n", last, m.start()), m.start()
+            starts[m.group(1)] = None if m.group(1) in starts else (m.start(), line)  # a wrapper defined twice is never taken
+        return {
+            k: (v, source, where[0])
+            for k, v in codes.items()
+            if isinstance(k, str) and isinstance(v, types.FunctionType) and v.__name__ == "_" + k
+            and (where := starts.get(k)) is not None and v.__code__.co_firstlineno == where[1]  # the function compiled from that very `def`
+        }
+    except Exception:  # noqa: BLE001 - a module that does not import as written is ignored: it only saves time
+        return {}
+
+
+def _trusted(path: Path) -> bool:
+    """As cache.read_shipped: the file and its folder owned by the user, root or the package's owner, writable by no one else."""
+    from cpc_rules.syntax import cache
+
+    try:
+        st, folder, code = os.stat(path, follow_symlinks=False), os.stat(path.parent), os.stat(__file__)
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode) or not stat.S_ISDIR(folder.st_mode):
+        return False
+    owners = frozenset({os.getuid(), 0, code.st_uid}) if hasattr(os, "getuid") else None
+    for what, s in (("le fichier", st), ("son dossier", folder)):
+        reason = cache._unsafe(s, owners)
+        if reason is not None:
+            cache._warn(f"code précompilé {path} ignoré : {what} : {reason}")
+            return False
+    return True
+
+
+def module_text(texts: list[str]) -> str:
+    """The shipped module's source: each distinct text indented inside `def _<sha256>():`, and `CODES` by hash.
+
+    Only a text that is nothing but plain function definitions (no decorator, default or
+    annotation: what the generator writes) is shipped, so that binding its functions in a
+    namespace is exactly what executing it does; any other is left to `compile()` at load.
+    """
+    from cpc_rules import __version__
+
+    lines = [
+        f'"""The generated code of the bundled rulebook, built with the wheel by hatch_build.py (engine {__version__}); never in git. See engine/prebuilt.py."""',
+        f"FORMAT = {FORMAT}",
+    ]
+    names = []
+    for text in dict.fromkeys(texts):
+        if not _plain_definitions(text):
+            continue
+        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        lines.append(f"def _{key}():")
+        lines.append(_indent(text))
+        names.append(key)
+    lines.append("CODES = {" + ", ".join(f"{k!r}: _{k}" for k in names) + "}")
+    return "\n".join(lines) + "\n"
+
+
+def _plain_definitions(text: str) -> bool:
+    try:
+        tree = pyast.parse(text)
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return False
+    for node in tree.body:
+        if not isinstance(node, pyast.FunctionDef) or node.decorator_list or node.returns is not None:
+            return False
+        a = node.args
+        if a.defaults or a.kw_defaults or a.vararg or a.kwarg or a.posonlyargs or a.kwonlyargs or any(x.annotation is not None for x in a.args):
+            return False
+    # a multi-line string would be changed by the indentation: the generator writes none
+    return not any(isinstance(n, pyast.Constant) and isinstance(n.value, str) and "\n" in n.value for n in pyast.walk(tree))
