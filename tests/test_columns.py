@@ -11,6 +11,7 @@ columns decide, and decide_many's answer equals decide's on every situation.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from decimal import Decimal
 from typing import Any
 
@@ -165,6 +166,30 @@ def situations(draw: st.DrawFn) -> dict[str, Any]:
     return out
 
 
+@st.composite
+def uniform_batches(draw: st.DrawFn) -> list[tuple[dict[str, Any], dt.date]]:
+    """Situations of one to three kinds, each kind giving the same facts, as a program builds them (an audit's
+    adapter): the batch reads them a column at a time (columns._layout, _layouts); values may still be None,
+    bad or of mixed forms, and a fact may be given by one kind and not by another."""
+    names = st.lists(st.sampled_from(sorted(FACT_VALUES)), min_size=0, max_size=len(FACT_VALUES), unique=True)
+    kinds = draw(st.lists(names, min_size=1, max_size=3))
+    uniform = {name: draw(st.booleans()) for name in FACT_VALUES}  # a column of one form (the whole-column readers) or mixed
+    rows = []
+    for _ in range(draw(st.integers(1, 25))):
+        s = {}
+        for name in draw(st.sampled_from(kinds)):
+            if uniform[name]:
+                s[name] = draw(UNIFORM_VALUES[name])
+            else:
+                s[name] = draw(st.none() | FACT_VALUES[name])
+        rows.append((s, draw(DATES)))
+    return rows
+
+
+ODD_DECIMALS = st.sampled_from([Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), Decimal("-0"), Decimal("0"), Decimal("1E+20"), Decimal("1.001"), Decimal("99999999999999.99000000000000001")])
+UNIFORM_VALUES: dict[str, st.SearchStrategy[Any]] = {**FACT_VALUES, "m1": AMOUNTS, "m2": AMOUNTS | ODD_DECIMALS, "k": st.integers(0, 12)}
+
+
 def scalar_answer(rb: Any, situation: dict[str, Any], date: dt.date, presume: bool = True, focus: Any = None) -> Any:
     try:
         d = rb.decide(situation, date, presumptions=presume, focus=focus)  # focused: its dependency cone only (faults outside it not raised)
@@ -232,7 +257,13 @@ def check_activations(rb: Any, items: list[tuple[dict[str, Any], dt.date]]) -> i
     return decided
 
 
-@settings(max_examples=int(__import__("os").environ.get("COLUMNS_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], phases=[Phase.explicit, Phase.reuse, Phase.generate])
+# 60 examples on an ordinary run (each builds a rulebook and decides its situations three ways); under
+# HYPOTHESIS_PROFILE=medium or deep as many as the profile says; COLUMNS_EXAMPLES overrides both
+_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+_EXAMPLES = int(os.environ.get("COLUMNS_EXAMPLES") or (settings.get_profile(_PROFILE).max_examples if _PROFILE in ("medium", "deep") else 60))
+
+
+@settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(rulebooks(), st.lists(st.tuples(situations(), DATES), min_size=1, max_size=25))
 def test_columns_equal_the_scalar_path_on_generated_rulebooks(text: str, items: list[tuple[dict[str, Any], dt.date]]) -> None:
     try:
@@ -244,6 +275,21 @@ def test_columns_equal_the_scalar_path_on_generated_rulebooks(text: str, items: 
         check_activations(rb, items)
         check_agreement(rb, items)
         check_agreement(rb, items, focus="proc", presume=False)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n--- rulebook:\n{text}\n--- situations: {items}") from None
+
+
+@settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(rulebooks(), uniform_batches(), st.booleans())
+def test_columns_equal_the_scalar_path_on_batches_of_the_same_facts(text: str, items: list[tuple[dict[str, Any], dt.date]], presume: bool) -> None:
+    """The same property when every situation gives the same facts (read a column at a time, not value by value)."""
+    try:
+        rb = rulebook(text, "columns")
+    except CpcError:
+        assume(False)
+        return
+    try:
+        check_agreement(rb, items, presume=presume)
     except AssertionError as e:
         raise AssertionError(f"{e}\n--- rulebook:\n{text}\n--- situations: {items}") from None
 
@@ -295,6 +341,40 @@ def test_bundled_rulebook_sample(seed: int) -> None:
     check_agreement(rb, items, focus=["procédure", "publicité"])
 
 
+def test_bundled_rulebook_audit_like_batches() -> None:
+    """Situations as an audit builds them (the same facts in every one: the whole-column reading), with and without presumptions."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from columns_agreement import audit_like
+
+    rb = default_rulebook()
+    items = audit_like(rb, 300, 11)
+    check_agreement(rb, items, focus=["procédure", "publicité"])
+    check_agreement(rb, items[:100], presume=False)
+
+
+def test_situations_of_as_many_facts_but_other_ones_are_read_fact_by_fact() -> None:
+    """The column-at-a-time reading needs the same facts in every situation: the same number of other facts,
+    a dict subclass, a mapping or an undeclared fact take the value-by-value reading, with the same answers."""
+    from collections import OrderedDict
+    from types import MappingProxyType
+
+    rb = default_rulebook()
+    a = {"acheteur": "autre_pouvoir_adjudicateur", "nature": "fournitures"}
+    b = {"acheteur": "autre_pouvoir_adjudicateur", "valeur_estimée_besoin": Decimal("39999.99")}
+    day = dt.date(2024, 5, 1)
+    for batch in (
+        [(a, day), (b, day)] * 20,
+        [(OrderedDict(a), day)] * 40,
+        [(MappingProxyType(b), day)] * 40,
+        [({**a, "pas_un_fait": 1}, day)] * 40,
+        [({"nature": "travaux"}, day)] * 40,  # one fact: the single-column form
+    ):
+        check_agreement(rb, batch)
+
+
 def test_errors_are_returned_per_item_never_raised() -> None:
     rb = default_rulebook()
     items: list[Any] = [
@@ -315,6 +395,16 @@ def test_errors_are_returned_per_item_never_raised() -> None:
     assert got[0].permission("procédure", "procédure_adaptée") == "allowed"
     full = got[0].decision()
     assert full.status("procédure", "procédure_adaptée").permission == "allowed"
+
+
+def test_an_amount_of_more_than_28_digits_is_refused_as_decide_refuses_it() -> None:
+    """Decimal's default context rounded 99999999999999.99000000000000001 to whole cents: the batch decided it, decide refuses it."""
+    rb = default_rulebook()
+    s = {"acheteur": "autre_pouvoir_adjudicateur", "nature": "fournitures", "valeur_estimée_besoin": Decimal("99999999999999.99000000000000001")}
+    with pytest.raises(CpcError) as e:
+        rb.decide(s, "2024-05-01")
+    got = rb.decide_many([s] * batch_mod.MIN_COLUMNS, "2024-05-01", focus="procédure")
+    assert all(not a.ok and [d.code for d in a.diagnostics] == [d.code for d in e.value.diagnostics] for a in got)
 
 
 def test_focus_and_presumptions() -> None:
@@ -393,7 +483,7 @@ def test_decide_columns_equals_decide_many() -> None:
             continue
         assert bool(res.covered[i]) == (a.ok and not a.out_of_period), items[i]
         if res.covered[i]:
-            assert res.codes[i].tolist() == list(a._codes), items[i]
+            assert res.codes[i].tolist() == a._code_list(), items[i]
 
 
 def test_a_rulebook_without_coverage() -> None:
@@ -417,14 +507,58 @@ _DECIMALS = st.one_of(
     st.decimals(allow_nan=True, allow_infinity=True),
     st.decimals(min_value=Decimal("-1"), max_value=Decimal("1e16"), places=2),
     st.decimals(min_value=Decimal("0"), max_value=Decimal("1e16"), places=4),
+    # more than 28 significant digits: Decimal's default context would round them to whole cents
+    st.tuples(st.integers(0, 10**17), st.integers(1, 10**20), st.integers(15, 40)).map(lambda t: Decimal(t[0]).scaleb(-2) + Decimal(t[1]).scaleb(-t[2])),
     st.sampled_from([Decimal("0.01"), Decimal("-0"), Decimal("0E-10"), Decimal("0.001"), Decimal("1E+14"), Decimal("999999999999999.99"), Decimal("1E+15"), Decimal("1.000"), Decimal("1.0000000000000000000000000001")]),
+    st.sampled_from([Decimal("99999999999999.99000000000000001"), Decimal("1234.5600000000000000000000000000000001"), Decimal("1" * 40 + ".00")]),
 )
+
+
+def _exact_cents(x: Decimal) -> int | None:
+    """What the scalar path makes of an amount (values.coerce), in cents; None where it refuses it."""
+    from cpc_rules.engine.columns import _EXACT
+    from cpc_rules.ir import Type
+    from cpc_rules.values import BadValue, coerce
+
+    try:
+        v = coerce(x, Type("money"), {}, {}, "m")
+    except BadValue:
+        return None
+    return int(v.scaleb(2, _EXACT))
 
 
 @settings(deadline=None)
 @given(x=_DECIMALS)
 def test_the_fast_reading_of_an_amount_is_the_exact_one(x: Decimal) -> None:
-    """columns._cents takes the usual amount by a shorter path: the same answer as the full check (_decimal) on every Decimal."""
+    """columns._cents takes the usual amount by a shorter path: the same answer as the full check (_decimal), and as
+    values.coerce, on every Decimal (an amount of more than 28 digits was once rounded to whole cents and decided)."""
     from cpc_rules.engine.columns import _MAX_AMOUNT, _cents, _decimal
 
-    assert _cents(x) == _decimal(x, 2, _MAX_AMOUNT)
+    assert _cents(x) == _decimal(x, 2, _MAX_AMOUNT) == _exact_cents(x)
+
+
+_ACT = st.sampled_from([True, False, Unknown(frozenset({"x"}))])
+
+
+@settings(deadline=None)
+@given(data=st.data())
+def test_the_status_table_is_compute_status(data: st.DataObject) -> None:
+    """columns.status_matrix packs what a member's rules say into one byte per row and reads its codes from a table:
+    on any activations of the rules of any member of the bundled rulebook, the codes of decision.compute_status."""
+    from cpc_rules.decision import compute_status
+    from cpc_rules.engine.columns import OBLIGATIONS, PERMISSIONS, Col, status_matrix
+
+    rb = default_rulebook()
+    items = data.draw(st.lists(st.sampled_from(rb.program.items), min_size=1, max_size=3))
+    rules = sorted({r for i in items for r in (*i.permits, *i.forbids, *i.obliges, *i.unencoded, *batch_mod._below(i))})
+    rows = data.draw(st.lists(st.fixed_dictionaries({r: _ACT for r in rules}), min_size=1, max_size=8))
+    acts = {}
+    for r in rules:
+        known = np.array([not isinstance(row[r], Unknown) for row in rows])
+        val = np.array([row[r] is True for row in rows])
+        acts[r] = Col(None if known.all() and data.draw(st.booleans()) else known, val)
+    m = status_matrix(items, acts, len(rows))
+    for j, row in enumerate(rows):
+        for k, item in enumerate(items):
+            s = compute_status(item, row, item.member)  # type: ignore[arg-type]
+            assert (PERMISSIONS[m[j, 2 * k]], OBLIGATIONS[m[j, 2 * k + 1]]) == (s.permission, s.obligation), (item, row)

@@ -25,13 +25,14 @@ import gc
 import multiprocessing
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from cpc_rules import decision as _decision
 from cpc_rules.diagnostics import CpcError, Diagnostic
-from cpc_rules.engine.columns import OBLIGATIONS, PERMISSIONS, ColumnProgram, NotColumnar, activation_codes, status_codes
+from cpc_rules.engine.columns import OBLIGATIONS, PERMISSIONS, ColumnProgram, NotColumnar, activation_codes, status_matrix
 from cpc_rules.engine.runtime import EvaluationError, Unknown
 
 if TYPE_CHECKING:
@@ -58,9 +59,16 @@ class Focus:
         self.items = tuple(items)
         self.keys = tuple((i.enum, i.member) for i in self.items)
         self.position = {k: n for n, k in enumerate(self.keys)}
+        self.permission_at = {k: 2 * n for n, k in enumerate(self.keys)}  # where a member's codes start in an answer's row
         self.rules = sorted({r for i in self.items for r in (*i.permits, *i.forbids, *i.obliges, *getattr(i, "unencoded", ()), *_below(i))})
         self.rule_position = {r: n for n, r in enumerate(self.rules)}  # column of a rule in an answer's activations
         self.labels = tuple(labels) or tuple(i.member for i in self.items)  # as Decision labels a Status
+        # per member, (rule, column) of the rules below its permissions, then of its own rules (Answer.status)
+        pos = self.rule_position
+        self.plans = tuple(
+            (tuple((r, pos[r]) for r in sorted(_below(i))), tuple((r, pos[r]) for r in (*i.permits, *i.forbids, *i.obliges, *getattr(i, "unencoded", ()))))
+            for i in self.items
+        )
 
 
 def _below(item: Any) -> set[int]:
@@ -76,6 +84,42 @@ def make_focus(rb: Rulebook, focus: Iterable[str] | str | None) -> Focus:
     return Focus(items, names, [enums[i.enum].labels.get(i.member) or i.member for i in items])
 
 
+class _Rows:
+    """What the answers of one batch share: their codes, their rules' activations, the focus, the rulebook.
+
+    An answer is its row of these (read on demand), so a batch builds one small object per
+    situation, not its codes and activations. `codes`: bytes, per row the permission and
+    obligation code of each focused member; `cols`: the activation columns of the focus's
+    rules (engine.columns.Col), turned into a matrix on first read (`acts`); `full`: the
+    full Decisions already computed, by row.
+    """
+
+    __slots__ = ("focus", "at", "rb", "presume", "codes", "cols", "n", "mat", "acts", "full")
+
+    def __init__(self, focus: Focus, rb: Rulebook, presume: bool, codes: bytes, cols: dict[int, Any] | None = None, n: int = 0) -> None:
+        self.focus = focus
+        self.at = focus.permission_at  # (enum, member) → where its codes start in a row
+        self.rb = rb
+        self.presume = presume
+        self.codes = codes
+        self.cols = cols
+        self.n = n
+        self.mat: np.ndarray | None = None
+        self.acts: dict[int, list[int]] = {}  # row → per rule of focus.rules: 0 false, 1 true, 2 unknown (ACT_*)
+        self.full: dict[int, Decision] = {}
+
+    def activations(self, row: int) -> list[int] | None:
+        acts = self.acts.get(row)
+        if acts is None:
+            if self.mat is None:
+                if self.cols is None:
+                    return None
+                self.mat = activation_codes(self.focus.rules, self.cols, self.n)
+                self.cols = None
+            acts = self.acts[row] = self.mat[row].tolist()
+        return acts
+
+
 class Answer:
     """The focused conclusions of one situation of a batch.
 
@@ -85,7 +129,7 @@ class Answer:
     conclusion rests on; `decision()` the full Decision (recomputed once, then kept).
     """
 
-    __slots__ = ("index", "date", "_codes", "_acts", "_act_rows", "_focus", "_rb", "_situation", "_presume", "_full")
+    __slots__ = ("index", "date", "_situation", "_b", "_at", "_row")
     ok = True
     diagnostics: tuple[Diagnostic, ...] = ()
 
@@ -100,22 +144,22 @@ class Answer:
         presume: bool = True,
         acts: Sequence[int] | None = None,
         full: Decision | None = None,
-        act_rows: tuple[np.ndarray, int] | None = None,
     ) -> None:
-        self._presume = presume
+        """One answer on its own (the scalar path, another process): `codes` None out of the coverage."""
         self.index = index  # position in the input
         self.date = date
-        self._codes = codes  # permission code then obligation code, per focused member; None out of the coverage
-        self._acts = acts  # per rule of focus.rules: 0 false, 1 true, 2 unknown (ACT_*); None: see _act_rows
-        self._act_rows = act_rows  # (the batch's activation matrix, this row): read into _acts on first use
-        self._focus = focus
-        self._rb = rb
         self._situation = situation
-        self._full = full
+        self._b = _Rows(focus, rb, presume, bytes(codes or ()))
+        self._at = -1 if codes is None else 0  # where its codes start in _b.codes; -1: out of the coverage
+        self._row = 0
+        if acts is not None:
+            self._b.acts[0] = list(acts)
+        if full is not None:
+            self._b.full[0] = full
 
     @property
     def out_of_period(self) -> bool:
-        return self._codes is None
+        return self._at < 0
 
     @property
     def situation(self) -> Mapping[str, Any]:
@@ -124,32 +168,42 @@ class Answer:
     @property
     def presumptions(self) -> bool:
         """Whether the rulebook's presumptions completed the situation (as `decide(presumptions=…)`)."""
-        return self._presume
+        return self._b.presume
 
     def conclusion(self, enum: str, member: str) -> Conclusion | None:
         """None out of the coverage, or for a member outside the focus or that no rule concludes on."""
-        k = self._focus.position.get((enum, member))
-        if k is None or self._codes is None:
+        k = self._b.focus.position.get((enum, member))
+        at = self._at
+        if k is None or at < 0:
             return None
-        return Conclusion(PERMISSIONS[self._codes[2 * k]], OBLIGATIONS[self._codes[2 * k + 1]])
+        codes = self._b.codes
+        return Conclusion(PERMISSIONS[codes[at + 2 * k]], OBLIGATIONS[codes[at + 2 * k + 1]])
 
     def permission(self, enum: str, member: str) -> str | None:
-        k = self._focus.position.get((enum, member))
-        return None if k is None or self._codes is None else PERMISSIONS[self._codes[2 * k]]
+        b = self._b
+        k = b.at.get((enum, member))
+        return None if k is None or self._at < 0 else PERMISSIONS[b.codes[self._at + k]]
 
     def obligation(self, enum: str, member: str) -> str | None:
-        k = self._focus.position.get((enum, member))
-        return None if k is None or self._codes is None else OBLIGATIONS[self._codes[2 * k + 1]]
+        b = self._b
+        k = b.at.get((enum, member))
+        return None if k is None or self._at < 0 else OBLIGATIONS[b.codes[self._at + k + 1]]
 
     @property
     def conclusions(self) -> dict[tuple[str, str], Conclusion]:
-        return {k: c for k in self._focus.keys if (c := self.conclusion(*k)) is not None}
+        return {k: c for k in self._b.focus.keys if (c := self.conclusion(*k)) is not None}
+
+    def _code_list(self) -> list[int] | None:
+        """Per focused member, its permission code then its obligation code (PERMISSIONS, OBLIGATIONS); None out of the coverage."""
+        if self._at < 0:
+            return None
+        return list(self._b.codes[self._at : self._at + 2 * len(self._b.focus.items)])
 
     def activation(self, rule: int) -> bool | None:
         """The outcome of a rule of the focus: True, False, or None when unknown (KeyError for a rule outside it)."""
-        if self._codes is None:
+        if self._at < 0:
             raise KeyError(rule)
-        pos = self._focus.rule_position[rule]
+        pos = self._b.focus.rule_position[rule]
         acts = self._activations()
         if acts is None:
             a = self.decision().activations[rule]
@@ -165,37 +219,34 @@ class Answer:
         `missing=False`: then the Status is the same but for `missing`, left empty, and nothing
         is recomputed (for a caller that reads the permission, obligation and rules only).
         """
-        k = self._focus.position.get((enum, member))
-        if k is None or self._codes is None:
+        fo = self._b.focus
+        k = fo.position.get((enum, member))
+        if k is None or self._at < 0:
             return None
-        item = self._focus.items[k]
+        item = fo.items[k]
         acts = self._activations()
         if acts is None:
             return self.decision().status(enum, member)
-        pos = self._focus.rule_position
-        a: dict[int, Any] = {r: acts[pos[r]] == ACT_TRUE for r in _below(item)}  # what may displace a permission: only `is True` is read
-        for r in (*item.permits, *item.forbids, *item.obliges, *getattr(item, "unencoded", ())):
-            c = acts[pos[r]]
+        below, own = fo.plans[k]
+        a: dict[int, Any] = {r: acts[p] == ACT_TRUE for r, p in below}  # what may displace a permission: only `is True` is read
+        for r, p in own:
+            c = acts[p]
             if c == ACT_UNKNOWN:
                 if missing:
                     return self.decision().status(enum, member)
                 a[r] = _NO_MISSING
             else:
                 a[r] = c == ACT_TRUE
-        return _decision.compute_status(item, a, self._focus.labels[k])  # type: ignore[arg-type]
+        return _decision.compute_status(item, a, fo.labels[k])  # type: ignore[arg-type]
 
     def _activations(self) -> Sequence[int] | None:
-        if self._acts is None and self._act_rows is not None:
-            mat, row = self._act_rows
-            self._acts = mat[row].tolist()
-            self._act_rows = None
-        return self._acts
+        return self._b.activations(self._row)
 
     def statuses_of(self, enum: str | None = None, *, missing: bool = True) -> tuple[_decision.Status, ...]:
         """The conclusions of the focus (of one enumeration if given), in the rulebook's order; `missing` as for `status`."""
-        if self._codes is None:
+        if self._at < 0:
             return ()
-        return tuple(s for k in self._focus.keys if (enum is None or k[0] == enum) and (s := self.status(*k, missing=missing)) is not None)
+        return tuple(s for k in self._b.focus.keys if (enum is None or k[0] == enum) and (s := self.status(*k, missing=missing)) is not None)
 
     @property
     def statuses(self) -> tuple[_decision.Status, ...]:
@@ -204,17 +255,19 @@ class Answer:
 
     def presumed_for(self, status: _decision.Status) -> tuple[str, ...]:
         """The presumed facts a conclusion rests on (`Decision.presumed_for`): needs the full Decision."""
-        if not self._presume or self._codes is None:
+        if not self._b.presume or self._at < 0:
             return ()
         return self.decision().presumed_for(status)
 
     def decision(self, trace: bool = False) -> Decision:
         """The full Decision (statuses with their grounds, missing facts, presumptions relied on, trace), recomputed once."""
+        b = self._b
         if trace:
-            return self._rb.decide(self._situation, self.date, trace=True, presumptions=self._presume, focus=self._focus.names)
-        if self._full is None:
-            self._full = self._rb.decide(self._situation, self.date, presumptions=self._presume, focus=self._focus.names)
-        return self._full
+            return b.rb.decide(self._situation, self.date, trace=True, presumptions=b.presume, focus=b.focus.names)
+        d = b.full.get(self._row)
+        if d is None:
+            d = b.full[self._row] = b.rb.decide(self._situation, self.date, presumptions=b.presume, focus=b.focus.names)
+        return d
 
     def __repr__(self) -> str:
         return f"Answer(#{self.index}, {self.date}, {'hors période' if self.out_of_period else self.conclusions})"
@@ -291,18 +344,25 @@ def decide_many(
 def _decide_range(rb: Rulebook, items: list[Any], offset: int, at: Any, fo: Focus, presumptions: bool, columns: bool | None) -> list[Answer | Failure]:
     prog = rb.program
     out: list[Answer | Failure | None] = [None] * len(items)
-    rows: list[int] = []  # items with a situation and a date, by position in `items`
-    dates: list[dt.date] = []
-    sits: list[Mapping[str, Any]] = []
+    rows: Sequence[int] = []  # items with a situation and a date, by position in `items`
+    dates: Sequence[dt.date] = []
+    sits: Sequence[Mapping[str, Any]] = []
     default_date = None
     if at is not None:
         try:
             default_date = _date(at)
         except CpcError as e:
             return [Failure(offset + i, e.diagnostics) for i in range(len(items))]
-    if default_date is None and all(it.__class__ is tuple and len(it) == 2 and it[0].__class__ is dict and it[1].__class__ is dt.date for it in items):
-        rows, sits, dates = list(range(len(items))), [it[0] for it in items], [it[1] for it in items]  # the usual form, without the checks below
+    if default_date is None and items and set(map(type, items)) == {tuple} and set(map(len, items)) == {2}:
+        s_, d_ = zip(*items)
+        if set(map(type, s_)) == {dict} and set(map(type, d_)) == {dt.date}:  # the usual form, without the checks below
+            rows, sits, dates = range(len(items)), s_, d_
+            items = []
+    elif default_date is not None and items and set(map(type, items)) == {dict}:
+        rows, sits, dates = range(len(items)), items, [default_date] * len(items)
         items = []
+    if items:
+        rows, dates, sits = [], [], []
     for i, item in enumerate(items):
         try:
             if default_date is not None:
@@ -318,35 +378,31 @@ def _decide_range(rb: Rulebook, items: list[Any], offset: int, at: Any, fo: Focu
         except CpcError as e:
             out[i] = Failure(offset + i, e.diagnostics)
             continue
-        rows.append(i)
-        dates.append(date)
-        sits.append(situation)
+        rows.append(i)  # type: ignore[attr-defined]
+        dates.append(date)  # type: ignore[attr-defined]
+        sits.append(situation)  # type: ignore[attr-defined]
     cp = _column_program(rb) if columns is not False else None
     if cp is not None and rows and (columns or len(rows) >= MIN_COLUMNS):
-        days = np.fromiter((d.toordinal() for d in dates), dtype=np.int64, count=len(dates))
+        n = len(rows)
+        days = np.fromiter(map(dt.date.toordinal, dates), dtype=np.int64, count=n)
         batch, slow = cp.ingest(sits, days, prog._fact_index, presume=presumptions)
-        acts = cp.run(batch, fo.rules)
-        n = batch.n
-        mat = np.zeros((n, 2 * len(fo.items)), dtype=np.int8)
-        for k, item in enumerate(fo.items):
-            perm, obl = status_codes(item, acts, n)
-            mat[:, 2 * k] = perm
-            mat[:, 2 * k + 1] = obl
-        covered = np.ones(n, dtype=bool) if cp.coverage is None else (days >= cp.coverage[0]) & (days < cp.coverage[1])
-        codes = mat.tolist()
-        act_mat = activation_codes(fo.rules, acts, n)  # read per row only when an answer's statuses are asked
-        fallback = (batch.fallback & covered).tolist()
-        slow_l = slow.tolist()
-        covered_l = covered.tolist()
-        new = Answer.__new__
-        for j, i in enumerate(rows):
-            if slow_l[j] or fallback[j]:
-                out[i] = _one(rb, offset + i, dates[j], sits[j], fo, presumptions)
-                continue
-            a = new(Answer)  # Answer.__init__ without its call: this loop runs once per situation
-            a.index, a.date, a._codes, a._acts, a._act_rows = offset + i, dates[j], codes[j] if covered_l[j] else None, None, (act_mat, j)
-            a._focus, a._rb, a._situation, a._presume, a._full = fo, rb, sits[j], presumptions, None
+        batch.stretch = cp.stretches(days)
+        acts = cp.run(batch, fo.names)
+        width = 2 * len(fo.items)
+        mat = status_matrix(fo.items, acts, n)
+        covered = None if cp.coverage is None else cp.covered(batch.stretch)
+        at_ = np.arange(0, n * width, width, dtype=np.int64)  # where each row's codes start; -1 out of the coverage
+        if covered is not None:
+            at_[~covered] = -1
+        shared = _Rows(fo, rb, presumptions, mat.tobytes(), {r: acts[r] for r in fo.rules}, n)  # the activations: read per row only when asked
+        fallback = batch.fallback if covered is None else (batch.fallback & covered) | slow  # a bad value: its error even out of the coverage
+        answers = list(map(Answer.__new__, repeat(Answer, n)))  # Answer.__init__ without its call: this runs once per situation
+        for j, a, i, date, situation, start in zip(range(n), answers, rows, dates, sits, at_.tolist(), strict=True):
+            a.index, a.date, a._situation, a._b, a._at, a._row = offset + i, date, situation, shared, start, j
             out[i] = a
+        if fallback.any():
+            for j in np.flatnonzero(fallback).tolist():
+                out[rows[j]] = _one(rb, offset + rows[j], dates[j], sits[j], fo, presumptions)
     else:
         for j, i in enumerate(rows):
             out[i] = _one(rb, offset + i, dates[j], sits[j], fo, presumptions)
@@ -385,7 +441,7 @@ def _worker(bounds: tuple[int, int]) -> list[tuple[int, bool, Any, Any]]:
     w = _WORK
     lo, hi = bounds
     res = _decide_range(w["rb"], w["items"][lo:hi], lo, w["at"], w["focus"], w["presumptions"], w["columns"])
-    return [(r.index, True, r._codes, r._activations()) if isinstance(r, Answer) else (r.index, False, r.diagnostics, None) for r in res]
+    return [(r.index, True, r._code_list(), r._activations()) if isinstance(r, Answer) else (r.index, False, r.diagnostics, None) for r in res]
 
 
 def _parallel(rb: Rulebook, items: list[Any], at: Any, fo: Focus, presumptions: bool, jobs: int, columns: bool | None) -> list[Answer | Failure]:
@@ -464,7 +520,7 @@ def decide_columns(
     batch = Batch(n, cols, days)
     unknown = set(columns) - set(rb.program._fact_index)
     if unknown:
-        raise CpcError([Diagnostic("E410", f"fait inconnu `{sorted(unknown)[0]}`")])
+        raise CpcError([Diagnostic("E410", f"fait inconnu `{min(unknown)}`")])
     for f in rb.checked.facts:
         kind = f.type.kind
         scale = {"money": 2, "percent": 6}.get(kind, 0)
@@ -491,9 +547,8 @@ def decide_columns(
             col = Col(None if all_known else known, val if all_known else np.where(known, val, 0).astype(val.dtype), scale)  # None: known on every row
         cols.append(cp._presume(col, f.presumed if presumptions else None, absent, batch, f.type))
     batch.fallback |= bad
-    acts = cp.run(batch, fo.rules)
-    mat = np.zeros((n, 2 * len(fo.items)), dtype=np.int8)
-    for k, item in enumerate(fo.items):
-        mat[:, 2 * k], mat[:, 2 * k + 1] = status_codes(item, acts, n)
-    covered = np.ones(n, dtype=bool) if cp.coverage is None else (days >= cp.coverage[0]) & (days < cp.coverage[1])
+    batch.stretch = cp.stretches(days)
+    acts = cp.run(batch, fo.names)
+    mat = status_matrix(fo.items, acts, n)
+    covered = np.ones(n, dtype=bool) if cp.coverage is None else cp.covered(batch.stretch)
     return ColumnAnswers(fo, mat, batch.fallback & covered, covered)

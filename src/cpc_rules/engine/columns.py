@@ -23,13 +23,18 @@ either: the full Decision, computed on demand, gives them.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
+from itertools import chain, repeat
+from operator import eq, is_not, itemgetter
 from typing import Any
 
+import attrs
 import numpy as np
 
 from cpc_rules import ir
+from cpc_rules.engine.cone import cone
 
 I64_SAFE = 2**62  # a fixed-point value at or beyond this may overflow an operation: the row falls back
 _SCALE = {"money": 2, "percent": 6, "int": 0}
@@ -59,8 +64,14 @@ class Batch:
         self.facts = facts
         self.days = days
         self.fallback = np.zeros(n, dtype=bool)
+        self.stretch: np.ndarray | None = None  # per row, its stretch between period boundaries (ColumnProgram.stretches), once known
+        self.falls = 0  # calls of fall_back that sent some row to the scalar path
 
     def fall_back(self, rows: Any, live: Any) -> None:
+        """The `rows` (a mask) among the `live` ones fall back to the scalar path."""
+        if not np.any(rows):
+            return  # nothing, whatever `live` is: the expression's value can be shared (_Eval.expr)
+        self.falls += 1
         rows = _and(rows, live)
         if rows is not None and rows is not False:
             self.fallback |= rows
@@ -97,11 +108,19 @@ def _false(c: Col) -> Any:
     return ~c.val if c.known is None else (c.known & ~c.val)
 
 
+def _magnitude(x: Any) -> int:
+    """The largest absolute value of an integer array or scalar, as a Python int (exact: no int64 overflow)."""
+    return max(int(np.max(x)), -int(np.min(x))) if np.size(x) else 0
+
+
 def _arr(x: Any, n: int, dtype: Any) -> np.ndarray:
     return x if isinstance(x, np.ndarray) else np.full(n, x, dtype=dtype)
 
 
 _MAX_AMOUNT = Decimal("1e15")  # values.MAX_AMOUNT
+# Decimal arithmetic rounds to the context's 28 digits: moving the point of a longer amount
+# (99999999999999.99000000000000001) would round it to whole cents. In this context it never rounds.
+_EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN, traps=[])
 _HUNDRED = Decimal(100)
 
 
@@ -116,7 +135,7 @@ def _cents(x: Any) -> int | None:
         return x * 100 if 0 <= x < 10**15 else None
     if c is Decimal:
         if x.is_finite():  # the usual amount (positive, whole cents, below the maximum): `_decimal`'s answer, with less work
-            q = x.scaleb(2)
+            q = x.scaleb(2, _EXACT)
             i = int(q)
             if 0 < i < 10**17 and q == i:
                 return i
@@ -148,11 +167,157 @@ def _decimal(x: Decimal, places: int, upper: Decimal, inclusive: bool = False) -
 def fixed(value: Any, scale: int) -> int | None:
     """An exact Decimal or int as an integer at `scale`, or None if it is not exact there or too large."""
     d = Decimal(value) if not isinstance(value, Decimal) else value
-    scaled = d.scaleb(scale)
-    if scaled != scaled.to_integral_value():
+    scaled = d.scaleb(scale, _EXACT)
+    if not scaled.is_finite() or scaled != scaled.to_integral_value(context=_EXACT):
         return None
     i = int(scaled)
     return i if -I64_SAFE < i < I64_SAFE else None
+
+
+_NONE = type(None)
+# A column reader: (raw values, rows, member codes of an enumeration) → (known, values, bad, absent).
+# known: the rows given in a form the columns take (None: every row); bad: the rows given in
+# another form (the slow path types them; None: no row); absent: the rows not given (None: no row).
+Reader = Callable[[Sequence[Any], int, Any], tuple[Any, np.ndarray, Any, Any]]
+
+
+def _layout(situations: Sequence[Any], allowed: Any) -> dict[str, Sequence[Any]] | None:
+    """Per fact name, its column of values, when every situation is a dict of the same facts, all declared; else None.
+
+    The values are read row by row in C (`itemgetter`) straight into one object array, whose
+    columns are views: no tuple per situation is kept, and no transposition in Python.
+    """
+    if not situations or situations[0].__class__ is not dict:
+        return None
+    first = situations[0]
+    n, k = len(situations), len(first)
+    if not k or not first.keys() <= allowed or set(map(type, situations)) != {dict} or set(map(len, situations)) != {k}:
+        return None
+    keys = tuple(first)
+    get = itemgetter(*keys)
+    try:  # the same number of facts and each of the first's: the same facts
+        if k == 1:
+            return {keys[0]: np.fromiter(map(get, situations), dtype=object, count=n)}
+        values = np.fromiter(chain.from_iterable(map(get, situations)), dtype=object, count=n * k).reshape(n, k)
+    except KeyError:
+        return None
+    return {key: values[:, j] for j, key in enumerate(keys)}
+
+
+MAX_LAYOUTS = 16  # more kinds of situations than this in a batch: read value by value
+
+
+def _layouts(situations: Sequence[Any], allowed: Any) -> dict[str, Sequence[Any]] | None:
+    """Per fact name, its column of values (None where a situation does not give it), when the situations are dicts
+    of a few different sets of declared facts (an audit asks a few kinds of question per batch); else None.
+
+    Each kind is read as `_layout` reads a batch of one kind, and its values placed in its rows.
+    """
+    if not situations or set(map(type, situations)) != {dict}:
+        return None
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, s in enumerate(situations):
+        keys = tuple(s)
+        rows = groups.get(keys)
+        if rows is None:
+            if len(groups) == MAX_LAYOUTS or not s.keys() <= allowed:
+                return None
+            rows = groups[keys] = []
+        rows.append(i)
+    n = len(situations)
+    out: dict[str, np.ndarray] = {}
+    for keys, rows in groups.items():
+        if not keys:
+            continue
+        part = _layout([situations[i] for i in rows], allowed)
+        assert part is not None  # the same facts in every one, all declared
+        idx = np.array(rows, dtype=np.intp)
+        for name, col in part.items():
+            whole = out.get(name)
+            if whole is None:
+                whole = out[name] = np.full(n, None, dtype=object)
+            whole[idx] = col
+    return out  # type: ignore[return-value]
+
+
+_BOOL_CODE = {True: 1, False: 0, None: 2}  # read only when every value is a bool or None (1 and 1.0 are not)
+
+
+def _read_bool(raw: Sequence[Any], n: int, _: Any) -> tuple[Any, np.ndarray, Any, Any]:
+    types = set(map(type, raw))
+    if types == {bool}:
+        return None, np.fromiter(raw, dtype=bool, count=n), None, None
+    if types <= {bool, _NONE}:  # 2 not given
+        code = np.fromiter(map(_BOOL_CODE.__getitem__, raw), dtype=np.int8, count=n)
+        return code < 2, code == 1, None, code == 2
+    code = np.array([1 if x is True else 0 if x is False else 2 if x is None else 3 for x in raw], dtype=np.int8)  # 2 not given, 3 another form
+    return code < 2, code == 1, code == 3, code == 2
+
+
+def _read_enum(raw: Sequence[Any], n: int, codes: dict[str, int]) -> tuple[Any, np.ndarray, Any, Any]:
+    if set(map(type, raw)) <= {str, _NONE}:  # member code, -2 not given, -1 another text
+        ext = {**codes, None: -2}
+        val = np.fromiter(map(ext.get, raw, repeat(-1, n)), dtype=np.int64, count=n)
+    else:
+        val = np.array([codes.get(x, -1) if x.__class__ is str else -2 if x is None else -1 for x in raw], dtype=np.int64)
+    if val.min() >= 0:
+        return None, val, None, None
+    return val >= 0, np.maximum(val, 0), val == -1, val == -2
+
+
+def _read_money(raw: Sequence[Any], n: int, _: Any) -> tuple[Any, np.ndarray, Any, Any]:
+    types = set(map(type, raw))
+    if types == {Decimal, _NONE} and isinstance(raw, np.ndarray):  # some rows do not give it: the others as below
+        given = np.fromiter(map(is_not, raw, repeat(None, n)), dtype=bool, count=n)
+        known, val, bad, _absent = _read_money(raw[given], int(given.sum()), None)
+        if known is None and bad is None:
+            whole = np.zeros(n, dtype=np.int64)
+            whole[given] = val
+            return given, whole, None, ~given
+    if types == {Decimal}:  # an audit's amounts: `_cents`, a whole column at a time
+        q = list(map(Decimal.scaleb, raw, repeat(2, n), repeat(_EXACT, n)))  # a NaN stays a NaN (no trap)
+        try:
+            ints = list(map(int, q))  # a NaN or an infinity raises: value by value below
+        except (ValueError, OverflowError):
+            ints = None
+        if ints is not None and 0 < min(ints) and max(ints) < 10**17 and all(map(eq, q, ints)):
+            return None, np.array(ints, dtype=np.int64), None, None
+    return _read_fixed(raw, n, _cents)
+
+
+def _read_percent(raw: Sequence[Any], n: int, _: Any) -> tuple[Any, np.ndarray, Any, Any]:
+    return _read_fixed(raw, n, _percent)
+
+
+def _read_fixed(raw: Sequence[Any], n: int, conv: Callable[[Any], int | None]) -> tuple[Any, np.ndarray, Any, Any]:
+    fx = [None if x is None else conv(x) for x in raw]  # None: not given, or another form
+    given = np.array([x is not None for x in raw], dtype=bool)
+    ok = np.array([x is not None for x in fx], dtype=bool)
+    return ok, np.array([x or 0 for x in fx], dtype=np.int64), given & ~ok, ~given
+
+
+def _read_int(raw: Sequence[Any], n: int, _: Any) -> tuple[Any, np.ndarray, Any, Any]:
+    # values.coerce: 0 ≤ n < 10^15 (a Decimal or a text: the scalar path)
+    code = np.array([0 if x is None else 1 if x.__class__ is int and 0 <= x < 10**15 else 2 for x in raw], dtype=np.int8)
+    val = np.array([x if c == 1 else 0 for x, c in zip(raw, code.tolist(), strict=True)], dtype=np.int64)
+    return code == 1, val, code == 2, code == 0
+
+
+def _read_date(raw: Sequence[Any], n: int, _: Any) -> tuple[Any, np.ndarray, Any, Any]:
+    if set(map(type, raw)) == {dt.date}:
+        return None, np.fromiter(map(dt.date.toordinal, raw), dtype=np.int64, count=n), None, None
+    code = np.array([0 if x is None else 1 if x.__class__ is dt.date else 2 for x in raw], dtype=np.int8)
+    val = np.array([x.toordinal() if c == 1 else 0 for x, c in zip(raw, code.tolist(), strict=True)], dtype=np.int64)
+    return code == 1, val, code == 2, code == 0
+
+
+def _read_other(raw: Sequence[Any], n: int, _: Any) -> tuple[Any, np.ndarray, Any, Any]:
+    """Lists (and any other kind): the scalar path."""
+    given = np.array([x is not None for x in raw], dtype=bool)
+    return np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int64), given, ~given
+
+
+_READERS: dict[str, Reader] = {"bool": _read_bool, "enum": _read_enum, "money": _read_money, "percent": _read_percent, "int": _read_int, "date": _read_date}
 
 
 class ColumnProgram:
@@ -168,6 +333,52 @@ class ColumnProgram:
         self.params = [self._param_table(p) for p in rb.params]
         self.article_periods = [[(v.period.start.toordinal(), v.period.end.toordinal() if v.period.end else 10**7) for v in a.versions] for a in rb.articles]
         self.coverage = (rb.coverage.start.toordinal(), rb.coverage.end.toordinal() if rb.coverage.end else 10**7) if rb.coverage else None
+        # Everything that depends on the date (articles in force, parameter steps, definitions needed,
+        # the coverage) changes only at the rulebook's period boundaries: a batch places each row in its
+        # stretch between two boundaries once (one searchsorted), and reads these small tables by stretch.
+        ends = {d for periods in self.article_periods for per in periods for d in per}
+        ends |= {d for periods, _, _ in self.params for per in periods for d in per}
+        ends |= set(self.coverage or ())
+        self.bounds = np.array(sorted(d for d in ends if d < 10**7), dtype=np.int64)
+        reps = [int(self.bounds[0]) - 1, *map(int, self.bounds)] if len(self.bounds) else [dt.date(2000, 1, 1).toordinal()]  # a day inside each stretch
+        self.article_on = [np.array([any(a <= d < b for a, b in periods) for d in reps], dtype=bool) for periods in self.article_periods]
+        self.param_steps = [np.array([next((si for si, (a, b) in enumerate(periods) if a <= d < b), -1) for d in reps], dtype=np.int64) for periods, _, _ in self.params]
+        # per parameter, its values by stretch ([stretch, key combination]; a stretch with no step reads step 0, and falls back)
+        self.param_values = [table[np.maximum(steps, 0)] for (_, table, _), steps in zip(self.params, self.param_steps, strict=True)]
+        self.covered_at = np.array([self.coverage is None or self.coverage[0] <= d < self.coverage[1] for d in reps], dtype=bool)
+        self.reps = reps
+        self.shapes: dict[int, Any] = {}  # node id → its structure (equal expressions of different rules share it)
+        self.keep: dict[frozenset[str], frozenset[int]] = {}  # per focus, the rules its batches evaluate (closure)
+        self._needed: np.ndarray | None = None  # [stretch, definition], on first run (needed_at compiles the date's view)
+
+    def shape(self, e: ir.Expr) -> Any:
+        """What an expression computes, as a hashable value: equal for equal expressions wherever they are written.
+
+        The value of an expression over a batch depends on nothing else (not on the rule it is
+        in, nor on which rows are live): _Eval.expr computes each shape once per batch.
+        """
+        key = self.shapes.get(e.nid)
+        if key is None:
+            if isinstance(e, ir.Aggregate | ir.LocalRef | ir.Field):
+                key = ("node", e.nid)  # inside an aggregate a local means something else each time
+            else:
+                parts: list[Any] = [type(e).__name__]
+                for f in attrs.fields(type(e)):
+                    if f.name in ("nid", "src"):
+                        continue
+                    v = getattr(e, f.name)
+                    if isinstance(v, ir.Node):
+                        v = self.shape(v)
+                    elif isinstance(v, tuple) and v and isinstance(v[0], ir.Node):
+                        v = tuple(self.shape(x) for x in v)
+                    parts.append(v)
+                key = tuple(parts)
+                try:
+                    hash(key)
+                except TypeError:  # a constant that is not hashable: not shared
+                    key = ("node", e.nid)
+            self.shapes[e.nid] = key
+        return key
 
     # ------------------------------------------------------------ static tables
     def _param_table(self, p: ir.ParamInfo) -> tuple[list[tuple[int, int]], np.ndarray, list[int]]:
@@ -250,66 +461,53 @@ class ColumnProgram:
         with Program.facts_vector (which reports its errors) and decides it one at a time.
         `presume`: a fact not given takes the rulebook's presumption (Program.presume).
         Returns the batch and the slow mask (slow rows are also in batch.fallback).
+
+        The situations of a batch built by a program (an audit's adapter) usually all give
+        the same facts: they are then read row by row in C (`itemgetter`) and transposed, and
+        a column of one Python type is converted whole; anything else is read value by value.
         """
         n = len(situations)
         rb = self.rb
-        allowed = names.keys()
-        present: set[str] = set()
-        odd = []
-        for i, s in enumerate(situations):
-            present.update(s)
-            if not s.keys() <= allowed:  # a comparison of views: no set built per situation
-                odd.append(i)
         slow = np.zeros(n, dtype=bool)
-        slow[odd] = True
+        layout = _layout(situations, names.keys())
+        if layout is None:
+            layout = _layouts(situations, names.keys())
+        if layout is not None:
+            raws: dict[str, Sequence[Any]] | None = layout
+            present: Any = layout.keys()
+        else:
+            raws = None
+            allowed = names.keys()
+            present = set()
+            odd = []
+            for i, s in enumerate(situations):
+                present.update(s)
+                if not s.keys() <= allowed:  # a comparison of views: no set built per situation
+                    odd.append(i)
+            slow[odd] = True
         cols: list[Col] = []
         batch = Batch(n, cols, days)
         for f in rb.facts:
             kind = f.type.kind
             scale = _SCALE.get(kind, 0)
             presumed = f.presumed if presume else None
-            if f.name not in present:
+            name = f.name
+            if name not in present:
                 col = Col(np.zeros(n, dtype=bool), np.zeros(n, dtype=bool if kind == "bool" else np.int64), scale)
                 cols.append(self._presume(col, presumed, np.ones(n, dtype=bool), batch, f.type))
                 continue
-            name = f.name
-            raw = [s.get(name) for s in situations]
-            if kind == "bool":  # 1 true, 0 false, 2 not given, 3 another form
-                code = np.array([1 if x is True else 0 if x is False else 2 if x is None else 3 for x in raw], dtype=np.int8)
-                known, val, bad = code < 2, code == 1, code == 3
-            elif kind == "enum":  # member code, -2 not given, -1 another form
-                codes = self.codes[f.type.name]  # type: ignore[index]
-                val = np.array([codes.get(x, -1) if x.__class__ is str else -2 if x is None else -1 for x in raw], dtype=np.int64)
-                known, bad = val >= 0, val == -1
-                val = np.maximum(val, 0)
-            elif kind in ("money", "percent"):  # fixed point; None: not given or another form
-                conv = _cents if kind == "money" else _percent
-                fx = [None if x is None else conv(x) for x in raw]
-                given = np.array([x is not None for x in raw], dtype=bool)
-                ok = np.array([x is not None for x in fx], dtype=bool)
-                known, bad = ok, given & ~ok
-                val = np.array([x or 0 for x in fx], dtype=np.int64)
-            elif kind == "int":  # values.coerce: 0 ≤ n < 10^15 (a Decimal or a text: the scalar path)
-                code = np.array([0 if x is None else 1 if x.__class__ is int and 0 <= x < 10**15 else 2 for x in raw], dtype=np.int8)
-                known, bad = code == 1, code == 2
-                val = np.array([x if c == 1 else 0 for x, c in zip(raw, code.tolist(), strict=True)], dtype=np.int64)
-            elif kind == "date":
-                code = np.array([0 if x is None else 1 if x.__class__ is dt.date else 2 for x in raw], dtype=np.int8)
-                known, bad = code == 1, code == 2
-                val = np.array([x.toordinal() if c == 1 else 0 for x, c in zip(raw, code.tolist(), strict=True)], dtype=np.int64)
-            else:  # lists: the scalar path
-                known = np.array([x is not None for x in raw], dtype=bool)
-                bad = known
-                val = np.zeros(n, dtype=np.int64)
-            slow |= bad
-            col = Col(known & ~bad, val, scale)
-            cols.append(self._presume(col, presumed, np.array([x is None for x in raw], dtype=bool), batch, f.type))
+            raw = raws[name] if raws is not None else [s.get(name) for s in situations]
+            reader = _READERS.get(kind, _read_other)
+            known, val, bad, absent = reader(raw, n, self.codes[f.type.name] if kind == "enum" else None)  # type: ignore[index]
+            if bad is not None:
+                slow |= bad
+            cols.append(self._presume(Col(known, val, scale), presumed, absent, batch, f.type))
         batch.fallback |= slow
         return batch, slow
 
-    def _presume(self, col: Col, presumed: Any, absent: np.ndarray, batch: Batch, t: ir.Type) -> Col:
-        """The column with the presumed value where the fact is not given."""
-        if presumed is None or not absent.any():
+    def _presume(self, col: Col, presumed: Any, absent: np.ndarray | None, batch: Batch, t: ir.Type) -> Col:
+        """The column with the presumed value where the fact is not given (`absent`; None: given on every row)."""
+        if presumed is None or absent is None or not absent.any():
             return col
         try:
             v = self._const(presumed.value, t)
@@ -321,16 +519,37 @@ class ColumnProgram:
         return Col(known, val.astype(col.val.dtype), col.scale)
 
     # ------------------------------------------------------------ run
-    def run(self, batch: Batch, rules: Iterable[int] | None = None) -> dict[int, Col]:
-        """Rule activations (Col of conditions) for `rules` and what they need (None: every rule)."""
+    def stretches(self, days: np.ndarray) -> np.ndarray:
+        """Per row, its stretch between two period boundaries (an index into the tables by stretch).
+
+        A batch's days usually span a few years: the stretch of every day of that span is found
+        once (a table indexed by day) and each row reads it, which is cheaper than a binary
+        search per row; a wider span searches per row.
+        """
+        n = len(days)
+        if not n or not len(self.bounds):
+            return np.zeros(n, dtype=np.intp)
+        lo, hi = int(days.min()), int(days.max())
+        if hi - lo <= 2 * n + 4096:
+            return np.searchsorted(self.bounds, np.arange(lo, hi + 1, dtype=np.int64), side="right")[days - lo]
+        return np.searchsorted(self.bounds, days, side="right")
+
+    def covered(self, stretch: np.ndarray) -> np.ndarray:
+        """Per row, whether its date is in the rulebook's coverage."""
+        return self.covered_at[stretch]
+
+    def run(self, batch: Batch, focus: Iterable[str] | None = None) -> dict[int, Col]:
+        """Rule activations (Col of conditions): of the rules the conclusions on the `focus` enumerations need (None: every rule)."""
         rb = self.rb
-        keep = self.closure(rules) if rules is not None else None
-        days = batch.days
+        keep = None
+        if focus is not None:
+            names = frozenset(focus)
+            keep = self.keep.get(names)
+            if keep is None:
+                keep = self.keep[names] = frozenset(self.closure(cone(rb, names)))
         n = batch.n
-        article_on = [self._in_periods(days, periods) for periods in self.article_periods]
-        param_step = [self._step_index(days, periods) for periods, _, _ in self.params]
-        needed = self._needed_rows(days)
-        ev = _Eval(self, batch, param_step)
+        ev = _Eval(self, batch, self.stretches(batch.days) if batch.stretch is None else batch.stretch)
+        needed = self._needed_by_stretch()
         acts: dict[int, Col] = {}
         ws: dict[int, Col] = {}  # per exception: its condition or that of an exception below it
         for kind, index in rb.order:
@@ -338,12 +557,17 @@ class ColumnProgram:
                 if keep is not None and index not in keep:
                     continue
                 r = rb.rules[index]
-                on = article_on[r.article]
-                if r.condition is None:
-                    a = Col(None, on.copy())
+                on = ev.by_stretch(self.article_on[r.article])  # None: in force on every row
+                if on is False:  # in force on no row: the rule does not apply (its condition is not evaluated)
+                    a = Col(None, np.zeros(n, dtype=bool))
+                elif r.condition is None:
+                    a = Col(None, np.ones(n, dtype=bool) if on is None else on.copy())
                 else:
                     c = ev.expr(r.condition, on)
-                    a = Col(None if c.known is None else (c.known | ~on), _arr(c.val, n, bool) & on)
+                    if on is None:
+                        a = Col(c.known, _arr(c.val, n, bool))
+                    else:
+                        a = Col(None if c.known is None else (c.known | ~on), _arr(c.val, n, bool) & on)
                 if r.exceptions:  # an exception to others: what it passes up the chain (compile.py, `w`)
                     w = a
                     for e in rb.beaten_by[r.index]:
@@ -362,17 +586,20 @@ class ColumnProgram:
                 d = rb.definitions[index]
                 if keep is not None and not any(ri in keep for ri in d.rules):
                     continue
-                ev.defs[index] = self._define(ev, d, acts, needed[:, index] if needed is not None else None)
+                need = None if needed is None else ev.by_stretch(needed[:, index])
+                ev.defs[index] = self._define(ev, d, acts, np.True_ if need is None else np.False_ if need is False else need)
         self._deontic_conflicts(batch, acts)
         return acts
 
     def closure(self, rules: Iterable[int]) -> set[int]:
-        """The rules needed to settle `rules` exactly like the scalar path, errors included.
+        """The rules needed to settle `rules` (a focus's dependency cone, engine/cone.py) exactly like the scalar path, errors included.
 
-        Besides the rules asked for: the exceptions that beat them, the rules defining
-        what they read, every definition (their conflicts and absences are errors of the
-        whole decision), the rules of a conflict between obligation and prohibition, and
-        any rule that divides (a division by zero is an error too); then what those need.
+        Besides the rules asked for: every definition (their conflicts and absences are
+        errors of the whole decision), the rules of a conflict between obligation and
+        prohibition, and any rule that divides (a division by zero is an error too); then
+        what those need (the exceptions that beat them, the rules defining what they read).
+        A fault these find sends its rows to the scalar path (`fallback`), which answers or
+        fails exactly as a focused `decide` does, whichever faults that raises.
         """
         rb = self.rb
         todo = list(rules)
@@ -404,44 +631,19 @@ class ColumnProgram:
                             todo.extend(rb.definitions[node.index].rules)
         return seen
 
-    def _in_periods(self, days: np.ndarray, periods: list[tuple[int, int]]) -> np.ndarray:
-        on = np.zeros(len(days), dtype=bool)
-        for start, end in periods:
-            on |= (days >= start) & (days < end)
-        return on
-
-    def _step_index(self, days: np.ndarray, periods: list[tuple[int, int]]) -> np.ndarray:
-        """The first step whose period holds each day (-1: none), as ParamInfo.step_at."""
-        idx = np.full(len(days), -1, dtype=np.int64)
-        for si in range(len(periods) - 1, -1, -1):
-            start, end = periods[si]
-            idx[(days >= start) & (days < end)] = si
-        return idx
-
-    def _needed_rows(self, days: np.ndarray) -> np.ndarray | None:
-        """Per row and definition: whether a rule in force reads it (Program.at(d).needed).
-
-        It depends on the day only through the articles in force, which change only at
-        their versions' boundaries: it is computed once per stretch between two boundaries
-        (a few per rulebook) and each row finds its stretch by binary search, with no sort
-        of the batch.
-        """
+    def _needed_by_stretch(self) -> np.ndarray | None:
+        """Per stretch and definition: whether a rule in force reads it (Program.at(d).needed), computed once."""
         if not self.rb.definitions:
             return None
-        bounds = np.array(sorted({d for periods in self.article_periods for p in periods for d in p if d < 10**7}), dtype=np.int64)
-        if not len(bounds):
-            return np.broadcast_to(np.array(self.needed_at(dt.date(2000, 1, 1)), dtype=bool), (len(days), len(self.rb.definitions)))
-        firsts = [int(bounds[0]) - 1] + [int(b) for b in bounds]  # a day inside each stretch
-        table = np.array([self.needed_at(dt.date.fromordinal(max(1, d))) for d in firsts], dtype=bool).reshape(len(firsts), len(self.rb.definitions))
-        return table[np.searchsorted(bounds, days, side="right")]
+        if self._needed is None:
+            self._needed = np.array([self.needed_at(dt.date.fromordinal(max(1, d))) for d in self.reps], dtype=bool).reshape(len(self.reps), len(self.rb.definitions))
+        return self._needed
 
-    def _define(self, ev: _Eval, d: ir.DefInfo, acts: dict[int, Col], needed: np.ndarray | None) -> Col:
+    def _define(self, ev: _Eval, d: ir.DefInfo, acts: dict[int, Col], needed: Any) -> Col:
+        """A definition's value from its rules; `needed`: the rows where a rule in force reads it (a mask, or np.True_ / np.False_)."""
         n = ev.batch.n
-        have = np.zeros(n, dtype=bool)
-        candidate = np.zeros(n, dtype=bool)
-        val: Any = np.zeros(n, dtype=bool if d.type.kind == "bool" else np.int64)
+        dtype = bool if d.type.kind == "bool" else np.int64
         scale = _SCALE.get(d.type.kind, 0)
-        conflict = np.zeros(n, dtype=bool)
         parts = []
         for ri in d.rules:
             r = self.rb.rules[ri]
@@ -452,20 +654,31 @@ class ColumnProgram:
             parts.append((a, v, live))
             if d.type.kind in _SCALE:
                 scale = max(scale, v.scale)
+        have: Any = None  # rows where a rule that applies gave a known value
+        candidate: Any = None  # rows where some rule may apply
+        val: Any = None
+        conflict: Any = None
         for a, v, live in parts:
             vv = ev.rescale(v, scale, live) if d.type.kind in _SCALE else v
             certain = _and(_true(a), vv.known)
             certain = _arr(certain if certain is not None else True, n, bool) & live
-            vals = _arr(vv.val, n, val.dtype)
-            conflict |= certain & have & (vals != val)
+            vals = _arr(vv.val, n, dtype)
+            if have is None:  # the first rule: nothing to conflict with yet
+                val = np.where(certain, vals, dtype(0))
+                have, candidate = certain, _arr(live, n, bool)
+                continue
+            clash = certain & have & (vals != val)
+            conflict = clash if conflict is None else conflict | clash
             val = np.where(certain & ~have, vals, val)
-            have |= certain
-            candidate |= live
+            have = have | certain
+            candidate = candidate | live
+        if have is None:
+            have, candidate, val = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), np.zeros(n, dtype=dtype)
         none = ~candidate
-        if needed is not None:
-            ev.batch.fallback |= none & needed  # E401: the scalar path raises it
-            none &= ~needed
-        ev.batch.fallback |= conflict  # E402
+        ev.batch.fallback |= none & needed  # E401: the scalar path raises it
+        none &= ~needed
+        if conflict is not None:
+            ev.batch.fallback |= conflict  # E402
         return Col(have, val, scale, none if none.any() else None)
 
     def _deontic_conflicts(self, batch: Batch, acts: dict[int, Col]) -> None:
@@ -488,15 +701,59 @@ class ColumnProgram:
 class _Eval:
     """Evaluates expression nodes over a batch; `live` is the mask of rows where the scalar path evaluates the node."""
 
-    def __init__(self, prog: ColumnProgram, batch: Batch, param_step: list[np.ndarray]) -> None:
+    def __init__(self, prog: ColumnProgram, batch: Batch, stretch: np.ndarray) -> None:
         self.prog = prog
         self.batch = batch
         self.n = batch.n
-        self.param_step = param_step
+        self.stretch = stretch
+        self.present = np.bincount(stretch, minlength=len(prog.reps)) > 0  # the stretches some row falls in
         self.defs: dict[int, Col] = {}
+        self.memo: dict[Any, Col] = {}  # shape of an expression → its value (see expr)
+        self.missing: dict[int, Any] = {}
+        self.scaled: dict[int, np.ndarray] = {}
+
+    def by_stretch(self, table: np.ndarray) -> Any:
+        """A table of booleans by stretch, per row: None where true on every row, False on none, else the mask."""
+        here = table[self.present]
+        if here.all():
+            return None
+        if not here.any():
+            return False
+        return table[self.stretch]
+
+    def missing_step(self, p: int) -> Any:
+        """The rows on which parameter `p` has no step (None: no row)."""
+        if p not in self.missing:
+            m = self.by_stretch(self.prog.param_steps[p] < 0)
+            self.missing[p] = None if m is False else np.ones(self.n, dtype=bool) if m is None else m
+        return self.missing[p]
+
+    def one_stretch(self, table: np.ndarray) -> int | None:
+        """The stretch whose row of `table` every row of the batch reads (all present stretches have the same row), or None."""
+        here = table[self.present]
+        return int(np.flatnonzero(self.present)[0]) if (here == here[0]).all() else None
+
+    def scaled_stretch(self, width: int) -> np.ndarray:
+        """stretch × width, per row (an index into a [stretch, width] table flattened), computed once per width."""
+        if width not in self.scaled:
+            self.scaled[width] = self.stretch * width
+        return self.scaled[width]
 
     def expr(self, e: ir.Expr, live: Any) -> Col:
-        return getattr(self, "e_" + type(e).__name__)(e, live)  # type: ignore[no-any-return]
+        """The value of `e` over the batch; `live`: the rows where the scalar path evaluates it (its fallbacks are among them).
+
+        An expression whose evaluation sent no row to the scalar path is computed once per batch
+        and shared by every rule that writes it (its value does not depend on `live`); one that
+        did is evaluated again where it recurs, so that its fallbacks follow each place's live rows.
+        """
+        key = self.prog.shape(e)
+        col = self.memo.get(key)
+        if col is None:
+            falls = self.batch.falls
+            col = getattr(self, "e_" + type(e).__name__)(e, live)
+            if self.batch.falls == falls:
+                self.memo[key] = col
+        return col  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------ fixed point
     def rescale(self, c: Col, scale: int, live: Any) -> Col:
@@ -539,18 +796,23 @@ class _Eval:
         return c
 
     def e_ParamRef(self, e: ir.ParamRef, live: Any) -> Col:
-        periods, table, sizes = self.prog.params[e.index]
-        step = self.param_step[e.index]
-        missing = step < 0
-        if missing.any():
+        _, _, sizes = self.prog.params[e.index]
+        missing = self.missing_step(e.index)
+        if missing is not None:
             self.batch.fall_back(missing, live)
         args = [self.expr(a, live) for a in e.args]
+        values = self.prog.param_values[e.index]  # [stretch, key combination]
+        one = self.one_stretch(values)
         idx: Any = 0
         for a, size in zip(args, sizes, strict=True):
             idx = idx * size + a.val
-        flat = table[np.maximum(step, 0)] if not e.args else table[np.maximum(step, 0), idx]
-        col = flat[:, 0] if not e.args else flat
-        return Col(_known_all(*args), col, _SCALE.get(e.type.kind, 0))
+        if one is not None:
+            val = values[one, 0] if not e.args else values[one][idx]
+        elif not e.args:
+            val = values[:, 0][self.stretch]
+        else:
+            val = values.ravel()[self.scaled_stretch(values.shape[1]) + idx]
+        return Col(_known_all(*args), val, _SCALE.get(e.type.kind, 0))
 
     def e_LocalRef(self, e: ir.LocalRef, live: Any) -> Col:
         raise NotColumnar("variable locale hors d'un agrégat")  # pragma: no cover - only inside aggregate bodies
@@ -564,18 +826,17 @@ class _Eval:
 
     def e_BoolOp(self, e: ir.BoolOp, live: Any) -> Col:
         stop_is_false = e.op == "and"
-        stopped: Any = np.zeros(self.n, dtype=bool)  # rows where an operand already decided
-        all_go: Any = np.ones(self.n, dtype=bool)  # rows where every operand so far is known to go on
+        stopped: Any = None  # rows where an operand already decided (None: none yet)
+        all_go: Any = None  # rows where every operand so far is known to go on
         for operand in e.operands:
-            here = _and(live, ~stopped)
-            x = self.expr(operand, here)
+            x = self.expr(operand, live if stopped is None else _and(live, ~stopped))
             stop = _false(x) if stop_is_false else _true(x)
             go = _true(x) if stop_is_false else _false(x)
-            stopped = stopped | stop
-            all_go = all_go & go
-        known = stopped | all_go
-        val = all_go if stop_is_false else stopped
-        return Col(known, val)
+            stopped = stop if stopped is None else stopped | stop
+            all_go = go if all_go is None else all_go & go
+        known = _arr(stopped | all_go, self.n, bool)
+        val = _arr(all_go if stop_is_false else stopped, self.n, bool)
+        return Col(None if known.all() else known, val)
 
     _CMP = {"=": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
 
@@ -611,6 +872,9 @@ class _Eval:
 
     def _guard_big(self, a: Col, b: Col, rows: Any, how: int) -> None:
         """Rows where a sum (how=1) or a product (how=2) could leave int64 fall back."""
+        ma, mb = _magnitude(a.val), _magnitude(b.val)
+        if (ma + mb if how == 1 else ma * mb) < I64_SAFE:  # the usual case, exactly (Python ints): no row to look at
+            return
         fa = np.abs(np.asarray(a.val, dtype=np.float64))
         fb = np.abs(np.asarray(b.val, dtype=np.float64))
         big = (fa + fb if how == 1 else fa * fb) >= float(I64_SAFE)
@@ -663,44 +927,89 @@ PERMISSIONS = (None, "allowed", "forbidden", "not_allowed", "undetermined")
 OBLIGATIONS = (None, "mandatory", "not_mandatory", "undetermined")
 
 
-def status_codes(item: Any, acts: dict[int, Col], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Permission and obligation codes (indices in PERMISSIONS, OBLIGATIONS) of an enumeration member, as decision._status."""
+def _status_code(item: Any, pT: bool, pU: bool, fT: bool, fU: bool, oT: bool, oU: bool, maybe: bool) -> tuple[int, int]:
+    """Permission and obligation codes of a member from what its rules say on one row, as decision.compute_status.
 
-    def any_of(rules: tuple[int, ...], unknown: bool) -> np.ndarray:
-        out = np.zeros(n, dtype=bool)
-        for r in rules:
-            a = acts[r]
-            if unknown:
-                if a.known is not None:
-                    out |= ~a.known
-            else:
-                out |= _arr(_true(a), n, bool)
+    pT / pU: a permitting rule applies / may apply (unknown); fT / fU the same for forbidding
+    rules, oT / oU for obliging ones; maybe: a `non encodé` rule applies or may apply.
+    """
+    if item.permits:
+        perm = 3  # not_allowed
+        if pT or pU or fU:
+            perm = 4  # undetermined
+        if pT and not fU:
+            perm = 1  # allowed
+    else:
+        perm = 4 if fU else 0
+    if fT:
+        perm = 2  # forbidden
+    obl = 0
+    if item.obliges:
+        obl = 3 if oU else 2
+        if oT:
+            obl = 1
+    if maybe and getattr(item, "unencoded", ()):  # never a certain answer
+        if item.permits or item.forbids or not item.obliges:
+            perm = 4
+        if item.obliges:
+            obl = 3
+    return perm, obl
+
+
+_TABLES: dict[tuple[bool, bool, bool, bool], np.ndarray] = {}
+_PAIR = np.dtype("<u2")  # a member's two codes side by side in a row: the permission's byte first, then the obligation's
+
+
+def _status_table(item: Any) -> np.ndarray:
+    """The codes of `_status_code` for the 128 combinations of its seven conditions (bit 0 pT … bit 6 maybe)."""
+    shape = (bool(item.permits), bool(item.forbids), bool(item.obliges), bool(getattr(item, "unencoded", ())))
+    if shape not in _TABLES:
+        _TABLES[shape] = np.array([p | o << 8 for p, o in (_status_code(item, *(bool(k >> b & 1) for b in range(7))) for k in range(128))], dtype=_PAIR)
+    return _TABLES[shape]
+
+
+def status_matrix(items: Sequence[Any], acts: dict[int, Col], n: int) -> np.ndarray:
+    """Per row, the permission then obligation code of each member of `items` (int8 [rows, 2 × members]).
+
+    Each member's seven conditions (see `_status_code`) are packed as bits of one byte per row,
+    which a table of 128 entries turns into its two codes: a few array operations per member,
+    the same answer as decision.compute_status on every combination.
+    """
+    true: dict[int, np.ndarray] = {}
+    unknown: dict[int, np.ndarray | None] = {}
+    for r in {r for item in items for r in (*item.permits, *item.forbids, *item.obliges, *getattr(item, "unencoded", ()))}:
+        a = acts[r]
+        true[r] = _arr(_true(a), n, bool)
+        unknown[r] = None if a.known is None else ~_arr(a.known, n, bool)
+
+    def any_of(masks: Iterable[np.ndarray | None]) -> np.ndarray | None:
+        out = None
+        for m in masks:
+            if m is not None:
+                out = m if out is None else out | m
         return out
 
-    pT, pU = any_of(item.permits, False), any_of(item.permits, True)
-    fT, fU = any_of(item.forbids, False), any_of(item.forbids, True)
-    perm = np.zeros(n, dtype=np.int8)
-    if item.permits:
-        perm[:] = 3  # not_allowed
-        perm[pT | pU | fU] = 4  # undetermined
-        perm[pT & ~fU] = 1  # allowed
-    else:
-        perm[fU] = 4
-    perm[fT] = 2  # forbidden
-    obl = np.zeros(n, dtype=np.int8)
-    if item.obliges:
-        oT, oU = any_of(item.obliges, False), any_of(item.obliges, True)
-        obl[:] = 2
-        obl[oU] = 3
-        obl[oT] = 1
-    unencoded = getattr(item, "unencoded", ())
-    if unencoded:  # a `non encodé` rule that applies or may apply: never a certain answer
-        maybe = any_of(unencoded, False) | any_of(unencoded, True)
-        if item.permits or item.forbids or not item.obliges:  # as decision.compute_status
-            perm[maybe] = 4
-        if item.obliges:
-            obl[maybe] = 3
-    return perm, obl
+    out = np.empty((n, 2 * len(items)), dtype=np.int8)
+    pairs = out.view(_PAIR)  # [rows, members]: a member's two codes written at once
+    for k, item in enumerate(items):
+        une = getattr(item, "unencoded", ())
+        conditions = (
+            any_of(true[r] for r in item.permits),
+            any_of(unknown[r] for r in item.permits),
+            any_of(true[r] for r in item.forbids),
+            any_of(unknown[r] for r in item.forbids),
+            any_of(true[r] for r in item.obliges),
+            any_of(unknown[r] for r in item.obliges),
+            any_of([*(true[r] for r in une), *(unknown[r] for r in une)]),
+        )
+        code = None
+        for bit, m in enumerate(conditions):
+            if m is not None:
+                v = m.view(np.uint8) if bit == 0 else m.view(np.uint8) << bit
+                code = v if code is None else code | v
+        table = _status_table(item)
+        pairs[:, k] = table[0] if code is None else table.take(code)
+    return out
 
 
 def activation_codes(rules: Sequence[int], acts: dict[int, Col], n: int) -> np.ndarray:
