@@ -34,7 +34,7 @@ import attrs
 import numpy as np
 
 from cpc_rules import ir
-from cpc_rules.engine.cone import cone
+from cpc_rules.engine.cone import closure, cone
 
 I64_SAFE = 2**62  # a fixed-point value at or beyond this may overflow an operation: the row falls back
 _SCALE = {"money": 2, "percent": 6, "int": 0}
@@ -616,20 +616,7 @@ class ColumnProgram:
             exprs = [e for e in (r.condition, r.value) if e is not None]
             if any(isinstance(n, ir.Arith) and n.kind in ("div", "ratio") for e in exprs for n in ir.walk(e)):
                 todo.append(r.index)
-        seen: set[int] = set()
-        while todo:
-            i = todo.pop()
-            if i in seen:
-                continue
-            seen.add(i)
-            r = rb.rules[i]
-            todo.extend(rb.beaten_by[i])
-            for e in (r.condition, r.value):
-                if e is not None:
-                    for node in ir.walk(e):
-                        if isinstance(node, ir.DefRef):
-                            todo.extend(rb.definitions[node.index].rules)
-        return seen
+        return set(closure(rb, todo))
 
     def _needed_by_stretch(self) -> np.ndarray | None:
         """Per stretch and definition: whether a rule in force reads it (Program.at(d).needed), computed once."""

@@ -19,11 +19,16 @@ from cpc_rules import ir
 def cone(rb: ir.Rulebook, enums: Iterable[str]) -> frozenset[int]:
     """The indices of the rules that the conclusions on `enums` depend on (see the module docstring)."""
     names = frozenset(enums)
-    todo = [
+    return closure(rb, [
         r.index
         for r in rb.rules
         if (r.enum is not None and r.enum in names) or any(s.partition(".")[0] in names for s in r.scope)
-    ]
+    ])
+
+
+def closure(rb: ir.Rulebook, rules: Iterable[int]) -> frozenset[int]:
+    """`rules` (indices) with every exception that can beat one of them and every rule defining what they read, transitively."""
+    todo = list(rules)
     seen: set[int] = set()
     while todo:
         i = todo.pop()
