@@ -50,14 +50,19 @@ situations = st.fixed_dictionaries(
 )
 
 
-@given(situations)
-def test_defence_conclusions_rest_on_book_iii_only(s: dict) -> None:  # type: ignore[type-arg]
-    facts = {**s["who"], **s["flags"], "nature": s["nature"], "valeur_estimée_besoin": str(Decimal(s["valeur"])), "date_conclusion": s["date"].isoformat()}
+def _decide(s: dict, extra: dict | None = None):  # type: ignore[no-untyped-def,type-arg]
+    """The decision for a drawn situation (`situations`), with `extra` facts."""
+    facts = {**s["who"], **s["flags"], **(extra or {}), "nature": s["nature"], "valeur_estimée_besoin": str(Decimal(s["valeur"])), "date_conclusion": s["date"].isoformat()}
     if s["retenue"]:
         facts["procédure_retenue"] = s["retenue"]
     if facts.get("maîtrise_d_œuvre"):
-        facts["objet_maîtrise_d_œuvre"] = "construction_neuve"
-    d = RB.decide(facts, at=s["date"].isoformat())
+        facts.setdefault("objet_maîtrise_d_œuvre", "construction_neuve")
+    return RB.decide(facts, at=s["date"].isoformat())
+
+
+@given(situations)
+def test_defence_conclusions_rest_on_book_iii_only(s: dict) -> None:  # type: ignore[type-arg]
+    d = _decide(s)
     for status in d.statuses:
         if status.enum not in ("procédure", "publicité"):
             continue
@@ -89,12 +94,7 @@ def _rules_named(enum_kinds: tuple[str, ...], articles: set[str]) -> set[str]:
 @given(situations)
 def test_defence_refusals_cite_book_iii_only(s: dict) -> None:  # type: ignore[type-arg]
     """A route of Livre Ier is displaced for a défense contract, not refused: `why_not` cites Livre III (or a temporary text)."""
-    facts = {**s["who"], **s["flags"], "nature": s["nature"], "valeur_estimée_besoin": str(Decimal(s["valeur"])), "date_conclusion": s["date"].isoformat()}
-    if s["retenue"]:
-        facts["procédure_retenue"] = s["retenue"]
-    if facts.get("maîtrise_d_œuvre"):
-        facts["objet_maîtrise_d_œuvre"] = "construction_neuve"
-    d = RB.decide(facts, at=s["date"].isoformat())
+    d = _decide(s)
     for status in d.statuses:
         if status.enum in ("procédure", "publicité"):
             leaked = {a for a in map(_article, status.refused) if a not in BOOK_III and not a.startswith(tuple(TEMPORARY_TEXTS))}
@@ -117,12 +117,7 @@ civil_situations = situations.flatmap(lambda s: st.sampled_from(CIVIL_BUYERS).ma
 def test_a_civil_buyer_never_sees_book_iii(s: dict) -> None:  # type: ignore[type-arg]
     """Livre III concerns défense contracts only (L1113-1): for any other buyer its rules are neither met nor refused
     nor pending — no conclusion (of any enumeration) cites them, in the text report or in the JSON `why_not`."""
-    facts = {**s["who"], **s["flags"], "nature": s["nature"], "valeur_estimée_besoin": str(Decimal(s["valeur"])), "date_conclusion": s["date"].isoformat()}
-    if s["retenue"]:
-        facts["procédure_retenue"] = s["retenue"]
-    if facts.get("maîtrise_d_œuvre"):
-        facts["objet_maîtrise_d_œuvre"] = "construction_neuve"
-    d = RB.decide(facts, at=s["date"].isoformat())
+    d = _decide(s)
     for status in d.statuses:
         for kind, rules in (("fondement", status.grounds), ("en attente", status.pending), ("refus", status.refused), ("non encodé", status.unencoded)):
             leaked = {a for a in map(_article, rules) if a in BOOK_III}
@@ -237,11 +232,6 @@ BUYER_LEVEL_INFORMATION = {"spaser_publication", "pnad_objectifs", "heures_inser
 def test_defence_information_comes_from_book_iii_or_the_buyer(s: dict, extra: dict) -> None:  # type: ignore[type-arg]
     """A défense contract is told nothing from Livre Ier about its procedure, clauses, criteria or reservation (R2122-9-1's
     duties, R2152-7's criteria, L2112-2's clauses, R2172-2's exceptions): those are set aside or not encoded for it."""
-    facts = {**s["who"], **s["flags"], **extra, "nature": s["nature"], "valeur_estimée_besoin": str(Decimal(s["valeur"])), "date_conclusion": s["date"].isoformat()}
-    if s["retenue"]:
-        facts["procédure_retenue"] = s["retenue"]
-    if facts.get("maîtrise_d_œuvre"):
-        facts.setdefault("objet_maîtrise_d_œuvre", "construction_neuve")
-    d = RB.decide(facts, at=s["date"].isoformat())
+    d = _decide(s, extra)
     told = {RULES[i].name for i, _ in d.information if _article(i) not in BOOK_III and not _article(i).startswith(tuple(TEMPORARY_TEXTS))}
     assert told <= BUYER_LEVEL_INFORMATION, sorted(told - BUYER_LEVEL_INFORMATION)
