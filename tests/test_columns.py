@@ -261,9 +261,10 @@ def check_activations(rb: Any, items: list[tuple[dict[str, Any], dt.date]]) -> i
 # HYPOTHESIS_PROFILE=medium or deep as many as the profile says; COLUMNS_EXAMPLES overrides both
 _PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 _EXAMPLES = int(os.environ.get("COLUMNS_EXAMPLES") or (settings.get_profile(_PROFILE).max_examples if _PROFILE in ("medium", "deep") else 60))
+COLUMN_PROPERTY = settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 
-@settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@COLUMN_PROPERTY
 @given(rulebooks(), st.lists(st.tuples(situations(), DATES), min_size=1, max_size=25))
 def test_columns_equal_the_scalar_path_on_generated_rulebooks(text: str, items: list[tuple[dict[str, Any], dt.date]]) -> None:
     try:
@@ -279,7 +280,7 @@ def test_columns_equal_the_scalar_path_on_generated_rulebooks(text: str, items: 
         raise AssertionError(f"{e}\n--- rulebook:\n{text}\n--- situations: {items}") from None
 
 
-@settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@COLUMN_PROPERTY
 @given(rulebooks(), uniform_batches(), st.booleans())
 def test_columns_equal_the_scalar_path_on_batches_of_the_same_facts(text: str, items: list[tuple[dict[str, Any], dt.date]], presume: bool) -> None:
     """The same property when every situation gives the same facts (read a column at a time, not value by value)."""
