@@ -205,32 +205,44 @@ def _run(
         climate.close()
         linker.close()
     t_decide = time.perf_counter()
-    extra = {
-        "recueil": {"titre": rb.checked.title if hasattr(rb.checked, "title") else "", "empreinte": rb.digest},
-        "motifs": {"concentration_sous_les_seuils": bunch.result(), "fractionnement": split.result()},
-        "achats_responsables": {
-            "indicateurs": ind.result(),
-            "objectifs_nationaux": responsible.national_targets(rb, sorted(years)),
-            "spaser": spaser.result(),
-            **climate.result(),
-        },
-    }
-    t_end = time.perf_counter()
-    extra["mesures"] = {
-        "secondes_lecture_et_correspondance": round(t_read - t0, 2),
-        "secondes_verdicts": round(t_decide - t_read, 2),
-        "secondes_motifs_et_achats_responsables": round(t_end - t_decide, 2),
-        "secondes_total": round(t_end - t0, 2),
-        "enregistrements_par_seconde": round(n / (t_end - t0)) if t_end > t0 else None,
-        "processus": verdicts.processes(jobs),
-    }
-    s = report.summary(tally, list(files.values()), skipped, extra)
-    if out:
-        report.write_json(s, work / "summary.json")
-        (work / "summary.txt").write_text(report.text_summary(s), encoding="utf-8")
-        (work / "report.html").write_text(report.html_report(s, tally), encoding="utf-8")
-        for name in REPORT_FILES:  # each file whole, or not at all: a stopped audit leaves none half-written
-            os.replace(work / name, out / name)
+    made: list[spill.Rows] = []  # the summary's long lists, on disk (spill.Rows): deleted if the audit stops here
+    try:
+        split_leads = split.result()
+        made.append(split_leads)
+        indicators = ind.result()
+        made.append(indicators["par_acheteur_et_année"])
+        spaser_rows = spaser.result()
+        made.append(spaser_rows)
+        extra = {
+            "recueil": {"titre": rb.checked.title if hasattr(rb.checked, "title") else "", "empreinte": rb.digest},
+            "motifs": {"concentration_sous_les_seuils": bunch.result(), "fractionnement": split_leads},
+            "achats_responsables": {
+                "indicateurs": indicators,
+                "objectifs_nationaux": responsible.national_targets(rb, sorted(years)),
+                "spaser": spaser_rows,
+                **climate.result(),
+            },
+        }
+        t_end = time.perf_counter()
+        extra["mesures"] = {
+            "secondes_lecture_et_correspondance": round(t_read - t0, 2),
+            "secondes_verdicts": round(t_decide - t_read, 2),
+            "secondes_motifs_et_achats_responsables": round(t_end - t_decide, 2),
+            "secondes_total": round(t_end - t0, 2),
+            "enregistrements_par_seconde": round(n / (t_end - t0)) if t_end > t0 else None,
+            "processus": verdicts.processes(jobs),
+        }
+        s = report.summary(tally, list(files.values()), skipped, extra)
+        if out:
+            report.write_json(s, work / "summary.json")
+            (work / "summary.txt").write_text(report.text_summary(s), encoding="utf-8")
+            (work / "report.html").write_text(report.html_report(s, tally), encoding="utf-8")
+            for name in REPORT_FILES:  # each file whole, or not at all: a stopped audit leaves none half-written
+                os.replace(work / name, out / name)
+    except BaseException:
+        for rows in made:
+            rows.discard()
+        raise
     return s
 
 

@@ -7,17 +7,21 @@ read at each contract's date.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from cpc_rules.audit.mapping import Contract
+from cpc_rules.audit.spill import Rows
 
 BAND = Decimal("0.10")  # "just below / just above": within 10 % of the threshold
 HIST_LOW, HIST_HIGH, HIST_STEP = Decimal("0.5"), Decimal("1.5"), Decimal("0.05")  # histogram of amount / threshold
 BUNCHING_MIN = 10  # at least this many contracts just below before comparing densities
 BUNCHING_RATIO = 2  # a lead when just-below is at least twice just-above
+GROUP_CACHE = 10_000  # splitting groups remembered as already written (beyond, the table's key says it)
 
 
 def thresholds(rb: Any, c: Contract) -> list[tuple[str, str, Decimal]]:
@@ -103,7 +107,7 @@ class Bunching:
         }
 
 
-def splitting(rb: Any, contracts: Iterable[Contract]) -> list[dict[str, Any]]:
+def splitting(rb: Any, contracts: Iterable[Contract]) -> Rows:
     """R2121-4 leads: one buyer, one CPV group (3 digits), one year, one nature, several contracts each under a
     threshold whose sum reaches it. Dispense: contracts passed without publicity; formalised: MAPA contracts."""
     acc = Splitting(rb)
@@ -127,7 +131,9 @@ class Splitting:
         self._own = store is None
         self.store = store if store is not None else Store()
         self.store.table("split_rows", "gk BLOB, seq INTEGER, cents INTEGER, rid TEXT, name TEXT")
-        self.store.execute("CREATE TABLE split_groups (gk BLOB PRIMARY KEY, fam TEXT, label TEXT, t TEXT, buyer TEXT, cpv3 TEXT, year INTEGER, nature TEXT)")
+        self.store.execute(
+            "CREATE TABLE split_groups (gk BLOB PRIMARY KEY, fam TEXT, label TEXT, t TEXT, tc INTEGER, buyer TEXT, cpv3 TEXT, year INTEGER, nature TEXT)"
+        )
         self.store.execute("CREATE TABLE split_seen_lots (g BLOB PRIMARY KEY)")
         self._groups: set[bytes] = set()  # group digests already written, for the current batch only
         self.seq = 0
@@ -148,46 +154,49 @@ class Splitting:
                     key = (fam, label, t, c.buyer_id, c.cpv[:3], c.date.year, c.nature)
                     gk = _digest(key)
                     if gk not in self._groups:
-                        if len(self._groups) > 10_000:  # a cache, not a record of every group (the table's key is)
+                        if len(self._groups) > GROUP_CACHE:  # a cache, not a record of every group (the table's key is)
                             self._groups.clear()
                         self._groups.add(gk)
-                        self.store.execute("INSERT OR IGNORE INTO split_groups VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (gk, fam, label, str(t), *key[3:]))
+                        tc = math.ceil(t * 100)  # a sum in cents reaches t exactly when it reaches this
+                        self.store.execute("INSERT OR IGNORE INTO split_groups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (gk, fam, label, str(t), tc, *key[3:]))
                     self.store.add("split_rows", (gk, self.seq, int(amount * 100), c.rid, c.buyer_name))
                     self.seq += 1
 
-    def result(self) -> list[dict[str, Any]]:
+    def result(self, where: str | Path | None = None) -> Rows:
+        """The leads, the largest total first (ties: in the order their groups were met), as spill.Rows:
+        selected, summed and sorted by sqlite, written a lead at a time: none is held in memory."""
         db = self.store
         db.flush("split_rows")
         db.execute("CREATE INDEX IF NOT EXISTS split_rows_gk ON split_rows (gk, seq)")
-        found = []
-        for gk, n, cents, first, fam, label, t, buyer, cpv3, year, nature in db.rows(
-            "SELECT s.gk, s.n, s.cents, s.first, g.fam, g.label, g.t, g.buyer, g.cpv3, g.year, g.nature FROM "
-            "(SELECT gk, COUNT(*) AS n, SUM(cents) AS cents, MIN(seq) AS first FROM split_rows GROUP BY gk HAVING COUNT(*) >= 2) s JOIN split_groups g ON g.gk = s.gk"
-        ):
-            total, t = Decimal(cents).scaleb(-2), Decimal(t)
-            if total >= t:
-                found.append((-total, first, gk, n, total, label, t, buyer, cpv3, year, nature))
-        found.sort(key=lambda x: (x[0], x[1]))  # the largest first; ties in the order the groups were met
-        leads = []
-        for _, _, gk, n, total, label, t, buyer, cpv3, year, nature in found:
-            rids = [r for (r,) in db.execute("SELECT rid FROM split_rows WHERE gk = ? ORDER BY seq LIMIT 20", (gk,))]
-            named = db.execute("SELECT name FROM split_rows WHERE gk = ? AND name != '' ORDER BY seq LIMIT 1", (gk,)).fetchone()
-            leads.append(
-                {
-                    "piste": "fractionnement possible (R2121-4)",
-                    "seuil": f"{label} : {_fmt(t)}",
-                    "acheteur": buyer,
-                    "nom": named[0] if named else "",
-                    "groupe_cpv": cpv3,
-                    "année": year,
-                    "nature": nature,
-                    "marchés": n,
-                    "total": str(total),
-                    "enregistrements": rids,
-                    "motif": f"{n} marchés de moins de {_fmt(t)} (même acheteur, groupe CPV {cpv3}, {year}) totalisent {_fmt(total)} : besoin à vérifier (R2121-4, R2121-5 à R2121-7)",
-                }
-            )
-        return leads
+        leads = Rows(where)
+        try:
+            for gk, n, cents, label, t, buyer, cpv3, year, nature in db.rows(
+                "SELECT s.gk, s.n, s.cents, g.label, g.t, g.buyer, g.cpv3, g.year, g.nature FROM "
+                "(SELECT gk, COUNT(*) AS n, SUM(cents) AS cents, MIN(seq) AS first FROM split_rows GROUP BY gk HAVING COUNT(*) >= 2) s "
+                "JOIN split_groups g ON g.gk = s.gk WHERE s.cents >= g.tc ORDER BY s.cents DESC, s.first"
+            ):
+                total, t = Decimal(cents).scaleb(-2), Decimal(t)
+                rids = [r for (r,) in db.execute("SELECT rid FROM split_rows WHERE gk = ? ORDER BY seq LIMIT 20", (gk,))]
+                named = db.execute("SELECT name FROM split_rows WHERE gk = ? AND name != '' ORDER BY seq LIMIT 1", (gk,)).fetchone()
+                leads.append(
+                    {
+                        "piste": "fractionnement possible (R2121-4)",
+                        "seuil": f"{label} : {_fmt(t)}",
+                        "acheteur": buyer,
+                        "nom": named[0] if named else "",
+                        "groupe_cpv": cpv3,
+                        "année": year,
+                        "nature": nature,
+                        "marchés": n,
+                        "total": str(total),
+                        "enregistrements": rids,
+                        "motif": f"{n} marchés de moins de {_fmt(t)} (même acheteur, groupe CPV {cpv3}, {year}) totalisent {_fmt(total)} : besoin à vérifier (R2121-4, R2121-5 à R2121-7)",
+                    }
+                )
+        except BaseException:
+            leads.discard()
+            raise
+        return leads.seal()
 
     def close(self) -> None:
         if self._own:

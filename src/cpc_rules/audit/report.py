@@ -5,6 +5,7 @@ The HTML opens offline: no script, no external style or font, charts drawn as in
 
 from __future__ import annotations
 
+import heapq
 import html
 import json
 import re
@@ -13,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from cpc_rules.audit.spill import Rows
 from cpc_rules.audit.verdicts import VERDICTS
 
 FLAGS = ("non_autorise", "a_justifier")
@@ -20,6 +22,8 @@ FLAGGED_SHOWN = 300  # flagged records shown in the HTML report (all of them are
 
 
 def _json_default(o: Any) -> Any:
+    if isinstance(o, Rows):
+        return list(o)  # dumps of a whole summary (dump_json writes the rows one at a time)
     if isinstance(o, Decimal):
         return str(o)
     if isinstance(o, (set, frozenset, tuple)):
@@ -38,11 +42,48 @@ def write_json(o: Any, path: Path) -> None:
 
 
 def dump_json(o: Any, f: Any) -> None:
-    """`dumps(o, indent=2)` and a newline, written to the text stream `f` as it is encoded: the indented
-    encoder is the pure-Python one, whose whole text joined at once took 70 MB for the summary of
-    60 000 records (bench/README.md, "Audit")."""
-    json.dump(o, f, ensure_ascii=False, default=_json_default, indent=2)
+    """`dumps(o, indent=2)` and a newline, written to the text stream `f` a piece at a time, the same text:
+    the summary's long lists are spill.Rows on disk, written here a row at a time, never held whole
+    (nor is the whole text: joined at once it took 70 MB for the summary of 60 000 records,
+    bench/README.md, "Audit")."""
+    _dump(o, f, "")
     f.write("\n")
+
+
+def _dump(o: Any, f: Any, indent: str) -> None:
+    """One value at `indent`, as json.dump(…, indent=2) writes it."""
+    if isinstance(o, dict):
+        if not o:
+            f.write("{}")
+            return
+        inner = indent + "  "
+        sep = "{\n"
+        for k, v in o.items():
+            f.write(f"{sep}{inner}{_key(k)}: ")
+            _dump(v, f, inner)
+            sep = ",\n"
+        f.write(f"\n{indent}}}")
+    elif isinstance(o, (list, tuple, Rows)):
+        inner = indent + "  "
+        sep = "[\n"
+        for v in o:
+            f.write(sep + inner)
+            _dump(v, f, inner)
+            sep = ",\n"
+        f.write("[]" if sep == "[\n" else f"\n{indent}]")
+    else:  # a scalar, or what _json_default makes of another object (a set: a list), as json writes it
+        text = json.dumps(o, ensure_ascii=False, default=_json_default, indent=2)
+        f.write(text.replace("\n", "\n" + indent) if indent and "\n" in text else text)
+
+
+def _key(k: Any) -> str:
+    """A dict key as json writes it (keys that are not text become text; json refuses other kinds)."""
+    if not isinstance(k, str):
+        if k is True or k is False or k is None or isinstance(k, (int, float)):
+            k = json.dumps(k)
+        else:
+            raise TypeError(f"keys must be str, int, float, bool or None, not {type(k).__name__}")
+    return json.dumps(k, ensure_ascii=False)
 
 
 def problem_kind(p: str) -> str:
@@ -423,7 +464,7 @@ def html_report(s: dict[str, Any], tally: Tally) -> str:
             parts.append(f"<p class='note'>Pour information ({e(t['article'])}, {e(t['nature'])}) : {e(t['texte'])}</p>")
         per = rp.get("indicateurs", {}).get("par_acheteur_et_année", [])
         parts.append("<h3>Par acheteur et année (50 plus grands nombres de marchés)</h3>")
-        per_sorted = sorted(per, key=lambda r: -r["marchés"])[:50]
+        per_sorted = heapq.nsmallest(50, per, key=lambda r: -r["marchés"])  # sorted(…)[:50], without holding every row
         parts.append(
             _table(
                 ["acheteur", "nom", "année", "marchés", "sociale %", "environnementale %", "réservés %", "sociale % valeur", "environnementale % valeur"],

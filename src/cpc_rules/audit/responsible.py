@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from cpc_rules.audit.mapping import Contract, fold
+from cpc_rules.audit.spill import Rows
 from cpc_rules.audit.verdicts import LAUNCH_WINDOW_DAYS
 
 SOCIAL = {"CLAUSE SOCIALE", "CRITERE SOCIAL", "MARCHE RESERVE", "CONCESSION RESERVEE"}
@@ -78,8 +79,11 @@ class Indicators:
                         x[3 + 2 * k] += cents
 
     def result(self) -> dict[str, Any]:
+        """The rows per buyer and year as spill.Rows, written as they are made (a national file has hundreds
+        of thousands: as dicts they were the largest thing an audit held); the rows per year, a list."""
+        order = sorted(self.cells, key=lambda k: (k[1], -self.cells[k][0]))
         return {
-            "par_acheteur_et_année": [_finish(v, buyer=b, year=y) for (b, y), v in sorted(self.cells.items(), key=lambda kv: (kv[0][1], -kv[1][0]))],
+            "par_acheteur_et_année": Rows.of(_finish(self.cells[k], buyer=k[0], year=k[1]) for k in order),
             "par_année": [_finish(v, year=y) for y, v in sorted(self.totals.items())],
         }
 
@@ -129,7 +133,7 @@ def national_targets(rb: Any, years: list[int]) -> list[dict[str, Any]]:
     return out
 
 
-def spaser_estimate(rb: Any, contracts: Iterable[Contract]) -> list[dict[str, Any]]:
+def spaser_estimate(rb: Any, contracts: Iterable[Contract]) -> Rows:
     """Buyers whose contracts notified in a year sum above the SPASER threshold, as the rulebook decides it (estimate)."""
     acc = Spaser(rb)
     for c in contracts:
@@ -151,16 +155,19 @@ class Spaser:
         self.sums[(c.buyer_id, c.year)] += int(c.amount * 100)
         self.meta.setdefault(c.buyer_id, (c.buyer_name, c.buyer.kind))
 
-    def result(self) -> list[dict[str, Any]]:
+    def result(self) -> Rows:
         """One question per buyer and year, put to Rulebook.decide_many SPASER_CHUNK at a time (the memory of
-        a batch does not grow with the buyers); the full Decision only for a row kept."""
+        a batch does not grow with the buyers); the full Decision only for a row kept; the rows kept as spill.Rows."""
+        return Rows.of(self._rows())
+
+    def _rows(self) -> Iterator[dict[str, Any]]:
         rb = self.rb
         enum = _enum_of(rb, "adoption_spaser")
         if not enum:
-            return []
-        out: list[dict[str, Any]] = []
+            return
         rows: list[tuple[Any, ...]] = []
-        for (buyer, year), cents in sorted(self.sums.items()):
+        for buyer, year in sorted(self.sums):  # the keys only: the sums are read one at a time
+            cents = self.sums[(buyer, year)]
             at = dt.date(year, 12, 31)
             if not rb.program.in_coverage(at):
                 continue
@@ -171,11 +178,10 @@ class Spaser:
                 facts["collectivité_ou_statut_légal"] = True
             rows.append((buyer, year, total, name, kind, facts, at))
             if len(rows) >= SPASER_CHUNK:
-                out += self._kept(rows, enum)
+                yield from self._kept(rows, enum)
                 rows = []
         if rows:
-            out += self._kept(rows, enum)
-        return out
+            yield from self._kept(rows, enum)
 
     def _kept(self, rows: list[tuple[Any, ...]], enum: str) -> list[dict[str, Any]]:
         rb = self.rb

@@ -9,15 +9,20 @@ audit no longer grows with the number of records. The folder is deleted on `clos
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Sequence
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 BATCH = 20_000  # rows buffered before one executemany
+FETCH = 4096  # rows of a query read at a time
 CACHE_KIB = 16_384  # sqlite page cache, per connection (the memory it may take, whatever the input size)
 
 
@@ -61,7 +66,7 @@ class Store:
         cur = self.db.execute(sql, params)
         try:
             while True:
-                part = cur.fetchmany(4096)
+                part = cur.fetchmany(FETCH)
                 if not part:
                     return
                 yield from part
@@ -105,3 +110,100 @@ class Ordered:
             self._it.close()  # type: ignore[attr-defined]
         self._it = self._head = None
         self._last = -1
+
+
+def _plain(o: Any) -> Any:
+    """What report.dumps writes for an object JSON does not know."""
+    if isinstance(o, Rows):
+        return list(o)
+    if isinstance(o, Decimal):
+        return str(o)
+    if isinstance(o, (set, frozenset, tuple)):
+        return list(o)
+    return str(o)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+class Rows(Sequence[Any]):
+    """The rows of a long list of the summary (a splitting lead, a buyer and year…), kept in a JSON Lines
+    file rather than in memory: a national file has hundreds of thousands of them, and held as dicts
+    until the summary was written they were the audit's last per-record growth (bench/README.md,
+    "Audit"). Written once (`append`, then `seal`), then read as a sequence (`len`, iteration,
+    indexing and slicing read the file again), equal to a list of the same rows; report.dump_json
+    writes it a row at a time. A row comes back as JSON reads it (a tuple as a list, a Decimal as its
+    text: what the summary would say of it anyway). The file, in the system's temporary folder (or
+    `where`), is deleted when the Rows is collected, at exit, or by `discard`.
+    """
+
+    def __init__(self, where: str | Path | None = None) -> None:
+        fd, self.path = tempfile.mkstemp(prefix="cpc-audit-rows-", suffix=".jsonl", dir=where)
+        self._sink: Any = os.fdopen(fd, "w", encoding="utf-8")
+        self._n = 0
+        self._gone = weakref.finalize(self, _unlink, self.path)
+
+    @classmethod
+    def of(cls, rows: Iterable[Any], where: str | Path | None = None) -> Rows:
+        out = cls(where)
+        try:
+            for r in rows:
+                out.append(r)
+        except BaseException:
+            out.discard()
+            raise
+        return out.seal()
+
+    def append(self, row: Any) -> None:
+        self._sink.write(json.dumps(row, ensure_ascii=False, default=_plain) + "\n")
+        self._n += 1
+
+    def seal(self) -> Rows:
+        """The last row is written: the rows can be read."""
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
+        return self
+
+    def discard(self) -> None:
+        """Delete the file now (an audit stopped before its summary was returned)."""
+        self.seal()
+        self._gone()
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __iter__(self) -> Iterator[Any]:
+        self.seal()
+        with open(self.path, encoding="utf-8") as f:
+            for line in f:
+                yield json.loads(line)
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Any]: ...
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            start, stop, step = i.indices(self._n)
+            if step < 0:
+                return list(self)[i]
+            return list(itertools.islice(self, start, stop, step))
+        k = i + self._n if i < 0 else i
+        if not 0 <= k < self._n:
+            raise IndexError("Rows index out of range")
+        return next(itertools.islice(self, k, None))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, (Rows, list, tuple)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # equal to a list, which is not hashable either
+
+    def __repr__(self) -> str:
+        return f"Rows({self._n} lignes, {self.path})"
