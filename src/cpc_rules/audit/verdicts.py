@@ -16,6 +16,7 @@ from typing import Any, Self
 from cpc_rules.audit.mapping import Contract
 from cpc_rules.diagnostics import CpcError
 from cpc_rules.engine.runtime import EvaluationError
+from cpc_rules.render.readers import presumption_articles
 
 # Verdict codes (JSON) and their French labels (text, HTML). Every record gets exactly one.
 VERDICTS = {
@@ -76,10 +77,16 @@ def _articles(rb: Any, rules: Iterable[int]) -> list[str]:
 
 
 def _presumptions(d: Any, st: Any) -> list[dict[str, Any]]:
-    """The rulebook's presumptions a conclusion rests on, with their reason and articles."""
+    """The rulebook's presumptions a conclusion rests on, with their reason and the articles the renderers cite them
+    with (render.readers.presumption_articles: those of the buyer's regime, e.g. Livre III for a défense buyer)."""
     used = set(d.presumed_for(st))
     full = _full(d)
-    return [{"fait": p.fact, "valeur": p.value, "motif": str(p.reason), "articles": [str(a) for a in p.articles]} for p in full.applied if p.fact in used]
+    refs = presumption_articles(full)
+    return [
+        {"fait": p.fact, "valeur": p.value, "motif": str(p.reason), "articles": [str(a) for a in refs.get(p.fact, p.articles)]}
+        for p in full.applied
+        if p.fact in used
+    ]
 
 
 def _rule_ref(rb: Any, r: int) -> dict[str, str]:
