@@ -377,18 +377,22 @@ class Rulebook:
 
 
 def conclusions(d: _decision.Decision, enums: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], ...], ...] | None:
-    """A decision's answer as a decider gives it: per enumeration, (allowed, forbidden, mandatory, undetermined) members."""
+    """A decision's answer as a decider gives it: per enumeration, (allowed, forbidden, mandatory, undetermined) members.
+
+    Read with the compiled enumeration readers (`Decision.permissions`, `.obligations`), which give
+    what the members' `Status` says without building it (the decider's general path).
+    """
     if d.out_of_period:
         return None
     out = []
     for e in enums:
-        sts = [s for s in d.statuses if s.enum == e]
+        permissions, obligations = d.permissions(e) or {}, d.obligations(e) or {}
         out.append(
             (
-                tuple(s.member for s in sts if s.permission == "allowed"),
-                tuple(s.member for s in sts if s.permission == "forbidden"),
-                tuple(s.member for s in sts if s.obligation == "mandatory"),
-                tuple(s.member for s in sts if s.undetermined),
+                tuple(m for m, p in permissions.items() if p == "allowed"),
+                tuple(m for m, p in permissions.items() if p == "forbidden"),
+                tuple(m for m, o in obligations.items() if o == "mandatory"),
+                tuple(m for m, p in permissions.items() if p == "undetermined" or obligations[m] == "undetermined"),
             )
         )
     return tuple(out)
