@@ -3,6 +3,7 @@
     PYTHONPATH=src python bench/audit.py sample  [DATA…] [--jobs 1 2]      # the shared DECP sample
     PYTHONPATH=src python bench/audit.py million [--n 1000000]             # decisions/s, procédure + publicité
     PYTHONPATH=src python bench/audit.py memory  [--sizes 100000 200000] [--tmp DIR]  # peak RSS of `cpc-rules audit`
+    PYTHONPATH=src python bench/audit.py memory --leads [--sizes 20000 60000]      # …where every pair of records is a lead
 
 Run from the repository root. Nothing in CI runs this file. The machine is shared: rates are in
 CPU time of the process (and its children) unless said, and ratios are taken within one run.
@@ -22,7 +23,11 @@ CPU time of the process (and its children) unless said, and ratios are taken wit
   git), runs `cpc-rules audit FILE --out DIR` on them in a child process, and reports the
   child's peak resident memory per size: the slope says what a national file would take. On
   Linux, the child also notes its resident memory and peak every 100 000 records read and
-  decided (`étapes`), to show where the peak is reached.
+  decided (`étapes`), to show where the peak is reached. With `--leads`, the records come in
+  pairs, each pair a new buyer with two contracts of 30 000 € passed without publicity in 2024
+  (a splitting lead and a row per buyer and year per pair: what a national file has by the
+  hundred thousand), and the child also notes its peak when the passes are over
+  (`pic_avant_la_fin_mio`): what the end of the audit (leads, rows, summary) adds is the rest.
 """
 
 from __future__ import annotations
@@ -174,6 +179,26 @@ _CPV = ["45210000", "30192000", "85311000", "72000000", "79713000", "90910000", 
 _PROCS = ["Procédure adaptée", "Appel d'offres ouvert", "Marché passé sans publicité ni mise en concurrence préalable", "Procédure avec négociation", "Dialogue compétitif"]
 
 
+def write_pairs(path: Path, n: int) -> None:
+    """n records in pairs (see `memory --leads`): one buyer per pair, two contracts of 30 000 € without publicity."""
+    with open(path, "w", encoding="utf-8") as f:
+        for k in range(n):
+            j, half = divmod(k, 2)
+            rec = {
+                "id": f"P{j}-{half}",
+                "acheteur": {"id": f"21{j:07d}00019", "nom": f"Commune {j}"},
+                "nature": "Marché",
+                "objet": "Fournitures de bureau",
+                "codeCPV": "30192000",
+                "procedure": _PROCS[2],
+                "dateNotification": f"2024-{3 + 3 * half:02d}-10",
+                "montant": 30000,
+                "considerationsSociales": {"considerationSociale": ["Pas de considération sociale"]},
+                "considerationsEnvironnementales": {"considerationEnvironnementale": ["Pas de considération environnementale"]},
+            }
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
 def write_records(path: Path, n: int, seed: int = 1) -> None:
     """n synthetic DECP 2.0 records (JSON Lines) shaped like the real ones: 2 000 buyers of four kinds,
     amounts log-uniform from 1 000 € to 10 M€, notified 2019-2027, the procedure mostly the one the
@@ -213,14 +238,14 @@ def write_records(path: Path, n: int, seed: int = 1) -> None:
             f.write(prev)
 
 
-def memory(sizes: list[int], jobs: int, where: str | None = None) -> None:
+def memory(sizes: list[int], jobs: int, where: str | None = None, leads: bool = False) -> None:
     rows = []
     if where:
         Path(where).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="cpc-audit-bench-", dir=where) as tmp:
         for n in sizes:
             data = Path(tmp) / f"decp_{n}.jsonl"
-            write_records(data, n)
+            (write_pairs if leads else write_records)(data, n)
             cmd = [sys.executable, "-c", _CHILD, str(data), str(Path(tmp) / f"out_{n}"), str(jobs)]
             t0 = time.perf_counter()
             out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, check=True)
@@ -228,7 +253,11 @@ def memory(sizes: list[int], jobs: int, where: str | None = None) -> None:
             m = json.loads(out.stdout.strip().splitlines()[-1])
             m.update(enregistrements=n, octets=data.stat().st_size, secondes_horloge=round(wall, 1))
             rows.append(m)
-            print(f"{n} enregistrements ({data.stat().st_size / 2**20:.0f} Mio) : pic {m['pic_rss_mio']} Mio, {m['secondes_cpu']} s CPU, {wall:.0f} s d'horloge, jobs={jobs}", flush=True)
+            print(
+                f"{n} enregistrements ({data.stat().st_size / 2**20:.0f} Mio) : pic {m['pic_rss_mio']} Mio (à la fin des passages : {m['pic_avant_la_fin_mio']} Mio), "
+                f"{m['pistes']} pistes de fractionnement, {m['lignes_acheteur_année']} lignes par acheteur et année, {m['secondes_cpu']} s CPU, {wall:.0f} s d'horloge, jobs={jobs}",
+                flush=True,
+            )
             data.unlink()
     if len(rows) > 1:
         a, b = rows[0], rows[-1]
@@ -239,8 +268,9 @@ def memory(sizes: list[int], jobs: int, where: str | None = None) -> None:
 
 _CHILD = """
 import json, resource, sys
-from cpc_rules.audit import run_audit
+from cpc_rules.audit import run_audit, patterns
 stages = []
+marks = {"pic_avant_la_fin_mio": None}
 def status():
     d = {}
     with open("/proc/self/status") as f:  # Linux: resident memory now and its peak so far
@@ -252,13 +282,20 @@ def progress(msg):
     k = int(msg.split()[0])
     if k % 100000 == 0:
         stages.append({"étape": msg, "rss_mio": status().get("VmRSS"), "pic_mio": status().get("VmHWM")})
+end = patterns.Splitting.result
+def result(self, *args, **kwargs):  # the passes are over: the peak so far is theirs
+    marks["pic_avant_la_fin_mio"] = status().get("VmHWM")
+    return end(self, *args, **kwargs)
 try:
     status()
+    patterns.Splitting.result = result
 except OSError:
     progress = None
 s = run_audit([sys.argv[1]], out_dir=sys.argv[2], jobs=int(sys.argv[3]), progress=progress)
 me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"pic_rss_mio": round(max(me.ru_maxrss, kids.ru_maxrss) / 1024), "secondes_cpu": round(me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime, 1), "verdicts": s["verdicts"], "étapes": stages}, ensure_ascii=False))
+print(json.dumps({"pic_rss_mio": round(max(me.ru_maxrss, kids.ru_maxrss) / 1024), **marks, "pistes": len(s["motifs"]["fractionnement"]),
+                  "lignes_acheteur_année": len(s["achats_responsables"]["indicateurs"]["par_acheteur_et_année"]),
+                  "secondes_cpu": round(me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime, 1), "verdicts": s["verdicts"], "étapes": stages}, ensure_ascii=False))
 """
 
 
@@ -276,13 +313,14 @@ def main() -> None:
     p.add_argument("--sizes", nargs="+", type=int, default=[100_000, 200_000])
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--tmp", default=None, help="folder for the generated files and the reports (default: the system's temporary folder)")
+    p.add_argument("--leads", action="store_true", help="records in pairs, each pair a splitting lead and a row per buyer and year")
     a = ap.parse_args()
     if a.what == "sample":
         sample(a.data, a.jobs)
     elif a.what == "million":
         million(a.n, a.one, a.seed)
     else:
-        memory(a.sizes, a.jobs, a.tmp)
+        memory(a.sizes, a.jobs, a.tmp, a.leads)
 
 
 if __name__ == "__main__":
