@@ -285,7 +285,7 @@ def test_a_checkout_has_no_shipped_code() -> None:
 
 def test_installed_decide_imports_neither_parser_nor_checker(shipped: Path, built: tuple[Path, list[str]], cache_dir: Path, tmp_path: Path) -> None:
     """`cpc-rules decide` as installed (the IR and the code shipped, an empty user cache): no Lark, checker or YAML, and no compile() of generated code."""
-    ir_file = tmp_path / "ir" / "ccp-ir.json"
+    ir_file = tmp_path / "ir" / resources.SHIPPED_IR
     ir_file.parent.mkdir()
     api.write_shipped_ir(ir_file)
     probe = (

@@ -463,37 +463,39 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _shipped(texts: dict[str, str], title: str, root: Path, modules: Any) -> tuple[CheckedRulebook, list[Diagnostic]] | None:
-    """The IR built with the wheel (`write_shipped_ir`), if this installation has one written for these texts; validated as a cache entry is."""
+    """The IR built with the wheel (`write_shipped_ir`), if this installation has one written for these texts.
+
+    A Python module of the package (check/serial.py `module_text`), trusted like the code
+    beside it and bound to the sha256 of every text installed: an edited text, another
+    engine or checker, a module that is not the package's own or does not build an IR
+    is left aside (the texts are then checked, through the user's cache).
+    """
     where = resources.shipped_ir_path()
     if where is None:
         return None
     from cpc_rules.check import serial
 
     binding = cache.shipped_binding(texts, root, title, serial.fingerprint)
-    payload = cache.read_shipped(where, binding) if binding is not None else None
-    if not isinstance(payload, dict) or not isinstance(payload.get("files"), list):
+    module = cache.import_shipped(where, binding) if binding is not None else None
+    if module is None:
         return None
     here = {Path(path).relative_to(root).as_posix(): path for path in texts}
-    payload = dict(payload)
-    digest = payload.pop("digest", None)
     try:
-        payload["files"] = [here[f] for f in payload["files"]]  # the files as they are named here
-        checked, warnings = serial.load(payload, texts, modules)
-    except (KeyError, serial.Invalid, TypeError, ValueError, RecursionError):
-        return None  # not a valid entry: check the texts (and use the user's cache)
+        checked, warnings = serial.build_shipped(module, [here[f] for f in module.FILES], modules)
+        digest = module.DIGEST
+    except Exception:  # noqa: BLE001 - not a module `write_shipped_ir` writes: check the texts
+        return None
     if isinstance(digest, str) and re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
         object.__setattr__(checked, "digest", digest)  # computed by the build from this very IR (write_shipped_ir): ~20 ms less for a JSON decision
     return checked, warnings
 
 
 def write_shipped_ir(out: Path | str) -> None:
-    """Check the bundled rulebook (without its tests, as `decide` loads it) and write its IR to `out` for the wheel (hatch_build.py).
+    """Check the bundled rulebook (without its tests, as `decide` loads it) and write its IR to `out` for the wheel (hatch_build.py), as a Python module that builds it.
 
     Parsed and checked from the texts, whatever the caches hold; the files are named inside
-    the rulebook's folder, so that the entry holds wherever the package is installed.
+    the rulebook's folder, so that the module holds wherever the package is installed.
     """
-    import json
-
     from cpc_rules.check import serial
     from cpc_rules.check.checker import check
 
@@ -505,9 +507,8 @@ def write_shipped_ir(out: Path | str) -> None:
     checked, warnings = check(modules, texts, title)
     payload = serial.dump(checked, warnings)
     payload["files"] = [Path(f).relative_to(root).as_posix() for f in payload["files"]]
-    payload["digest"] = checked.digest  # trusted like the code beside it: an installed load need not hash the IR again
     binding = cache.shipped_binding(texts, root, title, serial.fingerprint)
-    Path(out).write_text(json.dumps({"binding": binding, "payload": payload}, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    Path(out).write_text(serial.module_text(payload, binding, checked.digest), encoding="utf-8")  # type: ignore[arg-type]
 
 
 def write_shipped_code(out: Path | str) -> list[int]:
