@@ -212,7 +212,7 @@ def _edit(old: str, new: str) -> Any:
         _extended,
         _rebound,
         _edit("def _", "def _0"),  # CODES names wrappers that do not exist
-        _edit("FORMAT = 1", "FORMAT = 0"),  # stale: another layout
+        _edit("FORMAT = 2", "FORMAT = 1"),  # stale: another layout
         _edit("CODES = {", "CODES = None and {"),
         lambda folder: (folder / resources.SHIPPED_CODE[0]).write_text((folder / resources.SHIPPED_CODE[0]).read_text(encoding="utf-8")[:5000], encoding="utf-8"),  # corrupt
         lambda folder: (folder / resources.SHIPPED_CODE[0]).write_text("import no_such_module_here\n", encoding="utf-8"),
@@ -260,7 +260,7 @@ def test_only_plain_definitions_are_shipped() -> None:
         assert "CODES = {}" in prebuilt.module_text([text])
 
 
-def test_functions_calling_each_other_are_compiled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_functions_calling_each_other_are_compiled(cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Wrapped, a function that calls its sibling would read it from a cell of the wrapper, not from the namespace: such a text is compiled."""
     text = "def f(a):\n    return g(a) + 1\ndef g(a):\n    return a * 2"
     path = tmp_path / "m.py"
