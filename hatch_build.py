@@ -1,8 +1,9 @@
 """Wheel build hook: ship the bundled rulebook's checked IR, its generated code and the parser's tables, so that the first run after `pip install` is a warm one.
 
-The IR and the tables are JSON data (check/serial.py, syntax/parse.py), added to the wheel as
-`cpc_rules/prebuilt/ccp-ir.json` and `lark-tables.json`; at load they are used only if they
-were built for the rulebook's texts (the IR), this engine, this grammar and this Lark, else the
+The tables are JSON data (syntax/parse.py), added to the wheel as `cpc_rules/prebuilt/lark-tables.json`;
+the IR is a Python module that builds it (`ccp_ir.py`, check/serial.py `module_text`), compiled
+to bytecode by pip like the package's own modules. At load they are used only if they were
+built for the rulebook's texts (the IR), this engine, this grammar and this Lark, else the
 texts are parsed and checked, as without them. The generated code is Python, shipped like the
 package's own modules (`ccp_code.py`, `ccp_code_trace.py`, engine/prebuilt.py): pip compiles it
 to bytecode at install, and a load takes a function from it only for a text of the same sha256
@@ -41,9 +42,9 @@ class ShippedIR(BuildHookInterface):  # type: ignore[type-arg]
             "write_shipped_tables(sys.argv[2])\n"
             "write_shipped_code(sys.argv[3])\n"
         )
-        ir, tables = tmp / "ccp-ir.json", tmp / "lark-tables.json"
+        ir, tables = tmp / "ccp_ir.py", tmp / "lark-tables.json"
         subprocess.run([sys.executable, "-c", code, str(ir), str(tables), str(tmp)], cwd=root, env=env, check=True)  # the tree's code, in a fresh interpreter
-        build_data["force_include"][str(ir)] = "cpc_rules/prebuilt/ccp-ir.json"
+        build_data["force_include"][str(ir)] = "cpc_rules/prebuilt/ccp_ir.py"  # resources.SHIPPED_IR
         build_data["force_include"][str(tables)] = "cpc_rules/prebuilt/lark-tables.json"
         for name in ("ccp_code.py", "ccp_code_trace.py"):  # resources.SHIPPED_CODE
             build_data["force_include"][str(tmp / name)] = f"cpc_rules/prebuilt/{name}"

@@ -158,7 +158,7 @@ def test_cold_warm_shipped_and_off_give_one_digest(cache_dir: Path, tmp_path: Pa
     for entry in cache_dir.glob("ir-*.json"):
         entry.unlink()
     from_parse_entries = _answer()
-    out = ship(tmp_path / "prebuilt", "ccp-ir.json", api.write_shipped_ir)
+    out = ship(tmp_path / "prebuilt", resources.SHIPPED_IR, api.write_shipped_ir)
     monkeypatch.setattr(resources, "shipped_ir_path", lambda: out)
     shipped = _answer()
     monkeypatch.setenv("CPC_RULES_CACHE", "OFF")
@@ -173,17 +173,17 @@ def test_the_shipped_ir_brings_its_digest(cache_dir: Path, tmp_path: Path, monke
     Only a well-formed `sha256:` value is taken; else the digest is computed, as for any load.
     """
     genuine = _answer()[1]
-    out = ship(tmp_path / "prebuilt", "ccp-ir.json", api.write_shipped_ir)
+    out = ship(tmp_path / "prebuilt", resources.SHIPPED_IR, api.write_shipped_ir)
     monkeypatch.setattr(resources, "shipped_ir_path", lambda: out)
-    data = json.loads(out.read_text(encoding="utf-8"))
-    assert data["payload"]["digest"] == genuine
+    source = out.read_text(encoding="utf-8")
+    assert f"\nDIGEST = {genuine!r}\n" in source
     encoder = ir.Encoder
     monkeypatch.setattr(ir, "Encoder", None)  # hashing the IR would fail
     assert api.load_rulebook(resources.bundled_rulebook_path(), tests=False).digest == genuine
     monkeypatch.setattr(ir, "Encoder", encoder)
-    for bad in ("sha256:xyz", 12, None, "md5:" + "0" * 64):
-        data["payload"]["digest"] = bad
-        out.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    for n, bad in enumerate(("sha256:xyz", 12, None, "md5:" + "0" * 64)):
+        out.write_text(source.replace(f"\nDIGEST = {genuine!r}\n", f"\nDIGEST = {bad!r}\n"), encoding="utf-8")
+        os.utime(out, (out.stat().st_atime + 10 * (n + 1), out.stat().st_mtime + 10 * (n + 1)))  # no bytecode compiled before is taken for it
         rb = api.load_rulebook(resources.bundled_rulebook_path(), tests=False)
         with pytest.raises(AttributeError):  # not taken: computed when read
             object.__getattribute__(rb.checked, "digest")

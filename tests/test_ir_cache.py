@@ -21,7 +21,7 @@ import strategies as S
 from helpers import ship
 from hypothesis import HealthCheck, given, settings
 
-from cpc_rules import api, resources
+from cpc_rules import api, ir, resources
 from cpc_rules.check import checker
 from cpc_rules.check import serial as ir_serial
 from cpc_rules.diagnostics import CpcError
@@ -343,10 +343,20 @@ def test_commands_answer_the_same_from_the_cache(cache_dir: Path, monkeypatch: p
 
 @pytest.fixture
 def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The bundled rulebook's IR as the wheel build writes it, where an installed package keeps it."""
-    out = ship(tmp_path / "prebuilt", "ccp-ir.json", api.write_shipped_ir)
+    """The bundled rulebook's IR as the wheel build writes it (a Python module), where an installed package keeps it."""
+    out = ship(tmp_path / "prebuilt", resources.SHIPPED_IR, api.write_shipped_ir)
     monkeypatch.setattr(resources, "shipped_ir_path", lambda: out)
     return out
+
+
+def _module(path: Path) -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("shipped_ir_under_test", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _fresh_answer() -> tuple[Any, str]:
@@ -360,12 +370,18 @@ def _fresh_answer() -> tuple[Any, str]:
 
 def test_shipped_ir_makes_the_first_load_warm(cache_dir: Path, shipped: Path, counted: dict[str, int]) -> None:
     """After `pip install`, with an empty user cache: neither parsed nor checked, the same IR, no IR written to the cache."""
-    payload = json.loads(shipped.read_text(encoding="utf-8"))["payload"]
-    assert all(not Path(f).is_absolute() and "/" not in f for f in payload["files"])  # named inside the rulebook's folder
+    module = _module(shipped)
+    assert all(not Path(f).is_absolute() and "/" not in f for f in module.FILES)  # named inside the rulebook's folder
+    assert module.BINDING["kind"] == "ir-shipped"
     rb = _bundled()
     assert counted == {"check": 0, "parse": 0}
     fresh, answer = _fresh_answer()
     assert rb.checked == fresh and _answer(rb) == answer
+    assert rb.digest == fresh.digest
+    for got, want in zip(rb.checked.nodes, fresh.nodes, strict=True):  # built as the checker builds it, down to a member set's iteration order
+        if isinstance(got, ir.Member):
+            assert list(got.values) == list(want.values)
+    assert [w.code for w in rb.warnings] == [w.code for w in checker.check(list(fresh.modules), api.read_files(api.rulebook_files(resources.bundled_rulebook_path(), tests=False))[1], "Code de la commande publique")[1]]
     assert {s.file for s in (r.span for r in rb.checked.rules)} <= {str(f) for f in api.rulebook_files(resources.bundled_rulebook_path(), tests=False)}
     assert not list(cache_dir.glob("ir-*"))  # no entry of the user's cache: the shipped one served
     assert list(rb.checked.modules) == list(fresh.modules)  # the syntax trees, parsed on demand
@@ -389,27 +405,46 @@ def test_shipped_ir_is_only_for_its_files(cache_dir: Path, shipped: Path, counte
     assert counted["check"] == 3
 
 
-def _edit_shipped(shipped: Path, edit: Any) -> None:
-    data = json.loads(shipped.read_text(encoding="utf-8"))
-    edit(data)
-    shipped.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+def test_an_edited_installed_text_gives_the_edited_law(cache_dir: Path, shipped: Path, counted: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user who edits a .cpc file of the installed rulebook gets the edited law: the shipped IR is bound to the texts, and set aside."""
+    installed = tmp_path / "installed" / "ccp"
+    shutil.copytree(resources.bundled_rulebook_path(), installed)
+    monkeypatch.setattr(resources, "bundled_rulebook_path", lambda: installed)
+    assert _answer(_bundled()) == "not_allowed" and counted["check"] == 0  # as installed: the shipped IR
+    prologue = installed / "00-prologue.cpc"
+    prologue.write_text(prologue.read_text(encoding="utf-8").replace(": 216 000 €", ": 2 160 000 €"), encoding="utf-8")
+    assert _answer(_bundled()) == "allowed" and counted["check"] == 1
+
+
+def _edit_module(path: Path, old: str, new: str) -> None:
+    """Replace `old` (present) in the module's source; its time moved on, so that no bytecode compiled before is taken for it."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    st = path.stat()
+    os.utime(path, (st.st_atime + 10, st.st_mtime + 10))
 
 
 @pytest.mark.parametrize(
-    "edit",
+    ("old", "new"),
     [
-        lambda d: _replace('{"#d":"216000"}', '{"#d":"2160000"}', True)(d["payload"]),  # a planted threshold
-        lambda d: d["payload"]["table"].append(["os.system", "id"]),
-        lambda d: d["payload"].__setitem__("files", ["../../etc/passwd"]),
-        lambda d: d["payload"].__setitem__("files", [["not", "a", "name"]]),
-        lambda d: d["binding"]["files"][0].__setitem__(1, "0" * 64),  # built from another text
-        lambda d: d["binding"].__setitem__("engine", "0.0.0"),  # another engine's
-        lambda d: d.__setitem__("payload", None),
+        ("CLASSES = ('", "CLASSES = ('os.system', '"),  # a class outside the fixed table
+        ("FILES = ['", "FILES = ['../../etc/passwd', '"),  # a file this rulebook does not have
+        ("FILES = ['", "FILES = [['not', 'a', 'name'], '"),
+        ("FILES = [", "FILES = ['00-prologue.cpc'] + ["),  # one file too many
+        ("'files': [['00-prologue.cpc', '", "'files': [['00-prologue.cpc', '0"),  # built from another text
+        ("'engine': '", "'engine': '0.0.0"),  # another engine's
+        ("'code': '", "'code': '0"),  # another checker's
+        ("FORMAT = ", "FORMAT = 9 + "),  # another layout
+        ("def build(", "def built("),
+        ("    return o", "    return None, ()  # o"),  # builds no IR
+        ("\ndef build(", "\nraise ImportError\ndef build("),
     ],
-    ids=["threshold", "unknown-class", "foreign-file", "bad-file", "foreign-text", "foreign-engine", "no-payload"],
+    ids=["unknown-class", "foreign-file", "bad-file", "more-files", "foreign-text", "foreign-engine", "foreign-checker", "format", "no-build", "no-ir", "raises"],
 )
-def test_planted_or_foreign_shipped_ir_is_ignored(cache_dir: Path, shipped: Path, counted: dict[str, int], edit: Any) -> None:
-    _edit_shipped(shipped, edit)
+def test_foreign_or_stale_shipped_ir_is_ignored(cache_dir: Path, shipped: Path, counted: dict[str, int], old: str, new: str) -> None:
+    """A shipped module written for other texts, another engine or checker, or not as `write_shipped_ir` writes it: checked from the texts, then the user's cache."""
+    _edit_module(shipped, old, new)
     assert _answer(_bundled()) == "not_allowed" and counted["check"] == 1
     _bundled()
     assert counted["check"] == 1  # … and the user's cache serves the next load
@@ -425,6 +460,13 @@ def test_shipped_ir_others_can_write_is_ignored(cache_dir: Path, shipped: Path, 
     os.chmod(shipped if what == "file" else shipped.parent, 0o666 if what == "file" else 0o777)
     assert _answer(_bundled()) == "not_allowed" and counted["check"] == 1
     assert "ignoré" in capsys.readouterr().err
+
+
+def test_shipped_ir_through_a_link_is_ignored(cache_dir: Path, shipped: Path, counted: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    link = shipped.parent / "link.py"
+    link.symlink_to(shipped)
+    monkeypatch.setattr(resources, "shipped_ir_path", lambda: link)
+    assert _answer(_bundled()) == "not_allowed" and counted["check"] == 1
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a file to another user needs root")

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cpc_rules import api, resources
 from cpc_rules.engine import prebuilt
@@ -212,7 +214,7 @@ def _edit(old: str, new: str) -> Any:
         _extended,
         _rebound,
         _edit("def _", "def _0"),  # CODES names wrappers that do not exist
-        _edit("FORMAT = 1", "FORMAT = 0"),  # stale: another layout
+        _edit("FORMAT = 2", "FORMAT = 1"),  # stale: another layout
         _edit("CODES = {", "CODES = None and {"),
         lambda folder: (folder / resources.SHIPPED_CODE[0]).write_text((folder / resources.SHIPPED_CODE[0]).read_text(encoding="utf-8")[:5000], encoding="utf-8"),  # corrupt
         lambda folder: (folder / resources.SHIPPED_CODE[0]).write_text("import no_such_module_here\n", encoding="utf-8"),
@@ -260,7 +262,7 @@ def test_only_plain_definitions_are_shipped() -> None:
         assert "CODES = {}" in prebuilt.module_text([text])
 
 
-def test_functions_calling_each_other_are_compiled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_functions_calling_each_other_are_compiled(cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Wrapped, a function that calls its sibling would read it from a cell of the wrapper, not from the namespace: such a text is compiled."""
     text = "def f(a):\n    return g(a) + 1\ndef g(a):\n    return a * 2"
     path = tmp_path / "m.py"
@@ -285,7 +287,7 @@ def test_a_checkout_has_no_shipped_code() -> None:
 
 def test_installed_decide_imports_neither_parser_nor_checker(shipped: Path, built: tuple[Path, list[str]], cache_dir: Path, tmp_path: Path) -> None:
     """`cpc-rules decide` as installed (the IR and the code shipped, an empty user cache): no Lark, checker or YAML, and no compile() of generated code."""
-    ir_file = tmp_path / "ir" / "ccp-ir.json"
+    ir_file = tmp_path / "ir" / resources.SHIPPED_IR
     ir_file.parent.mkdir()
     api.write_shipped_ir(ir_file)
     probe = (
@@ -339,11 +341,12 @@ def test_threads_defining_at_once(shipped: Path, built: tuple[Path, list[str]]) 
     assert all(any(isinstance(v, types.FunctionType) for v in ns.values()) for ns in spaces)
 
 
-def test_an_installed_wheel_ships_what_the_compiler_generates_now(built: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_installed_wheel_ships_what_the_compiler_generates_now(built: tuple[Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run against an install (CI tests the installed package): its modules hold, as `define` takes them, every text generated now."""
     paths = resources.shipped_code_paths()
     if not paths:
         pytest.skip("a checkout: no code shipped with a wheel (CI runs this against the install)")
+    monkeypatch.setenv("CPC_RULES_CACHE", str(tmp_path))  # the suite runs with it off, which turns the shipped code off
     codes: dict[str, Any] = {}
     for path in paths:
         codes.update(prebuilt._read(path))
@@ -351,3 +354,13 @@ def test_an_installed_wheel_ships_what_the_compiler_generates_now(built: tuple[P
     monkeypatch.setattr(prebuilt, "_pending", [])
     missing = [t[:40] for t in dict.fromkeys(built[1]) if prebuilt._lookup(hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest(), t) is None]
     assert missing == []
+
+
+_FRAGMENTS = ["\n", "def _", "a" * 64, "0123456789abcdef" * 4, "():", "():\n", "    x = 1\n", "def _x():\n", " ", "\ndef _" + "f" * 64 + "():\n"]
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=30))
+def test_wrapper_lines_are_found_as_the_pattern_finds_them(parts: list[str]) -> None:
+    """`_wrappers` (str.find, then the pattern where a line starts with `def _`) finds what `_WRAPPER.finditer` finds, at the same places."""
+    source = "".join(parts)
+    assert [(m.start(), m.group(1)) for m in prebuilt._wrappers(source)] == [(m.start(), m.group(1)) for m in prebuilt._WRAPPER.finditer(source)]

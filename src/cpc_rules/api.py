@@ -184,12 +184,13 @@ class Decision(_decision.Decision):
 class Rulebook:
     """A rulebook parsed, checked and compiled: ready to decide."""
 
-    def __init__(self, checked: CheckedRulebook, warnings: list[Diagnostic], sources: Sources, path: Path | None = None) -> None:
+    def __init__(self, checked: CheckedRulebook, warnings: list[Diagnostic], sources: Sources, path: Path | None = None, digest: str | None = None) -> None:
+        """`digest`: the IR's digest when the load already holds it (the wheel's IR): the wheel's functions for it are then found without generating them."""
         self.checked = checked
         self.warnings = warnings
         self.sources = sources
         self.path = path
-        self.program = Program(checked)
+        self.program = Program(checked, digest)
 
     @property
     def digest(self) -> str:
@@ -410,19 +411,19 @@ def load_rulebook(path: Path | str, title: str | None = None, tests: bool = True
     ast.deep_enough()
     sources, texts = read_files(rulebook_files(p, tests))
     try:
-        checked, warnings = _checked(texts, sources, title or _title(p), p if p.is_dir() else None)
+        checked, warnings, digest = _checked(texts, sources, title or _title(p), p if p.is_dir() else None)
     except CpcError as e:
         e.sources = sources  # type: ignore[attr-defined]
         raise
     try:
-        return Rulebook(checked, warnings, sources, p)
+        return Rulebook(checked, warnings, sources, p, digest)
     except CpcError as e:  # E107: a rule Python cannot compile
         e.sources = sources  # type: ignore[attr-defined]
         raise
 
 
-def _checked(texts: dict[str, str], sources: Sources, title: str, root: Path | None = None) -> tuple[CheckedRulebook, list[Diagnostic]]:
-    """The checked IR and the warnings: shipped with the package or from the cache when it holds them for these texts, else parsed and checked (and cached)."""
+def _checked(texts: dict[str, str], sources: Sources, title: str, root: Path | None = None) -> tuple[CheckedRulebook, list[Diagnostic], str | None]:
+    """The checked IR, the warnings and the IR's digest if known already (shipped with the package): shipped or from the cache when it holds them for these texts, else parsed and checked (and cached)."""
     from cpc_rules.check import serial
 
     def modules() -> list[ast.Module]:
@@ -438,7 +439,7 @@ def _checked(texts: dict[str, str], sources: Sources, title: str, root: Path | N
         payload = cache.read(name, binding) if name is not None else None
         if payload is not None:
             try:
-                return serial.load(payload, texts, modules)
+                return (*serial.load(payload, texts, modules), None)
             except (serial.Invalid, TypeError, ValueError, RecursionError):
                 pass  # not a valid entry: check again, and overwrite it
     from cpc_rules.check.checker import check
@@ -448,9 +449,9 @@ def _checked(texts: dict[str, str], sources: Sources, title: str, root: Path | N
         try:
             data = serial.dump(checked, warnings)
         except (TypeError, RecursionError):  # pragma: no cover - a value serial does not know
-            return checked, warnings
+            return checked, warnings, None
         cache.write(name, binding, data)
-    return checked, warnings
+    return checked, warnings, None
 
 
 @contextlib.contextmanager
@@ -465,38 +466,41 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _shipped(texts: dict[str, str], title: str, root: Path, modules: Any) -> tuple[CheckedRulebook, list[Diagnostic]] | None:
-    """The IR built with the wheel (`write_shipped_ir`), if this installation has one written for these texts; validated as a cache entry is."""
+def _shipped(texts: dict[str, str], title: str, root: Path, modules: Any) -> tuple[CheckedRulebook, list[Diagnostic], str | None] | None:
+    """The IR built with the wheel (`write_shipped_ir`), if this installation has one written for these texts.
+
+    A Python module of the package (check/serial.py `module_text`), trusted like the code
+    beside it and bound to the sha256 of every text installed: an edited text, another
+    engine or checker, a module that is not the package's own or does not build an IR
+    is left aside (the texts are then checked, through the user's cache).
+    """
     where = resources.shipped_ir_path()
     if where is None:
         return None
     from cpc_rules.check import serial
 
     binding = cache.shipped_binding(texts, root, title, serial.fingerprint)
-    payload = cache.read_shipped(where, binding) if binding is not None else None
-    if not isinstance(payload, dict) or not isinstance(payload.get("files"), list):
+    module = cache.import_shipped(where, binding) if binding is not None else None
+    if module is None:
         return None
     here = {Path(path).relative_to(root).as_posix(): path for path in texts}
-    payload = dict(payload)
-    digest = payload.pop("digest", None)
     try:
-        payload["files"] = [here[f] for f in payload["files"]]  # the files as they are named here
-        checked, warnings = serial.load(payload, texts, modules)
-    except (KeyError, serial.Invalid, TypeError, ValueError, RecursionError):
-        return None  # not a valid entry: check the texts (and use the user's cache)
-    if isinstance(digest, str) and re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
-        object.__setattr__(checked, "digest", digest)  # computed by the build from this very IR (write_shipped_ir): ~20 ms less for a JSON decision
-    return checked, warnings
+        checked, warnings = serial.build_shipped(module, [here[f] for f in module.FILES], modules)
+        digest = module.DIGEST
+    except Exception:  # noqa: BLE001 - not a module `write_shipped_ir` writes: check the texts
+        return None
+    if not (isinstance(digest, str) and re.fullmatch(r"sha256:[0-9a-f]{64}", digest)):
+        return checked, warnings, None
+    object.__setattr__(checked, "digest", digest)  # computed by the build from this very IR (write_shipped_ir): ~20 ms less for a JSON decision
+    return checked, warnings, digest
 
 
 def write_shipped_ir(out: Path | str) -> None:
-    """Check the bundled rulebook (without its tests, as `decide` loads it) and write its IR to `out` for the wheel (hatch_build.py).
+    """Check the bundled rulebook (without its tests, as `decide` loads it) and write its IR to `out` for the wheel (hatch_build.py), as a Python module that builds it.
 
     Parsed and checked from the texts, whatever the caches hold; the files are named inside
-    the rulebook's folder, so that the entry holds wherever the package is installed.
+    the rulebook's folder, so that the module holds wherever the package is installed.
     """
-    import json
-
     from cpc_rules.check import serial
     from cpc_rules.check.checker import check
 
@@ -508,9 +512,8 @@ def write_shipped_ir(out: Path | str) -> None:
     checked, warnings = check(modules, texts, title)
     payload = serial.dump(checked, warnings)
     payload["files"] = [Path(f).relative_to(root).as_posix() for f in payload["files"]]
-    payload["digest"] = checked.digest  # trusted like the code beside it: an installed load need not hash the IR again
     binding = cache.shipped_binding(texts, root, title, serial.fingerprint)
-    Path(out).write_text(json.dumps({"binding": binding, "payload": payload}, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    Path(out).write_text(serial.module_text(payload, binding, checked.digest), encoding="utf-8")  # type: ignore[arg-type]
 
 
 def write_shipped_code(out: Path | str) -> list[int]:
@@ -531,10 +534,12 @@ def write_shipped_code(out: Path | str) -> list[int]:
     compiled.run_traced, compiled.run_known_traced, rb.trace_plan  # noqa: B018
     seen = set(first)
     rest = [t for t in texts if t not in seen]
+    built = [(checked.digest, name, constants, text) for checked, name, constants, text in prebuilt._recording_built if checked is rb.checked]  # the whole rulebook's functions, found by the IR's digest
     counts = []
     for name, group in zip(resources.SHIPPED_CODE, (first, rest), strict=True):
-        (Path(out) / name).write_text(prebuilt.module_text(group), encoding="utf-8")
-        counts.append(len(set(group)))
+        here = set(group)
+        (Path(out) / name).write_text(prebuilt.module_text(group, [b for b in built if b[3] in here]), encoding="utf-8")
+        counts.append(len(here))
     return counts
 
 

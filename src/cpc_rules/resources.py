@@ -31,7 +31,7 @@ def bundled_rulebook_path() -> Path:
 
 
 SHIPPED = "prebuilt"  # inside the installed package only: written when the wheel is built (hatch_build.py), never in git
-SHIPPED_IR = "ccp-ir.json"  # the bundled rulebook's checked IR
+SHIPPED_IR = "ccp_ir.py"  # the bundled rulebook's checked IR, as a Python module that builds it (check/serial.py module_text), compiled to bytecode by pip
 SHIPPED_TABLES = "lark-tables.json"  # the parser's LALR tables
 SHIPPED_CODE = ("ccp_code.py", "ccp_code_trace.py")  # the bundled rulebook's generated code (engine/prebuilt.py), compiled to bytecode by pip; the traced part apart
 

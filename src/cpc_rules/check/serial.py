@@ -19,6 +19,11 @@ expressions is re-read from the text at its span, and `texts_digest` must be the
 texts'. Anything else raises `Invalid`
 and the caller checks the rulebook again. `modules` (the whole syntax tree, needed
 only by `dump --stage ast`) is not stored: the caller gives it back lazily.
+
+The wheel ships the bundled rulebook's IR not as such an entry but as a Python module
+that builds it (`module_text`, `build_shipped`): the package's own code, trusted as its
+other modules are and bound to the installed texts by the caller (api._shipped), so not
+validated field by field (that validation was ~2/3 of an installed load).
 """
 
 from __future__ import annotations
@@ -204,6 +209,86 @@ def load(data: Any, texts: dict[str, str], modules: Callable[[], Sequence[ast.Mo
     _verify_provenance(root, steps, presumed)
     if root.texts_digest != ir.texts_digest(texts, resources.TEST_SUFFIX):
         raise Invalid("texts digest")
+    return root, list(warnings)
+
+
+# ---------------------------------------------------------------- the wheel's IR: a Python module
+
+SHIPPED_FORMAT = 1  # bump when the module written by `module_text` changes
+
+
+def module_text(payload: Any, binding: dict[str, Any], digest: str) -> str:
+    """The IR that `dump` encodes (`payload`) as a Python module that builds it: what the wheel ships (api.write_shipped_ir).
+
+    Decoding JSON and validating every field was most of an installed load; pip compiles
+    this module to bytecode at install, and building the IR is then one function call
+    (every object a local, every reference a name, every constructor a class of the fixed
+    table above). It is trusted like the package's own modules, not validated as a
+    cache entry is: api._shipped takes it only if it is the package's own (cache.import_shipped)
+    and bound to the texts installed (`BINDING`). Only values `dump` writes are spelt, each
+    by `repr` (str, int, bool, None) or as a call of the builder's arguments.
+    """
+    names = list(dict.fromkeys(entry[0] for entry in payload["table"]))
+    index = {n: i for i, n in enumerate(names)}
+
+    def expr(x: Any) -> str:
+        if x is None or x.__class__ in (bool, int, str):
+            return repr(x)
+        if x.__class__ is list:
+            return "(" + "".join(expr(v) + ", " for v in x) + ")"
+        ((tag, v),) = x.items()
+        if tag == "#":
+            return f"o{int(v)}"
+        if tag == "#s":
+            return f"S(F{int(v[0])}, {int(v[1])}, {int(v[2])}, {int(v[3])}, {int(v[4])})"
+        if tag == "#d":
+            return f"D({str(v)!r})"
+        if tag == "#t":
+            return f"T({str(v)!r})"
+        if tag == "#f":
+            return "FS((" + "".join(expr(i) + ", " for i in v) + "))"
+        if tag == "#m":
+            return "{" + ", ".join(f"{expr(k)}: {expr(w)}" for k, w in v) + "}"
+        raise TypeError(f"cannot write {tag}")
+
+    files = payload["files"]
+    lines = [
+        '"""The bundled rulebook\'s checked IR, built with the wheel by hatch_build.py; never in git. See check/serial.py (module_text)."""',
+        f"FORMAT = {SHIPPED_FORMAT}",
+        f"BINDING = {binding!r}",
+        f"FILES = {list(files)!r}",
+        f"DIGEST = {digest!r}",
+        f"CLASSES = {tuple(names)!r}",
+        "",
+        "",
+        "def build(C, F, S, D, T, FS, LAZY):",
+    ]
+    if files:
+        lines.append("    " + "".join(f"F{i}, " for i in range(len(files))) + "= F")
+    lines.append("    " + "".join(f"c{i}, " for i in range(len(names))) + "= C")
+    for i, entry in enumerate(payload["table"]):
+        cls = _CLASSES[entry[0]]
+        args = []
+        for (name, _), raw in zip(_field_checks(cls), entry[1:], strict=True):
+            if cls is ir.Rulebook and name == "modules":
+                args.append("LAZY")
+            elif cls is ir.Member and name == "values":  # built as the checker builds it (from the syntax's members): even its iteration order is the same
+                args.append(f"FS({expr(entry[1 + [n for n, _ in _field_checks(cls)].index('src')])}.values)")
+            else:
+                args.append(expr(raw))
+        lines.append(f"    o{i} = c{index[entry[0]]}({', '.join(args)})")
+    lines.append(f"    return {expr(payload['root'])}, {expr(payload['warnings'])}")
+    return "\n".join(lines) + "\n"
+
+
+def build_shipped(module: Any, files: list[str], modules: Callable[[], Sequence[ast.Module]]) -> tuple[ir.Rulebook, list[Diagnostic]]:
+    """The IR and warnings that a module written by `module_text` builds, its files named `files` (as read here); raises Invalid if it is not such a module."""
+    if getattr(module, "FORMAT", None) != SHIPPED_FORMAT or len(files) != len(module.FILES):
+        raise Invalid("shipped module")
+    classes = tuple(_CLASSES[name] for name in module.CLASSES)
+    root, warnings = module.build(classes, tuple(files), Span, Decimal, dt.date.fromisoformat, frozenset, LazyModules(modules))
+    if not isinstance(root, ir.Rulebook) or not all(isinstance(w, Diagnostic) for w in warnings):
+        raise Invalid("shipped module")
     return root, list(warnings)
 
 

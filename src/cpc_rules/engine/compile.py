@@ -45,10 +45,10 @@ class Compiled:
     def __init__(
         self,
         run: RunFn,
-        fast_source: str,
-        make_traced: Callable[[], tuple[RunFn, str]],
-        make_known: Callable[[], tuple[RunFn, str]] | None = None,
-        make_known_traced: Callable[[], tuple[RunFn, str]] | None = None,
+        fast_source: str | Callable[[], str],
+        make_traced: Callable[[], tuple[RunFn, str | Callable[[], str]]],
+        make_known: Callable[[], tuple[RunFn, str | Callable[[], str]]] | None = None,
+        make_known_traced: Callable[[], tuple[RunFn, str | Callable[[], str]]] | None = None,
     ) -> None:
         self.run = run  # run(F, P, ACT, NEED) -> (rule activations, definition values)
         self._fast_source = fast_source
@@ -57,7 +57,7 @@ class Compiled:
         self._make_known_traced = make_known_traced
 
     @functools.cached_property
-    def _traced(self) -> tuple[RunFn, str]:
+    def _traced(self) -> tuple[RunFn, str | Callable[[], str]]:
         return self._make_traced()
 
     @functools.cached_property
@@ -92,30 +92,30 @@ class Compiled:
 
     @property
     def source(self) -> str:
-        """The generated code of both functions, for `cpc-rules dump --stage python`."""
-        return self._fast_source + "\n\n" + self._traced[1]
+        """The generated code of both functions, for `cpc-rules dump --stage python` (generated now if the functions were the wheel's: compile_rulebook)."""
+        fast, traced = self._fast_source, self._traced[1]
+        return (fast if isinstance(fast, str) else fast()) + "\n\n" + (traced if isinstance(traced, str) else traced())
 
 
-def compile_rulebook(rb: ir.Rulebook, faults: Faults, keep: frozenset[int] | None = None) -> Compiled:
+def compile_rulebook(rb: ir.Rulebook, faults: Faults, keep: frozenset[int] | None = None, digest: str | None = None) -> Compiled:
     """Generate and compile `run` (and, later, `run_traced`); a rule beyond what Python can compile is E107, located.
 
     `keep`: only these rules (a focus's dependency cone, engine/cone.py) and the definitions
     they define are evaluated; every other rule's activation is False and every other
     definition's value None in what the functions return (nothing outside the cone is run,
     so none of its faults is raised).
+
+    `digest`: the IR's `Rulebook.digest` when the caller already holds it (the wheel's IR
+    carries it): a function the wheel built for this very IR with this very compiler is then
+    taken without generating its text (prebuilt.built); the text is generated only if read
+    (`Compiled.source`), and is the same.
     """
     constants = Constants()
     filename = f"<cpc-rules {rb.texts_digest[:19]}{' focused' if keep is not None else ''}>"
 
-    def build(traced: bool, known: bool = False) -> tuple[RunFn, str]:
-        gen = _Gen(rb, constants, traced=traced, known=known, keep=keep)
-        name = ("run_known_traced" if known else "run_traced") if traced else "run_known" if known else "run"
-        try:
-            text = gen.function(name).text
-        except (SyntaxError, RecursionError, MemoryError) as e:
-            raise CpcError([_too_complex(rb, [gen, gen], e)]) from None
-        namespace: dict[str, Any] = {
-            "K": tuple(constants.values),
+    def namespace_of(k: tuple[Any, ...]) -> dict[str, Any]:
+        return {
+            "K": k,
             "U": Unknown,
             "unk": unk,
             "IFC": if_chain,
@@ -126,8 +126,23 @@ def compile_rulebook(rb: ir.Rulebook, faults: Faults, keep: frozenset[int] | Non
             "FA": faults,
             "__builtins__": {"min": min, "max": max},
         }
+
+    def build(traced: bool, known: bool = False) -> tuple[RunFn, str | Callable[[], str]]:  # the function, its text (or how to generate it)
+        name = ("run_known_traced" if known else "run_traced") if traced else "run_known" if known else "run"
+        found = prebuilt.built(digest, name) if digest is not None and keep is None else None
+        if found is not None and constants.extends(found[0]):
+            k, bind = found
+            namespace = namespace_of(k)
+            bind(filename, namespace)
+            return namespace[name], lambda: _Gen(rb, constants, traced=traced, known=known, keep=keep).function(name).text
+        gen = _Gen(rb, constants, traced=traced, known=known, keep=keep)
         try:
-            prebuilt.define(text, filename, namespace)  # compile(), or the same code built with the wheel
+            text = gen.function(name).text
+        except (SyntaxError, RecursionError, MemoryError) as e:
+            raise CpcError([_too_complex(rb, [gen, gen], e)]) from None
+        namespace = namespace_of(tuple(constants.values))
+        try:
+            prebuilt.define(text, filename, namespace, (rb, name, tuple(constants.values)) if keep is None else None)  # compile(), or the same code built with the wheel
         except (SyntaxError, RecursionError, MemoryError) as e:
             raise CpcError([_too_complex(rb, [gen, gen], e)]) from None
         return namespace[name], text
@@ -296,6 +311,22 @@ class Constants:
     def __init__(self) -> None:
         self.values: list[Any] = []
         self.index: dict[tuple[type, Any], int] = {}
+
+    def extends(self, shipped: tuple[Any, ...]) -> bool:
+        """Whether `shipped` (the constants of a function the wheel built: prebuilt.built) numbers these constants as they are numbered here; if so, they are added to these from it on.
+
+        The wheel's functions were generated in one order; this load may take them in
+        another. Taken only if these constants are a prefix of `shipped` or `shipped` one of
+        them, so that any text generated later (or again, `Compiled.source`) numbers its
+        constants as the wheel's did.
+        """
+        common = min(len(self.values), len(shipped))
+        for a, b in zip(self.values[:common], shipped[:common], strict=True):
+            if type(a) is not type(b) or a != b:
+                return False
+        for v in shipped[common:]:
+            self.name(v)
+        return len(self.values) >= len(shipped)
 
     def name(self, value: Any) -> str:
         key = (type(value), value if not isinstance(value, frozenset) else tuple(sorted(value)))

@@ -57,10 +57,11 @@ class Item:
 class Program:
     """A rulebook compiled once; `run` decides one situation."""
 
-    def __init__(self, rb: ir.Rulebook) -> None:
+    def __init__(self, rb: ir.Rulebook, digest: str | None = None) -> None:
+        """`digest`: the IR's digest if the caller holds it already (compile_rulebook then takes the wheel's functions for it)."""
         self.rb = rb
         self.faults = Faults(self._describe_rule, rb.definitions, rb.nodes)
-        self.compiled = compile_rulebook(rb, self.faults)
+        self.compiled = compile_rulebook(rb, self.faults, digest=digest)
         self._dates: dict[dt.date, AtDate] = {}
         self._covered: dict[dt.date, AtDate | None] = {}
         self._bounds = self._boundaries()

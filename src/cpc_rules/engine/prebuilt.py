@@ -16,46 +16,124 @@ ever save time. It is trusted like the code beside it, no more (`_trusted`: owne
 user, root or the package's owner, writable by no one else), ignored when it cannot be
 imported or is not what `api.write_shipped_code` writes, and `CPC_RULES_CACHE=off` turns it off.
 Nothing is read from the user's cache here: no code is ever stored there.
+
+Generating the whole rulebook's text only to hash it was most of what a load still did
+(~10 ms): the modules also key those functions (`BUILT`) by the IR's digest, the function
+and a fingerprint of the compiler (`built_key`), with the constants they were generated
+with. A load that holds the digest (the wheel's IR carries it) takes them by that key
+(`built`); an unchanged IR and an unchanged compiler generate the very same text, which
+tests/test_prebuilt_built.py and the CI's installed check verify against a fresh generation.
 """
 
 from __future__ import annotations
 
 import ast as pyast
 import builtins
+import datetime as dt
+import functools
 import hashlib
 import os
 import re
 import stat
 import types
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-FORMAT = 1  # bump when the module's layout below changes
+FORMAT = 2  # bump when the module's layout below changes
 _WRAPPER = re.compile(r"^def _([0-9a-f]{64})\(\):$", re.MULTILINE)
 _NESTED = 0x10  # CO_NESTED: set on a function defined inside another; the wrapper's only trace
 
 _recording: list[str] | None = None  # the texts defined while `record()` is on (the wheel build)
+_recording_built: list[tuple[Any, str, tuple[Any, ...], str]] = []  # and, of those, a whole rulebook's functions: (IR, name, constants, text)
 _codes: dict[str, Any] | None = None  # sha256 of a text -> its wrapper, from the shipped modules read so far
+_built: dict[str, tuple[str, tuple[Any, ...]]] = {}  # key of (IR digest, function, compiler) -> (sha256 of its text, its constants), from the modules read so far
 _pending: list[Path] = []  # the shipped modules not read yet
 
 
-def define(text: str, filename: str, namespace: dict[str, Any]) -> None:
-    """`exec(compile(text, filename, "exec"), namespace)`, from the shipped bytecode when it holds this very text."""
+def define(text: str, filename: str, namespace: dict[str, Any], built_as: tuple[Any, str, tuple[Any, ...]] | None = None) -> None:
+    """`exec(compile(text, filename, "exec"), namespace)`, from the shipped bytecode when it holds this very text.
+
+    `built_as`: (IR, function name, constants) when the text is one of a whole rulebook's
+    functions (compile.compile_rulebook): recorded by the wheel build so that a load can
+    find the function by the IR's digest, without generating the text (`built`).
+    """
     if _recording is not None:
         _recording.append(text)
+        if built_as is not None:
+            _recording_built.append((*built_as, text))
     wrapper = _lookup(hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), text)
-    if wrapper is None:
+    if wrapper is None or not _bind(wrapper, filename, namespace):
         exec(compile(text, filename, "exec", dont_inherit=True), namespace)  # noqa: S102 - the caller builds the text from the IR only; no __future__ of this module
-        return
+
+
+def _bind(wrapper: Any, filename: str, namespace: dict[str, Any]) -> bool:
+    """Bind in `namespace` the functions the wrapper's text defines, as exec() of the text does; False (nothing bound) if they are not plain functions."""
     outer = wrapper.__code__
     codes = [c for c in outer.co_consts if isinstance(c, types.CodeType)]
     if outer.co_cellvars or any(c.co_freevars for c in codes):  # a function calling its sibling: a cell in the wrapper, a global once compiled
-        exec(compile(text, filename, "exec", dont_inherit=True), namespace)  # noqa: S102 - as above
-        return
+        return False
     namespace.setdefault("__builtins__", builtins.__dict__)  # as exec() does
     for code in codes:
         code = _as_compiled(code, filename, outer.co_firstlineno, outer.co_qualname + ".<locals>.").replace(co_flags=code.co_flags & ~_NESTED)
         namespace[code.co_name] = types.FunctionType(code, namespace, code.co_name)
+    return True
+
+
+@functools.cache
+def compiler_fingerprint() -> str:
+    """What the generated text of an IR depends on besides the IR: this engine's version and the source of the compiler (compile.py, the IR's classes, the runtime its code calls, this module)."""
+    from cpc_rules import __version__
+
+    h = hashlib.sha256(f"{__version__}\0{FORMAT}".encode())
+    pkg = Path(__file__).resolve().parent.parent
+    for f in (pkg / "ir.py", pkg / "engine" / "compile.py", pkg / "engine" / "runtime.py", pkg / "engine" / "prebuilt.py"):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def built_key(digest: str, name: str) -> str:
+    """The key of a whole rulebook's function in the shipped modules: the IR's digest, the function, the compiler."""
+    return hashlib.sha256(f"{digest}\0{name}\0{compiler_fingerprint()}".encode()).hexdigest()
+
+
+def built(digest: str, name: str) -> tuple[tuple[Any, ...], Any] | None:
+    """(constants, bind) of function `name` that the wheel generated for the IR of this digest with this very compiler, else None.
+
+    The same IR and the same compiler generate the same text (tests/test_prebuilt.py and
+    the CI's installed check compare them): the shipped bytecode of that text is taken
+    without generating it. `bind(filename, namespace)` binds its functions; the caller gives
+    `constants` as `K`. Trusted as `define`'s modules are (`_trusted`, off with the cache).
+    """
+    global _codes, _pending
+    if _off():
+        return None
+    try:
+        key = built_key(digest, name)
+    except OSError:  # pragma: no cover - the package's own files unreadable
+        return None
+    if _codes is None:
+        _codes, _pending = {}, _modules()
+        _built.clear()
+    while key not in _built:
+        try:
+            path = _pending.pop(0)
+        except IndexError:
+            return None
+        _codes.update(_read(path))
+    text_key, constants = _built[key]
+    found = _codes.get(text_key)
+    if found is None:
+        return None
+    wrapper = found[0]
+    outer = wrapper.__code__
+    if outer.co_cellvars or any(isinstance(c, types.CodeType) and c.co_freevars for c in outer.co_consts):
+        return None
+
+    def bind(filename: str, namespace: dict[str, Any]) -> None:
+        _bind(wrapper, filename, namespace)
+
+    return constants, bind
 
 
 def _as_compiled(code: types.CodeType, filename: str, offset: int, prefix: str) -> types.CodeType:
@@ -72,8 +150,11 @@ def _lookup(key: str, text: str) -> Any:
     it against the file).
     """
     global _codes, _pending
+    if _off():
+        return None
     if _codes is None:
         _codes, _pending = {}, _modules()
+        _built.clear()
     while key not in _codes:
         try:
             path = _pending.pop(0)  # atomic: two threads never read the same module; one that finds none left compiles
@@ -96,10 +177,18 @@ def _indent(text: str) -> str:
 
 
 def record() -> list[str]:
-    """Start recording every text defined in this process (hatch_build.py); the list fills as they are."""
+    """Start recording every text defined in this process (hatch_build.py); the list fills as they are (and `_recording_built`)."""
     global _recording
     _recording = []
+    _recording_built.clear()
     return _recording
+
+
+def _off() -> bool:
+    """`CPC_RULES_CACHE=off`, asked at every use: set in the middle of a process, it still turns the shipped code off."""
+    from cpc_rules.syntax import cache
+
+    return cache.disabled()
 
 
 def _modules() -> list[Path]:
@@ -122,22 +211,38 @@ def _read(path: Path) -> dict[str, Any]:
         source = path.read_text(encoding="utf-8")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        codes = module.CODES
-        if module.FORMAT != FORMAT or not isinstance(codes, dict):
+        codes, built_here = module.CODES, module.BUILT
+        if module.FORMAT != FORMAT or not isinstance(codes, dict) or not isinstance(built_here, dict):
             return {}
         starts: dict[str, tuple[int, int] | None] = {}  # wrapper -> (offset, line) of its `def` in the source
         line, last = 1, 0
-        for m in _WRAPPER.finditer(source):
+        for m in _wrappers(source):
             line, last = line + source.count("\n", last, m.start()), m.start()
             starts[m.group(1)] = None if m.group(1) in starts else (m.start(), line)  # a wrapper defined twice is never taken
-        return {
+        found = {
             k: (v, source, where[0])
             for k, v in codes.items()
             if isinstance(k, str) and isinstance(v, types.FunctionType) and v.__name__ == "_" + k
             and (where := starts.get(k)) is not None and v.__code__.co_firstlineno == where[1]  # the function compiled from that very `def`
         }
+        for k, v in built_here.items():
+            if isinstance(k, str) and isinstance(v, tuple) and len(v) == 2 and v[0] in found and isinstance(v[1], tuple):
+                _built.setdefault(k, v)
+        return found
     except Exception:  # noqa: BLE001 - a module that does not import as written is ignored: it only saves time
         return {}
+
+
+def _wrappers(source: str) -> Any:
+    """The `def _<sha256>():` lines of a module's source, in order: `_WRAPPER.finditer`, but a line is matched only where one starts with `def _` (found by `str.find`, ~5× faster)."""
+    pos = 0 if source.startswith("def _") else source.find("\ndef _") + 1
+    while pos > 0 or (pos == 0 and source.startswith("def _")):
+        m = _WRAPPER.match(source, pos)
+        if m is not None:
+            yield m
+        pos = source.find("\ndef _", pos) + 1
+        if pos == 0:
+            return
 
 
 def _trusted(path: Path) -> bool:
@@ -159,17 +264,22 @@ def _trusted(path: Path) -> bool:
     return True
 
 
-def module_text(texts: list[str]) -> str:
-    """The shipped module's source: each distinct text indented inside `def _<sha256>():`, and `CODES` by hash.
+def module_text(texts: list[str], built_as: list[tuple[str, str, tuple[Any, ...], str]] = ()) -> str:  # type: ignore[assignment]
+    """The shipped module's source: each distinct text indented inside `def _<sha256>():`, `CODES` by hash, and `BUILT`.
 
     Only a text that is nothing but plain function definitions (no decorator, default or
     annotation: what the generator writes) is shipped, so that binding its functions in a
     namespace is exactly what executing it does; any other is left to `compile()` at load.
+    `built_as`: (IR digest, function name, constants, text) of a whole rulebook's functions
+    among `texts`: `BUILT` maps their key (`built_key`) to their text's hash and constants,
+    spelt as Python values (a function whose constants are not of these kinds is left out).
     """
     from cpc_rules import __version__
 
     lines = [
         f'"""The generated code of the bundled rulebook, built with the wheel by hatch_build.py (engine {__version__}); never in git. See engine/prebuilt.py."""',
+        "from datetime import date as _T",
+        "from decimal import Decimal as _D",
         f"FORMAT = {FORMAT}",
     ]
     names = []
@@ -181,7 +291,32 @@ def module_text(texts: list[str]) -> str:
         lines.append(_indent(text))
         names.append(key)
     lines.append("CODES = {" + ", ".join(f"{k!r}: _{k}" for k in names) + "}")
+    entries = []
+    for digest, name, constants, text in built_as:
+        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        spelt = _constants_text(constants)
+        if key in names and spelt is not None:
+            entries.append(f"{built_key(digest, name)!r}: ({key!r}, {spelt})")
+    lines.append("BUILT = {" + ", ".join(entries) + "}")
     return "\n".join(lines) + "\n"
+
+
+def _constants_text(constants: tuple[Any, ...]) -> str | None:
+    """The constants of a generated function as a Python expression of the module (None: a kind not spelt)."""
+    out = []
+    for v in constants:
+        c = v.__class__
+        if v is None or c in (bool, int, str):
+            out.append(repr(v))
+        elif c is Decimal and v.is_finite():
+            out.append(f"_D({str(v)!r})")
+        elif c is dt.date:
+            out.append(f"_T.fromisoformat({v.isoformat()!r})")
+        elif c is frozenset and all(x.__class__ is str for x in v):
+            out.append("frozenset((" + "".join(f"{x!r}, " for x in sorted(v)) + "))")
+        else:
+            return None
+    return "(" + "".join(x + ", " for x in out) + ")"
 
 
 def _plain_definitions(text: str) -> bool:

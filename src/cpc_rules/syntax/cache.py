@@ -13,10 +13,12 @@ files rarely change. Three kinds of entries, all JSON:
 * the parser's LALR tables (`lark-*.json`, see syntax/parse.py), bound to the
   grammar, the Lark version and the engine version.
 
-A wheel also ships the bundled rulebook's checked IR (`cpc_rules/prebuilt/ccp-ir.json`,
-written by hatch_build.py when the wheel is built, never in git): the same entry, its
-files named inside the rulebook's folder (`shipped_binding`), read only if it is
-trusted like the code beside it (`read_shipped`) and validated like any other.
+A wheel also ships the bundled rulebook's checked IR (`cpc_rules/prebuilt/ccp_ir.py`,
+written by hatch_build.py when the wheel is built, never in git): a Python module that
+builds it (check/serial.py `module_text`), compiled to bytecode by pip like the package's
+own modules, bound like an entry to every file's text (its files named inside the
+rulebook's folder, `shipped_binding`), and taken only if it is trusted like the code
+beside it (`import_shipped`); being the package's own, it is not validated field by field.
 
 Nothing is unpickled or executed from the cache. Where: `CPC_RULES_CACHE` if set
 (`off`, in any case, disables it), else `$XDG_CACHE_HOME/cpc-rules`, else
@@ -240,6 +242,42 @@ def read_shipped(path: Path, binding: dict[str, Any]) -> Any:
         _warn(f"recueil précompilé {path} ignoré : son dossier {reason}")
         return None
     return _read_entry(path, binding, owners)
+
+
+def import_shipped(path: Path, binding: dict[str, Any]) -> Any:
+    """The Python module shipped inside the installed package at `path` (the bundled rulebook's IR, check/serial.py `module_text`), if it was written for `binding`; else None.
+
+    Trusted as the code beside it is, no more (as `read_shipped`, the file itself too): owned
+    by the user, root or the owner of this module's file, writable by none other; imported
+    from its source, or the bytecode pip wrote beside it at install (importlib checks it
+    against the source). Never from the user's cache. `CPC_RULES_CACHE=off` turns it off.
+    """
+    if disabled():
+        return None
+    try:
+        st, folder, code = os.stat(path, follow_symlinks=False), os.stat(path.parent), os.stat(__file__)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or not stat.S_ISDIR(folder.st_mode):
+        return None
+    owners = frozenset({os.getuid(), 0, code.st_uid}) if hasattr(os, "getuid") else None
+    for what, s in (("le fichier", st), ("son dossier", folder)):
+        reason = _unsafe(s, owners)
+        if reason is not None:
+            _warn(f"recueil précompilé {path} ignoré : {what} : {reason}")
+            return None
+    import importlib.util
+
+    try:
+        spec = importlib.util.spec_from_file_location("cpc_rules._prebuilt_" + path.stem, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        if module.BINDING != binding:
+            return None
+    except Exception:  # noqa: BLE001 - a module that does not import as written is ignored: it only saves time
+        return None
+    return module
 
 
 def cached(parse: Callable[[str, str], ast.Module], text: str, path: str) -> ast.Module:
