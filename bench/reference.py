@@ -18,8 +18,11 @@ read where the anchors are published (bench/reference/anchors.py). cpc-rules dec
    so wall time would measure the other jobs too): every round times each variant once on the same situations, and
    the ratio to the reference is taken within the round; the report gives the median of
    the per-round ratios (the machine is shared and noisy: ratios, not microseconds).
-3. Peak memory of the batch paths (tracemalloc), loads of the bundled rulebook cold and
-   warm, and `cpc-rules decide` as a whole process beside a plain Python script.
+3. Peak memory of the batch paths (tracemalloc); with a wheel of this checkout built and installed
+   under a temporary folder (as a user has it: the shipped IR and generated code, bytecode written
+   by pip), and from the checkout: loads of the bundled rulebook in fresh interpreters, cold (empty
+   user caches) and warm (filled), and `cpc-rules decide` as a whole process beside a plain Python
+   script deciding with impl_plain.
 
 Nothing in CI runs this file (tests/test_reference_bench.py checks the agreement part).
 """
@@ -39,7 +42,6 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +58,6 @@ import anchors  # noqa: E402
 import common  # noqa: E402
 import impl_numpy  # noqa: E402
 import impl_plain  # noqa: E402
-import numpy as np  # noqa: E402
 
 from cpc_rules.api import load_rulebook  # noqa: E402
 from cpc_rules.batch import PERMISSIONS, decide_columns  # noqa: E402
@@ -217,7 +218,6 @@ def single_variants(rb: Any) -> dict[str, Any]:
             d.trace  # noqa: B018 - the tree is built on first read
 
     decider = rb.decider(adapter.FOCUS)
-    read_decider = adapter.read_decider
 
     def dec(items: list[Any]) -> None:
         for s in items:
@@ -410,29 +410,26 @@ def _installed_wheel(where: str) -> str | None:
     return str(site)
 
 
-def loads(n: int, wheel: bool = True) -> dict[str, tuple[float, float, float]]:
-    """(import, first load, later loads) in CPU ms, median of n fresh interpreters: cold and with filled caches, from the
-    checkout; and, with `wheel`, cold as installed from the wheel (empty user caches, the IR shipped in the package)."""
-    out = {}
-    subprocess.run([sys.executable, "-c", _LOAD], capture_output=True, env=_env(None), check=True)  # bytecode and caches written once
-    with tempfile.TemporaryDirectory() as build:
-        site = _installed_wheel(build) if wheel else None
-        variants = [("cold", True, None), ("filled", False, None)] + ([("installed from the wheel, cold", True, site)] if site else [])
-        if site:
-            subprocess.run([sys.executable, "-c", _LOAD], capture_output=True, env=_env(None, site), check=True)  # its bytecode written once
+def loads(n: int, site: str | None) -> dict[str, tuple[float, float, float]]:
+    """(import, first load, later loads) in CPU ms, median of n fresh interpreters, as installed from the wheel (`site`)
+    and from the checkout: with empty user caches (cold: the first run on a machine) and filled ones (warm: every later
+    process), rounds interleaved."""
+    trees = ([("installed", site)] if site else []) + [("checkout", None)]
+    for _, where in trees:  # bytecode and caches written once
+        subprocess.run([sys.executable, "-c", _LOAD], capture_output=True, env=_env(None, where), check=True)
+    variants = [(f"{tree}, {'cold' if cold else 'warm'}", cold, where) for tree, where in trees for cold in (True, False)]
+    runs: dict[str, list[list[float]]] = {label: [] for label, _, _ in variants}
+    for _ in range(n):
         for label, cold, where in variants:
-            runs = []
-            for _ in range(n):
-                with tempfile.TemporaryDirectory() as tmp:
-                    env = _env(tmp if cold else None, where)
-                    p = subprocess.run([sys.executable, "-c", _LOAD], capture_output=True, text=True, env=env, check=True)
-                runs.append([float(x) * 1000 for x in p.stdout.split()])
-            out[label] = tuple(statistics.median(r[i] for r in runs) for i in range(3))  # type: ignore[assignment]
-    return out
+            with tempfile.TemporaryDirectory() as tmp:
+                p = subprocess.run([sys.executable, "-c", _LOAD], capture_output=True, text=True, env=_env(tmp if cold else None, where), check=True)
+            runs[label].append([float(x) * 1000 for x in p.stdout.split()])
+    return {label: tuple(statistics.median(r[i] for r in rs) for i in range(3)) for label, rs in runs.items()}  # type: ignore[misc]
 
 
-def whole_process(n: int) -> dict[str, float]:
-    """`cpc-rules decide` on one situation of the reference rulebook vs a plain script, CPU seconds of the process, median of n (interleaved)."""
+def whole_process(n: int, site: str | None) -> dict[str, float]:
+    """`cpc-rules decide … --format json` (reference and bundled rulebooks; installed from the wheel and from the checkout)
+    beside a plain script deciding with impl_plain: CPU seconds of the child, median of n, interleaved."""
     with tempfile.TemporaryDirectory() as tmp:
         situation = {"acheteur": "collectivite", "nature": "travaux", "valeur": "99999", "innovant": False, "urgent": False, "date": "2024-12-31"}
         sit = Path(tmp) / "situation.json"
@@ -441,20 +438,29 @@ def whole_process(n: int) -> dict[str, float]:
         plain_sit.write_text(json.dumps(situation))
         script = Path(tmp) / "plain.py"
         script.write_text(_PLAIN_SCRIPT)
-        env = _env(None)
         cli = [sys.executable, "-m", "cpc_rules.cli", "decide", str(sit), "-r", str(adapter.RULEBOOK), "--format", "json"]
         cli_bundled = [sys.executable, "-m", "cpc_rules.cli", "decide", str(ROOT / "examples" / "fournitures-collectivite-2026.json"), "--format", "json"]
         plain = [sys.executable, str(script), str(anchors.ANCHORS), str(plain_sit)]  # impl_plain is read where the anchors are published
-        for cmd in (cli, cli_bundled, plain):  # warm the disk caches once
+        variants = [("plain", plain, _env(None))]
+        for tree, where in ([("installed", site)] if site else []) + [("checkout", None)]:
+            variants += [(f"{tree}: reference", cli, _env(None, where)), (f"{tree}: bundled", cli_bundled, _env(None, where))]
+        for _, cmd, env in variants:  # warm the disk caches once
             subprocess.run(cmd, capture_output=True, env=env, check=True)
-        times: dict[str, list[float]] = {"cli": [], "cli_bundled": [], "plain": []}
+        times: dict[str, list[float]] = {key: [] for key, _, _ in variants}
         for _ in range(n):
-            for key, cmd in (("cli", cli), ("cli_bundled", cli_bundled), ("plain", plain)):
+            for key, cmd, env in variants:
                 r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
                 subprocess.run(cmd, capture_output=True, env=env, check=True)
                 r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
                 times[key].append((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime))  # CPU time of the child
     return {k: statistics.median(v) for k, v in times.items()}
+
+
+def startup(n: int) -> tuple[dict[str, tuple[float, float, float]], dict[str, float]]:
+    """Loads and whole processes, with a wheel of this checkout built and installed under a temporary folder."""
+    with tempfile.TemporaryDirectory() as build:
+        site = _installed_wheel(build)
+        return loads(n, site), whole_process(n, site)
 
 
 # ---------------------------------------------------------------------- main
@@ -467,18 +473,20 @@ def spread(xs: list[float]) -> str:
 
 
 def _print_startup(ld: dict[str, tuple[float, float, float]], wp: dict[str, float], procs: int) -> None:
-    print("Bundled rulebook (rulebooks/ccp) in a fresh interpreter, CPU ms, median of", procs, ":")
+    print(f"Bundled rulebook (rulebooks/ccp) in a fresh interpreter, CPU ms, median of {procs} (cold: empty user caches; warm: filled):")
     print()
-    print("| caches | import cpc_rules | first load | later loads |")
+    print("| where, caches | import cpc_rules.api | first load | later loads in the process |")
     print("|---|---:|---:|---:|")
     for k, (imp, first, warm) in ld.items():
         print(f"| {k} | {imp:.0f} | {first:.0f} | {warm:.0f} |")
     print()
-    print(
-        f"Whole process (CPU time of the child), median of {procs}: `cpc-rules decide` (reference rulebook) {wp['cli'] * 1000:.0f} ms, "
-        f"(bundled rulebook, examples/fournitures-collectivite-2026.json) {wp['cli_bundled'] * 1000:.0f} ms, "
-        f"plain script {wp['plain'] * 1000:.0f} ms: × {wp['cli'] / wp['plain']:.1f} and × {wp['cli_bundled'] / wp['plain']:.1f}"
-    )
+    print(f"Whole process `cpc-rules decide … --format json` (CPU time of the child, median of {procs}); the plain script: {wp['plain'] * 1000:.0f} ms")
+    print()
+    print("| where: rulebook | CPU ms | × plain script |")
+    print("|---|---:|---:|")
+    for k, v in wp.items():
+        if k != "plain":
+            print(f"| {k} | {v * 1000:.0f} | {v / wp['plain']:.2f} |")
 
 
 def main() -> None:
@@ -507,7 +515,7 @@ def main() -> None:
     print(f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; load average {os.getloadavg()[0]:.1f}")
     print("children: " + ("sources compiled at every start" if a.no_bytecode else "bytecode kept (as installed)"))
     if a.startup_only:
-        ld, wp = loads(a.procs), whole_process(a.procs)
+        ld, wp = startup(a.procs)
         _print_startup(ld, wp, a.procs)
         if a.json:
             a.json.write_text(json.dumps({"loads": ld, "process": wp}, indent=1, default=str))
@@ -524,8 +532,7 @@ def main() -> None:
     print("memory …", flush=True)
     mem = memory(rb, a.batch, a.seed)
     print("loads and whole processes …", flush=True)
-    ld = loads(a.procs)
-    wp = whole_process(a.procs)
+    ld, wp = startup(a.procs)
 
     print()
     print(f"## Against the reference ({a.rounds} rounds, medians of per-round ratios, min–max in brackets)")
@@ -538,8 +545,8 @@ def main() -> None:
     print(f"| the same reading the full conclusions (`Decision.status`: grounds, pending rules, missing facts), × `impl_plain.decide` | {spread(r['api_status/ref'])} |")
     print(f"| one decision, `Rulebook.decider(focus)` (the fast way: one generated function per focus) then reading allowed procedures and publicity from its answer, × `impl_plain.decide` | {spread(r['decider/ref'])} |")
     print(f"| the same, the situation dicts built beforehand (the engine's own cost), × `impl_plain.decide` | {spread(r['decider_built/ref'])} |")
-    print(f"| one decision with the fired rules (`trace=True`, read from the activations), × `decide_traced` | {spread(r['api_fired/ref_traced'])} |")
-    print(f"| one decision with the trace tree built (`Decision.trace`), × `decide_traced` | {spread(r['api_tree/ref_traced'])} |")
+    print(f"| one decision with its trace (`trace=True`: the run records the value of every node it reaches; the fired rules read from the activations), × `decide_traced` | {spread(r['api_fired/ref_traced'])} |")
+    print(f"| the same, and the trace rendered as its tree (`Decision.trace`: the dicts of docs/trace-format.md), × `decide_traced` | {spread(r['api_tree/ref_traced'])} |")
     print(f"| `Program.run` alone (facts typed and date prepared beforehand), × `impl_plain.decide` | {spread(r['run/ref'])} |")
     print(f"| typing the input alone (`Program.facts_vector`), × `impl_plain.decide` | {spread(r['typing/ref'])} |")
     print()

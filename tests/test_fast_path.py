@@ -372,3 +372,32 @@ def test_decide_gives_the_decision_the_constructor_gives(text: str, items: list[
                     return e.diagnostic.code, e.diagnostic.message
 
             assert what_if(got) == what_if(expected)
+
+
+def test_a_traced_decision_records_its_values_during_the_run(monkeypatch: Any) -> None:
+    """`decide(trace=True)` records every node's value in its run (issue 11: the trace as values, the tree built
+    when rendered): reading the tree runs nothing again, and it is the tree an untraced decision builds later
+    (by a traced run on the same facts). The interval's versions and steps are those of the date."""
+    from cpc_rules import default_rulebook
+
+    rb = default_rulebook()
+    facts = {"acheteur": "autre_pouvoir_adjudicateur", "nature": "fournitures", "valeur_estimée_besoin": Decimal("215999.99")}
+    for date in (dt.date(2026, 3, 1), dt.date(2019, 4, 1), dt.date(2026, 3, 2)):
+        later = rb.decide(facts, date).trace
+        d = rb.decide(facts, date, trace=True)
+
+        def ran_again(self: Any) -> Any:
+            raise AssertionError("the traced decision ran again to build its tree")
+
+        with monkeypatch.context() as m:
+            m.setattr(type(d), "_trace_values", ran_again)
+            tree = d.trace
+        assert tree == later
+        at = rb.program.at(date)
+        assert at.versions == tuple(a.version_at(date) for a in rb.checked.articles)
+        for name, rule in tree["rules"].items():
+            r = rb.checked.rules[[x.name for x in rb.checked.rules].index(name)]
+            version = at.versions[r.article]
+            assert rule["in_force"] is (version is not None)
+            if version is not None:
+                assert rule["version"]["source"] == version.source and rule["version"]["legiarti"] == version.legiarti

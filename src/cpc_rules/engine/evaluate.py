@@ -31,6 +31,7 @@ class AtDate:
     steps: tuple[ir.StepInfo | None, ...]
     active: tuple[bool, ...]
     needed: tuple[bool, ...]  # per definition: read by a rule in force (directly or through another definition)
+    versions: tuple[ir.VersionInfo | None, ...] = ()  # per article: its version in force (the trace cites it)
 
 
 @frozen
@@ -275,10 +276,11 @@ class Program:
         return cached
 
     def _fix(self, d: dt.date) -> tuple[Any, ...]:
-        """What a date fixes: (parameter values, parameter steps, rules in force, definitions needed)."""
+        """What a date fixes: (parameter values, parameter steps, rules in force, definitions needed, article versions)."""
         steps = tuple(p.step_at(d) for p in self.rb.params)
-        active = tuple(self.rb.articles[r.article].version_at(d) is not None for r in self.rb.rules)
-        return tuple(s.value if s else None for s in steps), steps, active, self._needed(active)
+        versions = tuple(a.version_at(d) for a in self.rb.articles)
+        active = tuple(versions[r.article] is not None for r in self.rb.rules)
+        return tuple(s.value if s else None for s in steps), steps, active, self._needed(active), versions
 
     def _boundaries(self) -> list[dt.date]:
         """Every date at which a parameter, an article in force or the coverage may change, sorted."""

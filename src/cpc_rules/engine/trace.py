@@ -15,7 +15,6 @@ as not evaluated; its sub-nodes are not listed, since none of them was either.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -286,30 +285,34 @@ class TracePlan:
         }
         prebuilt.define(self.source, f"<cpc-rules trace {rb.texts_digest[:19]}>", namespace)  # built from the IR only (compiled, or the same code built with the wheel)
         self._trace: Callable[..., dict[str, Any]] = namespace["trace"]
+        # the JSON of every parameter step and article version, by identity: a date's are picked, never rebuilt
         self._steps = {id(s): _step_json(s) for p in rb.params for s in p.steps}
-        self._dates: dict[dt.date, tuple[list[Any], list[Any]]] = {}
+        self._versions = {id(v): {**values.period_json(v.period), "legiarti": v.legiarti, "source": v.source} for a in rb.articles for v in a.versions}
+        self._rule_articles = tuple(r.article for r in rb.rules)
+        self._intervals: dict[int, tuple[AtDate, tuple[list[Any], list[Any]]]] = {}
 
-    def at(self, d: dt.date, steps: tuple[ir.StepInfo | None, ...]) -> tuple[list[Any], list[Any]]:
-        """For each rule, the JSON of its article's version in force (None: not in force); for each parameter, of its step."""
-        cached = self._dates.get(d)
-        if cached is None:
-            by_article = []
-            for art in self.rb.articles:
-                v = art.version_at(d)
-                by_article.append(None if v is None else {**values.period_json(v.period), "legiarti": v.legiarti, "source": v.source})
-            versions = [by_article[r.article] for r in self.rb.rules]
-            cached = (versions, [None if s is None else self._steps[id(s)] for s in steps])
-            if len(self._dates) > 4096:
-                self._dates.clear()
-            self._dates[d] = cached
-        return cached
+    def at(self, at: AtDate) -> tuple[list[Any], list[Any]]:
+        """For each rule, the JSON of its article's version in force (None: not in force); for each parameter, of its step.
+
+        Every date of one interval of the rulebook shares its AtDate's tuples (Program.at_covered):
+        kept by the identity of those tuples (the entry holds them, so an identity is never reused).
+        """
+        hit = self._intervals.get(id(at.versions))
+        if hit is not None and hit[0].versions is at.versions and hit[0].steps is at.steps:
+            return hit[1]
+        by_article = [None if v is None else self._versions[id(v)] for v in at.versions]
+        out = ([by_article[a] for a in self._rule_articles], [None if s is None else self._steps[id(s)] for s in at.steps])
+        if len(self._intervals) > 4096:  # AtDates made per date (Program.at) are not shared
+            self._intervals.clear()
+        self._intervals[id(at.versions)] = (at, out)
+        return out
 
     def build(self, at: AtDate, activations: tuple[Any, ...], v: list[Any], presumed: frozenset[str] = frozenset()) -> dict[str, Any]:
         """The trace as JSON-ready data: every rule in the order of the rulebook, then the facts and parameters read.
 
         `presumed`: the facts whose value a presumption gave; their nodes say `"presumed": true`.
         """
-        versions, steps = self.at(at.date, at.steps)
+        versions, steps = self.at(at)
         facts_read: dict[str, Any] = {}
         params_read: dict[str, Any] = {}
         rules = self._trace(v, activations, versions, steps, facts_read, params_read, presumed)
