@@ -15,7 +15,6 @@ import os
 from decimal import Decimal
 from typing import Any
 
-import attrs
 import numpy as np
 import pytest
 from helpers import rulebook
@@ -23,6 +22,7 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 from cpc_rules import batch as batch_mod
+from cpc_rules import record
 from cpc_rules.api import default_rulebook
 from cpc_rules.diagnostics import CpcError
 from cpc_rules.engine.columns import ColumnProgram
@@ -221,7 +221,7 @@ def check_agreement(rb: Any, items: list[tuple[dict[str, Any], dt.date]], focus:
             full = rb.decide(s, d, presumptions=presume, focus=focus)
             assert a.statuses == full.statuses, (s, d)
             # without its missing facts (nothing recomputed), the rest of each Status is the same
-            assert a.statuses_of(missing=False) == tuple(attrs.evolve(x, missing=frozenset()) for x in full.statuses), (s, d)
+            assert a.statuses_of(missing=False) == tuple(record.evolve(x, missing=frozenset()) for x in full.statuses), (s, d)
             for st_ in full.statuses:
                 for r in (*st_.grounds, *st_.pending):
                     assert a.activation(r) == (full.activations[r] if full.activations[r] in (True, False) else None)

@@ -240,7 +240,7 @@ def test_loading_and_deciding_do_not_compute_the_digest() -> None:
     d = rb.decide(SITUATION_300K, at="2026-03-01")
     d.status("procédure", "procédure_adaptée")
     d.verdict()  # what `decide` prints by default
-    with pytest.raises(AttributeError):  # attrs keeps a slotted cached_property's value in a slot of its name: still empty
+    with pytest.raises(AttributeError):  # a record keeps a cached_property's value in a slot of its name: still empty
         object.__getattribute__(rb.checked, "digest")
     assert "règles sha256:" in d.explain()  # the detailed report's last line shows it: computed now
     first = object.__getattribute__(rb.checked, "digest")

@@ -21,7 +21,7 @@ import strategies as S
 from helpers import ship
 from hypothesis import HealthCheck, given, settings
 
-from cpc_rules import api, ir, resources
+from cpc_rules import api, ir, record, resources
 from cpc_rules.check import checker
 from cpc_rules.check import serial as ir_serial
 from cpc_rules.diagnostics import CpcError
@@ -239,7 +239,7 @@ def test_operator_differing_from_the_syntax_is_refused(cache_dir: Path, edit: An
 def test_order_that_reads_before_computing_is_refused(cache_dir: Path) -> None:
     def edit(payload: dict[str, Any]) -> None:
         root = payload["table"][payload["root"]["#"]]
-        order_field = [f.name for f in __import__("attrs").fields(__import__("cpc_rules.ir", fromlist=["Rulebook"]).Rulebook)].index("order") + 1
+        order_field = [f.name for f in record.fields(ir.Rulebook)].index("order") + 1
         order = root[order_field]
         first_def = next(i for i, (kind, _) in enumerate(order) if kind == "def")
         order.insert(0, order.pop(first_def))  # a definition before the rules that compute it

@@ -754,12 +754,12 @@ def test_names_shadowing_an_enumeration_value_E208() -> None:
 
 
 def test_node_repr_is_attrs_own() -> None:
-    """The shared `__repr__` of the syntax tree and the IR (one per class cost a third of importing them) writes
-    what attrs generates: compared with attrs' own repr of a twin class, on every object of the bundled rulebook
-    with its test cases (`cpc-rules dump ast|ir` prints these)."""
+    """The records' shared `__repr__` (record.py, which replaced attrs) writes what attrs generated: compared with
+    attrs' own repr of a twin class, on every object of the bundled rulebook with its test cases (`cpc-rules dump
+    ast|ir` prints these). attrs is only the oracle here (hypothesis depends on it; the test extra names it)."""
     import attrs
 
-    from cpc_rules import api, ir, resources
+    from cpc_rules import api, ir, record, resources
 
     rb = api.load_rulebook(resources.bundled_rulebook_path(), tests=True).checked
     twins: dict[type, type] = {}
@@ -774,9 +774,9 @@ def test_node_repr_is_attrs_own() -> None:
             stack.extend(o.values())
             continue
         cls = type(o)
-        if not attrs.has(cls) or cls.__module__ not in (ast.__name__, ir.__name__):
+        if not record.has(cls) or cls.__module__ not in (ast.__name__, ir.__name__):
             continue
-        fields = attrs.fields(cls)
+        fields = record.fields(cls)
         if cls not in twins:
             twins[cls] = attrs.make_class(cls.__name__, {a.name: attrs.field(repr=a.repr) for a in fields}, frozen=True)
         if cls not in seen or len(stack) % 7 == 0:  # every class, and a sample of the objects

@@ -23,17 +23,16 @@ import html
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from cpc_rules import ir
 from cpc_rules.diagnostics import CpcError, Span
 from cpc_rules.engine.evaluate import NOT_EVALUATED
 from cpc_rules.engine.runtime import EvaluationError
+from cpc_rules.record import asdict, frozen
 from cpc_rules.syntax import format as fmt
 from cpc_rules.testing import situation_of
 
 
-@attrs.frozen
+@frozen
 class Item:
     """One thing to cover: seen true / seen false (or both sides of an edge)."""
 
@@ -50,10 +49,10 @@ class Item:
         return self.true > 0 and (self.false > 0 or not self.needs_false)
 
     def to_json(self) -> dict[str, Any]:
-        return {**attrs.asdict(self), "covered": self.covered}
+        return {**asdict(self), "covered": self.covered}
 
 
-@attrs.frozen
+@frozen
 class Report:
     cases: int
     failed_cases: int  # cases that raised (expected errors): they cover nothing

@@ -15,11 +15,10 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
-import attrs
-
 from cpc_rules import ir, values
 from cpc_rules.engine.evaluate import AtDate, Item
 from cpc_rules.engine.runtime import Unknown
+from cpc_rules.record import frozen
 
 TRACE_FORMAT = 1
 
@@ -28,7 +27,7 @@ Obligation = Literal["mandatory", "not_mandatory", "undetermined"]
 Mode = Literal["presumptions", "strict"]
 
 
-@attrs.frozen
+@frozen
 class Status:
     """What the decision says of one enumeration member (a procedure, a publicity, a clause…)."""
 
@@ -48,7 +47,7 @@ class Status:
         return "undetermined" in (self.permission, self.obligation)
 
 
-@attrs.frozen
+@frozen
 class Presumption:
     """A presumption the decision applied: a fact the situation did not give, and what was presumed."""
 

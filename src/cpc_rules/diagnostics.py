@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
-import attrs
+from cpc_rules.record import frozen
 
 Severity = Literal["error", "warning"]
 
 
-@attrs.frozen(order=True)
+@frozen(order=True)
 class Span:
     """Where a piece of source text lies: 1-based lines and columns, end inclusive."""
 
@@ -32,7 +32,7 @@ class Span:
 NO_SPAN = Span("<aucun>", 0, 0, 0, 0)
 
 
-@attrs.frozen
+@frozen
 class Diagnostic:
     code: str
     message: str

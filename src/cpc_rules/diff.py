@@ -26,11 +26,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-import attrs
-
 from cpc_rules import ir, values
 from cpc_rules.diagnostics import CpcError, Span
 from cpc_rules.engine.runtime import EvaluationError
+from cpc_rules.record import asdict, frozen
 from cpc_rules.syntax import format as fmt
 
 DEFAULT_BUDGET = 4000
@@ -51,7 +50,7 @@ KINDS = {
 # ---------------------------------------------------------------- structural
 
 
-@attrs.frozen
+@frozen
 class StructChange:
     """One element added, removed or changed between the two rulebooks."""
 
@@ -62,7 +61,7 @@ class StructChange:
     location: str | None
 
     def to_json(self) -> dict[str, Any]:
-        return attrs.asdict(self)
+        return asdict(self)
 
 
 def _loc(span: Span | None, root: str | None) -> str | None:
@@ -230,7 +229,7 @@ def _show(x: Any) -> str:
 # ---------------------------------------------------------------- cones
 
 
-@attrs.frozen
+@frozen
 class Cone:
     """What one conclusion's answer depends on, in one rulebook, by name."""
 
@@ -339,7 +338,7 @@ def cone(rb: ir.Rulebook, item: tuple[str, str], carriers: Mapping[str, str]) ->
 # ---------------------------------------------------------------- cells
 
 
-@attrs.frozen(order=True)
+@frozen(order=True)
 class Interval:
     """An interval of an ordered type; lo/hi None are unbounded."""
 
@@ -373,7 +372,7 @@ def normalize(ivs: Iterable[Interval]) -> tuple[Interval, ...]:
     return tuple(out)
 
 
-@attrs.frozen
+@frozen
 class Cell:
     """A set of values on which every comparison of the cone gives the same result; `rep` stands for it."""
 
@@ -407,7 +406,7 @@ def ordered_cells(kind: str, thresholds: Iterable[Any], floor: Any = None) -> li
     return cells
 
 
-@attrs.frozen
+@frozen
 class Dim:
     name: str
     type: ir.Type
@@ -428,7 +427,7 @@ def _scalars(v: object) -> list[object]:
 # ---------------------------------------------------------------- semantic
 
 
-@attrs.frozen
+@frozen
 class Region:
     """Situations where one conclusion changes the same way; `witness` is one of them, minimal."""
 
@@ -441,7 +440,7 @@ class Region:
     projected: bool  # guided exploration: the region is read on the facts the difference reads
 
 
-@attrs.frozen
+@frozen
 class SemanticChange:
     enum: str
     member: str
@@ -468,7 +467,7 @@ class SemanticChange:
         }
 
 
-@attrs.frozen
+@frozen
 class Exploration:
     """How one group of conclusions was explored."""
 
@@ -479,7 +478,7 @@ class Exploration:
     exhaustive: bool
 
     def to_json(self) -> dict[str, Any]:
-        return attrs.asdict(self)
+        return asdict(self)
 
 
 def _status_list(d: Any) -> Sequence[Any]:
@@ -980,7 +979,7 @@ def _iv_within(a: Interval, b: Interval) -> bool:
 # ---------------------------------------------------------------- the report
 
 
-@attrs.frozen
+@frozen
 class Report:
     structural: tuple[StructChange, ...]
     semantic: tuple[SemanticChange, ...]

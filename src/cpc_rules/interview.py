@@ -35,12 +35,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-import attrs
-
 from cpc_rules import ir
 from cpc_rules.decision import compute_status
 from cpc_rules.diagnostics import CpcError
 from cpc_rules.engine.runtime import EvaluationError
+from cpc_rules.record import frozen
 from cpc_rules.render.readers import fact_readers as _fact_readers
 
 CENT = Decimal("0.01")
@@ -49,7 +48,7 @@ DONT_KNOW = "je ne sais pas"
 DEFAULT_TIERS = (("procédure",), ("publicité",))  # then every other enumeration, as one tier
 
 
-@attrs.frozen
+@frozen
 class Choice:
     """One accepted answer: what the buyer reads, and the JSON value it stores."""
 
@@ -60,7 +59,7 @@ class Choice:
         return {"label": self.label, "value": self.value}
 
 
-@attrs.frozen
+@frozen
 class Question:
     """The next thing to ask: one fact, or a checklist of rare exceptions (`facts` holds them all)."""
 

@@ -18,13 +18,13 @@ from decimal import Decimal
 from pathlib import PurePath
 from typing import Any, Literal, Union
 
-import attrs
-
+from cpc_rules import record
 from cpc_rules.diagnostics import Span
+from cpc_rules.record import frozen
 from cpc_rules.syntax import ast
 
 
-@ast.frozen
+@frozen
 class Type:
     kind: Literal["bool", "money", "percent", "int", "date", "enum", "record", "list"]
     name: str | None = None  # the enum or record name
@@ -59,70 +59,70 @@ LITERAL_TYPES = {"money": MONEY, "percent": PERCENT, "int": INT, "date": DATE, "
 # ---------------------------------------------------------------- expressions
 
 
-@ast.frozen
+@frozen
 class Node:
     nid: int
     type: Type
     src: ast.Expr  # the expression as written, for traces and messages
 
 
-@ast.frozen
+@frozen
 class Const(Node):
     value: object = None
 
 
-@ast.frozen
+@frozen
 class FactRef(Node):
     index: int = 0
 
 
-@ast.frozen
+@frozen
 class DefRef(Node):
     index: int = 0
 
 
-@ast.frozen
+@frozen
 class ParamRef(Node):
     index: int = 0
     args: tuple[Expr, ...] = ()
 
 
-@ast.frozen
+@frozen
 class LocalRef(Node):
     slot: int = 0
 
 
-@ast.frozen
+@frozen
 class Field(Node):
     obj: Expr = None  # type: ignore[assignment]
     index: int = 0
 
 
-@ast.frozen
+@frozen
 class Not(Node):
     operand: Expr = None  # type: ignore[assignment]
 
 
-@ast.frozen
+@frozen
 class BoolOp(Node):
     op: Literal["and", "or"] = "and"
     operands: tuple[Expr, ...] = ()
 
 
-@ast.frozen
+@frozen
 class Compare(Node):
     op: str = "="
     left: Expr = None  # type: ignore[assignment]
     right: Expr = None  # type: ignore[assignment]
 
 
-@ast.frozen
+@frozen
 class Member(Node):
     operand: Expr = None  # type: ignore[assignment]
     values: frozenset[str] = frozenset()
 
 
-@ast.frozen
+@frozen
 class Arith(Node):
     """`kind` names the operation on typed operands: add, sub, mul, scale (× %), div, ratio (÷ → %)."""
 
@@ -131,19 +131,19 @@ class Arith(Node):
     right: Expr = None  # type: ignore[assignment]
 
 
-@ast.frozen
+@frozen
 class Neg(Node):
     operand: Expr = None  # type: ignore[assignment]
 
 
-@ast.frozen
+@frozen
 class If(Node):
     cond: Expr = None  # type: ignore[assignment]
     then: Expr = None  # type: ignore[assignment]
     otherwise: Expr = None  # type: ignore[assignment]
 
 
-@ast.frozen
+@frozen
 class Aggregate(Node):
     kind: Literal["sum", "count", "all", "any"] = "sum"
     slot: int = 0
@@ -152,7 +152,7 @@ class Aggregate(Node):
     where: Expr | None = None
 
 
-@ast.frozen
+@frozen
 class MinMax(Node):
     op: Literal["min", "max"] = "min"
     args: tuple[Expr, ...] = ()
@@ -187,7 +187,7 @@ def children(e: Expr) -> tuple[Expr, ...]:
 # ---------------------------------------------------------------- declarations
 
 
-@ast.frozen
+@frozen
 class EnumInfo:
     name: str
     label: str | None
@@ -196,7 +196,7 @@ class EnumInfo:
     span: Span | None
 
 
-@ast.frozen
+@frozen
 class RecordInfo:
     name: str
     label: str | None
@@ -210,7 +210,7 @@ class RecordInfo:
         return None
 
 
-@ast.frozen
+@frozen
 class Presumed:
     """A fact's presumption, checked: its runtime value, the reason and the articles (references) it rests on."""
 
@@ -220,7 +220,7 @@ class Presumed:
     span: Span | None
 
 
-@ast.frozen
+@frozen
 class FactInfo:
     index: int
     name: str
@@ -230,7 +230,7 @@ class FactInfo:
     presumed: Presumed | None = None
 
 
-@ast.frozen
+@frozen
 class DefInfo:
     index: int
     name: str
@@ -240,7 +240,7 @@ class DefInfo:
     rules: tuple[int, ...]
 
 
-@ast.frozen
+@frozen
 class StepInfo:
     period: ast.Period
     value: object  # a scalar, or a dict from key tuples to values
@@ -249,7 +249,7 @@ class StepInfo:
     span: Span | None
 
 
-@ast.frozen
+@frozen
 class ParamInfo:
     index: int
     name: str
@@ -266,14 +266,14 @@ class ParamInfo:
         return None
 
 
-@ast.frozen
+@frozen
 class VersionInfo:
     period: ast.Period
     legiarti: str | None
     source: str | None
 
 
-@ast.frozen
+@frozen
 class ArticleInfo:
     index: int
     ref: str
@@ -293,7 +293,7 @@ class ArticleInfo:
 RuleKind = Literal["permit", "forbid", "oblige", "define", "inform", "unencoded"]
 
 
-@ast.frozen
+@frozen
 class RuleInfo:
     index: int
     name: str
@@ -313,7 +313,7 @@ class RuleInfo:
     scope: tuple[str, ...] = ()  # unencoded rules: the enumerations whose members they make undetermined
 
 
-@ast.frozen
+@frozen
 class Rulebook:
     """A checked rulebook: every name resolved, every expression typed."""
 
@@ -406,10 +406,10 @@ class Encoder:
         """The name of a class and its fields (None: skipped), once per class."""
         plan = self._plans.get(cls)
         if plan is None:
-            name = self._names.get(cls) if self._names is not None else f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__}" if attrs.has(cls) else None
+            name = self._names.get(cls) if self._names is not None else f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__}" if record.has(cls) else None
             if name is None:
                 raise TypeError(f"cannot serialise {cls.__name__}")
-            plan = self._plans[cls] = (name, tuple(f.name for f in attrs.fields(cls)))
+            plan = self._plans[cls] = (name, tuple(f.name for f in record.fields(cls)))
         return plan
 
     def __call__(self, x: Any) -> Any:

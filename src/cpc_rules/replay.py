@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from cpc_rules.diagnostics import CpcError, Diagnostic
 from cpc_rules.engine.runtime import EvaluationError
+from cpc_rules.record import frozen
 from cpc_rules.situation import parse_date
 
 if TYPE_CHECKING:
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
 COMPARED = ("status", "mode", "focus", "conclusions", "values", "information", "missing_facts", "presumptions")
 
 
-@attrs.frozen
+@frozen
 class Difference:
     path: str
     recorded: Any
@@ -32,7 +31,7 @@ class Difference:
         return {"path": self.path, "recorded": self.recorded, "replayed": self.replayed}
 
 
-@attrs.frozen
+@frozen
 class Replay:
     """The outcome: the differences (none: the decision is reproduced), and what was compared."""
 

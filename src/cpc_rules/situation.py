@@ -21,9 +21,8 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from cpc_rules.diagnostics import CpcError, Diagnostic
+from cpc_rules.record import frozen
 from cpc_rules.values import excerpt
 
 if TYPE_CHECKING:
@@ -43,7 +42,7 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z", re.ASCII)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-@attrs.frozen
+@frozen
 class Situation:
     """What a situation document says: the facts by name (raw, not yet typed) and the decision date, if given."""
 

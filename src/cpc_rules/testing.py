@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
-
 from cpc_rules import values
 from cpc_rules.api import Rulebook
 from cpc_rules.diagnostics import CpcError, Span
 from cpc_rules.engine.runtime import EvaluationError, Unknown
+from cpc_rules.record import frozen
 from cpc_rules.syntax import ast
 from cpc_rules.syntax import format as fmt
 
 
-@attrs.frozen
+@frozen
 class CaseResult:
     name: str
     span: Span | None

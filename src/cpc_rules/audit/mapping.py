@@ -17,9 +17,8 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import attrs
-
 from cpc_rules.audit.read import Raw
+from cpc_rules.record import field, frozen, mutable
 
 # ------------------------------------------------------------------ text helpers
 
@@ -212,7 +211,7 @@ _SIREN_RULES: list[tuple[str, str, str | None, bool | None]] = [
 _NETWORK_CPV = ("65", "6010", "6011", "6012", "6021", "6022", "0931", "0932", "6411", "6412")
 
 
-@attrs.frozen
+@frozen
 class Buyer:
     category: str | None  # rulebook member of catégorie_acheteur, or None (not classified)
     public_body: bool | None  # fact acheteur_état_ou_collectivité
@@ -339,7 +338,7 @@ def lot_of(objet: str) -> tuple[str, str] | None:
 # ------------------------------------------------------------------ the contract
 
 
-@attrs.define
+@mutable
 class Contract:
     """One record mapped: identity, what the data say, what the rulebook needs, and the problems met."""
 
@@ -371,7 +370,7 @@ class Contract:
     social: tuple[str, ...] | None  # v2 considerations; None when the record does not carry them
     environmental: tuple[str, ...] | None
     modifications: int
-    notes: list[str] = attrs.field(factory=list)
+    notes: list[str] = field(factory=list)
     dedup_key: tuple[Any, ...] = ()
     group_total: Decimal | None = None  # sum of the linked lots (with this one)
     group_size: int = 1

@@ -18,12 +18,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import attrs
+from cpc_rules.record import frozen
 
 DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv")
 
 
-@attrs.frozen
+@frozen
 class Raw:
     """One record as read: where it is, which form it came in, its data or why it could not be read."""
 
@@ -38,7 +38,7 @@ class Raw:
         return f"{self.file}, {self.loc}"
 
 
-@attrs.frozen
+@frozen
 class Skipped:
     """A file given (or found in a folder) that holds no records: a schema, a README…"""
 

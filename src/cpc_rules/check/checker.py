@@ -10,12 +10,11 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-import attrs
-
 from cpc_rules import ir, resources, values
 from cpc_rules.check import graph, periods
 from cpc_rules.diagnostics import CpcError, Diagnostic, Span, did_you_mean
 from cpc_rules.ir import BOOL, INT, MONEY, PERCENT, Type
+from cpc_rules.record import evolve
 from cpc_rules.syntax import ast
 
 _NUMERIC = {"money", "int", "percent"}
@@ -251,7 +250,7 @@ class _Checker:
                         self.err("E303", f"{where} n'a pas de clés (`selon …`) : donnez une seule valeur", s.span)
                     value = self._table(p.name, s, keys, ptype) if len(keys) == len(p.keys) else {}
                 steps.append(ir.StepInfo(s.period, value, s.source, s.confirm, s.span))
-            steps = [attrs.evolve(st, period=pe) for st, pe in zip(steps, periods.closed([s.period for s in p.steps]), strict=True)]
+            steps = [evolve(st, period=pe) for st, pe in zip(steps, periods.closed([s.period for s in p.steps]), strict=True)]
             self.diags.extend(periods.check_steps([s.period for s in p.steps], f"paramètre `{p.name}`", p.span))
             self.params[p.name] = ir.ParamInfo(len(self.params), p.name, ptype, p.label, tuple(p.keys), tuple(steps), p.span)
 
@@ -337,7 +336,7 @@ class _Checker:
                 self.err("E301", f"la présomption de `{f.name}` : {e}", p.span)
                 out.append(f)
                 continue
-            out.append(attrs.evolve(f, presumed=ir.Presumed(value, p.reason, p.articles, p.span)))
+            out.append(evolve(f, presumed=ir.Presumed(value, p.reason, p.articles, p.span)))
         return tuple(out)
 
     def _rules(self, rule_asts: list[tuple[int, ast.Rule]], articles: list[ir.ArticleInfo]) -> list[ir.RuleInfo]:

@@ -18,7 +18,7 @@ import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
-from cpc_rules import ir
+from cpc_rules import ir, record
 from cpc_rules.check import periods
 from cpc_rules.diagnostics import Diagnostic
 from cpc_rules.syntax import ast
@@ -256,8 +256,8 @@ def canonical(e: Any) -> Any:
         return tuple(canonical(x) for x in e)
     if isinstance(e, ast.Lit | ast.Ref):
         return e  # equality and hash leave spans out
-    if hasattr(e, "__attrs_attrs__"):
-        return (type(e).__name__, *(canonical(getattr(e, a.name)) for a in e.__attrs_attrs__ if a.name != "span"))
+    if record.has(type(e)):
+        return (type(e).__name__, *(canonical(getattr(e, a.name)) for a in record.fields(type(e)) if a.name != "span"))
     return e
 
 

@@ -38,9 +38,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import attrs
-
-from cpc_rules import __version__, ir, resources, values
+from cpc_rules import __version__, ir, record, resources, values
 from cpc_rules.diagnostics import Diagnostic, Span
 from cpc_rules.syntax import ast
 from cpc_rules.syntax import serial as ast_serial
@@ -51,7 +49,7 @@ FORMAT = 1  # bump when the encoding below changes
 _CLASSES: dict[str, type] = {}
 for _mod in (ast, ir):
     for _name, _obj in vars(_mod).items():
-        if isinstance(_obj, type) and attrs.has(_obj) and _obj.__module__ == _mod.__name__:
+        if isinstance(_obj, type) and record.has(_obj) and _obj.__module__ == _mod.__name__:
             _CLASSES[f"{_mod.__name__.rsplit('.', 1)[-1]}.{_name}"] = _obj
 _CLASSES["Diagnostic"] = Diagnostic
 _NAMES = {cls: name for name, cls in _CLASSES.items()}
@@ -333,7 +331,7 @@ def _field_checks(cls: type) -> tuple[tuple[str, Any], ...]:
     """For each field of a class, a predicate for its declared type (built once per class)."""
     if cls not in _CHECKS:
         module = cls.__module__
-        _CHECKS[cls] = tuple((f.name, _annotation_predicate(module, f.type)) for f in attrs.fields(cls))
+        _CHECKS[cls] = tuple((f.name, _annotation_predicate(module, f.type)) for f in record.fields(cls))
     return _CHECKS[cls]
 
 

@@ -30,11 +30,11 @@ from itertools import chain, repeat
 from operator import eq, is_not, itemgetter
 from typing import Any
 
-import attrs
 import numpy as np
 
 from cpc_rules import ir
 from cpc_rules.engine.cone import closure, cone
+from cpc_rules.record import fields
 
 I64_SAFE = 2**62  # a fixed-point value at or beyond this may overflow an operation: the row falls back
 _SCALE = {"money": 2, "percent": 6, "int": 0}
@@ -363,7 +363,7 @@ class ColumnProgram:
                 key = ("node", e.nid)  # inside an aggregate a local means something else each time
             else:
                 parts: list[Any] = [type(e).__name__]
-                for f in attrs.fields(type(e)):
+                for f in fields(type(e)):
                     if f.name in ("nid", "src"):
                         continue
                     v = getattr(e, f.name)

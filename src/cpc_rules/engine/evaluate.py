@@ -11,19 +11,18 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
 from cpc_rules import ir, values
 from cpc_rules.diagnostics import CpcError, Diagnostic, did_you_mean
 from cpc_rules.engine.compile import Leaf, compile_decider, compile_enum_reader, compile_reader, compile_rulebook, compile_typing
 from cpc_rules.engine.cone import cone
 from cpc_rules.engine.cone import reads as cone_reads
 from cpc_rules.engine.runtime import Faults, Unknown
+from cpc_rules.record import frozen
 
 NOT_EVALUATED = object()  # a node the traced run did not reach (short-circuit, rule not in force)
 
 
-@attrs.frozen
+@frozen
 class AtDate:
     """What a date fixes: the parameter values and the rules in force."""
 
@@ -35,7 +34,7 @@ class AtDate:
     versions: tuple[ir.VersionInfo | None, ...] = ()  # per article: its version in force (the trace cites it)
 
 
-@attrs.frozen
+@frozen
 class Item:
     """An enumeration member that rules permit, forbid or oblige."""
 

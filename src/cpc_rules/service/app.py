@@ -18,7 +18,6 @@ from importlib import resources as importlib_resources
 from typing import Any
 
 import anyio
-import attrs
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -29,13 +28,14 @@ from cpc_rules import __version__, situation
 from cpc_rules.api import Rulebook, default_rulebook
 from cpc_rules.diagnostics import CpcError, Diagnostic
 from cpc_rules.engine.runtime import EvaluationError
+from cpc_rules.record import frozen
 from cpc_rules.render.json import decision_json
 from cpc_rules.render.schema import situation_schema
 from cpc_rules.service import catalogue
 from cpc_rules.service.openapi import openapi_document
 
 
-@attrs.frozen
+@frozen
 class Limits:
     """What one request may ask; beyond, a 413 (size, length) or a 503 (time)."""
 
@@ -151,7 +151,7 @@ def _focus(request: Request, rb: Rulebook) -> tuple[str, ...] | None:
         raise RequestError(422, e.diagnostics) from None
 
 
-@attrs.frozen
+@frozen
 class Options:
     """How to decide, from the query string (the same choices as the CLI's options)."""
 
@@ -352,7 +352,7 @@ class Service:
             return {"index": index, "status": 500, **errors_json([_internal(e)])}
 
 
-@attrs.frozen
+@frozen
 class _Line:
     number: int
     text: bytes

@@ -1,4 +1,4 @@
-"""The abstract syntax tree: frozen attrs nodes, each with its source span.
+"""The abstract syntax tree: frozen records (record.py), each with its source span.
 
 Spans are left out of equality, so two parses of equivalent text compare equal
 (the formatter's round-trip property rests on this).
@@ -11,29 +11,10 @@ import sys
 from decimal import Decimal
 from typing import Literal as TLiteral
 
-import attrs
-
 from cpc_rules.diagnostics import Span
+from cpc_rules.record import field, frozen
 
-_span = attrs.field(eq=False, default=None, repr=False)
-
-
-def frozen(cls: type) -> type:
-    """`attrs.frozen`, with one shared `__repr__` instead of one generated per class.
-
-    attrs compiles the methods it generates, and the syntax tree and the IR have ~75
-    classes: their `__repr__` alone was a third of importing them, in every process.
-    The text is attrs' own (`Name(field=value, …)`, fields with `repr=False` left out).
-    """
-    made = attrs.frozen(cls, repr=False)
-    made.__repr__ = _repr  # type: ignore[method-assign]
-    made.__repr_fields__ = tuple(a.name for a in attrs.fields(made) if a.repr)  # type: ignore[attr-defined]
-    return made
-
-
-def _repr(self: object) -> str:
-    fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__repr_fields__)  # type: ignore[attr-defined]
-    return f"{self.__class__.__qualname__.rsplit('>.', 1)[-1]}({fields})"
+_span = field(eq=False, default=None, repr=False)
 
 MAX_LENGTH = 5000  # levels of a syntax tree counting every link of a chain (`sinon si`, `a + b + …`)
 RECURSION_LIMIT = 4 * MAX_LENGTH + 2000  # Python frames the recursive stages may need for such a tree

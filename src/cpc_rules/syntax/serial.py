@@ -18,8 +18,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import attrs
-
+from cpc_rules import record
 from cpc_rules.diagnostics import Span
 from cpc_rules.syntax import ast
 from cpc_rules.syntax.literals import parse_money, parse_percent
@@ -27,7 +26,7 @@ from cpc_rules.syntax.literals import parse_money, parse_percent
 FORMAT = 1  # bump when the encoding below changes
 
 _CLASSES: dict[str, type] = {
-    name: obj for name, obj in vars(ast).items() if isinstance(obj, type) and attrs.has(obj) and obj.__module__ == ast.__name__
+    name: obj for name, obj in vars(ast).items() if isinstance(obj, type) and record.has(obj) and obj.__module__ == ast.__name__
 }
 _CLASSES["Span"] = Span
 
@@ -56,9 +55,9 @@ def _dump(x: Any, path: str) -> Any:
         return [_dump(v, path) for v in x]
     if isinstance(x, Span) and x.file == path:  # most nodes: a span in the module's own file, kept short
         return {"#s": [x.line, x.col, x.end_line, x.end_col]}
-    if attrs.has(type(x)) and type(x).__name__ in _CLASSES:
+    if record.has(type(x)) and type(x).__name__ in _CLASSES:
         out = {"@": type(x).__name__}
-        for f in attrs.fields(type(x)):
+        for f in record.fields(type(x)):
             out[f.name] = _dump(getattr(x, f.name), path)
         return out
     raise TypeError(f"cannot serialise {type(x).__name__}")  # a new AST node type: add it above
@@ -129,7 +128,7 @@ def _field_checks(cls: type) -> tuple[tuple[str, Any], ...]:
     if cls not in _CHECKS:
         namespace = {**vars(ast), "Span": Span, "dt": dt, "Decimal": Decimal}
         hints = typing.get_type_hints(cls, globalns=namespace)
-        _CHECKS[cls] = tuple((f.name, type_predicate(hints[f.name], namespace)) for f in attrs.fields(cls))
+        _CHECKS[cls] = tuple((f.name, type_predicate(hints[f.name], namespace)) for f in record.fields(cls))
     return _CHECKS[cls]
 
 
@@ -237,7 +236,7 @@ def _verify(module: ast.Module, text: str) -> None:
         if isinstance(node, tuple):
             stack.extend(node)
             continue
-        if not attrs.has(type(node)) or isinstance(node, Span):
+        if not record.has(type(node)) or isinstance(node, Span):
             continue
         if isinstance(node, ast.Lit):
             seen += 1
@@ -247,7 +246,7 @@ def _verify(module: ast.Module, text: str) -> None:
                 raise Invalid("literal differs from the text")
         elif isinstance(node, ast.Ref) and at(node.span) != node.name:
             raise Invalid("name differs from the text")
-        stack.extend(getattr(node, f.name) for f in attrs.fields(type(node)))
+        stack.extend(getattr(node, f.name) for f in record.fields(type(node)))
 
 
 def _read_literal(kind: str, source: str) -> Any:
