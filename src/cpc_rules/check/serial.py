@@ -69,7 +69,7 @@ def fingerprint() -> str:
     h = hashlib.sha256(f"{__version__}\0{FORMAT}\0{ast_serial.FORMAT}".encode())
     h.update(resources.grammar_path().read_bytes())
     pkg = Path(__file__).resolve().parent.parent
-    for rel in ("ir.py", "values.py", "diagnostics.py", "resources.py"):
+    for rel in ("ir.py", "record.py", "values.py", "diagnostics.py", "resources.py"):
         h.update((pkg / rel).read_bytes())
     for folder in ("syntax", "check"):
         for f in sorted((pkg / folder).glob("*.py")):

@@ -187,10 +187,10 @@ def grammar_hash() -> str:
 
 @functools.cache
 def _parser_fingerprint() -> str:
-    """The parse depends on the grammar, the builder (parse.py) and the AST classes and their encoding."""
+    """The parse depends on the grammar, the builder (parse.py) and the AST classes (record.py makes them) and their encoding."""
     h = hashlib.sha256(f"{__version__}\0{serial.FORMAT}\0{grammar_hash()}".encode())
     here = Path(__file__).parent
-    for f in (here / "ast.py", here / "parse.py", here / "serial.py", here / "literals.py"):
+    for f in (here / "ast.py", here / "parse.py", here / "serial.py", here / "literals.py", here.parent / "record.py"):
         h.update(f.read_bytes())
     return h.hexdigest()
 
