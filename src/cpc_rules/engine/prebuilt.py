@@ -32,9 +32,7 @@ import builtins
 import datetime as dt
 import functools
 import hashlib
-import os
 import re
-import stat
 import types
 from decimal import Decimal
 from pathlib import Path
@@ -246,22 +244,10 @@ def _wrappers(source: str) -> Any:
 
 
 def _trusted(path: Path) -> bool:
-    """As cache.read_shipped: the file and its folder owned by the user, root or the package's owner, writable by no one else."""
+    """As the shipped IR (cache.shipped_file_trusted): the file and its folder owned by the user, root or the package's owner, writable by no one else."""
     from cpc_rules.syntax import cache
 
-    try:
-        st, folder, code = os.stat(path, follow_symlinks=False), os.stat(path.parent), os.stat(__file__)
-    except OSError:
-        return False
-    if not stat.S_ISREG(st.st_mode) or not stat.S_ISDIR(folder.st_mode):
-        return False
-    owners = frozenset({os.getuid(), 0, code.st_uid}) if hasattr(os, "getuid") else None
-    for what, s in (("le fichier", st), ("son dossier", folder)):
-        reason = cache._unsafe(s, owners)
-        if reason is not None:
-            cache._warn(f"code précompilé {path} ignoré : {what} : {reason}")
-            return False
-    return True
+    return cache.shipped_file_trusted(path, "code précompilé")
 
 
 def module_text(texts: list[str], built_as: list[tuple[str, str, tuple[Any, ...], str]] = ()) -> str:  # type: ignore[assignment]

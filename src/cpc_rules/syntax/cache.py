@@ -244,6 +244,23 @@ def read_shipped(path: Path, binding: dict[str, Any]) -> Any:
     return _read_entry(path, binding, owners)
 
 
+def shipped_file_trusted(path: Path, what: str) -> bool:
+    """A file the package ships (not a link), and its folder, owned by the user, root or the owner of this module's file, writable by no one else; warns why not (`what`: its name in the warning)."""
+    try:
+        st, folder, code = os.stat(path, follow_symlinks=False), os.stat(path.parent), os.stat(__file__)
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode) or not stat.S_ISDIR(folder.st_mode):
+        return False
+    owners = frozenset({os.getuid(), 0, code.st_uid}) if hasattr(os, "getuid") else None
+    for which, s in (("le fichier", st), ("son dossier", folder)):
+        reason = _unsafe(s, owners)
+        if reason is not None:
+            _warn(f"{what} {path} ignoré : {which} : {reason}")
+            return False
+    return True
+
+
 def import_shipped(path: Path, binding: dict[str, Any]) -> Any:
     """The Python module shipped inside the installed package at `path` (the bundled rulebook's IR, check/serial.py `module_text`), if it was written for `binding`; else None.
 
@@ -252,20 +269,8 @@ def import_shipped(path: Path, binding: dict[str, Any]) -> Any:
     from its source, or the bytecode pip wrote beside it at install (importlib checks it
     against the source). Never from the user's cache. `CPC_RULES_CACHE=off` turns it off.
     """
-    if disabled():
+    if disabled() or not shipped_file_trusted(path, "recueil précompilé"):
         return None
-    try:
-        st, folder, code = os.stat(path, follow_symlinks=False), os.stat(path.parent), os.stat(__file__)
-    except OSError:
-        return None
-    if not stat.S_ISREG(st.st_mode) or not stat.S_ISDIR(folder.st_mode):
-        return None
-    owners = frozenset({os.getuid(), 0, code.st_uid}) if hasattr(os, "getuid") else None
-    for what, s in (("le fichier", st), ("son dossier", folder)):
-        reason = _unsafe(s, owners)
-        if reason is not None:
-            _warn(f"recueil précompilé {path} ignoré : {what} : {reason}")
-            return None
     import importlib.util
 
     try:
