@@ -67,15 +67,35 @@ def define(text: str, filename: str, namespace: dict[str, Any], built_as: tuple[
 
 def _bind(wrapper: Any, filename: str, namespace: dict[str, Any]) -> bool:
     """Bind in `namespace` the functions the wrapper's text defines, as exec() of the text does; False (nothing bound) if they are not plain functions."""
+    if not _plain(wrapper):
+        return False
     outer = wrapper.__code__
     codes = [c for c in outer.co_consts if isinstance(c, types.CodeType)]
-    if outer.co_cellvars or any(c.co_freevars for c in codes):  # a function calling its sibling: a cell in the wrapper, a global once compiled
-        return False
     namespace.setdefault("__builtins__", builtins.__dict__)  # as exec() does
     for code in codes:
         code = _as_compiled(code, filename, outer.co_firstlineno, outer.co_qualname + ".<locals>.").replace(co_flags=code.co_flags & ~_NESTED)
         namespace[code.co_name] = types.FunctionType(code, namespace, code.co_name)
     return True
+
+
+def _plain(wrapper: Any) -> bool:
+    """Whether the wrapper's text defines plain functions only: one calling its sibling holds a cell of the wrapper (a global once compiled), which binding would lose."""
+    outer = wrapper.__code__
+    return not outer.co_cellvars and not any(isinstance(c, types.CodeType) and c.co_freevars for c in outer.co_consts)
+
+
+def _read_until(have: Any) -> None:
+    """Read the shipped modules not read yet, in order, until `have()` (or none is left)."""
+    global _codes, _pending
+    if _codes is None:
+        _codes, _pending = {}, _modules()
+        _built.clear()
+    while not have():
+        try:
+            path = _pending.pop(0)  # atomic: two threads never read the same module; one that finds none left compiles
+        except IndexError:
+            return
+        _codes.update(_read(path))
 
 
 @functools.cache
@@ -103,30 +123,18 @@ def built(digest: str, name: str) -> tuple[tuple[Any, ...], Any] | None:
     without generating it. `bind(filename, namespace)` binds its functions; the caller gives
     `constants` as `K`. Trusted as `define`'s modules are (`_trusted`, off with the cache).
     """
-    global _codes, _pending
     if _off():
         return None
     try:
         key = built_key(digest, name)
     except OSError:  # pragma: no cover - the package's own files unreadable
         return None
-    if _codes is None:
-        _codes, _pending = {}, _modules()
-        _built.clear()
-    while key not in _built:
-        try:
-            path = _pending.pop(0)
-        except IndexError:
-            return None
-        _codes.update(_read(path))
-    text_key, constants = _built[key]
-    found = _codes.get(text_key)
-    if found is None:
+    _read_until(lambda: key in _built)
+    hit = _built.get(key)
+    found = _codes.get(hit[0]) if hit is not None and _codes is not None else None
+    if found is None or not _plain(found[0]):
         return None
-    wrapper = found[0]
-    outer = wrapper.__code__
-    if outer.co_cellvars or any(isinstance(c, types.CodeType) and c.co_freevars for c in outer.co_consts):
-        return None
+    wrapper, constants = found[0], hit[1]  # type: ignore[index]
 
     def bind(filename: str, namespace: dict[str, Any]) -> None:
         _bind(wrapper, filename, namespace)
@@ -147,19 +155,10 @@ def _lookup(key: str, text: str) -> Any:
     defined once: the bytecode is what Python compiled from that source (importlib checks
     it against the file).
     """
-    global _codes, _pending
     if _off():
         return None
-    if _codes is None:
-        _codes, _pending = {}, _modules()
-        _built.clear()
-    while key not in _codes:
-        try:
-            path = _pending.pop(0)  # atomic: two threads never read the same module; one that finds none left compiles
-        except IndexError:
-            break
-        _codes.update(_read(path))
-    found = _codes.get(key)
+    _read_until(lambda: key in _codes)  # type: ignore[operator]
+    found = _codes.get(key) if _codes is not None else None
     if found is None:
         return None
     wrapper, source, at = found
